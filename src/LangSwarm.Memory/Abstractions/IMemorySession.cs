@@ -1,0 +1,68 @@
+using System.Text.Json.Nodes;
+
+namespace LangSwarm.Memory;
+
+/// <summary>One conversation: its messages, its metadata and its summaries.</summary>
+public interface IMemorySession
+{
+    /// <summary>The session's id.</summary>
+    string SessionId { get; }
+
+    /// <summary>A snapshot of the session's metadata, refreshed by every operation of this object.</summary>
+    SessionMetadata Metadata { get; }
+
+    /// <summary>Adds a message. Fills <see cref="Message.TokenCount"/> when missing and assigns <see cref="Message.Sequence"/>.</summary>
+    /// <exception cref="InvalidMessageException">The message is malformed.</exception>
+    /// <exception cref="SessionNotFoundException">The session was deleted.</exception>
+    Task AddMessageAsync(Message message, CancellationToken cancellationToken = default);
+
+    /// <summary>Adds several messages at once, in order, as one write.</summary>
+    Task AddMessagesAsync(IEnumerable<Message> messages, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Live messages, oldest first, optionally filtered by time (<paramref name="since"/>, inclusive) and role;
+    /// with <paramref name="limit"/>, only the newest <paramref name="limit"/> of those.
+    /// </summary>
+    Task<IReadOnlyList<Message>> GetMessagesAsync(
+        int? limit = null,
+        DateTimeOffset? since = null,
+        IReadOnlyCollection<MessageRole>? roles = null,
+        CancellationToken cancellationToken = default);
+
+    /// <summary>Streams live messages oldest first without holding the whole session in memory.</summary>
+    IAsyncEnumerable<Message> StreamMessagesAsync(
+        DateTimeOffset? since = null,
+        IReadOnlyCollection<MessageRole>? roles = null,
+        CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The newest messages, oldest first, whose tokens fit in <paramref name="tokenLimit"/>; never splits
+    /// an assistant call from its tool results, never starts with an orphan tool result.
+    /// </summary>
+    Task<IReadOnlyList<Message>> GetRecentMessagesAsync(int tokenLimit = 4000, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// What an LLM call should get within <paramref name="maxTokens"/>: the system messages, then the latest
+    /// summary as a system message when older messages are left out, then the newest messages that fit.
+    /// </summary>
+    Task<IReadOnlyList<Message>> GetConversationContextAsync(int maxTokens = 8000, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Updates metadata. Known keys (<c>max_messages</c>, <c>max_tokens</c>, <c>auto_summarize_threshold</c>,
+    /// <c>summary_strategy</c>, <c>status</c>, <c>user_id</c>; snake_case or PascalCase) set the typed fields;
+    /// every other key is stored in <see cref="SessionMetadata.Metadata"/> (a null value removes it).
+    /// </summary>
+    Task UpdateMetadataAsync(IReadOnlyDictionary<string, object?> updates, CancellationToken cancellationToken = default);
+
+    /// <summary>Marks the session archived (read-only, kept).</summary>
+    Task ArchiveSessionAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes the session, its messages and its summaries.</summary>
+    Task DeleteSessionAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Summarizes the live messages not yet covered by a summary (all live messages when none are new).</summary>
+    Task<ConversationSummary> CreateSummaryAsync(SummaryType summaryType = SummaryType.Manual, CancellationToken cancellationToken = default);
+
+    /// <summary>All summaries of the session, oldest first.</summary>
+    Task<IReadOnlyList<ConversationSummary>> GetSummariesAsync(CancellationToken cancellationToken = default);
+}

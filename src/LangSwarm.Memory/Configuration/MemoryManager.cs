@@ -1,0 +1,154 @@
+using System.Diagnostics;
+
+namespace LangSwarm.Memory;
+
+/// <summary>The unified memory manager over one backend; connects the backend on first use.</summary>
+public sealed class MemoryManager : IMemoryManager
+{
+    private readonly Stopwatch _uptime = Stopwatch.StartNew();
+    private long _sessionsOpened;
+    private volatile bool _shutDown;
+
+    /// <summary>Creates a manager over a backend (connected or not).</summary>
+    public MemoryManager(IMemoryBackend backend)
+    {
+        Backend = backend ?? throw new ArgumentNullException(nameof(backend));
+    }
+
+    /// <inheritdoc />
+    public IMemoryBackend Backend { get; }
+
+    /// <inheritdoc />
+    public async Task<IMemorySession> CreateSessionAsync(
+        string? userId = null,
+        string? sessionId = null,
+        Action<SessionMetadata>? configure = null,
+        CancellationToken cancellationToken = default)
+    {
+        await EnsureStartedAsync(cancellationToken).ConfigureAwait(false);
+        var metadata = new SessionMetadata(sessionId ?? Message.NewId(), userId);
+        configure?.Invoke(metadata);
+        var session = await Backend.CreateSessionAsync(metadata, cancellationToken).ConfigureAwait(false);
+        Interlocked.Increment(ref _sessionsOpened);
+        return session;
+    }
+
+    /// <summary>Creates a session with the seed's keyword metadata (<c>max_messages</c>, <c>custom_metadata</c>, any custom key).</summary>
+    public async Task<IMemorySession> CreateSessionAsync(
+        string? userId,
+        string? sessionId,
+        IReadOnlyDictionary<string, object?> metadata,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(metadata);
+        return await CreateSessionAsync(userId, sessionId, m => MetadataUpdater.Apply(m, metadata), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<IMemorySession?> GetSessionAsync(string sessionId, CancellationToken cancellationToken = default)
+    {
+        await EnsureStartedAsync(cancellationToken).ConfigureAwait(false);
+        var s = await Backend.GetSessionAsync(sessionId, cancellationToken).ConfigureAwait(false);
+        if (s is not null)
+        {
+            Interlocked.Increment(ref _sessionsOpened);
+        }
+        return s;
+    }
+
+    /// <inheritdoc />
+    public async Task<IMemorySession> GetOrCreateSessionAsync(
+        string userId,
+        string? sessionId = null,
+        Action<SessionMetadata>? configure = null,
+        CancellationToken cancellationToken = default)
+    {
+        MessageValidator.ValidateUserId(userId);
+        await EnsureStartedAsync(cancellationToken).ConfigureAwait(false);
+        if (sessionId is null)
+        {
+            // The user's conversation: their most recently active session, or a new one.
+            var recent = await Backend.ListSessionsAsync(userId, SessionStatus.Active, 1, 0, cancellationToken).ConfigureAwait(false);
+            if (recent.Count > 0)
+            {
+                var existing = await Backend.GetSessionAsync(recent[0].SessionId, cancellationToken).ConfigureAwait(false);
+                if (existing is not null && existing.Metadata.UserId == userId)
+                {
+                    Interlocked.Increment(ref _sessionsOpened);
+                    return existing;
+                }
+            }
+            return await CreateSessionAsync(userId, null, configure, cancellationToken).ConfigureAwait(false);
+        }
+
+        for (var attempt = 0; ; attempt++)
+        {
+            var found = await Backend.GetSessionAsync(sessionId, cancellationToken).ConfigureAwait(false);
+            if (found is not null)
+            {
+                if (!string.Equals(found.Metadata.UserId, userId, StringComparison.Ordinal))
+                {
+                    throw new SessionAccessDeniedException(sessionId);
+                }
+                Interlocked.Increment(ref _sessionsOpened);
+                return found;
+            }
+            try
+            {
+                return await CreateSessionAsync(userId, sessionId, configure, cancellationToken).ConfigureAwait(false);
+            }
+            catch (SessionAlreadyExistsException) when (attempt < 3)
+            {
+                // Created by a concurrent caller between our get and create: read it again.
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<int> CleanupAllSessionsAsync(int maxAgeDays = 30, CancellationToken cancellationToken = default)
+    {
+        await EnsureStartedAsync(cancellationToken).ConfigureAwait(false);
+        return await Backend.CleanupExpiredSessionsAsync(maxAgeDays, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<SystemStats> GetSystemStatsAsync(CancellationToken cancellationToken = default)
+    {
+        await EnsureStartedAsync(cancellationToken).ConfigureAwait(false);
+        var usage = await Backend.GetUsageStatsAsync(cancellationToken).ConfigureAwait(false);
+        return new SystemStats
+        {
+            Backend = usage,
+            MemoryUsageMb = Math.Round(Environment.WorkingSet / (1024.0 * 1024.0), 2),
+            SessionsOpened = Interlocked.Read(ref _sessionsOpened),
+            Uptime = _uptime.Elapsed,
+        };
+    }
+
+    /// <inheritdoc />
+    public async Task ShutdownAsync(CancellationToken cancellationToken = default)
+    {
+        if (_shutDown)
+        {
+            return;
+        }
+        _shutDown = true;
+        await Backend.DisconnectAsync(cancellationToken).ConfigureAwait(false);
+        await Backend.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync() => await ShutdownAsync().ConfigureAwait(false);
+
+    private async Task EnsureStartedAsync(CancellationToken cancellationToken)
+    {
+        if (_shutDown)
+        {
+            throw new BackendUnavailableException("The memory manager has been shut down.");
+        }
+        if (!Backend.IsConnected)
+        {
+            await Backend.ConnectAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+}

@@ -1,0 +1,124 @@
+namespace LangSwarm.Memory;
+
+/// <summary>
+/// Chooses which messages fit a token budget. Messages are grouped into blocks first, so that an assistant
+/// turn with tool or function calls and the tool results that answer it are always kept or dropped together,
+/// and a window never begins with a tool result whose call it does not hold.
+/// </summary>
+public static class ContextWindow
+{
+    /// <summary>
+    /// Indexes (into <paramref name="infos"/>, ascending) of the newest contiguous blocks whose tokens fit
+    /// in <paramref name="tokenLimit"/>.
+    /// </summary>
+    public static List<int> SelectNewest(IReadOnlyList<MessageInfo> infos, long tokenLimit)
+    {
+        var result = new List<int>();
+        if (tokenLimit <= 0 || infos.Count == 0)
+        {
+            return result;
+        }
+        var blocks = Blocks(infos);
+        long used = 0;
+        var firstBlock = blocks.Count;
+        for (var b = blocks.Count - 1; b >= 0; b--)
+        {
+            var (start, end, _) = blocks[b];
+            long t = 0;
+            for (var i = start; i < end; i++)
+            {
+                t += infos[i].TokenCount;
+            }
+            if (used + t > tokenLimit)
+            {
+                break;
+            }
+            used += t;
+            firstBlock = b;
+        }
+        // Never open the window with a tool result whose call is not in it.
+        while (firstBlock < blocks.Count && blocks[firstBlock].Orphan)
+        {
+            firstBlock++;
+        }
+        for (var b = firstBlock; b < blocks.Count; b++)
+        {
+            for (var i = blocks[b].Start; i < blocks[b].End; i++)
+            {
+                result.Add(i);
+            }
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// Sequences of the oldest non-system blocks to evict so that the live window holds at most
+    /// <paramref name="maxMessages"/> messages and <paramref name="maxTokens"/> tokens. System messages and the
+    /// newest block always stay.
+    /// </summary>
+    public static List<long> SelectEvictions(IReadOnlyList<MessageInfo> infos, int maxMessages, long maxTokens)
+    {
+        var evict = new List<long>();
+        long count = infos.Count;
+        long tokens = 0;
+        foreach (var i in infos)
+        {
+            tokens += i.TokenCount;
+        }
+        if (count <= maxMessages && tokens <= maxTokens)
+        {
+            return evict;
+        }
+        var nonSystem = new List<MessageInfo>(infos.Count);
+        foreach (var i in infos)
+        {
+            if (i.Role != MessageRole.System)
+            {
+                nonSystem.Add(i);
+            }
+        }
+        var blocks = Blocks(nonSystem);
+        for (var b = 0; b < blocks.Count - 1 && (count > maxMessages || tokens > maxTokens); b++)
+        {
+            for (var i = blocks[b].Start; i < blocks[b].End; i++)
+            {
+                evict.Add(nonSystem[i].Sequence);
+                count--;
+                tokens -= nonSystem[i].TokenCount;
+            }
+        }
+        return evict;
+    }
+
+    /// <summary>Splits messages into call blocks: [start, end) ranges, flagged when a tool result has no call before it.</summary>
+    internal static List<(int Start, int End, bool Orphan)> Blocks(IReadOnlyList<MessageInfo> infos)
+    {
+        var blocks = new List<(int, int, bool)>();
+        var i = 0;
+        while (i < infos.Count)
+        {
+            var start = i;
+            var isResult = IsResult(infos[i].Role);
+            i++;
+            if (infos[start].Role == MessageRole.Assistant && infos[start].HasCalls)
+            {
+                while (i < infos.Count && IsResult(infos[i].Role))
+                {
+                    i++;
+                }
+            }
+            else if (isResult)
+            {
+                // Results with no call before them travel together as one orphan block.
+                while (i < infos.Count && IsResult(infos[i].Role))
+                {
+                    i++;
+                }
+            }
+            blocks.Add((start, i, isResult));
+        }
+        return blocks;
+    }
+
+    private static bool IsResult(MessageRole role) => role is MessageRole.Tool or MessageRole.Function;
+}

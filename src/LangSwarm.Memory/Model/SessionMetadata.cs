@@ -1,0 +1,82 @@
+using System.Text.Json.Nodes;
+
+namespace LangSwarm.Memory;
+
+/// <summary>Configuration and state of one conversation session.</summary>
+public sealed class SessionMetadata
+{
+    private DateTimeOffset _createdAt = DateTimeOffset.UtcNow;
+    private DateTimeOffset _updatedAt;
+    private JsonObject _metadata = new();
+
+    /// <summary>Creates metadata with the seed's defaults.</summary>
+    public SessionMetadata()
+    {
+        _updatedAt = _createdAt;
+    }
+
+    /// <summary>Creates metadata for a session id and optional owner.</summary>
+    public SessionMetadata(string sessionId, string? userId = null)
+        : this()
+    {
+        SessionId = sessionId;
+        UserId = userId;
+    }
+
+    /// <summary>The caller's session identifier (never used as a file name by any backend).</summary>
+    public string SessionId { get; set; } = string.Empty;
+
+    /// <summary>The owning user; a session is only ever handed to its owner by <c>GetOrCreateSessionAsync</c>.</summary>
+    public string? UserId { get; set; }
+
+    /// <summary>Creation time (UTC).</summary>
+    public DateTimeOffset CreatedAt
+    {
+        get => _createdAt;
+        set => _createdAt = value.ToUniversalTime();
+    }
+
+    /// <summary>Last activity (UTC): creation, a message, a metadata change or an archive.</summary>
+    public DateTimeOffset UpdatedAt
+    {
+        get => _updatedAt;
+        set => _updatedAt = value.ToUniversalTime();
+    }
+
+    /// <summary>Lifecycle state.</summary>
+    public SessionStatus Status { get; set; } = SessionStatus.Active;
+
+    /// <summary>Most live (non-evicted) messages kept; beyond it the oldest non-system messages leave the window.</summary>
+    public int MaxMessages { get; set; } = 1000;
+
+    /// <summary>Most live tokens kept; beyond it the oldest non-system messages leave the window.</summary>
+    public int MaxTokens { get; set; } = 32000;
+
+    /// <summary>New messages after which a summary is made automatically (see <see cref="SummaryStrategy"/>).</summary>
+    public int AutoSummarizeThreshold { get; set; } = 100;
+
+    /// <summary>How the session summarizes itself.</summary>
+    public SummaryStrategy SummaryStrategy { get; set; } = SummaryStrategy.Periodic;
+
+    /// <summary>Free-form metadata; round-trips exactly.</summary>
+    public JsonObject Metadata
+    {
+        get => _metadata;
+        set => _metadata = value ?? new JsonObject();
+    }
+
+    /// <summary>A deep copy.</summary>
+    public SessionMetadata Clone() => new()
+    {
+        SessionId = SessionId,
+        UserId = UserId,
+        _createdAt = _createdAt,
+        _updatedAt = _updatedAt,
+        Status = Status,
+        MaxMessages = MaxMessages,
+        MaxTokens = MaxTokens,
+        AutoSummarizeThreshold = AutoSummarizeThreshold,
+        SummaryStrategy = SummaryStrategy,
+        _metadata = (JsonObject)_metadata.DeepClone(),
+    };
+}

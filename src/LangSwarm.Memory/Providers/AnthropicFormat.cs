@@ -1,0 +1,243 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace LangSwarm.Memory;
+
+/// <summary>An Anthropic Messages API request body: the system prompt apart, then the turns.</summary>
+/// <param name="System">System messages joined, or null when there were none.</param>
+/// <param name="Messages">The <c>messages</c> array.</param>
+public sealed record AnthropicConversation(string? System, JsonArray Messages);
+
+/// <summary>Anthropic Messages API format, both ways.</summary>
+public static class AnthropicFormat
+{
+    /// <summary>Creates a text message (the seed's <c>create_anthropic_message(role, text)</c>).</summary>
+    public static Message CreateAnthropicMessage(string role, string content)
+    {
+        var m = new Message(ParseRole(role), content ?? string.Empty);
+        MessageValidator.ValidateMessage(m);
+        return m;
+    }
+
+    /// <summary>
+    /// Creates a message from content blocks: <c>text</c> blocks become the content, <c>tool_use</c> blocks
+    /// become tool calls, and a single <c>tool_result</c> block makes a tool message.
+    /// </summary>
+    /// <exception cref="InvalidMessageException">Unknown role or block type, or several tool results (use <see cref="MessagesFromAnthropicFormat"/>).</exception>
+    public static Message CreateAnthropicMessage(string role, JsonArray content)
+    {
+        ArgumentNullException.ThrowIfNull(content);
+        var list = FromAnthropic(ParseRole(role), content);
+        if (list.Count != 1)
+        {
+            throw new InvalidMessageException("These content blocks make several messages (several tool results); use MessagesFromAnthropicFormat.");
+        }
+        return list[0];
+    }
+
+    /// <summary>
+    /// Messages as an Anthropic request (the seed's <c>messages_to_anthropic_format</c>): system messages lifted
+    /// into <see cref="AnthropicConversation.System"/>, tool calls as <c>tool_use</c> blocks, tool results as
+    /// <c>tool_result</c> blocks in a user turn, consecutive same-role turns merged.
+    /// </summary>
+    public static AnthropicConversation MessagesToAnthropicFormat(IEnumerable<Message> messages)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        var system = new List<string>();
+        var turns = new JsonArray();
+        string? lastRole = null;
+        string? pendingFunctionId = null;
+        foreach (var m in messages)
+        {
+            if (m.Role == MessageRole.System)
+            {
+                system.Add(m.Content);
+                continue;
+            }
+            var role = m.Role == MessageRole.Assistant ? "assistant" : "user";
+            var blocks = new JsonArray();
+            switch (m.Role)
+            {
+                case MessageRole.Assistant:
+                    if (m.Content.Length > 0)
+                    {
+                        blocks.Add(Text(m.Content));
+                    }
+                    foreach (var call in m.ToolCalls ?? [])
+                    {
+                        blocks.Add(new JsonObject
+                        {
+                            ["type"] = "tool_use",
+                            ["id"] = call?["id"]?.GetValue<string>() ?? "toolu_" + m.MessageId,
+                            ["name"] = call?["function"]?["name"]?.GetValue<string>() ?? "unknown",
+                            ["input"] = ParseArguments(call?["function"]?["arguments"]),
+                        });
+                    }
+                    if (m.FunctionCall is { } fc)
+                    {
+                        pendingFunctionId = "toolu_" + m.MessageId;
+                        blocks.Add(new JsonObject
+                        {
+                            ["type"] = "tool_use",
+                            ["id"] = pendingFunctionId,
+                            ["name"] = fc["name"]?.GetValue<string>() ?? "unknown",
+                            ["input"] = ParseArguments(fc["arguments"]),
+                        });
+                    }
+                    break;
+                case MessageRole.Tool:
+                case MessageRole.Function:
+                    blocks.Add(new JsonObject
+                    {
+                        ["type"] = "tool_result",
+                        ["tool_use_id"] = m.ToolCallId ?? pendingFunctionId ?? "toolu_unknown",
+                        ["content"] = m.Content,
+                    });
+                    break;
+                default:
+                    blocks.Add(Text(m.Content));
+                    break;
+            }
+            if (blocks.Count == 0)
+            {
+                continue;
+            }
+            if (lastRole == role && turns[^1] is JsonObject previous)
+            {
+                // Anthropic requires alternating roles: merge into the previous turn.
+                var merged = previous["content"] is JsonArray arr ? arr : ToBlocks(previous);
+                foreach (var b in blocks.ToList())
+                {
+                    blocks.Remove(b);
+                    merged.Add(b);
+                }
+                previous["content"] = merged;
+            }
+            else
+            {
+                turns.Add(new JsonObject
+                {
+                    ["role"] = role,
+                    ["content"] = blocks.Count == 1 && blocks[0]?["type"]?.GetValue<string>() == "text" ? blocks[0]!["text"]!.GetValue<string>() : blocks,
+                });
+                lastRole = role;
+            }
+        }
+        return new AnthropicConversation(system.Count == 0 ? null : string.Join("\n\n", system), turns);
+    }
+
+    /// <summary>Reads an Anthropic request back into universal messages (system prompt first, if any).</summary>
+    public static List<Message> MessagesFromAnthropicFormat(AnthropicConversation conversation)
+    {
+        ArgumentNullException.ThrowIfNull(conversation);
+        var list = new List<Message>();
+        if (!string.IsNullOrEmpty(conversation.System))
+        {
+            list.Add(new Message(MessageRole.System, conversation.System));
+        }
+        foreach (var node in conversation.Messages)
+        {
+            var o = node as JsonObject ?? throw new InvalidMessageException("Each Anthropic message must be an object.");
+            var role = ParseRole(o["role"]?.GetValue<string>());
+            switch (o["content"])
+            {
+                case JsonValue v when v.TryGetValue<string>(out var text):
+                    list.Add(CreateAnthropicMessage(role.ToWireName(), text));
+                    break;
+                case JsonArray blocks:
+                    list.AddRange(FromAnthropic(role, blocks));
+                    break;
+                default:
+                    throw new InvalidMessageException("Anthropic message 'content' must be a string or an array of blocks.");
+            }
+        }
+        return list;
+    }
+
+    private static List<Message> FromAnthropic(MessageRole role, JsonArray content)
+    {
+        var result = new List<Message>();
+        var text = new List<string>();
+        var calls = new JsonArray();
+        foreach (var node in content)
+        {
+            var type = node?["type"]?.GetValue<string>();
+            switch (type)
+            {
+                case "text":
+                    text.Add(node!["text"]?.GetValue<string>() ?? string.Empty);
+                    break;
+                case "tool_use":
+                    calls.Add(new JsonObject
+                    {
+                        ["id"] = node!["id"]?.GetValue<string>(),
+                        ["type"] = "function",
+                        ["function"] = new JsonObject
+                        {
+                            ["name"] = node["name"]?.GetValue<string>(),
+                            ["arguments"] = (node["input"] ?? new JsonObject()).ToJsonString(),
+                        },
+                    });
+                    break;
+                case "tool_result":
+                    var resultText = node!["content"] switch
+                    {
+                        JsonValue v when v.TryGetValue<string>(out var s) => s,
+                        JsonArray parts => string.Concat(parts.Select(p => p?["text"]?.GetValue<string>())),
+                        null => string.Empty,
+                        var other => other.ToJsonString(),
+                    };
+                    var tool = new Message(MessageRole.Tool, resultText.Length == 0 ? "(empty result)" : resultText);
+                    tool.Metadata["tool_call_id"] = node["tool_use_id"]?.GetValue<string>();
+                    if (node["is_error"]?.GetValue<bool>() == true)
+                    {
+                        tool.Metadata["is_error"] = true;
+                    }
+                    result.Add(tool);
+                    break;
+                default:
+                    throw new InvalidMessageException($"Unsupported Anthropic content block type '{type}'. Supported: text, tool_use, tool_result.");
+            }
+        }
+        if (text.Count > 0 || calls.Count > 0)
+        {
+            var m = new Message(role == MessageRole.Tool ? MessageRole.User : role, string.Join("\n", text))
+            {
+                ToolCalls = calls.Count > 0 ? calls : null,
+            };
+            MessageValidator.ValidateMessage(m);
+            result.Insert(0, m);
+        }
+        return result;
+    }
+
+    private static MessageRole ParseRole(string? role)
+    {
+        var r = MessageRoles.Parse(role);
+        return r;
+    }
+
+    private static JsonObject Text(string text) => new() { ["type"] = "text", ["text"] = text };
+
+    private static JsonArray ToBlocks(JsonObject turn)
+    {
+        var content = turn["content"];
+        return content is JsonValue v && v.TryGetValue<string>(out var s) ? [Text(s)] : [];
+    }
+
+    private static JsonNode ParseArguments(JsonNode? arguments)
+    {
+        if (arguments is JsonValue v && v.TryGetValue<string>(out var s))
+        {
+            try
+            {
+                return JsonNode.Parse(s) ?? new JsonObject();
+            }
+            catch (JsonException)
+            {
+                return new JsonObject { ["raw"] = s };
+            }
+        }
+        return arguments?.DeepClone() ?? new JsonObject();
+    }
+}

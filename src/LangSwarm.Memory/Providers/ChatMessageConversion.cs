@@ -1,0 +1,150 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.AI;
+
+namespace LangSwarm.Memory;
+
+/// <summary>Conversion to and from <see cref="ChatMessage"/>, the chat type of Microsoft.Extensions.AI.</summary>
+public static class ChatMessageConversion
+{
+    /// <summary>A stored message as a <see cref="ChatMessage"/>: text, function calls and function results as AI contents.</summary>
+    public static ChatMessage ToChatMessage(this Message message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        var contents = new List<AIContent>();
+        if (message.Role is MessageRole.Tool or MessageRole.Function)
+        {
+            contents.Add(new FunctionResultContent(message.ToolCallId ?? message.Name ?? "call_unknown", message.Content));
+        }
+        else if (message.Content.Length > 0)
+        {
+            contents.Add(new TextContent(message.Content));
+        }
+        foreach (var call in message.ToolCalls ?? [])
+        {
+            var fn = call?["function"];
+            contents.Add(new FunctionCallContent(
+                call?["id"]?.GetValue<string>() ?? "call_" + message.MessageId,
+                fn?["name"]?.GetValue<string>() ?? "unknown",
+                Arguments(fn?["arguments"])));
+        }
+        if (message.FunctionCall is { } fc)
+        {
+            contents.Add(new FunctionCallContent("fn_" + message.MessageId, fc["name"]?.GetValue<string>() ?? "unknown", Arguments(fc["arguments"])));
+        }
+        var role = message.Role switch
+        {
+            MessageRole.System => ChatRole.System,
+            MessageRole.User => ChatRole.User,
+            MessageRole.Assistant => ChatRole.Assistant,
+            _ => ChatRole.Tool,
+        };
+        return new ChatMessage(role, contents)
+        {
+            MessageId = message.MessageId,
+            CreatedAt = message.Timestamp,
+            AuthorName = message.MetadataName(),
+        };
+    }
+
+    /// <summary>Stored messages as chat messages, in order.</summary>
+    public static List<ChatMessage> ToChatMessages(this IEnumerable<Message> messages) => messages.Select(ToChatMessage).ToList();
+
+    /// <summary>
+    /// A chat message as stored messages: one message, or one tool message per function result when the chat
+    /// message carries several.
+    /// </summary>
+    public static List<Message> FromChatMessage(ChatMessage chatMessage)
+    {
+        ArgumentNullException.ThrowIfNull(chatMessage);
+        var role = chatMessage.Role == ChatRole.System ? MessageRole.System
+            : chatMessage.Role == ChatRole.User ? MessageRole.User
+            : chatMessage.Role == ChatRole.Assistant ? MessageRole.Assistant
+            : chatMessage.Role == ChatRole.Tool ? MessageRole.Tool
+            : MessageRoles.Parse(chatMessage.Role.Value);
+        var result = new List<Message>();
+        var text = new List<string>();
+        var calls = new JsonArray();
+        foreach (var c in chatMessage.Contents)
+        {
+            switch (c)
+            {
+                case TextContent t:
+                    text.Add(t.Text);
+                    break;
+                case FunctionCallContent f:
+                    calls.Add(new JsonObject
+                    {
+                        ["id"] = f.CallId,
+                        ["type"] = "function",
+                        ["function"] = new JsonObject
+                        {
+                            ["name"] = f.Name,
+                            ["arguments"] = JsonSerializer.Serialize(f.Arguments ?? new Dictionary<string, object?>()),
+                        },
+                    });
+                    break;
+                case FunctionResultContent r:
+                    var content = r.Result switch
+                    {
+                        null => string.Empty,
+                        string s => s,
+                        JsonElement e => e.ValueKind == JsonValueKind.String ? e.GetString()! : e.GetRawText(),
+                        var o => JsonSerializer.Serialize(o),
+                    };
+                    var tool = new Message(MessageRole.Tool, content.Length == 0 ? "(empty result)" : content);
+                    tool.Metadata["tool_call_id"] = r.CallId;
+                    result.Add(tool);
+                    break;
+            }
+        }
+        if (text.Count > 0 || calls.Count > 0 || result.Count == 0)
+        {
+            var m = new Message(role == MessageRole.Tool ? MessageRole.User : role, string.Concat(text))
+            {
+                ToolCalls = calls.Count > 0 ? calls : null,
+            };
+            if (chatMessage.MessageId is { Length: > 0 } id)
+            {
+                m.MessageId = id;
+            }
+            if (chatMessage.CreatedAt is { } at)
+            {
+                m.Timestamp = at;
+            }
+            if (chatMessage.AuthorName is { } name)
+            {
+                m.Metadata["name"] = name;
+            }
+            MessageValidator.ValidateMessage(m);
+            result.Insert(0, m);
+        }
+        return result;
+    }
+
+    private static Dictionary<string, object?>? Arguments(JsonNode? arguments)
+    {
+        JsonNode? parsed = arguments;
+        if (arguments is JsonValue v && v.TryGetValue<string>(out var s))
+        {
+            try
+            {
+                parsed = JsonNode.Parse(s);
+            }
+            catch (JsonException)
+            {
+                return new Dictionary<string, object?> { ["raw"] = s };
+            }
+        }
+        if (parsed is not JsonObject o)
+        {
+            return null;
+        }
+        var d = new Dictionary<string, object?>();
+        foreach (var (k, val) in o)
+        {
+            d[k] = val is null ? null : JsonSerializer.Deserialize<JsonElement>(val.ToJsonString());
+        }
+        return d;
+    }
+}

@@ -1,0 +1,110 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace LangSwarm.Memory;
+
+/// <summary>Applies an <c>update_metadata</c> dictionary: typed fields by name, everything else into custom metadata.</summary>
+internal static class MetadataUpdater
+{
+    public static void Apply(SessionMetadata target, IReadOnlyDictionary<string, object?> updates)
+    {
+        foreach (var (key, value) in updates)
+        {
+            if (string.IsNullOrWhiteSpace(key))
+            {
+                throw new ArgumentException("Metadata keys must not be empty.", nameof(updates));
+            }
+            switch (Normalize(key))
+            {
+                case "maxmessages": target.MaxMessages = ToInt(key, value); break;
+                case "maxtokens": target.MaxTokens = ToInt(key, value); break;
+                case "autosummarizethreshold": target.AutoSummarizeThreshold = ToInt(key, value); break;
+                case "summarystrategy": target.SummaryStrategy = ToEnum<SummaryStrategy>(key, value); break;
+                case "status": target.Status = ToEnum<SessionStatus>(key, value); break;
+                case "userid":
+                    var user = value?.ToString();
+                    if (user is not null)
+                    {
+                        MessageValidator.ValidateUserId(user, nameof(updates));
+                    }
+                    target.UserId = user;
+                    break;
+                case "sessionid":
+                case "createdat":
+                case "updatedat":
+                    throw new ArgumentException($"'{key}' cannot be changed through UpdateMetadataAsync.", nameof(updates));
+                case "custommetadata" when value is not null:
+                    foreach (var (k, v) in ToNode(key, value) as JsonObject ?? throw new ArgumentException("custom_metadata must be an object.", nameof(updates)))
+                    {
+                        target.Metadata[k] = v?.DeepClone();
+                    }
+                    break;
+                default:
+                    if (value is null)
+                    {
+                        target.Metadata.Remove(key);
+                    }
+                    else
+                    {
+                        target.Metadata[key] = ToNode(key, value);
+                    }
+                    break;
+            }
+        }
+    }
+
+    internal static string Normalize(string key) => key.Replace("_", string.Empty, StringComparison.Ordinal).Replace("-", string.Empty, StringComparison.Ordinal).ToLowerInvariant();
+
+    private static JsonNode? ToNode(string key, object value)
+    {
+        try
+        {
+            return value switch
+            {
+                JsonNode n => n.DeepClone(),
+                JsonElement e => JsonNode.Parse(e.GetRawText()),
+                _ => JsonSerializer.SerializeToNode(value, value.GetType()),
+            };
+        }
+        catch (Exception ex) when (ex is NotSupportedException or JsonException or InvalidOperationException)
+        {
+            throw new ArgumentException($"Metadata value for '{key}' cannot be stored as JSON: {ex.Message}", key, ex);
+        }
+    }
+
+    private static int ToInt(string key, object? value)
+    {
+        try
+        {
+            return value switch
+            {
+                int i => i,
+                JsonValue j => j.GetValue<int>(),
+                JsonElement e => e.GetInt32(),
+                string s => int.Parse(s, CultureInfo.InvariantCulture),
+                IConvertible c => c.ToInt32(CultureInfo.InvariantCulture),
+                _ => throw new FormatException("not a number"),
+            };
+        }
+        catch (Exception ex) when (ex is FormatException or InvalidCastException or OverflowException or InvalidOperationException)
+        {
+            throw new ArgumentException($"Metadata '{key}' needs an integer (got '{value}').", key, ex);
+        }
+    }
+
+    private static T ToEnum<T>(string key, object? value)
+        where T : struct, Enum
+    {
+        if (value is T t && Enum.IsDefined(t))
+        {
+            return t;
+        }
+        var text = value?.ToString();
+        if (text is not null && Enum.TryParse<T>(text.Replace("_", string.Empty, StringComparison.Ordinal), ignoreCase: true, out var parsed) && Enum.IsDefined(parsed) && !int.TryParse(text, out _))
+        {
+            return parsed;
+        }
+        throw new ArgumentException($"Metadata '{key}' must be one of: {string.Join(", ", Enum.GetNames<T>()).ToLowerInvariant()} (got '{value}').", key);
+    }
+}
