@@ -1,0 +1,194 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.Data.Sqlite;
+
+namespace LangSwarm.Memory.Sqlite;
+
+/// <summary>Converts between rows and the model: binds parameters and reads columns in <see cref="SqliteStatements"/> order.</summary>
+internal static class SqliteMapping
+{
+    /// <summary>The role mask that lets every role through.</summary>
+    public const long AllRoles = (1L << 8) - 1;
+
+    /// <summary>UTC ticks of a time (exact, offset-free).</summary>
+    public static long ToTicks(DateTimeOffset value) => value.UtcTicks;
+
+    /// <summary>A UTC time from stored ticks.</summary>
+    public static DateTimeOffset FromTicks(long ticks) => new(ticks, TimeSpan.Zero);
+
+    /// <summary>The bit mask of a role filter (null: all roles).</summary>
+    public static long RoleMask(IReadOnlyCollection<MessageRole>? roles)
+    {
+        if (roles is null)
+        {
+            return AllRoles;
+        }
+        long mask = 0;
+        foreach (var r in roles)
+        {
+            mask |= 1L << (byte)r;
+        }
+        return mask;
+    }
+
+    /// <summary>Adds the parameters of a session row.</summary>
+    public static void BindSession(SqliteCommand command, SessionState state)
+    {
+        var m = state.Metadata;
+        var p = command.Parameters;
+        p.AddWithValue("$session_id", m.SessionId);
+        p.AddWithValue("$user_id", (object?)m.UserId ?? DBNull.Value);
+        p.AddWithValue("$created_at", ToTicks(m.CreatedAt));
+        p.AddWithValue("$updated_at", ToTicks(m.UpdatedAt));
+        p.AddWithValue("$status", (int)m.Status);
+        p.AddWithValue("$max_messages", m.MaxMessages);
+        p.AddWithValue("$max_tokens", m.MaxTokens);
+        p.AddWithValue("$auto_summarize_threshold", m.AutoSummarizeThreshold);
+        p.AddWithValue("$summary_strategy", (int)m.SummaryStrategy);
+        p.AddWithValue("$metadata", m.Metadata.ToJsonString());
+        p.AddWithValue("$last_sequence", state.LastSequence);
+        p.AddWithValue("$live_messages", state.LiveMessages);
+        p.AddWithValue("$live_tokens", state.LiveTokens);
+        p.AddWithValue("$summarized_through", state.SummarizedThrough);
+    }
+
+    /// <summary>Reads a session row selected with <see cref="SqliteStatements.SessionColumns"/>.</summary>
+    public static SessionState ReadSessionState(SqliteDataReader r)
+    {
+        var metadata = new SessionMetadata
+        {
+            SessionId = r.GetString(0),
+            UserId = r.IsDBNull(1) ? null : r.GetString(1),
+            CreatedAt = FromTicks(r.GetInt64(2)),
+            UpdatedAt = FromTicks(r.GetInt64(3)),
+            Status = (SessionStatus)r.GetInt32(4),
+            MaxMessages = r.GetInt32(5),
+            MaxTokens = r.GetInt32(6),
+            AutoSummarizeThreshold = r.GetInt32(7),
+            SummaryStrategy = (SummaryStrategy)r.GetInt32(8),
+            Metadata = ParseObject(r.GetString(9), "session metadata"),
+        };
+        return new SessionState(metadata)
+        {
+            LastSequence = r.GetInt64(10),
+            LiveMessages = r.GetInt32(11),
+            LiveTokens = r.GetInt64(12),
+            SummarizedThrough = r.GetInt64(13),
+        };
+    }
+
+    /// <summary>Adds the (empty) parameters of <see cref="SqliteStatements.InsertMessage"/>, to be filled per row.</summary>
+    public static MessageParameters PrepareMessage(SqliteCommand command, string sessionId)
+    {
+        command.Parameters.AddWithValue("$session_id", sessionId);
+        return new MessageParameters(
+            command.Parameters.Add("$sequence", SqliteType.Integer),
+            command.Parameters.Add("$message_id", SqliteType.Text),
+            command.Parameters.Add("$role", SqliteType.Integer),
+            command.Parameters.Add("$content", SqliteType.Text),
+            command.Parameters.Add("$timestamp", SqliteType.Integer),
+            command.Parameters.Add("$token_count", SqliteType.Integer),
+            command.Parameters.Add("$metadata", SqliteType.Text),
+            command.Parameters.Add("$function_call", SqliteType.Text),
+            command.Parameters.Add("$tool_calls", SqliteType.Text),
+            command.Parameters.Add("$has_calls", SqliteType.Integer));
+    }
+
+    /// <summary>Reads a message row selected with <see cref="SqliteStatements.MessageColumns"/>.</summary>
+    public static Message ReadMessage(SqliteDataReader r) => new()
+    {
+        Sequence = r.GetInt64(0),
+        MessageId = r.GetString(1),
+        Role = (MessageRole)r.GetInt32(2),
+        Content = r.GetString(3),
+        Timestamp = FromTicks(r.GetInt64(4)),
+        TokenCount = r.IsDBNull(5) ? null : r.GetInt32(5),
+        Metadata = ParseObject(r.GetString(6), "message metadata"),
+        FunctionCall = r.IsDBNull(7) ? null : ParseObject(r.GetString(7), "function call"),
+        ToolCalls = r.IsDBNull(8) ? null : ParseArray(r.GetString(8), "tool calls"),
+    };
+
+    /// <summary>Reads a row of <see cref="SqliteStatements.SelectMessageInfos"/>.</summary>
+    public static MessageInfo ReadMessageInfo(SqliteDataReader r) => new(
+        r.GetInt64(0),
+        (MessageRole)r.GetInt32(1),
+        r.IsDBNull(2) ? 0 : r.GetInt32(2),
+        FromTicks(r.GetInt64(3)),
+        r.GetInt64(4) != 0);
+
+    /// <summary>Adds the parameters of a summary row.</summary>
+    public static void BindSummary(SqliteCommand command, string sessionId, ConversationSummary s)
+    {
+        var p = command.Parameters;
+        p.AddWithValue("$summary_id", s.SummaryId);
+        p.AddWithValue("$session_id", sessionId);
+        p.AddWithValue("$summary_text", s.SummaryText);
+        p.AddWithValue("$message_count", s.MessageCount);
+        p.AddWithValue("$token_count", s.TokenCount);
+        p.AddWithValue("$created_at", ToTicks(s.CreatedAt));
+        p.AddWithValue("$summary_type", (int)s.SummaryType);
+        p.AddWithValue("$first_sequence", s.FirstSequence);
+        p.AddWithValue("$last_sequence", s.LastSequence);
+    }
+
+    /// <summary>Reads a summary row selected with <see cref="SqliteStatements.SummaryColumns"/>.</summary>
+    public static ConversationSummary ReadSummary(SqliteDataReader r) => new()
+    {
+        SummaryId = r.GetString(0),
+        SessionId = r.GetString(1),
+        SummaryText = r.GetString(2),
+        MessageCount = r.GetInt32(3),
+        TokenCount = r.GetInt32(4),
+        CreatedAt = FromTicks(r.GetInt64(5)),
+        SummaryType = (SummaryType)r.GetInt32(6),
+        FirstSequence = r.GetInt64(7),
+        LastSequence = r.GetInt64(8),
+    };
+
+    private static JsonObject ParseObject(string json, string what) =>
+        Parse(json, what) as JsonObject ?? throw new StorageCorruptionException($"Stored {what} is not a JSON object.");
+
+    private static JsonArray ParseArray(string json, string what) =>
+        Parse(json, what) as JsonArray ?? throw new StorageCorruptionException($"Stored {what} is not a JSON array.");
+
+    private static JsonNode? Parse(string json, string what)
+    {
+        try
+        {
+            return JsonNode.Parse(json);
+        }
+        catch (JsonException ex)
+        {
+            throw new StorageCorruptionException($"Stored {what} is not valid JSON: {ex.Message}", ex);
+        }
+    }
+}
+
+/// <summary>The reusable parameters of a message insert; <see cref="Set"/> fills them for one message.</summary>
+internal readonly record struct MessageParameters(
+    SqliteParameter Sequence,
+    SqliteParameter MessageId,
+    SqliteParameter Role,
+    SqliteParameter Content,
+    SqliteParameter Timestamp,
+    SqliteParameter TokenCount,
+    SqliteParameter Metadata,
+    SqliteParameter FunctionCall,
+    SqliteParameter ToolCalls,
+    SqliteParameter HasCalls)
+{
+    /// <summary>Fills the parameters with one message's fields.</summary>
+    public void Set(Message m)
+    {
+        Sequence.Value = m.Sequence;
+        MessageId.Value = m.MessageId;
+        Role.Value = (int)m.Role;
+        Content.Value = m.Content;
+        Timestamp.Value = SqliteMapping.ToTicks(m.Timestamp);
+        TokenCount.Value = m.TokenCount is { } t ? t : DBNull.Value;
+        Metadata.Value = m.Metadata.ToJsonString();
+        FunctionCall.Value = (object?)m.FunctionCall?.ToJsonString() ?? DBNull.Value;
+        ToolCalls.Value = (object?)m.ToolCalls?.ToJsonString() ?? DBNull.Value;
+        HasCalls.Value = m.HasCalls ? 1 : 0;
+    }
+}

@@ -1,0 +1,100 @@
+namespace LangSwarm.Memory.Sqlite;
+
+/// <summary>
+/// Every statement the backend runs. All values travel as parameters; no statement text is ever built from input.
+/// </summary>
+internal static class SqliteStatements
+{
+    /// <summary>A collation that orders text like <see cref="string.CompareOrdinal(string, string)"/> (UTF-16 code units).</summary>
+    public const string OrdinalCollation = "LANGSWARM_ORDINAL";
+
+    /// <summary>Columns of a session row, in the order <see cref="SqliteMapping.ReadSessionState"/> reads them.</summary>
+    public const string SessionColumns =
+        "session_id, user_id, created_at, updated_at, status, max_messages, max_tokens, auto_summarize_threshold, " +
+        "summary_strategy, metadata, last_sequence, live_messages, live_tokens, summarized_through";
+
+    /// <summary>Columns of a message row, in the order <see cref="SqliteMapping.ReadMessage"/> reads them.</summary>
+    public const string MessageColumns =
+        "sequence, message_id, role, content, timestamp, token_count, metadata, function_call, tool_calls";
+
+    /// <summary>Columns of a summary row, in the order <see cref="SqliteMapping.ReadSummary"/> reads them.</summary>
+    public const string SummaryColumns =
+        "summary_id, session_id, summary_text, message_count, token_count, created_at, summary_type, first_sequence, last_sequence";
+
+    public const string InsertSession =
+        "INSERT INTO sessions (" + SessionColumns + ") VALUES ($session_id, $user_id, $created_at, $updated_at, $status, " +
+        "$max_messages, $max_tokens, $auto_summarize_threshold, $summary_strategy, $metadata, $last_sequence, $live_messages, " +
+        "$live_tokens, $summarized_through) ON CONFLICT (session_id) DO NOTHING";
+
+    public const string UpdateSession =
+        "UPDATE sessions SET user_id = $user_id, created_at = $created_at, updated_at = $updated_at, status = $status, " +
+        "max_messages = $max_messages, max_tokens = $max_tokens, auto_summarize_threshold = $auto_summarize_threshold, " +
+        "summary_strategy = $summary_strategy, metadata = $metadata, last_sequence = $last_sequence, " +
+        "live_messages = $live_messages, live_tokens = $live_tokens, summarized_through = $summarized_through " +
+        "WHERE session_id = $session_id";
+
+    public const string SelectSession = "SELECT " + SessionColumns + " FROM sessions WHERE session_id = $session_id";
+
+    private const string SessionOrderAndPage =
+        " ORDER BY updated_at DESC, session_id COLLATE " + OrdinalCollation + " LIMIT $limit OFFSET $offset";
+
+    public const string ListSessions = "SELECT " + SessionColumns + " FROM sessions" + SessionOrderAndPage;
+
+    public const string ListSessionsByUser =
+        "SELECT " + SessionColumns + " FROM sessions WHERE user_id = $user_id" + SessionOrderAndPage;
+
+    public const string ListSessionsByStatus =
+        "SELECT " + SessionColumns + " FROM sessions WHERE status = $status" + SessionOrderAndPage;
+
+    public const string ListSessionsByUserAndStatus =
+        "SELECT " + SessionColumns + " FROM sessions WHERE user_id = $user_id AND status = $status" + SessionOrderAndPage;
+
+    public const string SessionsUpdatedBefore = "SELECT session_id FROM sessions WHERE updated_at < $cutoff";
+
+    public const string DeleteSessionSummaries = "DELETE FROM summaries WHERE session_id = $session_id";
+
+    public const string DeleteSessionMessages = "DELETE FROM messages WHERE session_id = $session_id";
+
+    public const string DeleteSession = "DELETE FROM sessions WHERE session_id = $session_id";
+
+    public const string InsertMessage =
+        "INSERT INTO messages (session_id, " + MessageColumns + ", has_calls) VALUES ($session_id, $sequence, $message_id, " +
+        "$role, $content, $timestamp, $token_count, $metadata, $function_call, $tool_calls, $has_calls)";
+
+    public const string DeleteMessage = "DELETE FROM messages WHERE session_id = $session_id AND sequence = $sequence";
+
+    /// <summary>The filter of a <see cref="MessageQuery"/>: sequence range, time floor and a bit mask of roles.</summary>
+    private const string MessageFilter =
+        " FROM messages WHERE session_id = $session_id AND sequence BETWEEN $from AND $to AND timestamp >= $since " +
+        "AND (($roles >> role) & 1) = 1";
+
+    /// <summary>One page of matching messages, ascending (keyset paging on the sequence).</summary>
+    public const string SelectMessagesPage =
+        "SELECT " + MessageColumns + MessageFilter + " ORDER BY sequence LIMIT $limit";
+
+    /// <summary>The newest matching messages, descending; the caller reverses them.</summary>
+    public const string SelectNewestMessages =
+        "SELECT " + MessageColumns + MessageFilter + " ORDER BY sequence DESC LIMIT $limit";
+
+    /// <summary>Index facts of the live messages, without their content.</summary>
+    public const string SelectMessageInfos =
+        "SELECT sequence, role, token_count, timestamp, has_calls FROM messages WHERE session_id = $session_id ORDER BY sequence";
+
+    public const string InsertSummary =
+        "INSERT INTO summaries (" + SummaryColumns + ") VALUES ($summary_id, $session_id, $summary_text, $message_count, " +
+        "$token_count, $created_at, $summary_type, $first_sequence, $last_sequence)";
+
+    public const string SelectSummaries =
+        "SELECT " + SummaryColumns + " FROM summaries WHERE session_id = $session_id ORDER BY summary_pk";
+
+    public const string CountSessions =
+        "SELECT COUNT(*), COALESCE(SUM(status = 0), 0), COALESCE(SUM(status = 1), 0) FROM sessions";
+
+    public const string CountMessages = "SELECT COUNT(*) FROM messages";
+
+    public const string CountSummaries = "SELECT COUNT(*) FROM summaries";
+
+    public const string PageBytes = "SELECT (SELECT page_count FROM pragma_page_count()) * (SELECT page_size FROM pragma_page_size())";
+
+    public const string Probe = "SELECT 1";
+}
