@@ -186,6 +186,29 @@ public sealed class SqliteBackendTests : IDisposable
     }
 
     [Fact]
+    public async Task WithoutWalOrForeignKeys_FilesStillWorkAndDeleteCompletely()
+    {
+        var path = _dir.File("plain.db");
+        var options = new SqliteBackendOptions { DbPath = path, EnableWal = false, EnableForeignKeys = false, Durability = SqliteDurability.Normal };
+        await using (var backend = new SqliteBackend(options))
+        {
+            await backend.ConnectAsync();
+            Assert.Equal("delete", (await backend.GetUsageStatsAsync()).Extra["journal_mode"]);
+            var s = await backend.CreateSessionAsync(new SessionMetadata("plain", "u") { SummaryStrategy = SummaryStrategy.Manual });
+            await s.AddMessagesAsync([Msg(MessageRole.User, "a"), Msg(MessageRole.Assistant, "b")]);
+            await s.CreateSummaryAsync();
+            await backend.CreateSessionAsync(new SessionMetadata("other", "u"));
+            Assert.True(await backend.DeleteSessionAsync("plain"));
+        }
+        Assert.False(File.Exists(path + "-wal"));
+        Assert.Equal(0, Scalar(path, "SELECT COUNT(*) FROM messages"));
+        Assert.Equal(0, Scalar(path, "SELECT COUNT(*) FROM summaries"));
+        await using var reopened = new SqliteBackend(options);
+        await reopened.ConnectAsync();
+        Assert.Equal(["other"], (await reopened.ListSessionsAsync()).Select(m => m.SessionId));
+    }
+
+    [Fact]
     public async Task ListSessions_TiesFollowOrdinalOrder_BeyondTheBasicPlane()
     {
         await using var backend = new SqliteBackend(SqliteBackendOptions.InMemoryPath);
