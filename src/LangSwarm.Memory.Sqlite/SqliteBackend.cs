@@ -110,6 +110,12 @@ public sealed class SqliteBackend : MemoryBackendBase
         {
             throw Fail(ex, "open the database");
         }
+        catch (StorageCorruptionException ex)
+        {
+            // The base records only failures it wraps itself; keep this one for the health report too.
+            RecordError(ex.Message);
+            throw;
+        }
         finally
         {
             _writeLock.Release();

@@ -128,6 +128,7 @@ public sealed class SqliteBackendTests : IDisposable
         var ex = await Assert.ThrowsAsync<StorageCorruptionException>(() => backend.ConnectAsync());
         Assert.Contains("99", ex.Message, StringComparison.Ordinal);
         Assert.False(backend.IsConnected);
+        Assert.Contains("99", (await backend.HealthCheckAsync()).LastError, StringComparison.Ordinal);
     }
 
     [Fact]
