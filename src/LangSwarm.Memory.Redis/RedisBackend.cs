@@ -15,6 +15,8 @@ namespace LangSwarm.Memory.Redis;
 /// a single primary (standalone, replicated or Sentinel); Redis Cluster rejects the scripts with <c>CROSSSLOT</c>.</para>
 /// <para>With <see cref="RedisBackendOptions.TtlSeconds"/> set, every key of a session carries the TTL, renewed on each
 /// write. Index entries of expired sessions are removed lazily, when listing, clean-up or statistics meet them.</para>
+/// <para>When the server goes away, calls fail at once with <see cref="BackendUnavailableException"/> (nothing is queued);
+/// the connection is re-established in the background and the same instance works again once the server is back.</para>
 /// <para>Writes to one session are ordered by the base class's in-process lock; a second process writing the same session
 /// at the same moment is detected (the stored last sequence no longer matches) and reported as a <see cref="MemoryException"/>.</para>
 /// </remarks>
@@ -705,6 +707,10 @@ public sealed class RedisBackend : MemoryBackendBase
             config.Ssl = true;
         }
         config.AbortOnConnectFail = true;
+        // While the server is away, fail commands at once (BackendUnavailableException) instead of queueing them
+        // until they time out, and try to reconnect soon: a restarted server is back in use within a second or two.
+        config.BacklogPolicy = BacklogPolicy.FailFast;
+        config.ReconnectRetryPolicy = new ExponentialRetry(250, 2000);
         config.ConnectTimeout = _options.ConnectTimeoutSeconds * 1000;
         config.ClientName ??= "langswarm-memory";
         return config;
@@ -714,7 +720,11 @@ public sealed class RedisBackend : MemoryBackendBase
     {
         try
         {
-            return string.Join(",", ConfigurationOptions.Parse(_options.ConnectionString!).EndPoints.Select(e => e.ToString()));
+            return string.Join(",", ConfigurationOptions.Parse(_options.ConnectionString!).EndPoints.Select(e => e switch
+            {
+                System.Net.DnsEndPoint d => $"{d.Host}:{d.Port.ToString(CultureInfo.InvariantCulture)}",
+                _ => e.ToString(),
+            }));
         }
         catch (ArgumentException)
         {
