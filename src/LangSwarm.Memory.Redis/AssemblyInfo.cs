@@ -1,0 +1,4 @@
+using LangSwarm.Memory;
+using LangSwarm.Memory.Redis;
+
+[assembly: MemoryBackendProvider(typeof(RedisBackendProvider))]

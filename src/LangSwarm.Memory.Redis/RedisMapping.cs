@@ -1,0 +1,216 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using StackExchange.Redis;
+
+namespace LangSwarm.Memory.Redis;
+
+/// <summary>
+/// Converts between the model and what is stored: a hash per session (timestamps as UTC ticks), messages and
+/// summaries as compact JSON with every field, and one-line index facts per message.
+/// </summary>
+internal static class RedisMapping
+{
+    // Session hash fields.
+    internal const string FSessionId = "session_id";
+    internal const string FUserId = "user_id";
+    internal const string FOwner = "owner";
+    internal const string FStatus = "status";
+    internal const string FCreatedAt = "created_at";
+    internal const string FUpdatedAt = "updated_at";
+    internal const string FMaxMessages = "max_messages";
+    internal const string FMaxTokens = "max_tokens";
+    internal const string FThreshold = "auto_summarize_threshold";
+    internal const string FStrategy = "summary_strategy";
+    internal const string FMetadata = "metadata";
+    internal const string FLastSequence = "last_sequence";
+    internal const string FLiveMessages = "live_messages";
+    internal const string FLiveTokens = "live_tokens";
+    internal const string FSummarizedThrough = "summarized_through";
+
+    private static readonly JsonWriterOptions WriterOptions = new() { SkipValidation = false };
+
+    /// <summary>The index score of an activity time: whole milliseconds since year 1 (exact in a double).</summary>
+    public static long Score(DateTimeOffset time) => time.UtcTicks / TimeSpan.TicksPerMillisecond;
+
+    /// <summary>The hash fields of a state (without the owner marker, which the scripts write).</summary>
+    public static List<RedisValue> StateFields(SessionState state)
+    {
+        var m = state.Metadata;
+        var f = new List<RedisValue>(30)
+        {
+            FSessionId, m.SessionId,
+            FStatus, (int)m.Status,
+            FCreatedAt, m.CreatedAt.UtcTicks,
+            FUpdatedAt, m.UpdatedAt.UtcTicks,
+            FMaxMessages, m.MaxMessages,
+            FMaxTokens, m.MaxTokens,
+            FThreshold, m.AutoSummarizeThreshold,
+            FStrategy, (int)m.SummaryStrategy,
+            FMetadata, m.Metadata.ToJsonString(),
+            FLastSequence, state.LastSequence,
+            FLiveMessages, state.LiveMessages,
+            FLiveTokens, state.LiveTokens,
+            FSummarizedThrough, state.SummarizedThrough,
+            // An empty user_id field means "no user"; valid user ids are never empty.
+            FUserId, m.UserId ?? string.Empty,
+        };
+        return f;
+    }
+
+    /// <summary>The state stored in a session hash, or null when the hash is empty (no such session).</summary>
+    public static SessionState? StateFromHash(HashEntry[] entries)
+    {
+        if (entries.Length == 0)
+        {
+            return null;
+        }
+        var d = new Dictionary<string, RedisValue>(entries.Length, StringComparer.Ordinal);
+        foreach (var e in entries)
+        {
+            d[(string)e.Name!] = e.Value;
+        }
+        if (!d.ContainsKey(FSessionId))
+        {
+            return null;
+        }
+        string? user = d.TryGetValue(FUserId, out var u) && !u.IsNullOrEmpty ? (string?)u : null;
+        var metadata = new SessionMetadata((string)d[FSessionId]!, user)
+        {
+            CreatedAt = Time(d, FCreatedAt),
+            UpdatedAt = Time(d, FUpdatedAt),
+            Status = (SessionStatus)Int(d, FStatus),
+            MaxMessages = Int(d, FMaxMessages),
+            MaxTokens = Int(d, FMaxTokens),
+            AutoSummarizeThreshold = Int(d, FThreshold),
+            SummaryStrategy = (SummaryStrategy)Int(d, FStrategy),
+            Metadata = d.TryGetValue(FMetadata, out var j) && !j.IsNullOrEmpty ? (JsonNode.Parse((string)j!) as JsonObject ?? []) : [],
+        };
+        return new SessionState(metadata)
+        {
+            LastSequence = Long(d, FLastSequence),
+            LiveMessages = Int(d, FLiveMessages),
+            LiveTokens = Long(d, FLiveTokens),
+            SummarizedThrough = Long(d, FSummarizedThrough),
+        };
+    }
+
+    /// <summary>A message as JSON with every field (JSON members embedded verbatim).</summary>
+    public static byte[] MessageToJson(Message m)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256 + (m.Content.Length * 2));
+        using (var w = new Utf8JsonWriter(buffer, WriterOptions))
+        {
+            w.WriteStartObject();
+            w.WriteNumber("seq", m.Sequence);
+            w.WriteString("id", m.MessageId);
+            w.WriteNumber("role", (int)m.Role);
+            w.WriteString("content", m.Content);
+            w.WriteNumber("ts", m.Timestamp.UtcTicks);
+            if (m.TokenCount is { } t)
+            {
+                w.WriteNumber("tok", t);
+            }
+            w.WritePropertyName("meta");
+            m.Metadata.WriteTo(w);
+            if (m.FunctionCall is not null)
+            {
+                w.WritePropertyName("fc");
+                m.FunctionCall.WriteTo(w);
+            }
+            if (m.ToolCalls is not null)
+            {
+                w.WritePropertyName("tc");
+                m.ToolCalls.WriteTo(w);
+            }
+            w.WriteEndObject();
+        }
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>Reads a message written by <see cref="MessageToJson"/>.</summary>
+    public static Message MessageFromJson(RedisValue value)
+    {
+        var root = JsonNode.Parse((byte[])value!)!.AsObject();
+        var message = new Message
+        {
+            Sequence = root["seq"]!.GetValue<long>(),
+            MessageId = root["id"]!.GetValue<string>(),
+            Role = (MessageRole)root["role"]!.GetValue<int>(),
+            Content = root["content"]!.GetValue<string>(),
+            Timestamp = new DateTimeOffset(root["ts"]!.GetValue<long>(), TimeSpan.Zero),
+            TokenCount = root["tok"]?.GetValue<int>(),
+        };
+        message.Metadata = Detach<JsonObject>(root, "meta") ?? [];
+        message.FunctionCall = Detach<JsonObject>(root, "fc");
+        message.ToolCalls = Detach<JsonArray>(root, "tc");
+        return message;
+    }
+
+    /// <summary>The compact index facts of a message: <c>seq|role|tokens|ticks|calls</c>.</summary>
+    public static string InfoMember(Message m) => string.Create(
+        CultureInfo.InvariantCulture,
+        $"{m.Sequence}|{(int)m.Role}|{m.TokenCount ?? 0}|{m.Timestamp.UtcTicks}|{(m.HasCalls ? 1 : 0)}");
+
+    /// <summary>Reads an index fact written by <see cref="InfoMember"/>.</summary>
+    public static MessageInfo ParseInfo(string member)
+    {
+        var p = member.Split('|');
+        return new MessageInfo(
+            long.Parse(p[0], CultureInfo.InvariantCulture),
+            (MessageRole)int.Parse(p[1], CultureInfo.InvariantCulture),
+            int.Parse(p[2], CultureInfo.InvariantCulture),
+            new DateTimeOffset(long.Parse(p[3], CultureInfo.InvariantCulture), TimeSpan.Zero),
+            p[4] == "1");
+    }
+
+    /// <summary>A summary as JSON.</summary>
+    public static string SummaryToJson(ConversationSummary s) => new JsonObject
+    {
+        ["id"] = s.SummaryId,
+        ["session_id"] = s.SessionId,
+        ["text"] = s.SummaryText,
+        ["messages"] = s.MessageCount,
+        ["tokens"] = s.TokenCount,
+        ["created"] = s.CreatedAt.UtcTicks,
+        ["type"] = (int)s.SummaryType,
+        ["first"] = s.FirstSequence,
+        ["last"] = s.LastSequence,
+    }.ToJsonString();
+
+    /// <summary>Reads a summary written by <see cref="SummaryToJson"/>.</summary>
+    public static ConversationSummary SummaryFromJson(RedisValue value)
+    {
+        var o = JsonNode.Parse((string)value!)!.AsObject();
+        return new ConversationSummary
+        {
+            SummaryId = o["id"]!.GetValue<string>(),
+            SessionId = o["session_id"]!.GetValue<string>(),
+            SummaryText = o["text"]!.GetValue<string>(),
+            MessageCount = o["messages"]!.GetValue<int>(),
+            TokenCount = o["tokens"]!.GetValue<int>(),
+            CreatedAt = new DateTimeOffset(o["created"]!.GetValue<long>(), TimeSpan.Zero),
+            SummaryType = (SummaryType)o["type"]!.GetValue<int>(),
+            FirstSequence = o["first"]!.GetValue<long>(),
+            LastSequence = o["last"]!.GetValue<long>(),
+        };
+    }
+
+    private static T? Detach<T>(JsonObject root, string name)
+        where T : JsonNode
+    {
+        if (!root.TryGetPropertyValue(name, out var node) || node is null)
+        {
+            return null;
+        }
+        root.Remove(name);
+        return (T)node;
+    }
+
+    private static DateTimeOffset Time(Dictionary<string, RedisValue> d, string f) => new(Long(d, f), TimeSpan.Zero);
+
+    private static long Long(Dictionary<string, RedisValue> d, string f) => d.TryGetValue(f, out var v) ? (long)v : 0;
+
+    private static int Int(Dictionary<string, RedisValue> d, string f) => d.TryGetValue(f, out var v) ? (int)v : 0;
+}
