@@ -58,6 +58,11 @@ public abstract class MemoryBackendBase : IMemoryBackend
                 _lastError = ex.Message;
                 throw new BackendUnavailableException($"Backend '{Name}' could not connect: {ex.Message}", ex);
             }
+            catch (MemoryException ex)
+            {
+                _lastError = ex.Message;
+                throw;
+            }
             _connected = true;
         }
         finally

@@ -1,0 +1,56 @@
+using System.Buffers;
+using System.Text.Json.Nodes;
+using LangSwarm.Memory;
+using LangSwarm.MemoryEngine.Format;
+
+namespace LangSwarm.MemoryEngine.Engine.Codecs;
+
+/// <summary>
+/// Message payload: message id, content, metadata JSON (null when empty), function_call JSON, tool_calls JSON,
+/// each a <see cref="PayloadWriter"/> string. Role, timestamp, tokens and sequence live in the record header.
+/// </summary>
+internal static class MessageCodec
+{
+    public static void Write(IBufferWriter<byte> output, Message m)
+    {
+        var w = new PayloadWriter(output);
+        w.WriteString(m.MessageId);
+        w.WriteString(m.Content);
+        w.WriteString(m.Metadata.Count == 0 ? null : m.Metadata.ToJsonString());
+        w.WriteString(m.FunctionCall?.ToJsonString());
+        w.WriteString(m.ToolCalls?.ToJsonString());
+    }
+
+    public static RecordHeader Header(ulong session, Message m, long writtenTicks) => new(
+        RecordType.Message,
+        m.HasCalls ? RecordFlags.HasCalls : RecordFlags.None,
+        0,
+        0,
+        session,
+        0,
+        m.Sequence,
+        m.Timestamp.UtcTicks,
+        writtenTicks,
+        (byte)m.Role,
+        m.TokenCount ?? 0);
+
+    public static Message Read(in RecordHeader h, ReadOnlySpan<byte> payload)
+    {
+        var r = new PayloadReader(payload);
+        var id = r.ReadString() ?? throw new InvalidDataException("Message record without an id.");
+        var content = r.ReadString() ?? string.Empty;
+        var meta = r.ReadString();
+        var fn = r.ReadString();
+        var tools = r.ReadString();
+        return new Message((MessageRole)h.Role, content)
+        {
+            MessageId = id,
+            Timestamp = new DateTimeOffset(h.TimeTicks, TimeSpan.Zero),
+            TokenCount = h.Tokens,
+            Sequence = h.Sequence,
+            Metadata = meta is null ? new JsonObject() : (JsonObject)JsonNode.Parse(meta)!,
+            FunctionCall = fn is null ? null : (JsonObject)JsonNode.Parse(fn)!,
+            ToolCalls = tools is null ? null : (JsonArray)JsonNode.Parse(tools)!,
+        };
+    }
+}

@@ -1,0 +1,28 @@
+using LangSwarm.MemoryEngine.Storage;
+
+namespace LangSwarm.MemoryEngine.Engine;
+
+/// <summary>Settings of an engine store.</summary>
+public sealed record EngineOptions
+{
+    /// <summary>The store directory (created when missing).</summary>
+    public required string Path { get; init; }
+
+    /// <summary>When an add is acknowledged. Default: <see cref="DurabilityMode.Strict"/>.</summary>
+    public DurabilityMode Durability { get; init; } = DurabilityMode.Strict;
+
+    /// <summary>Most time between fsyncs under <see cref="DurabilityMode.Batched"/>: the documented loss window.</summary>
+    public TimeSpan BatchedInterval { get; init; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>A session's segment is closed and a new one started past this size.</summary>
+    public long SegmentMaxBytes { get; init; } = 8 * 1024 * 1024;
+
+    /// <summary>A checkpoint runs in the background once the commit log holds this many bytes.</summary>
+    public long CheckpointLogBytes { get; init; } = 64 * 1024 * 1024;
+
+    /// <summary>Most segment files kept open at once.</summary>
+    public int OpenSegmentHandles { get; init; } = 256;
+
+    /// <summary>The file system (tests pass a fault-injecting one); default: the real one under <see cref="Path"/>.</summary>
+    public IFileSystem? FileSystem { get; init; }
+}

@@ -1,0 +1,62 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Collections.Concurrent;
+using LangSwarm.MemoryEngine.Format;
+
+namespace LangSwarm.MemoryEngine.Engine;
+
+/// <summary>
+/// Records of one write, encoded (and compressed) before the write enters the commit path; LSNs are stamped
+/// in afterwards, under the gate, by patching the header and its checksum. Batches are pooled: the write
+/// path allocates no buffer per record.
+/// </summary>
+internal sealed class RecordBatch
+{
+    private static readonly ConcurrentBag<RecordBatch> Pool = [];
+    private readonly List<int> _starts = [];
+
+    public ArrayBufferWriter<byte> Buffer { get; } = new(4096);
+
+    /// <summary>Scratch space for a payload before it is framed.</summary>
+    public ArrayBufferWriter<byte> Payload { get; } = new(1024);
+
+    public int Count => _starts.Count;
+
+    public static RecordBatch Rent() => Pool.TryTake(out var b) ? b : new RecordBatch();
+
+    public static void Return(RecordBatch batch)
+    {
+        batch.Buffer.ResetWrittenCount();
+        batch.Payload.ResetWrittenCount();
+        batch._starts.Clear();
+        if (batch.Buffer.Capacity <= 1 << 20 && Pool.Count < 64)
+        {
+            Pool.Add(batch);
+        }
+    }
+
+    /// <summary>Frames the payload now in <see cref="Payload"/> under <paramref name="header"/>.</summary>
+    public void AddFromPayload(RecordHeader header)
+    {
+        _starts.Add(Buffer.WrittenCount);
+        RecordCodec.Encode(Buffer, header, Payload.WrittenSpan);
+        Payload.ResetWrittenCount();
+    }
+
+    /// <summary>Stamps consecutive LSNs from <paramref name="first"/> and re-seals each checksum.</summary>
+    public void StampLsns(ulong first)
+    {
+        var span = Buffer.WrittenMemory.Span;
+        var writable = System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref System.Runtime.InteropServices.MemoryMarshal.GetReference(span), span.Length);
+        for (var i = 0; i < _starts.Count; i++)
+        {
+            var rec = writable[_starts[i]..RecordEnd(i)];
+            BinaryPrimitives.WriteUInt64LittleEndian(rec[24..], first + (ulong)i);
+            BinaryPrimitives.WriteUInt32LittleEndian(rec, Crc32C.Compute(rec[4..]));
+        }
+    }
+
+    public ReadOnlySpan<byte> Record(int i) => Buffer.WrittenSpan[_starts[i]..RecordEnd(i)];
+
+    private int RecordEnd(int i) => i + 1 < _starts.Count ? _starts[i + 1] : Buffer.WrittenCount;
+}

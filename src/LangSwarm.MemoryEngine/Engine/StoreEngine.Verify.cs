@@ -1,0 +1,100 @@
+using LangSwarm.MemoryEngine.Format;
+using LangSwarm.MemoryEngine.Index;
+using LangSwarm.MemoryEngine.Recovery;
+using LangSwarm.MemoryEngine.Storage;
+
+namespace LangSwarm.MemoryEngine.Engine;
+
+internal sealed partial class StoreEngine
+{
+    /// <summary>
+    /// Rebuilds an index from nothing but the segment files and compares it with the live index: the check
+    /// behind <c>lsmem verify</c> and the crash properties' "index agrees with a full scan".
+    /// </summary>
+    public async Task<VerifyReport> VerifyAsync(CancellationToken cancellationToken)
+    {
+        await _gate.EnterExclusiveAsync().ConfigureAwait(false);
+        try
+        {
+            var problems = new List<string>();
+            var rebuilt = new SessionIndex();
+            long records = 0, bytes = 0;
+            var segments = 0;
+            foreach (var name in _fs.ListFiles(SegmentFiles.Directory))
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                if (!SegmentFiles.TryParseName(name, out var session, out var segment))
+                {
+                    problems.Add($"foreign file {SegmentFiles.Directory}/{name}");
+                    continue;
+                }
+                segments++;
+                var length = _segments.Length(session, segment);
+                var data = new byte[length];
+                _segments.Read(session, segment, 0, data);
+                bytes += length;
+                if (FileHeader.TryRead(data, FileKind.Segment, out var header) != FileHeaderStatus.Ok || header.Owner != session || header.Sequence != segment)
+                {
+                    problems.Add($"{name}: bad segment header");
+                    continue;
+                }
+                var result = RecordScanner.Scan(data.AsSpan(FileHeader.Size), FileHeader.Size, (long offset, in RecordHeader h, ReadOnlySpan<byte> record) =>
+                {
+                    records++;
+                    if (RecordApplier.Apply(rebuilt, h, record, segment, offset) is { } why)
+                    {
+                        problems.Add($"{name} @ {offset}: {why}");
+                    }
+                });
+                foreach (var (offset, len) in result.Damage)
+                {
+                    problems.Add($"{name} @ {offset}: {len} damaged bytes (checksum or framing)");
+                }
+                if (result.ValidEnd != length)
+                {
+                    problems.Add($"{name}: {length - result.ValidEnd} bytes of torn tail");
+                }
+            }
+            Compare(Index, rebuilt, problems);
+            return new VerifyReport(segments, records, bytes, problems);
+        }
+        finally
+        {
+            _gate.ExitExclusive();
+        }
+    }
+
+    private static void Compare(SessionIndex live, SessionIndex rebuilt, List<string> problems)
+    {
+        var liveAll = live.All().ToDictionary(e => e.Number);
+        foreach (var r in rebuilt.All())
+        {
+            if (!liveAll.Remove(r.Number, out var l))
+            {
+                problems.Add($"session {r.Number} ('{r.State.Metadata.SessionId}') is in the segments but not in the index");
+                continue;
+            }
+            lock (l.Lock)
+            {
+                var id = l.State.Metadata.SessionId;
+                if (!l.Messages.Select(m => (m.Sequence, m.Offset, m.Tokens)).SequenceEqual(r.Messages.Select(m => (m.Sequence, m.Offset, m.Tokens))))
+                {
+                    problems.Add($"session '{id}': index has {l.Messages.Count} messages, segments have {r.Messages.Count}");
+                }
+                if (l.State.LastSequence != r.State.LastSequence || l.State.LiveMessages != r.State.LiveMessages || l.State.LiveTokens != r.State.LiveTokens
+                    || l.State.Metadata.UpdatedAt != r.State.Metadata.UpdatedAt || l.State.Metadata.Status != r.State.Metadata.Status)
+                {
+                    problems.Add($"session '{id}': index state differs from the segments");
+                }
+                if (l.Summaries.Count != r.Summaries.Count)
+                {
+                    problems.Add($"session '{id}': index has {l.Summaries.Count} summaries, segments have {r.Summaries.Count}");
+                }
+            }
+        }
+        foreach (var l in liveAll.Values)
+        {
+            problems.Add($"session '{l.State.Metadata.SessionId}' is in the index but has no segment");
+        }
+    }
+}

@@ -1,0 +1,466 @@
+using System.Buffers;
+using LangSwarm.Memory;
+using LangSwarm.MemoryEngine.Engine.Codecs;
+using LangSwarm.MemoryEngine.Format;
+using LangSwarm.MemoryEngine.Index;
+using LangSwarm.MemoryEngine.Recovery;
+using LangSwarm.MemoryEngine.Storage;
+
+namespace LangSwarm.MemoryEngine.Engine;
+
+/// <summary>
+/// The log-structured store: records go through the group-committed commit log, then into per-session
+/// segments, then into the index; reads come from the index and the segments. A background checkpoint
+/// snapshots the index and truncates the log.
+/// </summary>
+internal sealed partial class StoreEngine : IDisposable
+{
+    private const string LockFile = "LOCK";
+
+    private readonly IFileSystem _fs;
+    private readonly EngineOptions _options;
+    private readonly IDisposable _lock;
+    private readonly SegmentFiles _segments;
+    private readonly SegmentAppender _appender;
+    private readonly AsyncGate _gate = new();
+    private readonly SemaphoreSlim _checkpointLock = new(1, 1);
+    private readonly List<StoreDamage> _runtimeDamage = [];
+    private CommitLog _log;
+    private long _nextLsn;
+    private long _nextSession;
+    private Exception? _failure;
+    private Task? _backgroundCheckpoint;
+    private bool _disposed;
+
+    private StoreEngine(IFileSystem fs, EngineOptions options, IDisposable storeLock, SegmentFiles segments)
+    {
+        _fs = fs;
+        _options = options;
+        _lock = storeLock;
+        _segments = segments;
+        _appender = new SegmentAppender(segments, options.SegmentMaxBytes);
+        _log = null!;
+    }
+
+    public SessionIndex Index { get; } = new();
+
+    public RecoveryResult Recovery { get; private set; } = null!;
+
+    public EngineOptions Options => _options;
+
+    public DateTimeOffset? LastCheckpoint { get; private set; }
+
+    public long CheckpointCount { get; private set; }
+
+    /// <summary>Damage found at open and since (reads that failed their checksum).</summary>
+    public IReadOnlyList<StoreDamage> Damage
+    {
+        get
+        {
+            lock (_runtimeDamage)
+            {
+                return [.. Recovery.Damage, .. _runtimeDamage];
+            }
+        }
+    }
+
+    public Exception? Failure => _failure ?? _log.Failure;
+
+    public long LogBytes => _log.Length;
+
+    /// <summary>Opens (or creates) a store: lock, recover, checkpoint what recovery replayed, start a fresh log.</summary>
+    public static StoreEngine Open(EngineOptions options)
+    {
+        var fs = options.FileSystem ?? new PhysicalFileSystem(options.Path);
+        fs.CreateDirectory(string.Empty);
+        var storeLock = fs.LockExclusive(LockFile);
+        var segments = new SegmentFiles(fs, options.OpenSegmentHandles);
+        var engine = new StoreEngine(fs, options, storeLock, segments);
+        try
+        {
+            engine.Start();
+            return engine;
+        }
+        catch
+        {
+            segments.Dispose();
+            storeLock.Dispose();
+            throw;
+        }
+    }
+
+    private void Start()
+    {
+        _fs.CreateDirectory(SegmentFiles.Directory);
+        _fs.CreateDirectory(CommitLog.Directory);
+        var recovery = new StoreRecovery(_fs, _segments, _appender, Index);
+        var result = recovery.Run();
+        var foreign = new List<string>(result.ForeignFiles);
+        foreach (var name in _fs.ListFiles(string.Empty))
+        {
+            if (name is not (LockFile or CheckpointFile.FileName or CheckpointFile.TempName))
+            {
+                foreign.Add(name);
+            }
+        }
+        Recovery = result with { ForeignFiles = foreign };
+        _nextLsn = (long)recovery.NextLsn;
+        _nextSession = (long)recovery.NextSession;
+
+        var replayed = result.SegmentRecordsReplayed + result.LogRecordsReplayed > 0 || !result.CheckpointLoaded || result.TornBytesCut > 0;
+        if (replayed)
+        {
+            // Make what recovery rebuilt durable before the logs it came from are dropped.
+            _segments.SyncDirty();
+            WriteCheckpoint(recovery.NextLsn, CaptureAll());
+        }
+        foreach (var log in recovery.ReplayedLogs)
+        {
+            _fs.Delete(log);
+        }
+        if (_fs.FileExists(CheckpointFile.TempName))
+        {
+            _fs.Delete(CheckpointFile.TempName);
+        }
+        _fs.SyncDirectory(CommitLog.Directory);
+        _log = CommitLog.Create(_fs, DurabilityPolicies.For(_options.Durability, _options.BatchedInterval), recovery.NextLsn);
+    }
+
+    // ---- writes ---------------------------------------------------------------------------------------------
+
+    /// <summary>Creates a session; false when the id exists.</summary>
+    public async Task<bool> CreateSessionAsync(SessionState state)
+    {
+        if (Index.TryGet(state.Metadata.SessionId, out _))
+        {
+            return false;
+        }
+        var number = (ulong)Interlocked.Increment(ref _nextSession) - 1;
+        var batch = RecordBatch.Rent();
+        try
+        {
+            AddState(batch, number, state);
+            await CommitAsync(null, number, batch).ConfigureAwait(false);
+            return true;
+        }
+        finally
+        {
+            RecordBatch.Return(batch);
+        }
+    }
+
+    public async Task AppendMessagesAsync(SessionEntry entry, IReadOnlyList<Message> messages, long writtenTicks)
+    {
+        var batch = RecordBatch.Rent();
+        try
+        {
+            for (var i = 0; i < messages.Count; i++)
+            {
+                MessageCodec.Write(batch.Payload, messages[i]);
+                if (batch.Payload.WrittenCount > RecordHeader.MaxPayload)
+                {
+                    throw new InvalidMessageException($"Message encodes to {batch.Payload.WrittenCount} bytes; the largest record is {RecordHeader.MaxPayload} bytes.");
+                }
+                batch.AddFromPayload(MessageCodec.Header(entry.Number, messages[i], writtenTicks));
+            }
+            await CommitAsync(entry, entry.Number, batch).ConfigureAwait(false);
+        }
+        finally
+        {
+            RecordBatch.Return(batch);
+        }
+    }
+
+    public async Task WriteStateAsync(SessionEntry entry, SessionState state, ConversationSummary? summary = null, IReadOnlyList<long>? evict = null)
+    {
+        var batch = RecordBatch.Rent();
+        try
+        {
+            var now = DateTimeOffset.UtcNow.UtcTicks;
+            if (summary is not null)
+            {
+                SummaryCodec.Write(batch.Payload, summary);
+                batch.AddFromPayload(new RecordHeader(RecordType.Summary, 0, 0, 0, entry.Number, 0, state.LastSequence, summary.CreatedAt.UtcTicks, now, 0, 0));
+            }
+            if (evict is not null)
+            {
+                var sorted = evict.Order().ToList();
+                EvictCodec.Write(batch.Payload, sorted);
+                batch.AddFromPayload(new RecordHeader(RecordType.Evict, 0, 0, 0, entry.Number, 0, state.LastSequence, now, now, 0, 0));
+            }
+            AddState(batch, entry.Number, state);
+            await CommitAsync(entry, entry.Number, batch).ConfigureAwait(false);
+        }
+        finally
+        {
+            RecordBatch.Return(batch);
+        }
+    }
+
+    /// <summary>Deletes a session: a durable delete record, then its segment files.</summary>
+    public async Task DeleteSessionAsync(SessionEntry entry)
+    {
+        var batch = RecordBatch.Rent();
+        try
+        {
+            var now = DateTimeOffset.UtcNow.UtcTicks;
+            batch.AddFromPayload(new RecordHeader(RecordType.SessionDelete, 0, 0, 0, entry.Number, 0, 0, now, now, 0, 0));
+            await CommitAsync(entry, entry.Number, batch, deleting: true).ConfigureAwait(false);
+        }
+        finally
+        {
+            RecordBatch.Return(batch);
+        }
+    }
+
+    private static void AddState(RecordBatch batch, ulong number, SessionState state)
+    {
+        StateCodec.Write(batch.Payload, state);
+        var now = state.Metadata.UpdatedAt.UtcTicks;
+        batch.AddFromPayload(new RecordHeader(RecordType.SessionState, 0, 0, 0, number, 0, state.LastSequence, now, now, 0, 0));
+    }
+
+    /// <summary>
+    /// The write path: reserve LSNs, append to the commit log and wait for the policy's acknowledgement, then
+    /// append to the session's segment and apply to the index. Any storage failure stops all writes.
+    /// </summary>
+    private async Task CommitAsync(SessionEntry? entry, ulong session, RecordBatch batch, bool deleting = false)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        await _gate.EnterSharedAsync().ConfigureAwait(false);
+        try
+        {
+            ThrowIfFailed();
+            var first = (ulong)Interlocked.Add(ref _nextLsn, batch.Count) - (ulong)batch.Count;
+            batch.StampLsns(first);
+            await _log.AppendAsync(batch.Buffer.WrittenSpan).ConfigureAwait(false);
+            try
+            {
+                for (var i = 0; i < batch.Count; i++)
+                {
+                    var record = batch.Record(i);
+                    RecordHeader.TryRead(record, out var header, out _);
+                    var (segment, offset) = _appender.Append(entry, session, record);
+                    var why = RecordApplier.Apply(Index, header, record, segment, offset);
+                    if (why is not null)
+                    {
+                        throw new StorageCorruptionException($"Index refused a new record: {why}");
+                    }
+                    if (entry is null)
+                    {
+                        Index.TryGet(session, out entry);
+                    }
+                }
+                if (deleting && entry is not null)
+                {
+                    foreach (var s in entry.Segments)
+                    {
+                        _segments.Delete(entry.Number, s.Segment);
+                    }
+                }
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // Durable in the log but not in the segment: reopening replays it. Stop writing until then.
+                _failure ??= ex;
+                throw StorageErrors.Wrap(ex, "Writing a segment failed after the commit log took the record");
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            _failure ??= ex;
+            throw StorageErrors.Wrap(ex, "Writing the commit log failed");
+        }
+        finally
+        {
+            _gate.ExitShared();
+        }
+        MaybeCheckpoint();
+    }
+
+    private void ThrowIfFailed()
+    {
+        if (Failure is { } f)
+        {
+            throw new StorageFailureException("The store stopped accepting writes after a storage failure; reopen it to recover.", f);
+        }
+    }
+
+    // ---- reads ----------------------------------------------------------------------------------------------
+
+    /// <summary>Live messages of a session matching <paramref name="query"/>, ascending; only the newest <paramref name="newest"/> when set.</summary>
+    public List<Message> ReadMessages(SessionEntry entry, MessageQuery query, int? newest = null) =>
+        ReadEntries(entry, Pick(entry, query, newest));
+
+    /// <summary>The index entries of the live messages matching <paramref name="query"/>, ascending.</summary>
+    public List<MessageEntry> Pick(SessionEntry entry, MessageQuery query, int? newest = null)
+    {
+        var picked = new List<MessageEntry>();
+        lock (entry.Lock)
+        {
+            var i = entry.LowerBound(query.FromSequence);
+            for (; i < entry.Messages.Count; i++)
+            {
+                var m = entry.Messages[i];
+                if (m.Sequence > query.ToSequence)
+                {
+                    break;
+                }
+                if (query.Matches(m.Sequence, new DateTimeOffset(m.TimeTicks, TimeSpan.Zero), (MessageRole)m.Role))
+                {
+                    picked.Add(m);
+                }
+            }
+        }
+        if (newest is { } n && picked.Count > n)
+        {
+            picked.RemoveRange(0, picked.Count - n);
+        }
+        return picked;
+    }
+
+    /// <summary>Reads and decodes the records of <paramref name="picked"/>; damaged ones are reported and skipped.</summary>
+    public List<Message> ReadEntries(SessionEntry entry, List<MessageEntry> picked)
+    {
+        var result = new List<Message>(picked.Count);
+        var i = 0;
+        while (i < picked.Count)
+        {
+            // Read runs of records that sit back to back in one segment with a single read.
+            var start = i;
+            var bytes = (long)picked[i].Length;
+            while (i + 1 < picked.Count && picked[i + 1].Segment == picked[i].Segment
+                && picked[i + 1].Offset == picked[i].Offset + picked[i].Length && bytes < 1 << 20)
+            {
+                i++;
+                bytes += picked[i].Length;
+            }
+            var buffer = ArrayPool<byte>.Shared.Rent((int)bytes);
+            try
+            {
+                var first = picked[start];
+                int read;
+                try
+                {
+                    read = _segments.Read(entry.Number, first.Segment, first.Offset, buffer.AsSpan(0, (int)bytes));
+                }
+                catch (FileNotFoundException)
+                {
+                    throw new SessionNotFoundException(entry.State.Metadata.SessionId);
+                }
+                for (var k = start; k <= i; k++)
+                {
+                    var e = picked[k];
+                    var at = (int)(e.Offset - first.Offset);
+                    var span = at + e.Length <= read ? buffer.AsSpan(at, e.Length) : [];
+                    if (TryDecode(span, out var message))
+                    {
+                        result.Add(message);
+                    }
+                    else
+                    {
+                        ReportDamage(new StoreDamage(SegmentFiles.PathFor(entry.Number, e.Segment), e.Offset, e.Length, $"message {e.Sequence} of session '{entry.State.Metadata.SessionId}' fails its checksum; skipped"));
+                    }
+                }
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+            i++;
+        }
+        return result;
+    }
+
+    private static bool TryDecode(ReadOnlySpan<byte> record, out Message message)
+    {
+        message = null!;
+        if (record.IsEmpty || !RecordCodec.Verify(record, out var h) || h.Type != RecordType.Message)
+        {
+            return false;
+        }
+        var n = RecordCodec.DecodePayload(record, h, out var payload);
+        try
+        {
+            message = MessageCodec.Read(h, payload.AsSpan(0, n));
+            return true;
+        }
+        catch (Exception ex) when (ex is InvalidDataException or System.Text.Json.JsonException or InvalidCastException)
+        {
+            return false;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(payload);
+        }
+    }
+
+    private void ReportDamage(StoreDamage damage)
+    {
+        lock (_runtimeDamage)
+        {
+            if (_runtimeDamage.Count < 1000 && !_runtimeDamage.Contains(damage))
+            {
+                _runtimeDamage.Add(damage);
+            }
+        }
+    }
+
+    /// <summary>Bytes of all store files (segments, logs, checkpoint).</summary>
+    public long DiskBytes()
+    {
+        long total = 0;
+        foreach (var e in Index.All())
+        {
+            lock (e.Lock)
+            {
+                foreach (var s in e.Segments)
+                {
+                    total += s.Length;
+                }
+            }
+        }
+        total += _log.Length;
+        if (_fs.FileExists(CheckpointFile.FileName))
+        {
+            using var f = _fs.Open(CheckpointFile.FileName, create: false);
+            total += f.Length;
+        }
+        return total;
+    }
+
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+        _disposed = true;
+        try
+        {
+            _backgroundCheckpoint?.Wait();
+        }
+        catch (AggregateException)
+        {
+            // A failed background checkpoint is already recorded in Failure.
+        }
+        try
+        {
+            if (Failure is null)
+            {
+                // A clean close leaves a current checkpoint, so the next open reads no log.
+                CheckpointAsync().GetAwaiter().GetResult();
+            }
+        }
+        catch (Exception ex) when (ex is IOException or MemoryException)
+        {
+            _failure ??= ex;
+        }
+        finally
+        {
+            _log.Dispose();
+            _segments.Dispose();
+            _lock.Dispose();
+        }
+    }
+}

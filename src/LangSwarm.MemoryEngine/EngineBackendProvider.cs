@@ -1,0 +1,41 @@
+using LangSwarm.Memory;
+using LangSwarm.MemoryEngine.Engine;
+using LangSwarm.MemoryEngine.Storage;
+
+namespace LangSwarm.MemoryEngine;
+
+/// <summary>Makes <see cref="EngineBackend"/>s from configuration (<c>path</c>, <c>durability</c>, ...).</summary>
+public sealed class EngineBackendProvider : IMemoryBackendProvider
+{
+    private static readonly string[] Valid = ["path", "durability", "batched_interval_ms", "segment_max_bytes", "checkpoint_log_bytes"];
+
+    /// <inheritdoc />
+    public string Name => EngineBackend.BackendName;
+
+    /// <inheritdoc />
+    public IReadOnlyCollection<string> Aliases => ["memory_engine", "lsmem"];
+
+    /// <inheritdoc />
+    public string Description => "The embedded log-structured engine: a directory of checksummed segments, crash-safe, no server.";
+
+    /// <summary>The default store directory: <c>$LSMEM_STORE</c>, else the user's local data folder.</summary>
+    public static string DefaultPath() =>
+        Environment.GetEnvironmentVariable("LSMEM_STORE") is { Length: > 0 } env
+            ? env
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.Create), "langswarm", "memory");
+
+    /// <inheritdoc />
+    public IMemoryBackend Create(BackendSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        settings.EnsureOnly(Name, Valid);
+        return new EngineBackend(new EngineOptions
+        {
+            Path = settings.GetString("path") ?? DefaultPath(),
+            Durability = settings.GetEnum("durability", DurabilityMode.Strict),
+            BatchedInterval = TimeSpan.FromMilliseconds(settings.GetInt("batched_interval_ms", 200, 1, 60_000)),
+            SegmentMaxBytes = settings.GetInt("segment_max_bytes", 8 * 1024 * 1024, 64 * 1024, 1 << 30),
+            CheckpointLogBytes = settings.GetInt("checkpoint_log_bytes", 64 * 1024 * 1024, 64 * 1024, int.MaxValue),
+        });
+    }
+}

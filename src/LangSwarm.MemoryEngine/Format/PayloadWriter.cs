@@ -1,0 +1,178 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Text;
+
+namespace LangSwarm.MemoryEngine.Format;
+
+/// <summary>Writes the length-prefixed fields of a payload: varint lengths, UTF-8 strings, fixed integers.</summary>
+public ref struct PayloadWriter
+{
+    private readonly IBufferWriter<byte> _out;
+
+    /// <summary>Writes into <paramref name="output"/>.</summary>
+    public PayloadWriter(IBufferWriter<byte> output)
+    {
+        _out = output;
+    }
+
+    /// <summary>An unsigned LEB128 varint.</summary>
+    public readonly void WriteVarint(ulong value)
+    {
+        var span = _out.GetSpan(10);
+        var i = 0;
+        while (value >= 0x80)
+        {
+            span[i++] = (byte)(value | 0x80);
+            value >>= 7;
+        }
+        span[i++] = (byte)value;
+        _out.Advance(i);
+    }
+
+    /// <summary>A string: varint (byte length + 1), 0 for null, then UTF-8 bytes.</summary>
+    public readonly void WriteString(string? value)
+    {
+        if (value is null)
+        {
+            WriteVarint(0);
+            return;
+        }
+        var len = Encoding.UTF8.GetByteCount(value);
+        WriteVarint((ulong)len + 1);
+        var span = _out.GetSpan(len);
+        var written = Encoding.UTF8.GetBytes(value, span);
+        _out.Advance(written);
+    }
+
+    /// <summary>Raw bytes with a varint length.</summary>
+    public readonly void WriteBytes(ReadOnlySpan<byte> value)
+    {
+        WriteVarint((ulong)value.Length);
+        value.CopyTo(_out.GetSpan(value.Length));
+        _out.Advance(value.Length);
+    }
+
+    /// <summary>A little-endian 64-bit integer.</summary>
+    public readonly void WriteInt64(long value)
+    {
+        BinaryPrimitives.WriteInt64LittleEndian(_out.GetSpan(8), value);
+        _out.Advance(8);
+    }
+
+    /// <summary>A little-endian 32-bit integer.</summary>
+    public readonly void WriteInt32(int value)
+    {
+        BinaryPrimitives.WriteInt32LittleEndian(_out.GetSpan(4), value);
+        _out.Advance(4);
+    }
+
+    /// <summary>One byte.</summary>
+    public readonly void WriteByte(byte value)
+    {
+        _out.GetSpan(1)[0] = value;
+        _out.Advance(1);
+    }
+}
+
+/// <summary>Reads what <see cref="PayloadWriter"/> wrote; every length is bounded by the bytes left.</summary>
+public ref struct PayloadReader
+{
+    private ReadOnlySpan<byte> _data;
+
+    /// <summary>Reads <paramref name="data"/>.</summary>
+    public PayloadReader(ReadOnlySpan<byte> data)
+    {
+        _data = data;
+    }
+
+    /// <summary>Bytes not read yet.</summary>
+    public readonly int Remaining => _data.Length;
+
+    /// <summary>An unsigned LEB128 varint (at most 10 bytes).</summary>
+    public ulong ReadVarint()
+    {
+        ulong result = 0;
+        for (var shift = 0; shift < 70; shift += 7)
+        {
+            if (_data.IsEmpty)
+            {
+                throw new InvalidDataException("Payload ends inside a varint.");
+            }
+            var b = _data[0];
+            _data = _data[1..];
+            result |= (ulong)(b & 0x7F) << shift;
+            if ((b & 0x80) == 0)
+            {
+                return result;
+            }
+        }
+        throw new InvalidDataException("Varint longer than 10 bytes.");
+    }
+
+    /// <summary>A string written by <see cref="PayloadWriter.WriteString"/>.</summary>
+    public string? ReadString()
+    {
+        var n = ReadVarint();
+        if (n == 0)
+        {
+            return null;
+        }
+        var len = Bounded(n - 1);
+        var s = Encoding.UTF8.GetString(_data[..len]);
+        _data = _data[len..];
+        return s;
+    }
+
+    /// <summary>Bytes written by <see cref="PayloadWriter.WriteBytes"/>.</summary>
+    public ReadOnlySpan<byte> ReadBytes()
+    {
+        var len = Bounded(ReadVarint());
+        var s = _data[..len];
+        _data = _data[len..];
+        return s;
+    }
+
+    /// <summary>A little-endian 64-bit integer.</summary>
+    public long ReadInt64()
+    {
+        Need(8);
+        var v = BinaryPrimitives.ReadInt64LittleEndian(_data);
+        _data = _data[8..];
+        return v;
+    }
+
+    /// <summary>A little-endian 32-bit integer.</summary>
+    public int ReadInt32()
+    {
+        Need(4);
+        var v = BinaryPrimitives.ReadInt32LittleEndian(_data);
+        _data = _data[4..];
+        return v;
+    }
+
+    /// <summary>One byte.</summary>
+    public byte ReadByte()
+    {
+        Need(1);
+        var v = _data[0];
+        _data = _data[1..];
+        return v;
+    }
+
+    private readonly int Bounded(ulong n)
+    {
+        if (n > (ulong)_data.Length)
+        {
+            throw new InvalidDataException($"Field of {n} bytes, but only {_data.Length} remain.");
+        }
+        return (int)n;
+    }
+
+    private readonly void Need(int n)
+    {
+        if (_data.Length < n)
+        {
+            throw new InvalidDataException($"Payload ends early: need {n} bytes, {_data.Length} remain.");
+        }
+    }
+}

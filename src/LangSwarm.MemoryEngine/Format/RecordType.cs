@@ -1,0 +1,34 @@
+namespace LangSwarm.MemoryEngine.Format;
+
+/// <summary>What a record holds. Values are on disk: never renumber.</summary>
+public enum RecordType : byte
+{
+    /// <summary>One message; payload = the message codec (FORMAT.md).</summary>
+    Message = 1,
+
+    /// <summary>The full state of a session (create, metadata change, archive); payload = the session state codec (FORMAT.md).</summary>
+    SessionState = 2,
+
+    /// <summary>One summary; payload = the summary codec (FORMAT.md).</summary>
+    Summary = 3,
+
+    /// <summary>Messages leaving the live window; payload = count, then that many sequences (u64).</summary>
+    Evict = 4,
+
+    /// <summary>The session is deleted; empty payload.</summary>
+    SessionDelete = 5,
+}
+
+/// <summary>Record flag bits.</summary>
+[Flags]
+public enum RecordFlags : byte
+{
+    /// <summary>No flag.</summary>
+    None = 0,
+
+    /// <summary>The payload is an LZ4 block; <see cref="RecordHeader.RawLength"/> is its decoded size.</summary>
+    Lz4 = 1,
+
+    /// <summary>A message that carries tool or function calls (kept in the header so the index needs no payload).</summary>
+    HasCalls = 2,
+}

@@ -1,0 +1,193 @@
+using LangSwarm.Memory;
+
+namespace LangSwarm.MemoryEngine.Index;
+
+/// <summary>
+/// The store-wide index: sessions by id and number, and ordered sets by activity (for listing and cleanup),
+/// by user and by status. Guarded by one lock; per-session contents are guarded by each entry's lock.
+/// </summary>
+internal sealed class SessionIndex
+{
+    private readonly object _lock = new();
+    private readonly Dictionary<string, SessionEntry> _byId = new(StringComparer.Ordinal);
+    private readonly Dictionary<ulong, SessionEntry> _byNumber = [];
+    private readonly SortedSet<SessionKey> _byTime = [];
+    private readonly Dictionary<string, SortedSet<SessionKey>> _byUser = new(StringComparer.Ordinal);
+    private readonly Dictionary<SessionStatus, SortedSet<SessionKey>> _byStatus = [];
+
+    public int Count
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _byId.Count;
+            }
+        }
+    }
+
+    public bool TryGet(string sessionId, out SessionEntry entry)
+    {
+        lock (_lock)
+        {
+            return _byId.TryGetValue(sessionId, out entry!);
+        }
+    }
+
+    public bool TryGet(ulong number, out SessionEntry entry)
+    {
+        lock (_lock)
+        {
+            return _byNumber.TryGetValue(number, out entry!);
+        }
+    }
+
+    /// <summary>Adds a session; false when its id is taken.</summary>
+    public bool TryAdd(SessionEntry entry)
+    {
+        lock (_lock)
+        {
+            if (!_byId.TryAdd(entry.State.Metadata.SessionId, entry))
+            {
+                return false;
+            }
+            _byNumber[entry.Number] = entry;
+            File(entry);
+            return true;
+        }
+    }
+
+    public void Remove(SessionEntry entry)
+    {
+        lock (_lock)
+        {
+            if (_byNumber.Remove(entry.Number))
+            {
+                _byId.Remove(entry.State.Metadata.SessionId);
+                Unfile(entry);
+            }
+        }
+    }
+
+    /// <summary>Re-files a session after its activity time, user or status changed.</summary>
+    public void Refile(SessionEntry entry)
+    {
+        lock (_lock)
+        {
+            if (!_byNumber.ContainsKey(entry.Number))
+            {
+                return;
+            }
+            var m = entry.State.Metadata;
+            if (entry.IndexedKey.UpdatedTicks == m.UpdatedAt.UtcTicks && entry.IndexedUser == m.UserId && entry.IndexedStatus == m.Status)
+            {
+                return;
+            }
+            Unfile(entry);
+            File(entry);
+        }
+    }
+
+    public List<SessionMetadata> Query(SessionQuery query)
+    {
+        lock (_lock)
+        {
+            SortedSet<SessionKey>? set = query.UserId is not null
+                ? _byUser.GetValueOrDefault(query.UserId)
+                : query.Status is { } st ? _byStatus.GetValueOrDefault(st) : _byTime;
+            var page = new List<SessionMetadata>(Math.Min(query.Limit, 256));
+            if (set is null)
+            {
+                return page;
+            }
+            var skipped = 0;
+            foreach (var key in set)
+            {
+                var e = _byId[key.SessionId];
+                if (query.Status is { } s && e.IndexedStatus != s)
+                {
+                    continue;
+                }
+                if (skipped++ < query.Offset)
+                {
+                    continue;
+                }
+                lock (e.Lock)
+                {
+                    page.Add(e.State.Metadata.Clone());
+                }
+                if (page.Count == query.Limit)
+                {
+                    break;
+                }
+            }
+            return page;
+        }
+    }
+
+    /// <summary>Ids of sessions idle since before <paramref name="cutoff"/>, found from the oldest end of the activity order.</summary>
+    public List<string> UpdatedBefore(DateTimeOffset cutoff)
+    {
+        lock (_lock)
+        {
+            var ids = new List<string>();
+            foreach (var key in _byTime.Reverse())
+            {
+                if (key.UpdatedTicks >= cutoff.UtcTicks)
+                {
+                    break;
+                }
+                ids.Add(key.SessionId);
+            }
+            return ids;
+        }
+    }
+
+    public List<SessionEntry> All()
+    {
+        lock (_lock)
+        {
+            return [.. _byNumber.Values];
+        }
+    }
+
+    private void File(SessionEntry e)
+    {
+        var m = e.State.Metadata;
+        var key = new SessionKey(m.UpdatedAt.UtcTicks, m.SessionId);
+        e.IndexedKey = key;
+        e.IndexedUser = m.UserId;
+        e.IndexedStatus = m.Status;
+        _byTime.Add(key);
+        if (m.UserId is not null)
+        {
+            if (!_byUser.TryGetValue(m.UserId, out var u))
+            {
+                _byUser[m.UserId] = u = [];
+            }
+            u.Add(key);
+        }
+        if (!_byStatus.TryGetValue(m.Status, out var s))
+        {
+            _byStatus[m.Status] = s = [];
+        }
+        s.Add(key);
+    }
+
+    private void Unfile(SessionEntry e)
+    {
+        _byTime.Remove(e.IndexedKey);
+        if (e.IndexedUser is not null && _byUser.TryGetValue(e.IndexedUser, out var u))
+        {
+            u.Remove(e.IndexedKey);
+            if (u.Count == 0)
+            {
+                _byUser.Remove(e.IndexedUser);
+            }
+        }
+        if (_byStatus.TryGetValue(e.IndexedStatus, out var s))
+        {
+            s.Remove(e.IndexedKey);
+        }
+    }
+}

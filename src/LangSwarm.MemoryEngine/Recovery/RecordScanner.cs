@@ -1,0 +1,55 @@
+using LangSwarm.MemoryEngine.Format;
+
+namespace LangSwarm.MemoryEngine.Recovery;
+
+/// <summary>
+/// Walks the records of a byte range, checking each checksum. A bad record followed by good ones is damage in
+/// the middle (reported, skipped); a bad record with nothing valid after it is a torn tail (cut there).
+/// </summary>
+internal static class RecordScanner
+{
+    public delegate void RecordVisitor(long offset, in RecordHeader header, ReadOnlySpan<byte> record);
+
+    /// <summary>Scans <paramref name="data"/>, whose first byte is at file offset <paramref name="baseOffset"/>.</summary>
+    public static ScanResult Scan(ReadOnlySpan<byte> data, long baseOffset, RecordVisitor visit)
+    {
+        var damage = new List<(long Offset, long Length)>();
+        var pos = 0;
+        var records = 0;
+        while (pos < data.Length)
+        {
+            if (RecordCodec.Verify(data[pos..], out var header))
+            {
+                visit(baseOffset + pos, header, data.Slice(pos, header.TotalLength));
+                records++;
+                pos += header.TotalLength;
+                continue;
+            }
+            var next = FindNextValid(data, pos + 1);
+            if (next < 0)
+            {
+                return new ScanResult(baseOffset + pos, records, damage);
+            }
+            damage.Add((baseOffset + pos, next - pos));
+            pos = next;
+        }
+        return new ScanResult(baseOffset + pos, records, damage);
+    }
+
+    private static int FindNextValid(ReadOnlySpan<byte> data, int from)
+    {
+        for (var p = from; p + RecordHeader.Size <= data.Length; p++)
+        {
+            // Cheap test first: the magic at offset 4.
+            if (data[p + 4] == (byte)(RecordHeader.Magic & 0xFF) && data[p + 5] == (byte)(RecordHeader.Magic >> 8)
+                && RecordCodec.Verify(data[p..], out _))
+            {
+                return p;
+            }
+        }
+        return -1;
+    }
+}
+
+/// <summary>What a scan found: where valid data ends, how many records, and damaged spans in the middle.</summary>
+internal sealed record ScanResult(long ValidEnd, int Records, List<(long Offset, long Length)> Damage);

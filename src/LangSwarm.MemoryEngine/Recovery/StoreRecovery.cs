@@ -1,0 +1,293 @@
+using System.Diagnostics;
+using System.Globalization;
+using LangSwarm.Memory;
+using LangSwarm.MemoryEngine.Engine;
+using LangSwarm.MemoryEngine.Format;
+using LangSwarm.MemoryEngine.Index;
+using LangSwarm.MemoryEngine.Storage;
+
+namespace LangSwarm.MemoryEngine.Recovery;
+
+/// <summary>
+/// Brings the index up to date with the files after any stop, clean or not:
+/// <list type="number">
+/// <item>load the checkpoint (a damaged one is reported and ignored: the segments are the truth);</item>
+/// <item>scan every segment past its checkpointed length, applying newer records and cutting a torn tail;</item>
+/// <item>replay the commit logs: every record newer than its session's last applied LSN is appended to the
+/// session's segment and applied, so the segments catch up with what was acknowledged.</item>
+/// </list>
+/// Every step is idempotent (records are applied only above each session's last LSN), so a crash inside
+/// recovery is repaired by the next recovery. The caller then writes a fresh checkpoint and drops the logs.
+/// </summary>
+internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentAppender appender, SessionIndex index)
+{
+    private readonly List<StoreDamage> _damage = [];
+    private readonly List<string> _foreign = [];
+    private long _segmentRecords;
+    private long _logRecords;
+    private long _torn;
+
+    public ulong NextLsn { get; private set; } = 1;
+
+    public ulong NextSession { get; private set; } = 1;
+
+    public ulong CoveredLsn { get; private set; }
+
+    /// <summary>Log files that recovery read; they may be deleted once a new checkpoint is durable.</summary>
+    public List<string> ReplayedLogs { get; } = [];
+
+    public RecoveryResult Run()
+    {
+        var sw = Stopwatch.StartNew();
+        var (loaded, problem) = LoadCheckpoint();
+        ScanSegments();
+        ReplayLogs();
+        sw.Stop();
+        long messages = 0;
+        foreach (var e in index.All())
+        {
+            messages += e.Messages.Count;
+        }
+        return new RecoveryResult(loaded, problem, index.Count, messages, _segmentRecords, _logRecords, _torn, _damage, _foreign, sw.Elapsed);
+    }
+
+    private (bool, string?) LoadCheckpoint()
+    {
+        CheckpointFile.Snapshot? snap;
+        try
+        {
+            snap = CheckpointFile.Read(fs);
+        }
+        catch (InvalidDataException ex)
+        {
+            return (false, $"checkpoint ignored: {ex.Message}");
+        }
+        if (snap is null)
+        {
+            return (false, null);
+        }
+        foreach (var s in snap.Sessions)
+        {
+            var e = new SessionEntry(s.Number, s.State) { LastLsn = s.LastLsn, DeadBytes = s.DeadBytes, LastStateLength = s.LastStateLength };
+            e.Segments.AddRange(s.Segments);
+            e.Messages.AddRange(s.Messages);
+            e.Summaries.AddRange(s.Summaries);
+            index.TryAdd(e);
+        }
+        CoveredLsn = snap.CoveredLsn;
+        NextLsn = Math.Max(snap.NextLsn, snap.CoveredLsn);
+        NextSession = snap.NextSession;
+        return (true, null);
+    }
+
+    private void ScanSegments()
+    {
+        var checkpointSessions = NextSession;
+        foreach (var name in fs.ListFiles(SegmentFiles.Directory))
+        {
+            if (!SegmentFiles.TryParseName(name, out var session, out var segment))
+            {
+                _foreign.Add($"{SegmentFiles.Directory}/{name}");
+                continue;
+            }
+            index.TryGet(session, out var entry);
+            if (entry is null && session < checkpointSessions)
+            {
+                // A session deleted before the checkpoint whose files outlived a crash: finish the delete.
+                files.Delete(session, segment);
+                continue;
+            }
+            ScanSegment(name, session, segment, entry);
+            NextSession = Math.Max(NextSession, session + 1);
+        }
+    }
+
+    private void ScanSegment(string name, ulong session, uint segment, SessionEntry? entry)
+    {
+        var path = $"{SegmentFiles.Directory}/{name}";
+        long start = FileHeader.Size;
+        if (entry is not null)
+        {
+            lock (entry.Lock)
+            {
+                var known = entry.Segments.FindIndex(x => x.Segment == segment);
+                if (known >= 0)
+                {
+                    start = entry.Segments[known].Length;
+                }
+                else if (entry.Segments.Count > 0 && entry.Segments[^1].Segment > segment)
+                {
+                    _foreign.Add(path);
+                    return;
+                }
+            }
+        }
+        var length = files.Length(session, segment);
+        var head = new byte[FileHeader.Size];
+        FileHeader header = default;
+        var status = files.Read(session, segment, 0, head) == FileHeader.Size
+            ? FileHeader.TryRead(head, FileKind.Segment, out header)
+            : FileHeaderStatus.Torn;
+        if (status == FileHeaderStatus.NewerVersion)
+        {
+            throw new StoreVersionException($"Segment '{path}' is format version {header.Version}; this build reads up to {FileHeader.CurrentVersion}.");
+        }
+        if (status != FileHeaderStatus.Ok || header.Owner != session || header.Sequence != segment)
+        {
+            if (entry is null || start <= FileHeader.Size)
+            {
+                // A segment whose creation a crash cut short holds nothing acknowledged: start it afresh.
+                _torn += length;
+                files.Delete(session, segment);
+                return;
+            }
+            _damage.Add(new StoreDamage(path, 0, FileHeader.Size, $"segment header is {status}"));
+            return;
+        }
+        if (start >= length)
+        {
+            if (start > length)
+            {
+                _damage.Add(new StoreDamage(path, length, start - length, "segment shorter than the checkpoint says"));
+            }
+            return;
+        }
+        var data = new byte[length - start];
+        files.Read(session, segment, start, data);
+        var result = RecordScanner.Scan(data, start, (long offset, in RecordHeader h, ReadOnlySpan<byte> record) =>
+        {
+            if (h.Session != session)
+            {
+                _damage.Add(new StoreDamage(path, offset, h.TotalLength, $"record of session {h.Session} in a segment of session {session}"));
+                return;
+            }
+            index.TryGet(session, out var current);
+            if (current is not null && h.Lsn <= current.LastLsn)
+            {
+                return;
+            }
+            var why = RecordApplier.Apply(index, h, record, segment, offset);
+            if (why is not null)
+            {
+                _damage.Add(new StoreDamage(path, offset, h.TotalLength, why));
+                return;
+            }
+            _segmentRecords++;
+            NextLsn = Math.Max(NextLsn, h.Lsn + 1);
+        });
+        foreach (var (offset, len) in result.Damage)
+        {
+            _damage.Add(new StoreDamage(path, offset, len, "checksum or framing failure in the middle of the segment"));
+        }
+        if (result.ValidEnd < length)
+        {
+            _torn += length - result.ValidEnd;
+            files.Truncate(session, segment, result.ValidEnd);
+        }
+        if (index.TryGet(session, out var after))
+        {
+            lock (after.Lock)
+            {
+                var i = after.Segments.FindIndex(x => x.Segment == segment);
+                if (i >= 0)
+                {
+                    after.Segments[i] = new SegmentExtent(segment, result.ValidEnd);
+                }
+            }
+        }
+    }
+
+    private void ReplayLogs()
+    {
+        foreach (var name in fs.ListFiles(CommitLog.Directory))
+        {
+            var path = $"{CommitLog.Directory}/{name}";
+            if (!name.EndsWith(".log", StringComparison.Ordinal) || name.Length != 20
+                || !ulong.TryParse(name.AsSpan(0, 16), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out _))
+            {
+                _foreign.Add(path);
+                continue;
+            }
+            ReplayedLogs.Add(path);
+            byte[] data;
+            using (var f = fs.Open(path, create: false))
+            {
+                data = new byte[f.Length];
+                f.Read(0, data);
+            }
+            var status = FileHeader.TryRead(data, FileKind.CommitLog, out var header);
+            if (status == FileHeaderStatus.NewerVersion)
+            {
+                throw new StoreVersionException($"Commit log '{path}' is format version {header.Version}; this build reads up to {FileHeader.CurrentVersion}.");
+            }
+            if (status != FileHeaderStatus.Ok)
+            {
+                // A log whose creation was cut short: it never acknowledged anything.
+                _torn += data.Length;
+                continue;
+            }
+            var result = RecordScanner.Scan(data.AsSpan(FileHeader.Size), FileHeader.Size, (long offset, in RecordHeader h, ReadOnlySpan<byte> record) => ReplayRecord(path, offset, h, record));
+            foreach (var (offset, len) in result.Damage)
+            {
+                _damage.Add(new StoreDamage(path, offset, len, "checksum or framing failure in the middle of the commit log"));
+            }
+            _torn += data.Length - result.ValidEnd;
+        }
+    }
+
+    private void ReplayRecord(string path, long offset, in RecordHeader h, ReadOnlySpan<byte> record)
+    {
+        NextLsn = Math.Max(NextLsn, h.Lsn + 1);
+        if (h.Lsn < CoveredLsn)
+        {
+            return; // already in the checkpoint
+        }
+        index.TryGet(h.Session, out var entry);
+        if (entry is not null && h.Lsn <= entry.LastLsn)
+        {
+            return;
+        }
+        if (entry is null && h.Type != RecordType.SessionState)
+        {
+            // Records of a session deleted later in the log, or whose creation is damaged.
+            if (h.Session >= NextSession)
+            {
+                _damage.Add(new StoreDamage(path, offset, h.TotalLength, $"{h.Type} record for session {h.Session}, which has no creation record"));
+            }
+            return;
+        }
+        var (segment, at) = appender.Append(entry, h.Session, record);
+        var why = RecordApplier.Apply(index, h, record, segment, at);
+        if (why is not null)
+        {
+            _damage.Add(new StoreDamage(path, offset, h.TotalLength, why));
+            return;
+        }
+        _logRecords++;
+        NextSession = Math.Max(NextSession, h.Session + 1);
+        if (h.Type == RecordType.SessionDelete && entry is not null)
+        {
+            DeleteSegments(entry);
+        }
+    }
+
+    private void DeleteSegments(SessionEntry entry)
+    {
+        foreach (var s in entry.Segments)
+        {
+            files.Delete(entry.Number, s.Segment);
+        }
+    }
+}
+
+/// <summary>Used by <see cref="StoreRecovery"/> and the engine to keep messages of a failure readable.</summary>
+internal static class StorageErrors
+{
+    public static MemoryException Wrap(Exception ex, string what) => ex switch
+    {
+        MemoryException m => m,
+        IOException io when io.HResult == 28 || io.Message.Contains("No space", StringComparison.OrdinalIgnoreCase) =>
+            new StorageFailureException($"{what}: the disk is full. Earlier data is intact; free space and reopen the store.", ex),
+        _ => new StorageFailureException($"{what}: {ex.Message}", ex),
+    };
+}

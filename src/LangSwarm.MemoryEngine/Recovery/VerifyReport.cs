@@ -1,0 +1,12 @@
+namespace LangSwarm.MemoryEngine.Recovery;
+
+/// <summary>Result of a full verification: every record read and checked, the index compared with a rebuild from the segments.</summary>
+/// <param name="Segments">Segment files read.</param>
+/// <param name="Records">Records whose checksum held.</param>
+/// <param name="Bytes">Bytes read.</param>
+/// <param name="Problems">Everything found wrong (damaged records, index disagreements); empty when the store is sound.</param>
+public sealed record VerifyReport(int Segments, long Records, long Bytes, IReadOnlyList<string> Problems)
+{
+    /// <summary>True when nothing is wrong.</summary>
+    public bool Ok => Problems.Count == 0;
+}

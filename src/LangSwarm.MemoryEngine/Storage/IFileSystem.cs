@@ -1,0 +1,52 @@
+namespace LangSwarm.MemoryEngine.Storage;
+
+/// <summary>
+/// The engine's whole view of the file system: a handful of calls, so that tests can swap in a device that
+/// loses unsynced writes, tears them, fills up or fails fsync (see <see cref="FaultInjectingFileSystem"/>).
+/// Paths are relative to the store root and always made by the engine, never from caller input.
+/// </summary>
+public interface IFileSystem
+{
+    /// <summary>Creates a directory (and parents) if missing.</summary>
+    void CreateDirectory(string path);
+
+    /// <summary>File names (not paths) directly in <paramref name="directory"/>.</summary>
+    IReadOnlyList<string> ListFiles(string directory);
+
+    /// <summary>True when the file exists.</summary>
+    bool FileExists(string path);
+
+    /// <summary>Opens a file for reading and writing; creates it when <paramref name="create"/> is set.</summary>
+    IStorageFile Open(string path, bool create);
+
+    /// <summary>Deletes a file if it exists.</summary>
+    void Delete(string path);
+
+    /// <summary>Renames a file, replacing the target atomically.</summary>
+    void Rename(string from, string to);
+
+    /// <summary>Makes creations, renames and deletions in a directory durable (fsync of the directory).</summary>
+    void SyncDirectory(string path);
+
+    /// <summary>Takes the store's exclusive lock; fails when another process (or opener) holds it.</summary>
+    IDisposable LockExclusive(string path);
+}
+
+/// <summary>An open file: positional reads and writes, length, truncation and fsync.</summary>
+public interface IStorageFile : IDisposable
+{
+    /// <summary>Current length in bytes.</summary>
+    long Length { get; }
+
+    /// <summary>Reads up to <paramref name="buffer"/>.Length bytes at <paramref name="offset"/>; returns bytes read.</summary>
+    int Read(long offset, Span<byte> buffer);
+
+    /// <summary>Writes all of <paramref name="data"/> at <paramref name="offset"/>.</summary>
+    void Write(long offset, ReadOnlySpan<byte> data);
+
+    /// <summary>Cuts or extends the file to <paramref name="length"/>.</summary>
+    void SetLength(long length);
+
+    /// <summary>Makes every write so far durable (fsync). Throws when the device reports failure.</summary>
+    void Flush();
+}

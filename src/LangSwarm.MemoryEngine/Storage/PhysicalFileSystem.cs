@@ -1,0 +1,140 @@
+using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
+
+namespace LangSwarm.MemoryEngine.Storage;
+
+/// <summary>The real file system under a root directory: positional I/O on <see cref="SafeFileHandle"/>s, fsync with FlushToDisk.</summary>
+public sealed partial class PhysicalFileSystem : IFileSystem
+{
+    private readonly string _root;
+
+    /// <summary>Serves files under <paramref name="root"/>.</summary>
+    public PhysicalFileSystem(string root)
+    {
+        _root = Path.GetFullPath(root);
+    }
+
+    /// <summary>The root directory.</summary>
+    public string Root => _root;
+
+    /// <inheritdoc />
+    public void CreateDirectory(string path) => Directory.CreateDirectory(Full(path));
+
+    /// <inheritdoc />
+    public IReadOnlyList<string> ListFiles(string directory)
+    {
+        var dir = Full(directory);
+        if (!Directory.Exists(dir))
+        {
+            return [];
+        }
+        var names = new List<string>();
+        foreach (var f in Directory.EnumerateFiles(dir))
+        {
+            names.Add(Path.GetFileName(f));
+        }
+        names.Sort(StringComparer.Ordinal);
+        return names;
+    }
+
+    /// <inheritdoc />
+    public bool FileExists(string path) => File.Exists(Full(path));
+
+    /// <inheritdoc />
+    public IStorageFile Open(string path, bool create) =>
+        new PhysicalFile(File.OpenHandle(Full(path), create ? FileMode.OpenOrCreate : FileMode.Open, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete));
+
+    /// <inheritdoc />
+    public void Delete(string path) => File.Delete(Full(path));
+
+    /// <inheritdoc />
+    public void Rename(string from, string to) => File.Move(Full(from), Full(to), overwrite: true);
+
+    /// <inheritdoc />
+    public void SyncDirectory(string path)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return; // NTFS journals metadata; directories cannot be flushed there.
+        }
+        var fd = OpenDir(Full(path), 0 /* O_RDONLY */);
+        if (fd < 0)
+        {
+            throw new IOException($"Cannot open directory '{path}' to sync it (errno {Marshal.GetLastPInvokeError()}).");
+        }
+        try
+        {
+            if (Fsync(fd) != 0)
+            {
+                throw new IOException($"fsync of directory '{path}' failed (errno {Marshal.GetLastPInvokeError()}).");
+            }
+        }
+        finally
+        {
+            _ = Close(fd);
+        }
+    }
+
+    /// <inheritdoc />
+    public IDisposable LockExclusive(string path)
+    {
+        try
+        {
+            // FileShare.None takes an advisory flock on Unix: a second opener, in any process, is refused.
+            return new FileStream(Full(path), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException ex)
+        {
+            throw new StoreLockedException($"The store at '{_root}' is in use by another process (lock file '{path}').", ex);
+        }
+    }
+
+    private string Full(string relative) => Path.Combine(_root, relative);
+
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int OpenDir(string path, int flags);
+
+    [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
+    private static partial int Fsync(int fd);
+
+    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
+    private static partial int Close(int fd);
+
+    private sealed class PhysicalFile(SafeFileHandle handle) : IStorageFile
+    {
+        public long Length => RandomAccess.GetLength(handle);
+
+        public int Read(long offset, Span<byte> buffer)
+        {
+            var total = 0;
+            while (total < buffer.Length)
+            {
+                var n = RandomAccess.Read(handle, buffer[total..], offset + total);
+                if (n == 0)
+                {
+                    break;
+                }
+                total += n;
+            }
+            return total;
+        }
+
+        public void Write(long offset, ReadOnlySpan<byte> data) => RandomAccess.Write(handle, data, offset);
+
+        public void SetLength(long length) => RandomAccess.SetLength(handle, length);
+
+        public void Flush() => RandomAccess.FlushToDisk(handle);
+
+        public void Dispose() => handle.Dispose();
+    }
+}
+
+/// <summary>The store directory is locked by another opener.</summary>
+public sealed class StoreLockedException : LangSwarm.Memory.MemoryException
+{
+    /// <summary>Creates the exception.</summary>
+    public StoreLockedException(string message, Exception? inner = null)
+        : base(message, inner)
+    {
+    }
+}

@@ -1,0 +1,230 @@
+using System.Globalization;
+using LangSwarm.MemoryEngine.Format;
+
+namespace LangSwarm.MemoryEngine.Storage;
+
+/// <summary>
+/// Per-session segment files (<c>seg/{session:x16}-{segment:x8}.seg</c>) behind a bounded cache of open handles,
+/// so a store of 100,000 sessions does not hold 100,000 descriptors. Names come from internal numbers only.
+/// </summary>
+internal sealed class SegmentFiles : IDisposable
+{
+    /// <summary>Directory of the segments.</summary>
+    public const string Directory = "seg";
+
+    private readonly IFileSystem _fs;
+    private readonly int _capacity;
+    private readonly object _lock = new();
+    private readonly Dictionary<(ulong, uint), Slot> _open = [];
+    private readonly LinkedList<(ulong, uint)> _lru = new();
+    private readonly HashSet<(ulong, uint)> _dirty = [];
+
+    public SegmentFiles(IFileSystem fs, int capacity = 256)
+    {
+        _fs = fs;
+        _capacity = capacity;
+    }
+
+    public static string NameFor(ulong session, uint segment) => $"{session:x16}-{segment:x8}.seg";
+
+    public static string PathFor(ulong session, uint segment) => $"{Directory}/{NameFor(session, segment)}";
+
+    /// <summary>Parses a segment file name; false for anything else.</summary>
+    public static bool TryParseName(string name, out ulong session, out uint segment)
+    {
+        session = 0;
+        segment = 0;
+        return name.Length == 16 + 1 + 8 + 4 && name.EndsWith(".seg", StringComparison.Ordinal) && name[16] == '-'
+            && ulong.TryParse(name.AsSpan(0, 16), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out session)
+            && uint.TryParse(name.AsSpan(17, 8), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out segment);
+    }
+
+    /// <summary>Creates a segment with its header (durable at the next checkpoint, with its directory).</summary>
+    public void Create(ulong session, uint segment)
+    {
+        var header = new byte[FileHeader.Size];
+        new FileHeader(FileKind.Segment, FileHeader.CurrentVersion, session, segment).WriteTo(header);
+        Use(session, segment, create: true, f =>
+        {
+            f.SetLength(0);
+            f.Write(0, header);
+        });
+        lock (_lock)
+        {
+            _dirty.Add((session, segment));
+        }
+    }
+
+    public void Write(ulong session, uint segment, long offset, ReadOnlySpan<byte> data)
+    {
+        var slot = Acquire(session, segment, create: false);
+        try
+        {
+            slot.File.Write(offset, data);
+        }
+        finally
+        {
+            Release(slot);
+        }
+        lock (_lock)
+        {
+            _dirty.Add((session, segment));
+        }
+    }
+
+    public int Read(ulong session, uint segment, long offset, Span<byte> buffer)
+    {
+        var slot = Acquire(session, segment, create: false);
+        try
+        {
+            return slot.File.Read(offset, buffer);
+        }
+        finally
+        {
+            Release(slot);
+        }
+    }
+
+    public long Length(ulong session, uint segment)
+    {
+        var slot = Acquire(session, segment, create: false);
+        try
+        {
+            return slot.File.Length;
+        }
+        finally
+        {
+            Release(slot);
+        }
+    }
+
+    public void Truncate(ulong session, uint segment, long length) => Use(session, segment, create: false, f => f.SetLength(length));
+
+    /// <summary>fsyncs every segment written since the last call, then the segment directory.</summary>
+    public void SyncDirty()
+    {
+        List<(ulong, uint)> dirty;
+        lock (_lock)
+        {
+            dirty = [.. _dirty];
+            _dirty.Clear();
+        }
+        try
+        {
+            foreach (var (s, g) in dirty)
+            {
+                if (_fs.FileExists(PathFor(s, g)))
+                {
+                    Use(s, g, create: false, f => f.Flush());
+                }
+            }
+            _fs.SyncDirectory(Directory);
+        }
+        catch
+        {
+            lock (_lock)
+            {
+                _dirty.UnionWith(dirty);
+            }
+            throw;
+        }
+    }
+
+    /// <summary>Deletes a segment file (closing its handle).</summary>
+    public void Delete(ulong session, uint segment)
+    {
+        lock (_lock)
+        {
+            if (_open.Remove((session, segment), out var slot))
+            {
+                _lru.Remove(slot.Node);
+                slot.Closed = true;
+                if (slot.Users == 0)
+                {
+                    slot.File.Dispose();
+                }
+            }
+            _dirty.Remove((session, segment));
+        }
+        _fs.Delete(PathFor(session, segment));
+    }
+
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            foreach (var slot in _open.Values)
+            {
+                slot.File.Dispose();
+            }
+            _open.Clear();
+            _lru.Clear();
+        }
+    }
+
+    private void Use(ulong session, uint segment, bool create, Action<IStorageFile> action)
+    {
+        var slot = Acquire(session, segment, create);
+        try
+        {
+            action(slot.File);
+        }
+        finally
+        {
+            Release(slot);
+        }
+    }
+
+    private Slot Acquire(ulong session, uint segment, bool create)
+    {
+        lock (_lock)
+        {
+            if (_open.TryGetValue((session, segment), out var slot))
+            {
+                _lru.Remove(slot.Node);
+                _lru.AddFirst(slot.Node);
+                slot.Users++;
+                return slot;
+            }
+            var file = _fs.Open(PathFor(session, segment), create);
+            slot = new Slot(file, new LinkedListNode<(ulong, uint)>((session, segment))) { Users = 1 };
+            _open[(session, segment)] = slot;
+            _lru.AddFirst(slot.Node);
+            while (_open.Count > _capacity && _lru.Last is { } last && last != slot.Node)
+            {
+                var victim = _open[last.Value];
+                _lru.RemoveLast();
+                _open.Remove(last.Value);
+                victim.Closed = true;
+                if (victim.Users == 0)
+                {
+                    victim.File.Dispose();
+                }
+            }
+            return slot;
+        }
+    }
+
+    private void Release(Slot slot)
+    {
+        lock (_lock)
+        {
+            slot.Users--;
+            if (slot.Closed && slot.Users == 0)
+            {
+                slot.File.Dispose();
+            }
+        }
+    }
+
+    private sealed class Slot(IStorageFile file, LinkedListNode<(ulong, uint)> node)
+    {
+        public IStorageFile File { get; } = file;
+
+        public LinkedListNode<(ulong, uint)> Node { get; } = node;
+
+        public int Users { get; set; }
+
+        public bool Closed { get; set; }
+    }
+}
