@@ -59,6 +59,13 @@ public sealed class EngineBackend : MemoryBackendBase
     /// <summary>Reads every segment and checks each record and the index against them (<c>lsmem verify</c>).</summary>
     public Task<VerifyReport> VerifyAsync(CancellationToken cancellationToken = default) => Engine.VerifyAsync(cancellationToken);
 
+    /// <summary>Drops the open store as a killed process would (crash tests only).</summary>
+    internal void Abandon()
+    {
+        _engine?.Abandon();
+        _engine = null;
+    }
+
     internal StoreEngine Engine => _engine ?? throw new BackendUnavailableException("Backend 'engine' is not connected; call ConnectAsync first.");
 
     /// <inheritdoc />

@@ -28,8 +28,13 @@ internal sealed class SegmentAppender(SegmentFiles files, long maxSegmentBytes)
             }
             if (length + record.Length > maxSegmentBytes && length > FileHeader.Size)
             {
+                // The finished segment is made durable before its successor exists: after a crash a later
+                // segment never survives next to a hole in an earlier one (recovery reads them in order).
+                files.Flush(session, segment);
                 segment++;
                 files.Create(session, segment);
+                files.Flush(session, segment);
+                files.SyncDirectory();
                 length = FileHeader.Size;
                 lock (entry.Lock)
                 {

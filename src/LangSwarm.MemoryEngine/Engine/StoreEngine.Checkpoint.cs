@@ -18,7 +18,7 @@ internal sealed partial class StoreEngine
         {
             ThrowIfFailed();
             ulong covered;
-            string oldLog;
+            string? oldLog;
             List<CheckpointFile.SessionImage> images;
             await _gate.EnterExclusiveAsync().ConfigureAwait(false);
             try
@@ -35,8 +35,11 @@ internal sealed partial class StoreEngine
             {
                 _segments.SyncDirty();
                 WriteCheckpoint(covered, images);
-                _fs.Delete($"{CommitLog.Directory}/{oldLog}");
-                _fs.SyncDirectory(CommitLog.Directory);
+                if (oldLog is not null)
+                {
+                    _fs.Delete($"{CommitLog.Directory}/{oldLog}");
+                    _fs.SyncDirectory(CommitLog.Directory);
+                }
             }
             catch (IOException ex)
             {

@@ -429,6 +429,27 @@ internal sealed partial class StoreEngine : IDisposable
         return total;
     }
 
+    /// <summary>Background fsyncs of the commit log so far (Batched mode).</summary>
+    public long BackgroundSyncs => _log.BackgroundSyncs;
+
+    /// <summary>
+    /// Drops the engine as a killed process would: no checkpoint, no flush, threads stopped. For crash tests,
+    /// on a device that has already been cut off.
+    /// </summary>
+    public void Abandon()
+    {
+        _disposed = true;
+        _log.Abandon();
+        try
+        {
+            _backgroundCheckpoint?.Wait();
+        }
+        catch (AggregateException)
+        {
+            // The device is gone; the checkpoint failing is expected.
+        }
+    }
+
     public void Dispose()
     {
         if (_disposed)

@@ -10,8 +10,13 @@ internal static class RecordScanner
 {
     public delegate void RecordVisitor(long offset, in RecordHeader header, ReadOnlySpan<byte> record);
 
-    /// <summary>Scans <paramref name="data"/>, whose first byte is at file offset <paramref name="baseOffset"/>.</summary>
-    public static ScanResult Scan(ReadOnlySpan<byte> data, long baseOffset, RecordVisitor visit)
+    /// <summary>
+    /// Scans <paramref name="data"/>, whose first byte is at file offset <paramref name="baseOffset"/>. With
+    /// <paramref name="stopAtDamage"/>, the first bad record ends the valid data (recovery of unsynced tails,
+    /// where later records may exist only because the disk reordered writes); otherwise scanning resumes at the
+    /// next valid record and the bad span is reported (verification).
+    /// </summary>
+    public static ScanResult Scan(ReadOnlySpan<byte> data, long baseOffset, RecordVisitor visit, bool stopAtDamage = false)
     {
         var damage = new List<(long Offset, long Length)>();
         var pos = 0;
@@ -25,7 +30,7 @@ internal static class RecordScanner
                 pos += header.TotalLength;
                 continue;
             }
-            var next = FindNextValid(data, pos + 1);
+            var next = stopAtDamage ? -1 : FindNextValid(data, pos + 1);
             if (next < 0)
             {
                 return new ScanResult(baseOffset + pos, records, damage);

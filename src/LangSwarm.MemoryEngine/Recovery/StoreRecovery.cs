@@ -174,11 +174,7 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
             }
             _segmentRecords++;
             NextLsn = Math.Max(NextLsn, h.Lsn + 1);
-        });
-        foreach (var (offset, len) in result.Damage)
-        {
-            _damage.Add(new StoreDamage(path, offset, len, "checksum or framing failure in the middle of the segment"));
-        }
+        }, stopAtDamage: true);
         if (result.ValidEnd < length)
         {
             _torn += length - result.ValidEnd;
@@ -226,11 +222,7 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
                 _torn += data.Length;
                 continue;
             }
-            var result = RecordScanner.Scan(data.AsSpan(FileHeader.Size), FileHeader.Size, (long offset, in RecordHeader h, ReadOnlySpan<byte> record) => ReplayRecord(path, offset, h, record));
-            foreach (var (offset, len) in result.Damage)
-            {
-                _damage.Add(new StoreDamage(path, offset, len, "checksum or framing failure in the middle of the commit log"));
-            }
+            var result = RecordScanner.Scan(data.AsSpan(FileHeader.Size), FileHeader.Size, (long offset, in RecordHeader h, ReadOnlySpan<byte> record) => ReplayRecord(path, offset, h, record), stopAtDamage: true);
             _torn += data.Length - result.ValidEnd;
         }
     }

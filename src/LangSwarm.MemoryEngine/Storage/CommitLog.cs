@@ -28,6 +28,7 @@ internal sealed class CommitLog : IDisposable
     private string _fileName;
     private long _length;
     private long _unsynced;
+    private long _backgroundSyncs;
     private Exception? _failure;
     private bool _stopping;
     private bool _flushRequested;
@@ -43,7 +44,15 @@ internal sealed class CommitLog : IDisposable
         _flusher.Start();
         if (policy.BackgroundSyncInterval is { } interval)
         {
-            _syncTimer = new Timer(_ => SyncNow(), null, interval, interval);
+            _syncTimer = new Timer(
+                _ =>
+                {
+                    SyncNow();
+                    Interlocked.Increment(ref _backgroundSyncs);
+                },
+                null,
+                interval,
+                interval);
         }
     }
 
@@ -116,13 +125,18 @@ internal sealed class CommitLog : IDisposable
 
     /// <summary>
     /// Starts a new log file at <paramref name="firstLsn"/> (the checkpoint boundary); returns the name of the
-    /// finished one, fsynced. Call with no appends in flight.
+    /// finished one, fsynced, or null when the current file holds no record yet (it then simply stays).
+    /// Call with no appends in flight.
     /// </summary>
-    public string Rotate(ulong firstLsn)
+    public string? Rotate(ulong firstLsn)
     {
         lock (_lock)
         {
             ThrowIfFailed();
+            if (FileNameFor(firstLsn) == _fileName)
+            {
+                return null;
+            }
             var (file, name) = CreateFile(_fs, firstLsn);
             try
             {
@@ -142,6 +156,26 @@ internal sealed class CommitLog : IDisposable
             _unsynced = 0;
             return old;
         }
+    }
+
+    /// <summary>Times the background (Batched) fsync completed; tests use it to know a window has closed.</summary>
+    public long BackgroundSyncs => Interlocked.Read(ref _backgroundSyncs);
+
+    /// <summary>
+    /// Stops the flusher without another write or fsync: what a killed process leaves behind. For crash tests.
+    /// </summary>
+    public void Abandon()
+    {
+        lock (_lock)
+        {
+            _failure ??= new ObjectDisposedException(nameof(CommitLog), "abandoned");
+            _stopping = true;
+            _flushRequested = false;
+            _batch.TrySetException(new StorageFailureException("The process was cut off before this add was written."));
+            Monitor.PulseAll(_lock);
+        }
+        _syncTimer?.Dispose();
+        _flusher.Join();
     }
 
     /// <summary>Flushes what is queued, fsyncs, and stops the flusher.</summary>

@@ -66,6 +66,15 @@ public sealed class FaultInjectingFileSystem : IFileSystem
         }
     }
 
+    /// <summary>Cuts the simulated process off now: every later call throws until <see cref="Crash"/>.</summary>
+    public void Kill()
+    {
+        lock (_gate)
+        {
+            IsDead = true;
+        }
+    }
+
     /// <summary>Bytes held by all files now.</summary>
     public long UsedBytes
     {

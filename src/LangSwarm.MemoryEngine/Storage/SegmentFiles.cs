@@ -98,6 +98,12 @@ internal sealed class SegmentFiles : IDisposable
         }
     }
 
+    /// <summary>fsyncs one segment now.</summary>
+    public void Flush(ulong session, uint segment) => Use(session, segment, create: false, f => f.Flush());
+
+    /// <summary>Makes segment creations and deletions durable.</summary>
+    public void SyncDirectory() => _fs.SyncDirectory(Directory);
+
     public void Truncate(ulong session, uint segment, long length) => Use(session, segment, create: false, f => f.SetLength(length));
 
     /// <summary>fsyncs every segment written since the last call, then the segment directory.</summary>

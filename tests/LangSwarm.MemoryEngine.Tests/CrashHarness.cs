@@ -1,0 +1,167 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using LangSwarm.Memory;
+using LangSwarm.MemoryEngine.Engine;
+using LangSwarm.MemoryEngine.Storage;
+
+namespace LangSwarm.MemoryEngine.Tests;
+
+/// <summary>
+/// Drives an engine on a <see cref="FaultInjectingFileSystem"/> through a generated program of operations,
+/// remembering which writes were acknowledged and which may or may not have happened, then crashes it.
+/// </summary>
+internal sealed class CrashHarness
+{
+    private readonly FaultInjectingFileSystem _fs;
+    private readonly DurabilityMode _mode;
+    private int _sessionCounter;
+
+    public CrashHarness(FaultInjectingFileSystem fs, DurabilityMode mode = DurabilityMode.Strict)
+    {
+        _fs = fs;
+        _mode = mode;
+    }
+
+    /// <summary>Messages acknowledged per session, in order.</summary>
+    public Dictionary<string, List<Message>> Acked { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Messages whose add failed or was cut off: they may or may not be present.</summary>
+    public Dictionary<string, List<Message>> Maybe { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Sessions whose creation was acknowledged and whose deletion was not attempted.</summary>
+    public HashSet<string> LiveSessions { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Sessions whose deletion was acknowledged.</summary>
+    public HashSet<string> Deleted { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Sessions whose create or delete was cut off: either state is acceptable.</summary>
+    public HashSet<string> Uncertain { get; } = new(StringComparer.Ordinal);
+
+    public EngineOptions Options => new()
+    {
+        Path = "store",
+        FileSystem = _fs,
+        Durability = _mode,
+        SegmentMaxBytes = 4096,
+        CheckpointLogBytes = 6 * 1024,
+        BatchedInterval = TimeSpan.FromMilliseconds(20),
+    };
+
+    public async Task<EngineBackend> OpenAsync()
+    {
+        var b = new EngineBackend(Options, new FixedTokenCounter());
+        await b.ConnectAsync();
+        return b;
+    }
+
+    /// <summary>Runs the program until it ends or the device dies; returns false when a fault stopped it.</summary>
+    public async Task<bool> RunAsync(EngineBackend backend, byte[] program, Random random)
+    {
+        var sessions = new List<string>();
+        for (var pc = 0; pc + 1 < program.Length; pc += 2)
+        {
+            var op = program[pc] % 10;
+            var arg = program[pc + 1];
+            string? target = sessions.Count == 0 ? null : sessions[arg % sessions.Count];
+            Trace($"op {op} arg {arg} target {target}");
+            try
+            {
+                switch (op)
+                {
+                    case 0 or 1 when sessions.Count < 4 || target is null:
+                        var id = $"s{_sessionCounter++}/../{arg}";
+                        Uncertain.Add(id);
+                        await backend.CreateSessionAsync(new SessionMetadata(id, "u") { SummaryStrategy = SummaryStrategy.Manual, MaxMessages = 100_000, MaxTokens = int.MaxValue });
+                        Uncertain.Remove(id);
+                        LiveSessions.Add(id);
+                        Acked[id] = [];
+                        Maybe[id] = [];
+                        sessions.Add(id);
+                        break;
+                    case 2 or 3 or 4 or 5 when target is not null:
+                        await AddAsync(backend, target, [MakeMessage(random, arg)]);
+                        break;
+                    case 6 when target is not null:
+                        await AddAsync(backend, target, [MakeMessage(random, arg), MakeMessage(random, arg + 1), MakeMessage(random, arg + 2)]);
+                        break;
+                    case 7 when target is not null && arg % 4 == 0:
+                        sessions.Remove(target);
+                        LiveSessions.Remove(target);
+                        Uncertain.Add(target);
+                        await backend.DeleteSessionAsync(target);
+                        Uncertain.Remove(target);
+                        Deleted.Add(target);
+                        break;
+                    case 7 when target is not null:
+                        await (await backend.GetSessionAsync(target))!.UpdateMetadataAsync(new Dictionary<string, object?> { ["k"] = arg });
+                        break;
+                    case 8:
+                        await backend.CheckpointAsync();
+                        break;
+                    case 9 when arg % 3 == 0:
+                        _fs.FailNextFsyncs = 1;
+                        break;
+                    case 9 when arg % 3 == 1:
+                        _fs.CapacityBytes = _fs.UsedBytes + random.Next(0, 4096);
+                        break;
+                }
+            }
+            catch (Exception ex) when (ex is MemoryException or IOException)
+            {
+                Trace($"fault: {ex.GetType().Name}: {ex.Message}");
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private async Task AddAsync(EngineBackend backend, string sessionId, List<Message> batch)
+    {
+        var session = await backend.GetSessionAsync(sessionId) ?? throw new InvalidOperationException("model and store disagree before the crash");
+        Maybe[sessionId].AddRange(batch.Select(m => m.Clone()));
+        if (batch.Count == 1)
+        {
+            await session.AddMessageAsync(batch[0]);
+        }
+        else
+        {
+            await session.AddMessagesAsync(batch);
+        }
+        Acked[sessionId].AddRange(batch.Select(m => m.Clone()));
+        Maybe[sessionId].RemoveRange(Maybe[sessionId].Count - batch.Count, batch.Count);
+    }
+
+    private static Message MakeMessage(Random random, int arg)
+    {
+        var len = random.Next(4) switch { 0 => random.Next(1, 20), 1 => random.Next(50, 400), 2 => random.Next(400, 1500), _ => random.Next(1, 3000) };
+        var sb = new StringBuilder(len);
+        for (var i = 0; i < len; i++)
+        {
+            sb.Append(random.Next(10) switch { 0 => 'é', 1 => ' ', 2 => '漢', _ => (char)('a' + random.Next(26)) });
+        }
+        var m = new Message((MessageRole)(arg % 4 == 3 ? 2 : arg % 3), sb.ToString()) { TokenCount = len / 4 + 1 };
+        m.Metadata["n"] = arg;
+        if (arg % 5 == 0)
+        {
+            m.Role = MessageRole.Assistant;
+            m.ToolCalls = [new JsonObject { ["id"] = $"c{arg}", ["type"] = "function", ["function"] = new JsonObject { ["name"] = "f", ["arguments"] = "{}" } }];
+        }
+        return m;
+    }
+
+    internal static void Trace(string line)
+    {
+        if (Environment.GetEnvironmentVariable("LSMEM_CRASH_TRACE") is not null)
+        {
+            File.AppendAllText("/tmp/crash-trace.txt", line + "\n");
+        }
+    }
+
+    /// <summary>Token counts are given with every message; this counter only serves the summary path.</summary>
+    internal sealed class FixedTokenCounter : ITokenCounter
+    {
+        public int CountTokens(string text) => text.Length / 4 + 1;
+
+        public int CountMessageTokens(Message message) => CountTokens(message.Content) + 4;
+    }
+}
