@@ -173,4 +173,13 @@ public sealed class OpenAIFormatTests
         Assert.Throws<InvalidMessageException>(() => OpenAIFormat.FromOpenAI(JsonNode.Parse("""{"role":"robot","content":"x"}""")!.AsObject()));
         Assert.Throws<InvalidMessageException>(() => OpenAIFormat.MessagesFromOpenAIFormat(JsonNode.Parse("""["x"]""")!.AsArray()));
     }
+
+    [Theory]
+    [InlineData("""{"role":"tool","content":"x","tool_call_id":5}""")]
+    [InlineData("""{"role":"user","content":"x","name":{"first":"a"}}""")]
+    [InlineData("""{"role":"assistant","content":"hi","tool_calls":{"id":"c1"}}""")]
+    [InlineData("""{"role":"assistant","content":"hi","function_call":"f"}""")]
+    [InlineData("""{"role":"user","content":[{"type":"text","text":7}]}""")]
+    public void FromOpenAI_wrongly_typed_fields_are_invalid_messages(string json) =>
+        Assert.Throws<InvalidMessageException>(() => OpenAIFormat.FromOpenAI(JsonNode.Parse(json)!.AsObject()));
 }
