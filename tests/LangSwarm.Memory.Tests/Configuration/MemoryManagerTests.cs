@@ -81,6 +81,54 @@ public sealed class MemoryManagerTests
         Assert.Equal(8, (await sessions[0].GetMessagesAsync()).Count);
     }
 
+    /// <summary>
+    /// The real in-memory backend behind a little latency on listing, as a remote store has: it widens the
+    /// window between "find the user's session" and "create one" that concurrent callers race through.
+    /// </summary>
+    private sealed class SlowListingBackend(InMemoryBackend inner) : IMemoryBackend
+    {
+        public string Name => inner.Name;
+
+        public bool IsConnected => inner.IsConnected;
+
+        public Task ConnectAsync(CancellationToken cancellationToken = default) => inner.ConnectAsync(cancellationToken);
+
+        public Task DisconnectAsync(CancellationToken cancellationToken = default) => inner.DisconnectAsync(cancellationToken);
+
+        public Task<HealthReport> HealthCheckAsync(CancellationToken cancellationToken = default) => inner.HealthCheckAsync(cancellationToken);
+
+        public Task<IMemorySession> CreateSessionAsync(SessionMetadata metadata, CancellationToken cancellationToken = default) => inner.CreateSessionAsync(metadata, cancellationToken);
+
+        public Task<IMemorySession?> GetSessionAsync(string sessionId, CancellationToken cancellationToken = default) => inner.GetSessionAsync(sessionId, cancellationToken);
+
+        public async Task<IReadOnlyList<SessionMetadata>> ListSessionsAsync(string? userId = null, SessionStatus? status = null, int limit = 100, int offset = 0, CancellationToken cancellationToken = default)
+        {
+            var page = await inner.ListSessionsAsync(userId, status, limit, offset, cancellationToken);
+            await Task.Delay(5, cancellationToken);
+            return page;
+        }
+
+        public Task<bool> DeleteSessionAsync(string sessionId, CancellationToken cancellationToken = default) => inner.DeleteSessionAsync(sessionId, cancellationToken);
+
+        public Task<int> CleanupExpiredSessionsAsync(int maxAgeDays = 30, CancellationToken cancellationToken = default) => inner.CleanupExpiredSessionsAsync(maxAgeDays, cancellationToken);
+
+        public Task<UsageStats> GetUsageStatsAsync(CancellationToken cancellationToken = default) => inner.GetUsageStatsAsync(cancellationToken);
+
+        public ValueTask DisposeAsync() => inner.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Concurrent_GetOrCreate_for_a_user_yields_one_session()
+    {
+        await using var manager = new MemoryManager(new SlowListingBackend(new InMemoryBackend()));
+        var sessions = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => manager.GetOrCreateSessionAsync("alice")));
+
+        Assert.Single(sessions.Select(s => s.SessionId).Distinct());
+        Assert.Single(await manager.Backend.ListSessionsAsync("alice"));
+        // Other users are not held up by alice's lock.
+        Assert.NotEqual(sessions[0].SessionId, (await manager.GetOrCreateSessionAsync("bob")).SessionId);
+    }
+
     [Fact]
     public async Task CreateSession_with_seed_keywords()
     {
