@@ -60,10 +60,16 @@ public sealed class BackendSettings
         {
             return fallback;
         }
+        var raw = Unwrap(v.Value);
+        // Convert.ToInt32 would turn true into 1 and round 2.5 to 2: neither is an integer option.
+        if (raw is bool || (raw is double d && d != Math.Truncate(d)) || (raw is float f && f != MathF.Truncate(f)) || (raw is decimal m && m != decimal.Truncate(m)))
+        {
+            throw new MemoryConfigurationException($"Option '{v.Key}' needs an integer (got '{v.Value}').");
+        }
         int result;
         try
         {
-            result = Convert.ToInt32(Unwrap(v.Value), CultureInfo.InvariantCulture);
+            result = Convert.ToInt32(raw, CultureInfo.InvariantCulture);
         }
         catch (Exception ex) when (ex is FormatException or InvalidCastException or OverflowException)
         {
@@ -112,12 +118,23 @@ public sealed class BackendSettings
         throw new MemoryConfigurationException($"Option '{key}' must be one of: {string.Join(", ", Enum.GetNames<T>())} (got '{s}').");
     }
 
-    private static object? Unwrap(object value) => value switch
+    private static object? Unwrap(object value)
     {
-        JsonValue j when j.TryGetValue<bool>(out var b) => b,
-        JsonValue j when j.TryGetValue<long>(out var l) => l,
-        JsonValue j when j.TryGetValue<string>(out var s) => s,
-        JsonValue j when j.TryGetValue<double>(out var d) => d,
-        _ => value,
-    };
+        if (value is not JsonValue j)
+        {
+            return value;
+        }
+        // A JsonValue may wrap a JSON element (parsed text) or any CLR value (new JsonObject { ["port"] = 6380 });
+        // reading it back as JSON treats both alike.
+        using var doc = JsonDocument.Parse(j.ToJsonString());
+        var e = doc.RootElement;
+        return e.ValueKind switch
+        {
+            JsonValueKind.True => true,
+            JsonValueKind.False => false,
+            JsonValueKind.String => e.GetString(),
+            JsonValueKind.Number => e.TryGetInt64(out var l) ? l : e.GetDouble(),
+            _ => value,
+        };
+    }
 }

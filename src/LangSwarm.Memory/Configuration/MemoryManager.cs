@@ -6,6 +6,7 @@ namespace LangSwarm.Memory;
 public sealed class MemoryManager : IMemoryManager
 {
     private readonly Stopwatch _uptime = Stopwatch.StartNew();
+    private readonly SemaphoreSlim[] _userLocks = Enumerable.Range(0, 64).Select(_ => new SemaphoreSlim(1, 1)).ToArray();
     private long _sessionsOpened;
     private volatile bool _shutDown;
 
@@ -67,18 +68,28 @@ public sealed class MemoryManager : IMemoryManager
         await EnsureStartedAsync(cancellationToken).ConfigureAwait(false);
         if (sessionId is null)
         {
-            // The user's conversation: their most recently active session, or a new one.
-            var recent = await Backend.ListSessionsAsync(userId, SessionStatus.Active, 1, 0, cancellationToken).ConfigureAwait(false);
-            if (recent.Count > 0)
+            // The user's conversation: their most recently active session, or a new one. Callers for one user
+            // are serialized, so concurrent first calls do not each create a session.
+            var gate = _userLocks[(uint)StringComparer.Ordinal.GetHashCode(userId) % (uint)_userLocks.Length];
+            await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
             {
-                var existing = await Backend.GetSessionAsync(recent[0].SessionId, cancellationToken).ConfigureAwait(false);
-                if (existing is not null && existing.Metadata.UserId == userId)
+                var recent = await Backend.ListSessionsAsync(userId, SessionStatus.Active, 1, 0, cancellationToken).ConfigureAwait(false);
+                if (recent.Count > 0)
                 {
-                    Interlocked.Increment(ref _sessionsOpened);
-                    return existing;
+                    var existing = await Backend.GetSessionAsync(recent[0].SessionId, cancellationToken).ConfigureAwait(false);
+                    if (existing is not null && existing.Metadata.UserId == userId)
+                    {
+                        Interlocked.Increment(ref _sessionsOpened);
+                        return existing;
+                    }
                 }
+                return await CreateSessionAsync(userId, null, configure, cancellationToken).ConfigureAwait(false);
             }
-            return await CreateSessionAsync(userId, null, configure, cancellationToken).ConfigureAwait(false);
+            finally
+            {
+                gate.Release();
+            }
         }
 
         for (var attempt = 0; ; attempt++)

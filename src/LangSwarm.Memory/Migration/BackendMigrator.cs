@@ -7,7 +7,7 @@ namespace LangSwarm.Memory;
 public sealed class BackendMigrator : IMemoryMigrator
 {
     private readonly MemoryFactory _factory;
-    private IMemoryBackend? _source;
+    private readonly IMemoryBackend? _source;
 
     /// <summary>Creates a migrator; <paramref name="source"/> serves <see cref="MigrateMessagesAsync"/>.</summary>
     public BackendMigrator(IMemoryBackend? source = null, MemoryFactory? factory = null)
@@ -25,7 +25,6 @@ public sealed class BackendMigrator : IMemoryMigrator
         await using (source.ConfigureAwait(false))
         {
             await source.ConnectAsync(cancellationToken).ConfigureAwait(false);
-            _source = source;
             var ids = new List<string>();
             for (var offset = 0; ; offset += batchSize)
             {
@@ -36,9 +35,8 @@ public sealed class BackendMigrator : IMemoryMigrator
                     break;
                 }
             }
-            var report = await MigrateMessagesAsync(ids.ToDictionary(i => i, i => i), targetBackend, cancellationToken).ConfigureAwait(false);
-            _source = null;
-            return report;
+            // The configured source serves this call only: the constructor's source stays in place.
+            return await MigrateCoreAsync(source, ids.ToDictionary(i => i, i => i), targetBackend, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -48,6 +46,11 @@ public sealed class BackendMigrator : IMemoryMigrator
         ArgumentNullException.ThrowIfNull(sessionMapping);
         ArgumentNullException.ThrowIfNull(targetBackend);
         var source = _source ?? throw new MemoryConfigurationException("No source backend: pass one to the BackendMigrator constructor.");
+        return await MigrateCoreAsync(source, sessionMapping, targetBackend, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task<MigrationReport> MigrateCoreAsync(IMemoryBackend source, IReadOnlyDictionary<string, string> sessionMapping, IMemoryBackend targetBackend, CancellationToken cancellationToken)
+    {
         if (!targetBackend.IsConnected)
         {
             await targetBackend.ConnectAsync(cancellationToken).ConfigureAwait(false);
@@ -79,39 +82,54 @@ public sealed class BackendMigrator : IMemoryMigrator
             meta.MaxMessages = int.MaxValue;
             meta.MaxTokens = int.MaxValue;
             var dst = await targetBackend.CreateSessionAsync(meta, cancellationToken).ConfigureAwait(false);
-            var batch = new List<Message>(256);
-            await foreach (var m in src.StreamMessagesAsync(cancellationToken: cancellationToken).ConfigureAwait(false))
-            {
-                batch.Add(m);
-                if (batch.Count == 256)
-                {
-                    await dst.AddMessagesAsync(batch, cancellationToken).ConfigureAwait(false);
-                    messages += batch.Count;
-                    batch.Clear();
-                }
-            }
-            if (batch.Count > 0)
-            {
-                await dst.AddMessagesAsync(batch, cancellationToken).ConfigureAwait(false);
-                messages += batch.Count;
-            }
             var summaries = await src.GetSummariesAsync(cancellationToken).ConfigureAwait(false);
             if (targetBackend is MemoryBackendBase b)
             {
-                var state = await b.LoadSessionAsync(to, cancellationToken).ConfigureAwait(false) ?? throw new SessionNotFoundException(to);
-                foreach (var s in summaries)
+                // Keep the source's sequence numbers (gaps of evicted messages included): the summaries'
+                // FirstSequence/LastSequence and the summarized-through mark refer to them.
+                var sourceState = source is MemoryBackendBase sb ? await sb.LoadSessionAsync(from, cancellationToken).ConfigureAwait(false) : null;
+                var gate = b.LockFor(to);
+                await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+                try
                 {
-                    var copy = s.Clone();
-                    copy.SessionId = to;
-                    await b.AppendSummaryAsync(state, copy, cancellationToken).ConfigureAwait(false);
+                    var state = await b.LoadSessionAsync(to, cancellationToken).ConfigureAwait(false) ?? throw new SessionNotFoundException(to);
+                    messages += await CopyKeepingSequencesAsync(src, b, state, cancellationToken).ConfigureAwait(false);
+                    foreach (var s in summaries)
+                    {
+                        var copy = s.Clone();
+                        copy.SessionId = to;
+                        await b.AppendSummaryAsync(state, copy, cancellationToken).ConfigureAwait(false);
+                    }
+                    var restored = original.Clone();
+                    restored.SessionId = to;
+                    state.Metadata = restored;
+                    state.LastSequence = Math.Max(state.LastSequence, sourceState?.LastSequence ?? 0);
+                    state.SummarizedThrough = sourceState?.SummarizedThrough ?? (summaries.Count > 0 ? summaries.Max(x => x.LastSequence) : 0);
+                    await b.SaveSessionAsync(state, cancellationToken).ConfigureAwait(false);
                 }
-                var restored = original.Clone();
-                restored.SessionId = to;
-                state.Metadata = restored;
-                await b.SaveSessionAsync(state, cancellationToken).ConfigureAwait(false);
+                finally
+                {
+                    gate.Release();
+                }
             }
             else
             {
+                var batch = new List<Message>(256);
+                await foreach (var m in src.StreamMessagesAsync(cancellationToken: cancellationToken).ConfigureAwait(false))
+                {
+                    batch.Add(m);
+                    if (batch.Count == 256)
+                    {
+                        await dst.AddMessagesAsync(batch, cancellationToken).ConfigureAwait(false);
+                        messages += batch.Count;
+                        batch.Clear();
+                    }
+                }
+                if (batch.Count > 0)
+                {
+                    await dst.AddMessagesAsync(batch, cancellationToken).ConfigureAwait(false);
+                    messages += batch.Count;
+                }
                 await dst.UpdateMetadataAsync(
                     new Dictionary<string, object?>
                     {
@@ -137,5 +155,59 @@ public sealed class BackendMigrator : IMemoryMigrator
         ArgumentNullException.ThrowIfNull(sourceStats);
         ArgumentNullException.ThrowIfNull(targetStats);
         return Task.FromResult(targetStats.TotalSessions >= sourceStats.TotalSessions && targetStats.TotalMessages >= sourceStats.TotalMessages);
+    }
+
+    /// <summary>
+    /// Appends the source's live messages with their own sequence numbers, in contiguous runs: before a run
+    /// that follows a gap, the state's last sequence is moved to just before it, so every append continues
+    /// from the stored last sequence as the backends expect.
+    /// </summary>
+    private static async Task<long> CopyKeepingSequencesAsync(IMemorySession src, MemoryBackendBase target, SessionState state, CancellationToken cancellationToken)
+    {
+        const int BatchSize = 256;
+        var run = new List<Message>(BatchSize);
+        long copied = 0;
+        await foreach (var m in src.StreamMessagesAsync(cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            MessageValidator.ValidateMessage(m);
+            var copy = m.Clone();
+            copy.TokenCount ??= target.TokenCounter.CountMessageTokens(copy);
+            var last = run.Count > 0 ? run[^1].Sequence : state.LastSequence;
+            if (copy.Sequence <= last)
+            {
+                // A source that does not number its messages (or not increasingly): number them here.
+                copy.Sequence = last + 1;
+            }
+            if (run.Count == BatchSize || (run.Count > 0 && copy.Sequence != last + 1))
+            {
+                copied += await AppendRunAsync(target, state, run, cancellationToken).ConfigureAwait(false);
+            }
+            run.Add(copy);
+        }
+        copied += await AppendRunAsync(target, state, run, cancellationToken).ConfigureAwait(false);
+        return copied;
+    }
+
+    private static async Task<int> AppendRunAsync(MemoryBackendBase target, SessionState state, List<Message> run, CancellationToken cancellationToken)
+    {
+        if (run.Count == 0)
+        {
+            return 0;
+        }
+        if (run[0].Sequence != state.LastSequence + 1)
+        {
+            state.LastSequence = run[0].Sequence - 1;
+            await target.SaveSessionAsync(state, cancellationToken).ConfigureAwait(false);
+        }
+        state.LastSequence = run[^1].Sequence;
+        state.LiveMessages += run.Count;
+        foreach (var m in run)
+        {
+            state.LiveTokens += m.TokenCount ?? 0;
+        }
+        await target.AppendMessagesAsync(state, run.ToArray(), cancellationToken).ConfigureAwait(false);
+        var n = run.Count;
+        run.Clear();
+        return n;
     }
 }

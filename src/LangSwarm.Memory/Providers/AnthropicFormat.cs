@@ -87,12 +87,17 @@ public static class AnthropicFormat
                     break;
                 case MessageRole.Tool:
                 case MessageRole.Function:
-                    blocks.Add(new JsonObject
+                    var result = new JsonObject
                     {
                         ["type"] = "tool_result",
                         ["tool_use_id"] = m.ToolCallId ?? pendingFunctionId ?? "toolu_unknown",
                         ["content"] = m.Content,
-                    });
+                    };
+                    if (m.Metadata["is_error"] is JsonValue err && err.TryGetValue<bool>(out var isError) && isError)
+                    {
+                        result["is_error"] = true;
+                    }
+                    blocks.Add(result);
                     break;
                 default:
                     blocks.Add(Text(m.Content));
@@ -159,9 +164,16 @@ public static class AnthropicFormat
         var result = new List<Message>();
         var text = new List<string>();
         var calls = new JsonArray();
+        // Where the text/tool_use message goes among the tool results: before them when its first block
+        // comes first, after them when it follows (a user's text after tool results stays after them).
+        var textAt = -1;
         foreach (var node in content)
         {
             var type = node?["type"]?.GetValue<string>();
+            if (type is ("text" or "tool_use") && textAt < 0)
+            {
+                textAt = result.Count;
+            }
             switch (type)
             {
                 case "text":
@@ -206,7 +218,7 @@ public static class AnthropicFormat
                 ToolCalls = calls.Count > 0 ? calls : null,
             };
             MessageValidator.ValidateMessage(m);
-            result.Insert(0, m);
+            result.Insert(textAt, m);
         }
         return result;
     }

@@ -65,8 +65,14 @@ public static class ChatMessageConversion
         var result = new List<Message>();
         var text = new List<string>();
         var calls = new JsonArray();
+        // The text/call message goes before the results when it starts the contents, after them otherwise.
+        var textAt = -1;
         foreach (var c in chatMessage.Contents)
         {
+            if (c is (TextContent or FunctionCallContent) && textAt < 0)
+            {
+                textAt = result.Count;
+            }
             switch (c)
             {
                 case TextContent t:
@@ -98,6 +104,19 @@ public static class ChatMessageConversion
                     break;
             }
         }
+        if (result.Count == 1 && text.Count == 0 && calls.Count == 0)
+        {
+            // One tool result: the inverse of ToChatMessage, keeping the message's id and time.
+            if (chatMessage.MessageId is { Length: > 0 } resultId)
+            {
+                result[0].MessageId = resultId;
+            }
+            if (chatMessage.CreatedAt is { } resultAt)
+            {
+                result[0].Timestamp = resultAt;
+            }
+            MessageValidator.ValidateMessage(result[0]);
+        }
         if (text.Count > 0 || calls.Count > 0 || result.Count == 0)
         {
             var m = new Message(role == MessageRole.Tool ? MessageRole.User : role, string.Concat(text))
@@ -117,7 +136,7 @@ public static class ChatMessageConversion
                 m.Metadata["name"] = name;
             }
             MessageValidator.ValidateMessage(m);
-            result.Insert(0, m);
+            result.Insert(Math.Max(textAt, 0), m);
         }
         return result;
     }

@@ -84,17 +84,34 @@ public static class OpenAIFormat
             null => null,
             JsonValue v when v.TryGetValue<string>(out var s) => s,
             // Content parts: keep the text parts.
-            JsonArray parts => string.Concat(parts.Select(p => p?["type"]?.GetValue<string>() == "text" ? p["text"]?.GetValue<string>() : null)),
+            JsonArray parts => string.Concat(parts.Select(p => p is JsonObject part && OptionalString(part, "type") == "text" ? OptionalString(part, "text") : null)),
             _ => throw new InvalidMessageException("OpenAI message 'content' must be a string, an array of parts or null."),
         };
         return CreateOpenAIMessage(
             role,
             content,
-            message["function_call"] as JsonObject,
-            message["tool_calls"] as JsonArray,
-            message["name"]?.GetValue<string>(),
-            message["tool_call_id"]?.GetValue<string>());
+            message["function_call"] switch
+            {
+                null => null,
+                JsonObject fc => fc,
+                _ => throw new InvalidMessageException("OpenAI message 'function_call' must be an object."),
+            },
+            message["tool_calls"] switch
+            {
+                null => null,
+                JsonArray calls => calls,
+                _ => throw new InvalidMessageException("OpenAI message 'tool_calls' must be an array."),
+            },
+            OptionalString(message, "name"),
+            OptionalString(message, "tool_call_id"));
     }
+
+    private static string? OptionalString(JsonObject o, string key) => o[key] switch
+    {
+        null => null,
+        JsonValue v when v.TryGetValue<string>(out var s) => s,
+        _ => throw new InvalidMessageException($"OpenAI message '{key}' must be a string."),
+    };
 
     /// <summary>Reads a Chat Completions <c>messages</c> array back.</summary>
     public static List<Message> MessagesFromOpenAIFormat(JsonArray messages)
