@@ -1,6 +1,8 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
 
 namespace LangSwarm.MemoryEngine.Format;
 
@@ -121,6 +123,53 @@ public ref struct PayloadReader
         var s = Encoding.UTF8.GetString(_data[..len]);
         _data = _data[len..];
         return s;
+    }
+
+    /// <summary>A JSON object written as a string; null for a null string or the JSON literal null.</summary>
+    /// <exception cref="InvalidDataException">The string is not JSON, or not an object.</exception>
+    public JsonObject? ReadJsonObject() => ReadJson() switch
+    {
+        null => null,
+        JsonObject o => o,
+        var other => throw new InvalidDataException($"Expected a JSON object, found {other.GetValueKind()}."),
+    };
+
+    /// <summary>A JSON array written as a string; null for a null string or the JSON literal null.</summary>
+    /// <exception cref="InvalidDataException">The string is not JSON, or not an array.</exception>
+    public JsonArray? ReadJsonArray() => ReadJson() switch
+    {
+        null => null,
+        JsonArray a => a,
+        var other => throw new InvalidDataException($"Expected a JSON array, found {other.GetValueKind()}."),
+    };
+
+    /// <summary>A UTC time written as ticks with <see cref="PayloadWriter.WriteInt64"/>.</summary>
+    /// <exception cref="InvalidDataException">The ticks are outside the range of <see cref="DateTimeOffset"/>.</exception>
+    public DateTimeOffset ReadUtcTicks() => UtcFromTicks(ReadInt64());
+
+    /// <summary>A UTC time from stored ticks; out-of-range ticks are damage, not an argument error.</summary>
+    /// <exception cref="InvalidDataException">The ticks are outside the range of <see cref="DateTimeOffset"/>.</exception>
+    public static DateTimeOffset UtcFromTicks(long ticks) =>
+        IsValidTicks(ticks) ? new DateTimeOffset(ticks, TimeSpan.Zero) : throw new InvalidDataException($"Timestamp of {ticks} ticks is out of range.");
+
+    /// <summary>True when <paramref name="ticks"/> make a valid <see cref="DateTimeOffset"/>.</summary>
+    public static bool IsValidTicks(long ticks) => ticks >= DateTimeOffset.MinValue.UtcTicks && ticks <= DateTimeOffset.MaxValue.UtcTicks;
+
+    private JsonNode? ReadJson()
+    {
+        var s = ReadString();
+        if (s is null)
+        {
+            return null;
+        }
+        try
+        {
+            return JsonNode.Parse(s);
+        }
+        catch (JsonException ex)
+        {
+            throw new InvalidDataException($"Stored JSON does not parse: {ex.Message}", ex);
+        }
     }
 
     /// <summary>Bytes written by <see cref="PayloadWriter.WriteBytes"/>.</summary>

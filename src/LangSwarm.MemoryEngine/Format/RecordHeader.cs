@@ -67,7 +67,8 @@ public readonly record struct RecordHeader(
     }
 
     /// <summary>
-    /// Reads a header and checks what can be checked without the payload: magic, type, and bounded lengths.
+    /// Reads a header and checks what can be checked without the payload: magic, type, bounded lengths and
+    /// timestamps in range.
     /// </summary>
     public static bool TryRead(ReadOnlySpan<byte> src, out RecordHeader header, out uint crc)
     {
@@ -99,6 +100,13 @@ public readonly record struct RecordHeader(
             BinaryPrimitives.ReadInt64LittleEndian(src[48..]),
             src[56],
             BinaryPrimitives.ReadInt32LittleEndian(src[60..]));
+        if (!PayloadReader.IsValidTicks(header.TimeTicks) || !PayloadReader.IsValidTicks(header.WrittenTicks))
+        {
+            // Every writer stores the ticks of a real DateTimeOffset: anything else is damage.
+            header = default;
+            crc = 0;
+            return false;
+        }
         return true;
     }
 }

@@ -120,7 +120,9 @@ internal static class CheckpointFile
         var rawLen = BinaryPrimitives.ReadInt32LittleEndian(data.AsSpan(FileHeader.Size));
         var stored = BinaryPrimitives.ReadInt32LittleEndian(data.AsSpan(FileHeader.Size + 4));
         var end = FileHeader.Size + 8 + (long)stored;
-        if (stored < 0 || rawLen < 0 || end + 4 != data.Length || rawLen > 1 << 30)
+        // LZ4 expands at most ~255:1, so the stored size bounds what the body may claim: a crafted rawLen
+        // must not size a large allocation from a tiny file.
+        if (stored < 0 || rawLen < 0 || end + 4 != data.Length || rawLen > 1 << 30 || rawLen > (255L * stored) + 64)
         {
             throw new InvalidDataException("Checkpoint lengths do not match the file.");
         }
@@ -150,6 +152,10 @@ internal static class CheckpointFile
             for (var j = 0; j < segs.Length; j++)
             {
                 segs[j] = new SegmentExtent((uint)r.ReadInt32(), r.ReadInt64());
+                if (segs[j].Length < FileHeader.Size)
+                {
+                    throw new InvalidDataException($"Checkpoint segment extent of {segs[j].Length} bytes is shorter than a file header.");
+                }
             }
             var msgCount = r.ReadInt32();
             var msgBytes = r.ReadBytes();
@@ -158,6 +164,15 @@ internal static class CheckpointFile
                 throw new InvalidDataException("Checkpoint message table has the wrong size.");
             }
             var messages = MemoryMarshal.Cast<byte, MessageEntry>(msgBytes).ToArray();
+            foreach (var m in messages)
+            {
+                // The reads trust these to address a record inside a segment.
+                if (m.Offset < FileHeader.Size || m.Length < RecordHeader.Size || m.Length > RecordHeader.Size + RecordHeader.MaxPayload
+                    || !PayloadReader.IsValidTicks(m.TimeTicks))
+                {
+                    throw new InvalidDataException($"Checkpoint message entry {m.Sequence} is out of range.");
+                }
+            }
             var sums = new ConversationSummary[Bound(r.ReadInt32(), r.Remaining)];
             for (var j = 0; j < sums.Length; j++)
             {

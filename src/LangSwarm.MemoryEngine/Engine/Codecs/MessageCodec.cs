@@ -39,18 +39,18 @@ internal static class MessageCodec
         var r = new PayloadReader(payload);
         var id = r.ReadString() ?? throw new InvalidDataException("Message record without an id.");
         var content = r.ReadString() ?? string.Empty;
-        var meta = r.ReadString();
-        var fn = r.ReadString();
-        var tools = r.ReadString();
+        var meta = r.ReadJsonObject();
+        var fn = r.ReadJsonObject();
+        var tools = r.ReadJsonArray();
         return new Message((MessageRole)h.Role, content)
         {
             MessageId = id,
-            Timestamp = new DateTimeOffset(h.TimeTicks, TimeSpan.Zero),
+            Timestamp = PayloadReader.UtcFromTicks(h.TimeTicks),
             TokenCount = h.Tokens,
             Sequence = h.Sequence,
-            Metadata = meta is null ? new JsonObject() : (JsonObject)JsonNode.Parse(meta)!,
-            FunctionCall = fn is null ? null : (JsonObject)JsonNode.Parse(fn)!,
-            ToolCalls = tools is null ? null : (JsonArray)JsonNode.Parse(tools)!,
+            Metadata = meta ?? new JsonObject(),
+            FunctionCall = fn,
+            ToolCalls = tools,
         };
     }
 }

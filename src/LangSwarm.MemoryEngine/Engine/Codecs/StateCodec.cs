@@ -46,16 +46,15 @@ internal static class StateCodec
         {
             SessionId = r.ReadString() ?? throw new InvalidDataException("Session state without an id."),
             UserId = r.ReadString(),
-            CreatedAt = new DateTimeOffset(r.ReadInt64(), TimeSpan.Zero),
-            UpdatedAt = new DateTimeOffset(r.ReadInt64(), TimeSpan.Zero),
+            CreatedAt = r.ReadUtcTicks(),
+            UpdatedAt = r.ReadUtcTicks(),
             Status = (SessionStatus)r.ReadByte(),
             MaxMessages = r.ReadInt32(),
             MaxTokens = r.ReadInt32(),
             AutoSummarizeThreshold = r.ReadInt32(),
             SummaryStrategy = (SummaryStrategy)r.ReadByte(),
         };
-        var json = r.ReadString();
-        meta.Metadata = json is null ? new JsonObject() : (JsonObject)JsonNode.Parse(json)!;
+        meta.Metadata = r.ReadJsonObject() ?? new JsonObject();
         return new SessionState(meta)
         {
             LastSequence = r.ReadInt64(),

@@ -30,7 +30,7 @@ internal static class SummaryCodec
             SummaryText = r.ReadString() ?? string.Empty,
             MessageCount = r.ReadInt32(),
             TokenCount = r.ReadInt32(),
-            CreatedAt = new DateTimeOffset(r.ReadInt64(), TimeSpan.Zero),
+            CreatedAt = r.ReadUtcTicks(),
             SummaryType = (SummaryType)r.ReadByte(),
             FirstSequence = r.ReadInt64(),
             LastSequence = r.ReadInt64(),

@@ -1,0 +1,206 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using K4os.Compression.LZ4;
+using LangSwarm.MemoryEngine.Engine;
+using LangSwarm.MemoryEngine.Engine.Codecs;
+using LangSwarm.MemoryEngine.Format;
+using LangSwarm.MemoryEngine.Index;
+using LangSwarm.MemoryEngine.Recovery;
+using LangSwarm.MemoryEngine.Storage;
+
+namespace LangSwarm.MemoryEngine.Fuzz;
+
+/// <summary>The byte-level targets: one record, a scanned range, a checkpoint file.</summary>
+internal static class FormatTargets
+{
+    /// <summary>
+    /// <c>record</c>: input = mode byte, then a record. Mode bit 0 recomputes the record's checksum first, so
+    /// mutated headers and payloads get past <see cref="RecordCodec.Verify"/> into the payload codecs.
+    /// </summary>
+    public static void Record(ReadOnlySpan<byte> input)
+    {
+        if (input.IsEmpty)
+        {
+            return;
+        }
+        var mode = input[0];
+        var record = input[1..].ToArray();
+        if ((mode & 1) != 0)
+        {
+            FixRecordCrc(record, 0);
+        }
+        Invariants.Expect("RecordCodec.Verify/DecodePayload", () =>
+        {
+            if (!RecordCodec.Verify(record, out var header))
+            {
+                return;
+            }
+            Invariants.Check(header.TotalLength <= record.Length, "Verify accepted a record longer than its bytes");
+            var n = RecordCodec.DecodePayload(record, header, out var buffer);
+            try
+            {
+                Invariants.Check(n == header.RawLength, $"DecodePayload returned {n} bytes, header says {header.RawLength}");
+                var payload = buffer.AsSpan(0, n).ToArray();
+                DecodeAs(header.Type, header, payload);
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        });
+        // Every payload codec on the raw bytes after the header, whatever the type says.
+        var body = record.Length > RecordHeader.Size ? record[RecordHeader.Size..] : record;
+        RecordHeader.TryRead(record, out var h, out _);
+        foreach (var type in new[] { RecordType.Message, RecordType.SessionState, RecordType.Summary, RecordType.Evict })
+        {
+            DecodeAs(type, h, body);
+        }
+    }
+
+    private static void DecodeAs(RecordType type, RecordHeader header, byte[] payload)
+    {
+        switch (type)
+        {
+            case RecordType.Message:
+                Invariants.Expect("MessageCodec.Read", () => MessageCodec.Read(header, payload));
+                break;
+            case RecordType.SessionState:
+                Invariants.Expect("StateCodec.Read", () => StateCodec.Read(payload));
+                break;
+            case RecordType.Summary:
+                Invariants.Expect("SummaryCodec.Read", () => SummaryCodec.Read(payload, "s"));
+                break;
+            case RecordType.Evict:
+                Invariants.Expect("EvictCodec.Read", () => Invariants.Check(EvictCodec.Read(payload).Length <= payload.Length, "EvictCodec returned more sequences than bytes"));
+                break;
+            default:
+                break;
+        }
+    }
+
+    /// <summary><c>scan</c>: <see cref="RecordScanner"/> over arbitrary bytes, checking what it reports.</summary>
+    public static void Scan(ReadOnlySpan<byte> input)
+    {
+        const long Base = FileHeader.Size;
+        var data = input.ToArray();
+        Invariants.Expect("RecordScanner.Scan", () =>
+        {
+            var last = -1L;
+            var visited = 0;
+            var result = RecordScanner.Scan(data, Base, (long offset, in RecordHeader h, ReadOnlySpan<byte> record) =>
+            {
+                Invariants.Check(offset > last && offset >= Base && offset - Base + record.Length <= data.Length, $"record at {offset} out of order or out of range");
+                Invariants.Check(record.Length == h.TotalLength && RecordCodec.Verify(record, out _), $"visited record at {offset} does not verify");
+                last = offset;
+                visited++;
+            });
+            Invariants.Check(result.Records == visited, "record count differs from visits");
+            Invariants.Check(result.ValidEnd >= Base && result.ValidEnd <= Base + data.Length, $"ValidEnd {result.ValidEnd} outside the range");
+            var prevEnd = Base;
+            foreach (var (offset, length) in result.Damage)
+            {
+                Invariants.Check(offset >= prevEnd && length > 0 && offset + length <= Base + data.Length, $"damage span {offset}+{length} out of range or overlapping");
+                prevEnd = offset + length;
+            }
+        });
+    }
+
+    /// <summary>
+    /// <c>checkpoint</c>: input = mode byte, then bytes. Mode bit 1: the bytes are a checkpoint body, framed
+    /// here into a valid file (header, LZ4, checksum). Else mode bit 0: the bytes are a whole file whose two
+    /// checksums are recomputed. Else: the bytes as they are. A checkpoint that reads is then opened by an
+    /// engine and its sessions read back.
+    /// </summary>
+    public static void Checkpoint(ReadOnlySpan<byte> input)
+    {
+        if (input.IsEmpty)
+        {
+            return;
+        }
+        var mode = input[0];
+        var bytes = input[1..].ToArray();
+        if ((mode & 2) != 0)
+        {
+            bytes = FrameCheckpoint(bytes, 1);
+        }
+        else if ((mode & 1) != 0)
+        {
+            FixCheckpointCrcs(bytes);
+        }
+        var fs = new FaultInjectingFileSystem();
+        WriteFile(fs, CheckpointFile.FileName, bytes);
+        var loaded = false;
+        Invariants.Expect("CheckpointFile.Read", () =>
+        {
+            var snap = CheckpointFile.Read(fs);
+            Invariants.Check(snap is not null, "Read returned null for an existing file");
+            loaded = true;
+        });
+        if (loaded && (mode & 4) == 0)
+        {
+            StoreTarget.OpenAndRead(fs, written: null);
+        }
+    }
+
+    /// <summary>Recomputes the checksum of the record at <paramref name="at"/> when its header parses and fits.</summary>
+    public static bool FixRecordCrc(byte[] data, int at)
+    {
+        if (at < 0 || !RecordHeader.TryRead(data.AsSpan(at), out var h, out _) || at + (long)h.TotalLength > data.Length)
+        {
+            return false;
+        }
+        BinaryPrimitives.WriteUInt32LittleEndian(data.AsSpan(at), Crc32C.Compute(data.AsSpan(at + 4, h.TotalLength - 4)));
+        return true;
+    }
+
+    /// <summary>Recomputes the 32-byte file header's checksum.</summary>
+    public static void FixFileHeaderCrc(byte[] data)
+    {
+        if (data.Length >= FileHeader.Size)
+        {
+            BinaryPrimitives.WriteUInt32LittleEndian(data.AsSpan(28), Crc32C.Compute(data.AsSpan(0, 28)));
+        }
+    }
+
+    /// <summary>Recomputes a checkpoint's header checksum and, where the stored length fits, its trailing one.</summary>
+    public static void FixCheckpointCrcs(byte[] data)
+    {
+        FixFileHeaderCrc(data);
+        if (data.Length >= FileHeader.Size + 12)
+        {
+            var end = data.Length - 4;
+            BinaryPrimitives.WriteUInt32LittleEndian(data.AsSpan(end), Crc32C.Compute(data.AsSpan(0, end)));
+        }
+    }
+
+    /// <summary>A valid checkpoint file around <paramref name="body"/> (the format of <see cref="CheckpointFile.Write"/>).</summary>
+    public static byte[] FrameCheckpoint(byte[] body, ulong coveredLsn)
+    {
+        var file = new byte[FileHeader.Size + 8 + LZ4Codec.MaximumOutputSize(body.Length) + 4];
+        new FileHeader(FileKind.Checkpoint, FileHeader.CurrentVersion, coveredLsn, 0).WriteTo(file);
+        var stored = LZ4Codec.Encode(body, file.AsSpan(FileHeader.Size + 8));
+        BinaryPrimitives.WriteInt32LittleEndian(file.AsSpan(FileHeader.Size), body.Length);
+        BinaryPrimitives.WriteInt32LittleEndian(file.AsSpan(FileHeader.Size + 4), stored);
+        var end = FileHeader.Size + 8 + stored;
+        BinaryPrimitives.WriteUInt32LittleEndian(file.AsSpan(end), Crc32C.Compute(file.AsSpan(0, end)));
+        return file.AsSpan(0, end + 4).ToArray();
+    }
+
+    /// <summary>Writes a durable file (and its directory entry) on the in-memory device.</summary>
+    public static void WriteFile(FaultInjectingFileSystem fs, string path, byte[] bytes)
+    {
+        var slash = path.LastIndexOf('/');
+        var dir = slash < 0 ? string.Empty : path[..slash];
+        fs.CreateDirectory(dir);
+        using (var f = fs.Open(path, create: true))
+        {
+            f.SetLength(0);
+            f.Write(0, bytes);
+            f.Flush();
+        }
+        fs.SyncDirectory(dir);
+    }
+
+    /// <summary>Options for an engine on <paramref name="fs"/>.</summary>
+    public static EngineOptions Options(IFileSystem fs) => new() { Path = "fuzz-store", FileSystem = fs, Durability = DurabilityMode.Strict };
+}

@@ -1,0 +1,156 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Text.Json.Nodes;
+using K4os.Compression.LZ4;
+using LangSwarm.Memory;
+using LangSwarm.MemoryEngine.Engine.Codecs;
+using LangSwarm.MemoryEngine.Format;
+
+namespace LangSwarm.MemoryEngine.Fuzz;
+
+/// <summary>Seed inputs for each target, made from real encoded records and a real store.</summary>
+public static class Seeds
+{
+    /// <summary>The seeds of <paramref name="target"/>, by file name.</summary>
+    public static IReadOnlyList<(string Name, byte[] Bytes)> For(string target) => target switch
+    {
+        "record" => RecordSeeds(),
+        "scan" => ScanSeeds(),
+        "checkpoint" => CheckpointSeeds(),
+        "store" => StoreSeeds(),
+        _ => throw new ArgumentException($"Unknown target '{target}'.", nameof(target)),
+    };
+
+    private static List<(string, byte[])> RecordSeeds()
+    {
+        var list = new List<(string, byte[])>();
+        foreach (var (name, record) in Records())
+        {
+            list.Add(($"{name}.bin", [0, .. record]));
+            list.Add(($"{name}-fixcrc.bin", [1, .. record]));
+        }
+        return list;
+    }
+
+    private static List<(string, byte[])> ScanSeeds()
+    {
+        var all = Records().Select(r => r.Record).ToList();
+        var joined = all.SelectMany(r => r).ToArray();
+        var damaged = joined.ToArray();
+        damaged[all[0].Length + 10] ^= 0xFF; // a bad record in the middle
+        return
+        [
+            ("records.bin", joined),
+            ("damaged-middle.bin", damaged),
+            ("torn-tail.bin", joined.AsSpan(0, joined.Length - 7).ToArray()),
+            ("one.bin", all[0]),
+        ];
+    }
+
+    private static List<(string, byte[])> CheckpointSeeds()
+    {
+        var file = StoreTarget.BaseFiles["index.ckpt"];
+        var rawLen = BinaryPrimitives.ReadInt32LittleEndian(file.AsSpan(FileHeader.Size));
+        var stored = BinaryPrimitives.ReadInt32LittleEndian(file.AsSpan(FileHeader.Size + 4));
+        var body = new byte[rawLen];
+        LZ4Codec.Decode(file.AsSpan(FileHeader.Size + 8, stored), body);
+        return
+        [
+            ("file.bin", [0, .. file]),
+            ("file-fixcrc.bin", [1, .. file]),
+            ("body.bin", [2, .. body]),
+            ("body-noopen.bin", [6, .. body]),
+        ];
+    }
+
+    private static List<(string, byte[])> StoreSeeds() =>
+    [
+        ("intact.bin", []),
+        // flip a byte in the first segment's second record
+        ("flip-segment.bin", [0, 1, 100, 0, 0x40, 0]),
+        // truncate the commit log
+        ("truncate-log.bin", [2, 255, 200, 1, 0, 0]),
+        // splice the checkpoint over the first segment
+        ("splice.bin", [3, 1, 64, 0, 0, 0]),
+        // forge a record's session number and fix its checksum
+        ("forge-session.bin", [6, 2, 40, 0, 4, 3]),
+        // delete the checkpoint, then corrupt a segment header and forge its checksum
+        ("no-checkpoint.bin", [5, 0, 0, 0, 0, 0, 1, 1, 16, 0, 3, 9, 7, 1, 0, 0, 0, 0]),
+    ];
+
+    /// <summary>One encoded record of each kind (raw and LZ4).</summary>
+    public static List<(string Name, byte[] Record)> Records()
+    {
+        var t = new DateTimeOffset(2025, 1, 2, 3, 4, 5, TimeSpan.Zero);
+        var list = new List<(string, byte[])>();
+        void Add(string name, RecordHeader h, Action<IBufferWriter<byte>> write)
+        {
+            var payload = new ArrayBufferWriter<byte>();
+            write(payload);
+            var output = new ArrayBufferWriter<byte>();
+            RecordCodec.Encode(output, h with { Lsn = (ulong)list.Count + 1 }, payload.WrittenSpan);
+            list.Add((name, output.WrittenSpan.ToArray()));
+        }
+        var small = new Message(MessageRole.User, "hello") { MessageId = "m1", Timestamp = t, Sequence = 1, TokenCount = 2 };
+        var big = new Message(MessageRole.Assistant, string.Concat(Enumerable.Repeat("compressible reply ", 20)))
+        {
+            MessageId = "m2",
+            Timestamp = t,
+            Sequence = 2,
+            Metadata = new JsonObject { ["k"] = 1 },
+            ToolCalls = [new JsonObject { ["name"] = "f" }],
+        };
+        Add("message", MessageCodec.Header(7, small, t.UtcTicks), o => MessageCodec.Write(o, small));
+        Add("message-lz4", MessageCodec.Header(7, big, t.UtcTicks), o => MessageCodec.Write(o, big));
+        var state = new SessionState(new SessionMetadata { SessionId = "s1", UserId = "u", CreatedAt = t, UpdatedAt = t, Metadata = new JsonObject { ["a"] = "b" } }) { LastSequence = 2, LiveMessages = 2, LiveTokens = 9 };
+        Add("state", new RecordHeader(RecordType.SessionState, 0, 0, 0, 7, 0, 2, t.UtcTicks, t.UtcTicks, 0, 0), o => StateCodec.Write(o, state));
+        var summary = new ConversationSummary { SummaryId = "sum1", SessionId = "s1", SummaryText = "a summary", MessageCount = 2, TokenCount = 5, CreatedAt = t, FirstSequence = 1, LastSequence = 2 };
+        Add("summary", new RecordHeader(RecordType.Summary, 0, 0, 0, 7, 0, 2, t.UtcTicks, t.UtcTicks, 0, 0), o => SummaryCodec.Write(o, summary));
+        Add("evict", new RecordHeader(RecordType.Evict, 0, 0, 0, 7, 0, 2, t.UtcTicks, t.UtcTicks, 0, 0), o => EvictCodec.Write(o, [1, 2, 300]));
+        Add("delete", new RecordHeader(RecordType.SessionDelete, 0, 0, 0, 7, 0, 0, t.UtcTicks, t.UtcTicks, 0, 0), _ => { });
+        return list;
+    }
+
+    /// <summary>Writes every target's seeds under <paramref name="root"/>/&lt;target&gt;/ (regression files already there are kept).</summary>
+    public static void WriteAll(string root)
+    {
+        foreach (var target in Targets.Names)
+        {
+            var dir = Path.Combine(root, target);
+            Directory.CreateDirectory(dir);
+            foreach (var (name, bytes) in For(target))
+            {
+                File.WriteAllBytes(Path.Combine(dir, name), bytes);
+            }
+            Console.WriteLine($"{target}: {For(target).Count} seeds in {dir}");
+        }
+    }
+
+    /// <summary>The corpus files of <paramref name="target"/> under <paramref name="root"/>, sorted by name.</summary>
+    public static List<(string Name, byte[] Bytes)> Load(string? root, string target)
+    {
+        var dir = root is null ? null : Path.Combine(root, target);
+        if (dir is null || !Directory.Exists(dir))
+        {
+            return [];
+        }
+        return Directory.GetFiles(dir).Order(StringComparer.Ordinal).Select(f => (Path.GetFileName(f), File.ReadAllBytes(f))).ToList();
+    }
+
+    /// <summary>Finds <c>fuzz/corpus</c> above the working directory or the program's directory.</summary>
+    public static string? FindCorpus()
+    {
+        foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
+        {
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+            {
+                var candidate = Path.Combine(dir.FullName, "fuzz", "corpus");
+                if (Directory.Exists(candidate))
+                {
+                    return candidate;
+                }
+            }
+        }
+        return null;
+    }
+}

@@ -1,0 +1,237 @@
+using System.Buffers.Binary;
+using System.Text.Json.Nodes;
+using LangSwarm.Memory;
+using LangSwarm.MemoryEngine.Format;
+using LangSwarm.MemoryEngine.Storage;
+
+namespace LangSwarm.MemoryEngine.Fuzz;
+
+/// <summary>
+/// <c>store</c>: a real store (checkpoint, segments, a commit log with records past the checkpoint) is built
+/// once; each input is a program of mutations (flip, overwrite, truncate, splice, insert, delete, and forged
+/// record or header checksums) applied to its files; then an engine opens the result and every session is
+/// read back. Opening must succeed or fail with a documented exception, and, unless the program forged a
+/// checksum, every message read must be one that was written to that session.
+/// </summary>
+internal static class StoreTarget
+{
+    private static readonly Lazy<BaseStore> Base = new(BuildBase, LazyThreadSafetyMode.ExecutionAndPublication);
+
+    /// <summary>The unmutated store: file path to bytes, and (session id, message id) to content.</summary>
+    internal sealed record BaseStore(SortedDictionary<string, byte[]> Files, Dictionary<(string Session, string Message), string> Written);
+
+    public static IReadOnlyDictionary<string, byte[]> BaseFiles => Base.Value.Files;
+
+    public static void Run(ReadOnlySpan<byte> program)
+    {
+        var b = Base.Value;
+        var files = b.Files.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray(), StringComparer.Ordinal);
+        var forged = Apply(files, program);
+        var fs = new FaultInjectingFileSystem();
+        foreach (var (path, bytes) in files)
+        {
+            FormatTargets.WriteFile(fs, path, bytes);
+        }
+        OpenAndRead(fs, forged ? null : b.Written);
+    }
+
+    /// <summary>Opens an engine on <paramref name="fs"/> and reads every session; checks messages against <paramref name="written"/> when given.</summary>
+    public static void OpenAndRead(FaultInjectingFileSystem fs, Dictionary<(string Session, string Message), string>? written)
+    {
+        var backend = new EngineBackend(FormatTargets.Options(fs));
+        Invariants.Expect("EngineBackend open and read", () =>
+        {
+            try
+            {
+                backend.ConnectAsync().GetAwaiter().GetResult();
+                var engine = backend.Engine;
+                foreach (var e in engine.Index.All())
+                {
+                    string sessionId;
+                    lock (e.Lock)
+                    {
+                        sessionId = e.State.Metadata.SessionId;
+                    }
+                    var messages = engine.ReadMessages(e, MessageQuery.All);
+                    if (written is not null)
+                    {
+                        foreach (var m in messages)
+                        {
+                            Invariants.Check(
+                                written.TryGetValue((sessionId, m.MessageId), out var content) && content == m.Content,
+                                $"session '{sessionId}' returned message '{m.MessageId}' that was never written to it");
+                        }
+                    }
+                    engine.ReadMessages(e, MessageQuery.All, newest: 3);
+                }
+                backend.GetUsageStatsAsync().GetAwaiter().GetResult();
+                backend.VerifyAsync().GetAwaiter().GetResult();
+            }
+            finally
+            {
+                backend.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            }
+        });
+    }
+
+    /// <summary>Applies a mutation program; true when it forged a checksum (so new content may legitimately appear).</summary>
+    public static bool Apply(Dictionary<string, byte[]> files, ReadOnlySpan<byte> p)
+    {
+        var forged = false;
+        var i = 0;
+        while (i + 6 <= p.Length && files.Count > 0)
+        {
+            var op = p[i] % 8;
+            var names = files.Keys.Order(StringComparer.Ordinal).ToArray();
+            var name = names[p[i + 1] % names.Length];
+            var data = files[name];
+            var at = BinaryPrimitives.ReadUInt16LittleEndian(p[(i + 2)..]);
+            var arg = p[i + 4];
+            var arg2 = p[i + 5];
+            i += 6;
+            var pos = data.Length == 0 ? 0 : at % data.Length;
+            switch (op)
+            {
+                case 0: // flip bits
+                    if (data.Length > 0)
+                    {
+                        data[pos] ^= arg == 0 ? (byte)1 : arg;
+                    }
+                    break;
+                case 1: // overwrite a run
+                    for (var k = 0; k < (arg % 16) + 1 && pos + k < data.Length; k++)
+                    {
+                        data[pos + k] = arg2;
+                    }
+                    break;
+                case 2: // truncate
+                    files[name] = data.AsSpan(0, data.Length == 0 ? 0 : at % (data.Length + 1)).ToArray();
+                    break;
+                case 3: // splice a range of another file over this one (extending it)
+                    {
+                        var src = files[names[arg % names.Length]];
+                        if (src.Length == 0)
+                        {
+                            break;
+                        }
+                        var from = (arg2 * 61) % src.Length;
+                        var len = Math.Min(src.Length - from, 64 + (at % 512));
+                        var dst = new byte[Math.Max(data.Length, pos + len)];
+                        data.CopyTo(dst, 0);
+                        src.AsSpan(from, len).CopyTo(dst.AsSpan(pos));
+                        files[name] = dst;
+                        break;
+                    }
+                case 4: // insert bytes taken from the program
+                    {
+                        var n = Math.Min(arg % 32, p.Length - i);
+                        var dst = new byte[data.Length + n];
+                        data.AsSpan(0, pos).CopyTo(dst);
+                        p.Slice(i, n).CopyTo(dst.AsSpan(pos));
+                        data.AsSpan(pos).CopyTo(dst.AsSpan(pos + n));
+                        i += n;
+                        files[name] = dst;
+                        break;
+                    }
+                case 5: // delete the file
+                    files.Remove(name);
+                    break;
+                case 6: // forge: set a header field of the record at or after pos, then recompute its checksum
+                    {
+                        var r = NextRecord(data, pos);
+                        if (r < 0)
+                        {
+                            break;
+                        }
+                        int[] fields = [6, 7, 8, 12, 16, 24, 32, 40, 48, 56, 60, 64];
+                        var f = fields[arg % fields.Length];
+                        if (f + 1 <= data.Length - r)
+                        {
+                            data[r + f] ^= arg2 == 0 ? (byte)0x80 : arg2;
+                        }
+                        forged |= FormatTargets.FixRecordCrc(data, r);
+                        break;
+                    }
+                default: // forge: recompute the file header's (and a checkpoint's trailing) checksum
+                    if (name == "index.ckpt")
+                    {
+                        FormatTargets.FixCheckpointCrcs(data);
+                    }
+                    else
+                    {
+                        FormatTargets.FixFileHeaderCrc(data);
+                    }
+                    forged = true;
+                    break;
+            }
+        }
+        return forged;
+    }
+
+    private static int NextRecord(byte[] data, int from)
+    {
+        for (var k = Math.Max(0, from); k + RecordHeader.Size <= data.Length; k++)
+        {
+            if (data[k + 4] == (byte)(RecordHeader.Magic & 0xFF) && data[k + 5] == (byte)(RecordHeader.Magic >> 8))
+            {
+                return k;
+            }
+        }
+        return -1;
+    }
+
+    private static BaseStore BuildBase()
+    {
+        var fs = new FaultInjectingFileSystem();
+        var written = new Dictionary<(string, string), string>();
+        var backend = new EngineBackend(FormatTargets.Options(fs));
+        var t0 = new DateTimeOffset(2025, 1, 2, 3, 4, 5, TimeSpan.Zero);
+        async Task Build()
+        {
+            await backend.ConnectAsync().ConfigureAwait(false);
+            var a = await backend.CreateSessionAsync(new SessionMetadata { SessionId = "alpha", UserId = "u1", CreatedAt = t0, UpdatedAt = t0, MaxMessages = 8 }).ConfigureAwait(false);
+            var b = await backend.CreateSessionAsync(new SessionMetadata { SessionId = "beta", CreatedAt = t0, UpdatedAt = t0, Metadata = new JsonObject { ["topic"] = "fuzz" } }).ConfigureAwait(false);
+            var gone = await backend.CreateSessionAsync(new SessionMetadata { SessionId = "gamma", CreatedAt = t0, UpdatedAt = t0 }).ConfigureAwait(false);
+            async Task Add(IMemorySession s, string id, MessageRole role, string content, int k)
+            {
+                var m = new Message(role, content) { MessageId = id, Timestamp = t0.AddMinutes(k) };
+                if (k % 5 == 0)
+                {
+                    m.Metadata = new JsonObject { ["k"] = k };
+                }
+                await s.AddMessageAsync(m).ConfigureAwait(false);
+                written[(s.SessionId, id)] = content;
+            }
+            for (var k = 0; k < 6; k++)
+            {
+                await Add(a, $"a{k}", k % 2 == 0 ? MessageRole.User : MessageRole.Assistant, $"alpha message {k}", k).ConfigureAwait(false);
+                await Add(b, $"b{k}", MessageRole.User, string.Concat(Enumerable.Repeat($"beta long compressible text {k} ", 8)), k).ConfigureAwait(false);
+            }
+            await Add(gone, "g0", MessageRole.User, "gamma", 0).ConfigureAwait(false);
+            await backend.CheckpointAsync().ConfigureAwait(false);
+            // Past the checkpoint: more messages (alpha evicts past 8), a summary, a delete.
+            for (var k = 6; k < 12; k++)
+            {
+                await Add(a, $"a{k}", MessageRole.User, $"alpha message {k}", k).ConfigureAwait(false);
+            }
+            await b.CreateSummaryAsync().ConfigureAwait(false);
+            await Add(b, "b6", MessageRole.System, "beta after summary", 6).ConfigureAwait(false);
+            await gone.DeleteSessionAsync().ConfigureAwait(false);
+        }
+        Build().GetAwaiter().GetResult();
+        var files = new SortedDictionary<string, byte[]>(StringComparer.Ordinal);
+        foreach (var dir in new[] { string.Empty, "seg", "wal" })
+        {
+            foreach (var name in fs.ListFiles(dir))
+            {
+                var path = dir.Length == 0 ? name : $"{dir}/{name}";
+                using var f = fs.Open(path, create: false);
+                var bytes = new byte[f.Length];
+                f.Read(0, bytes);
+                files[path] = bytes;
+            }
+        }
+        // The store is left open (as a crash would): the log still holds the records past the checkpoint.
+        return new BaseStore(files, written);
+    }
+}

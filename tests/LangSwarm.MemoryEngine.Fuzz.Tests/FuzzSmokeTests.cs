@@ -1,0 +1,52 @@
+using Xunit;
+
+namespace LangSwarm.MemoryEngine.Fuzz.Tests;
+
+/// <summary>Each fuzz target's smoke mode with a fixed seed, and every committed corpus input, so fuzz regressions fail CI.</summary>
+public sealed class FuzzSmokeTests
+{
+    private const int Seed = 20250102;
+
+    public static TheoryData<string, int> Runs() => new()
+    {
+        { "record", 600 },
+        { "scan", 600 },
+        { "checkpoint", 400 },
+        { "store", 200 },
+    };
+
+    public static TheoryData<string> Names() => [.. Targets.Names];
+
+    [Theory]
+    [MemberData(nameof(Runs))]
+    public void Smoke_mutations_break_no_invariant(string target, int iterations)
+    {
+        var result = Smoke.Run(target, iterations, Seed, Seeds.FindCorpus());
+        Assert.True(result.Passed, $"{target}: {result.Failure}\ninput: {(result.FailingInput is null ? "" : Convert.ToHexString(result.FailingInput))}");
+        Assert.Equal(iterations, result.Iterations);
+    }
+
+    [Theory]
+    [MemberData(nameof(Names))]
+    public void Committed_corpus_inputs_pass(string target)
+    {
+        var corpus = Seeds.FindCorpus();
+        Assert.NotNull(corpus);
+        var files = Seeds.Load(corpus, target);
+        Assert.NotEmpty(files);
+        foreach (var (name, bytes) in files)
+        {
+            var failure = Smoke.Once(target, bytes);
+            Assert.True(failure is null, $"{target}/{name}: {failure}");
+        }
+    }
+
+    [Fact]
+    public void A_violation_is_reported_with_its_input()
+    {
+        Assert.False(Invariants.IsAllowed(new ArgumentOutOfRangeException("x")));
+        Assert.False(Invariants.IsAllowed(new LangSwarm.Memory.BackendUnavailableException("wrapped", new IndexOutOfRangeException())));
+        Assert.True(Invariants.IsAllowed(new InvalidDataException("damaged")));
+        Assert.Throws<InvariantViolationException>(() => Invariants.Expect("probe", () => throw new NullReferenceException()));
+    }
+}
