@@ -19,7 +19,7 @@ public sealed record MacroOptions
     public (int Sessions, int Each) W2 => Quick ? (64, 4) : (64, 50);
 
     /// <summary>W3: 1-KB messages per repetition.</summary>
-    public int W3Messages => Quick ? 3_000 : 100_000;
+    public int W3Messages => Quick ? 3_000 : 20_000;
 
     /// <summary>W3 batched: messages per AddMessagesAsync call.</summary>
     public int W3Batch => 100;
@@ -31,7 +31,7 @@ public sealed record MacroOptions
     public int SpaceMessages => Quick ? 20_000 : 1_000_000;
 
     /// <summary>Most time one backend may spend filling the S1 store.</summary>
-    public TimeSpan FillBudget => Quick ? TimeSpan.FromSeconds(10) : TimeSpan.FromSeconds(75);
+    public TimeSpan FillBudget => Quick ? TimeSpan.FromSeconds(10) : TimeSpan.FromSeconds(45);
 
     /// <summary>M1: messages the child process writes and reads.</summary>
     public int M1Messages => Quick ? 5_000 : 100_000;
