@@ -1,0 +1,57 @@
+namespace LangSwarm.MemoryEngine.Bench.Macro;
+
+/// <summary>Sizes and switches of a macro run (<c>--quick</c> shrinks every size, never skips a scenario).</summary>
+public sealed record MacroOptions
+{
+    /// <summary>Small sizes for CI.</summary>
+    public bool Quick { get; init; }
+
+    /// <summary>Where the results file and chart go.</summary>
+    public string OutDir { get; init; } = Path.Combine("bench", "results");
+
+    /// <summary>Repetitions of each measurement.</summary>
+    public int Repetitions => Quick ? 3 : 5;
+
+    /// <summary>W1: messages added one at a time, per repetition.</summary>
+    public int W1Messages => Quick ? 60 : 1_000;
+
+    /// <summary>W2: concurrent sessions and messages each, per repetition.</summary>
+    public (int Sessions, int Each) W2 => Quick ? (64, 4) : (64, 50);
+
+    /// <summary>W3: 1-KB messages per repetition.</summary>
+    public int W3Messages => Quick ? 3_000 : 20_000;
+
+    /// <summary>W3 batched: messages per AddMessagesAsync call.</summary>
+    public int W3Batch => 100;
+
+    /// <summary>R1/R2: sessions of 1,000 messages, small sessions beside them, timed calls per repetition.</summary>
+    public (int LongSessions, int SmallSessions, int Calls) Reads => Quick ? (2, 100, 100) : (10, 2_000, 2_000);
+
+    /// <summary>S1/O1: messages to write (the run stops early at <see cref="FillBudget"/> and says how many it wrote).</summary>
+    public int SpaceMessages => Quick ? 20_000 : 1_000_000;
+
+    /// <summary>Most time one backend may spend filling the S1 store.</summary>
+    public TimeSpan FillBudget => Quick ? TimeSpan.FromSeconds(10) : TimeSpan.FromSeconds(45);
+
+    /// <summary>M1: messages the child process writes and reads.</summary>
+    public int M1Messages => Quick ? 5_000 : 100_000;
+
+    /// <summary>The command line as given, for the report.</summary>
+    public string CommandLine { get; init; } = string.Empty;
+
+    /// <summary>Parses <c>[--quick] [--out DIR]</c>.</summary>
+    public static MacroOptions Parse(string[] args)
+    {
+        var o = new MacroOptions { CommandLine = "dotnet run --project bench/LangSwarm.MemoryEngine.Bench -c Release -- macro " + string.Join(' ', args) };
+        for (var i = 0; i < args.Length; i++)
+        {
+            o = args[i] switch
+            {
+                "--quick" => o with { Quick = true },
+                "--out" when i + 1 < args.Length => o with { OutDir = args[++i] },
+                _ => throw new ArgumentException($"Unknown macro option '{args[i]}'. Usage: macro [--quick] [--out DIR]"),
+            };
+        }
+        return o;
+    }
+}

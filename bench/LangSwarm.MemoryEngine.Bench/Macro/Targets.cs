@@ -1,0 +1,49 @@
+using System.Globalization;
+
+namespace LangSwarm.MemoryEngine.Bench.Macro;
+
+/// <summary>The issue's targets as judges of a row (reported, never tuned for).</summary>
+public static class Targets
+{
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+    /// <summary>Engine at least <paramref name="factor"/>× better than SQLite.</summary>
+    public static Target AtLeastTimesSqlite(double factor, string text) => new(text, row =>
+        row.Advantage("sqlite") is { } a
+            ? (a >= factor, string.Create(Inv, $"{a:0.0}× vs {factor:0}× ({(a >= factor ? "+" : "")}{(a / factor - 1) * 100:0}%)"))
+            : null);
+
+    /// <summary>Engine's median at least <paramref name="value"/>.</summary>
+    public static Target AtLeast(double value, string text) => new(text, row =>
+        Engine(row) is { } e ? (e >= value, string.Create(Inv, $"{e:N0} = {e / value * 100:0}% of {value:N0}")) : null);
+
+    /// <summary>R1: median ≤ <paramref name="micros"/> µs and ≥ <paramref name="factor"/>× SQLite.</summary>
+    public static Target LatencyAndFactor(double micros, double factor, string text) => new(text, row =>
+    {
+        if (Engine(row) is not { } e || row.Advantage("sqlite") is not { } a)
+        {
+            return null;
+        }
+        var met = e <= micros && a >= factor;
+        return (met, string.Create(Inv, $"{e:0.0} µs vs ≤ {micros:0} µs ({e / micros * 100:0}%); {a:0.0}× vs ≥ {factor:0}× SQLite"));
+    });
+
+    /// <summary>S1: engine bytes at most <paramref name="ratio"/> of SQLite's.</summary>
+    public static Target AtMostRatioOfSqlite(double ratio, string text) => new(text, row =>
+    {
+        if (Engine(row) is not { } e || !row.Cells.TryGetValue("sqlite", out var s) || !s.HasValue)
+        {
+            return null;
+        }
+        var r = e / s.Median;
+        return (r <= ratio, string.Create(Inv, $"{r:0.00}× SQLite vs ≤ {ratio:0.0}×"));
+    });
+
+    /// <summary>Engine's median at most <paramref name="value"/>.</summary>
+    public static Target AtMost(double value, string unit, string text, string? scaleNote = null) => new(text, row =>
+        Engine(row) is { } e
+            ? (e <= value, string.Create(Inv, $"{e:0.###} {unit} vs ≤ {value:0.###} {unit} ({e / value * 100:0}%){scaleNote}"))
+            : null);
+
+    private static double? Engine(Row row) => row.Cells.TryGetValue("engine", out var m) && m.HasValue ? m.Median : null;
+}

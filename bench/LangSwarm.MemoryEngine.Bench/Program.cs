@@ -1,0 +1,33 @@
+using BenchmarkDotNet.Running;
+using LangSwarm.MemoryEngine.Bench.Macro;
+using LangSwarm.MemoryEngine.Bench.Workloads;
+
+namespace LangSwarm.MemoryEngine.Bench;
+
+/// <summary>
+/// <c>micro [BenchmarkDotNet args]</c>: hot-path benchmarks. <c>macro [--quick] [--out DIR]</c>: every backend side
+/// by side. <c>macro-one ...</c>: the child process of M1.
+/// </summary>
+public static class Program
+{
+    /// <summary>Entry point.</summary>
+    public static async Task<int> Main(string[] args)
+    {
+        var mode = args.Length > 0 ? args[0] : string.Empty;
+        switch (mode)
+        {
+            case "micro":
+                BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args[1..]);
+                return 0;
+            case "macro":
+                return await Harness.RunAsync(args[1..]).ConfigureAwait(false);
+            case "macro-one":
+                return await PeakMemory.ChildAsync(args[1..]).ConfigureAwait(false);
+            default:
+                await Console.Error.WriteLineAsync(
+                    "usage: LangSwarm.MemoryEngine.Bench micro [--filter *] [BenchmarkDotNet options]\n" +
+                    "       LangSwarm.MemoryEngine.Bench macro [--quick] [--out DIR]").ConfigureAwait(false);
+                return 2;
+        }
+    }
+}

@@ -1,0 +1,128 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Reflection;
+using LangSwarm.Memory;
+using LangSwarm.Memory.Sqlite;
+using LangSwarm.MemoryEngine.Bench.Macro;
+using LangSwarm.MemoryEngine.Storage;
+
+namespace LangSwarm.MemoryEngine.Bench.Workloads;
+
+/// <summary>
+/// M1: peak working set per backend. Each backend runs in a child process of this executable
+/// (<c>macro-one --backend X --messages N [--redis-port P]</c>) so working sets are not shared.
+/// </summary>
+public static class PeakMemory
+{
+    private const string Marker = "PEAK_WORKING_SET ";
+
+    /// <summary>Runs M1 through child processes.</summary>
+    public static async Task RunAsync(BenchContext ctx)
+    {
+        var n = ctx.Options.M1Messages;
+        var row = new Row("M1", $"peak working set of a process that adds {n:N0} mixed messages (batches of 100) and reads 200 contexts", "MB", false);
+        var specs = new List<(string Column, string Args)> { ("engine", "--backend engine"), ("sqlite", "--backend sqlite") };
+        if (ctx.RelaxedRedis is { } redis)
+        {
+            specs.Add(("redis", $"--backend redis --redis-port {redis.Port}"));
+        }
+        await ctx.MeasureRowAsync(row, specs.Select(s => new BackendSpec(s.Column, "child process", _ => throw new NotSupportedException(), s.Column == "redis" ? ctx.RelaxedRedis : null)), async spec =>
+        {
+            if (spec.Redis is not null)
+            {
+                await spec.Redis.FlushAsync().ConfigureAwait(false);
+            }
+            var args = specs.First(s => s.Column == spec.Column).Args;
+            var dir = ctx.NewDir();
+            try
+            {
+                var peak = await RunChildAsync($"macro-one {args} --messages {n} --dir \"{dir}\"").ConfigureAwait(false);
+                if (spec.Redis is not null)
+                {
+                    var used = await spec.Redis.UsedMemoryAsync().ConfigureAwait(false);
+                    row.Notes.Add(string.Create(CultureInfo.InvariantCulture, $"redis: client process only; redis-server used_memory after the run {used / 1e6:0.0} MB"));
+                }
+                return new Measure(peak / 1e6, peak / 1e6, peak / 1e6, Note: "one run");
+            }
+            finally
+            {
+                BenchContext.Remove(dir);
+            }
+        }).ConfigureAwait(false);
+    }
+
+    /// <summary>The child side: fill, read, print the peak working set.</summary>
+    public static async Task<int> ChildAsync(string[] args)
+    {
+        string? backend = null;
+        string? dir = null;
+        var n = 10_000;
+        var port = 0;
+        for (var i = 0; i + 1 < args.Length; i += 2)
+        {
+            switch (args[i])
+            {
+                case "--backend": backend = args[i + 1]; break;
+                case "--messages": n = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
+                case "--redis-port": port = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
+                case "--dir": dir = args[i + 1]; break;
+                default: throw new ArgumentException($"Unknown macro-one option '{args[i]}'.");
+            }
+        }
+        dir ??= Path.Combine(Path.GetTempPath(), $"lsmem-m1-{Environment.ProcessId}");
+        Directory.CreateDirectory(dir);
+        IMemoryBackend b = backend switch
+        {
+            "engine" => Backends.Engine(DurabilityMode.None).Create(dir),
+            "sqlite" => Backends.Sqlite(SqliteDurability.Normal).Create(dir),
+            "redis" => new Memory.Redis.RedisBackend(new Memory.Redis.RedisBackendOptions { Host = "127.0.0.1", Port = port, KeyPrefix = "m1" }),
+            _ => throw new ArgumentException("macro-one needs --backend engine|sqlite|redis."),
+        };
+        var data = new DataGenerator();
+        await using (b)
+        {
+            await b.ConnectAsync().ConfigureAwait(false);
+            var sessions = new List<IMemorySession>();
+            for (var i = 0; i < n; i += 100)
+            {
+                if (i % 1_000 == 0)
+                {
+                    sessions.Add(await b.CreateSessionAsync(Backends.Session($"m-{i / 1_000}")).ConfigureAwait(false));
+                }
+                await sessions[^1].AddMessagesAsync(data.MixedBatch(i, Math.Min(100, n - i))).ConfigureAwait(false);
+            }
+            for (var c = 0; c < 200; c++)
+            {
+                await sessions[c % sessions.Count].GetConversationContextAsync(8000).ConfigureAwait(false);
+            }
+        }
+        using var self = Process.GetCurrentProcess();
+        self.Refresh();
+        Console.WriteLine(Marker + self.PeakWorkingSet64.ToString(CultureInfo.InvariantCulture));
+        return 0;
+    }
+
+    private static async Task<long> RunChildAsync(string arguments)
+    {
+        var exe = Environment.ProcessPath ?? throw new InvalidOperationException("No process path.");
+        var psi = new ProcessStartInfo(exe) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        if (Path.GetFileNameWithoutExtension(exe).Equals("dotnet", StringComparison.OrdinalIgnoreCase))
+        {
+            psi.Arguments = $"\"{Assembly.GetEntryAssembly()!.Location}\" {arguments}";
+        }
+        else
+        {
+            psi.Arguments = arguments;
+        }
+        using var p = Process.Start(psi) ?? throw new InvalidOperationException("Child process did not start.");
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        await p.WaitForExitAsync().ConfigureAwait(false);
+        var line = (await stdout.ConfigureAwait(false)).Split('\n').FirstOrDefault(l => l.StartsWith(Marker, StringComparison.Ordinal));
+        if (p.ExitCode != 0 || line is null)
+        {
+            throw new InvalidOperationException($"macro-one exited {p.ExitCode}: {await stderr.ConfigureAwait(false)}");
+        }
+        return long.Parse(line[Marker.Length..].Trim(), CultureInfo.InvariantCulture);
+    }
+}

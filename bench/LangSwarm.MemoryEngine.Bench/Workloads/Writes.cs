@@ -1,0 +1,135 @@
+using System.Diagnostics;
+using LangSwarm.Memory;
+using LangSwarm.Memory.Sqlite;
+using LangSwarm.MemoryEngine.Bench.Macro;
+using LangSwarm.MemoryEngine.Storage;
+
+namespace LangSwarm.MemoryEngine.Bench.Workloads;
+
+/// <summary>W1 durable add one session at a time, W2 durable add from 64 sessions, W3 relaxed add single and batched.</summary>
+public static class Writes
+{
+    /// <summary>Runs W1–W3.</summary>
+    public static async Task RunAsync(BenchContext ctx)
+    {
+        var o = ctx.Options;
+        BackendSpec?[] durable = [Backends.Engine(DurabilityMode.Strict), Backends.Sqlite(SqliteDurability.Full), Backends.Redis(ctx.DurableRedis)];
+        await ctx.MeasureRowAsync(
+            new Row("W1", $"durable add, one session at a time, mixed messages ({Modes(durable)})", "msg/s", true),
+            durable,
+            s => Repeat(ctx, () => Sequential(ctx, s, o.W1Messages, 1, i => ctx.Data.Mixed(i)))).ConfigureAwait(false);
+
+        var (sessions, each) = o.W2;
+        await ctx.MeasureRowAsync(
+            new Row("W2", $"durable add, {sessions} concurrent sessions × {each} ({Modes(durable)})", "msg/s", true)
+            {
+                Target = Targets.AtLeastTimesSqlite(10, "engine Strict ≥ 10× SQLite FULL"),
+            },
+            durable,
+            s => Repeat(ctx, () => Concurrent(ctx, s, sessions, each))).ConfigureAwait(false);
+
+        var redisRelaxed = Backends.Redis(ctx.RelaxedRedis);
+        foreach (var mode in new[] { DurabilityMode.None, DurabilityMode.Batched })
+        {
+            BackendSpec?[] relaxed = [Backends.Engine(mode), Backends.Sqlite(SqliteDurability.Normal), redisRelaxed];
+            var target = mode == DurabilityMode.None ? Targets.AtLeast(200_000, "engine None ≥ 200,000 1-KB msg/s") : null;
+            await ctx.MeasureRowAsync(
+                new Row("W3", $"relaxed add, single AddMessageAsync, 1-KB messages ({Modes(relaxed)})", "msg/s", true) { Target = target },
+                relaxed,
+                s => Repeat(ctx, () => Sequential(ctx, s, o.W3Messages, 1, i => ctx.Data.Fixed(1024, i)))).ConfigureAwait(false);
+            await ctx.MeasureRowAsync(
+                new Row("W3", $"relaxed add, AddMessagesAsync ×{o.W3Batch}, 1-KB messages ({Modes(relaxed)})", "msg/s", true) { Target = target },
+                relaxed,
+                s => Repeat(ctx, () => Sequential(ctx, s, o.W3Messages, o.W3Batch, i => ctx.Data.Fixed(1024, i)))).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>"engine Strict / sqlite WAL, synchronous=FULL / redis appendfsync always".</summary>
+    public static string Modes(IEnumerable<BackendSpec?> specs) => string.Join(" · ", specs.OfType<BackendSpec>().Select(s => $"{s.Column} {s.Mode}"));
+
+    /// <summary>Repeats a measurement and folds the samples.</summary>
+    public static async Task<Measure> Repeat(BenchContext ctx, Func<Task<Sample>> once)
+    {
+        var samples = new List<Sample>();
+        for (var r = 0; r < ctx.Options.Repetitions; r++)
+        {
+            samples.Add(await once().ConfigureAwait(false));
+        }
+        return Stats.Fold(samples);
+    }
+
+    /// <summary>Adds <paramref name="total"/> messages in sessions of 1,000, <paramref name="batch"/> per call; throughput and per-call latency.</summary>
+    private static async Task<Sample> Sequential(BenchContext ctx, BackendSpec spec, int total, int batch, Func<long, Message> make)
+    {
+        const int perSession = 1_000;
+        var messages = Enumerable.Range(0, total).Select(i => make(i)).ToList();
+        var bytes = messages.Sum(DataGenerator.PayloadBytes);
+        var dir = ctx.NewDir();
+        try
+        {
+            await using var b = await spec.OpenAsync(dir).ConfigureAwait(false);
+            var latencies = new List<double>(total / batch + 1);
+            IMemorySession? s = null;
+            var sw = Stopwatch.StartNew();
+            for (var i = 0; i < total; i += batch)
+            {
+                if (i % perSession == 0 || s is null)
+                {
+                    s = await b.CreateSessionAsync(Backends.Session($"w-{i / perSession}")).ConfigureAwait(false);
+                }
+                var t0 = Stopwatch.GetTimestamp();
+                if (batch == 1)
+                {
+                    await s.AddMessageAsync(messages[i]).ConfigureAwait(false);
+                }
+                else
+                {
+                    await s.AddMessagesAsync(messages.GetRange(i, Math.Min(batch, total - i))).ConfigureAwait(false);
+                }
+                latencies.Add(Stopwatch.GetElapsedTime(t0).TotalMicroseconds);
+            }
+            sw.Stop();
+            return new Sample(total / sw.Elapsed.TotalSeconds, Stats.Percentile(latencies, 0.99), bytes / 1e6 / sw.Elapsed.TotalSeconds);
+        }
+        finally
+        {
+            BenchContext.Remove(dir);
+        }
+    }
+
+    private static async Task<Sample> Concurrent(BenchContext ctx, BackendSpec spec, int sessions, int each)
+    {
+        var dir = ctx.NewDir();
+        try
+        {
+            await using var b = await spec.OpenAsync(dir).ConfigureAwait(false);
+            var handles = new IMemorySession[sessions];
+            var work = new List<Message>[sessions];
+            for (var k = 0; k < sessions; k++)
+            {
+                handles[k] = await b.CreateSessionAsync(Backends.Session($"c-{k}")).ConfigureAwait(false);
+                work[k] = ctx.Data.MixedBatch((long)k * each, each);
+            }
+            var bytes = work.Sum(w => w.Sum(DataGenerator.PayloadBytes));
+            var latencies = new List<double>[sessions];
+            var sw = Stopwatch.StartNew();
+            await Task.WhenAll(Enumerable.Range(0, sessions).Select(k => Task.Run(async () =>
+            {
+                var lat = latencies[k] = new List<double>(each);
+                foreach (var m in work[k])
+                {
+                    var t0 = Stopwatch.GetTimestamp();
+                    await handles[k].AddMessageAsync(m).ConfigureAwait(false);
+                    lat.Add(Stopwatch.GetElapsedTime(t0).TotalMicroseconds);
+                }
+            }))).ConfigureAwait(false);
+            sw.Stop();
+            var n = sessions * each;
+            return new Sample(n / sw.Elapsed.TotalSeconds, Stats.Percentile(latencies.SelectMany(l => l).ToList(), 0.99), bytes / 1e6 / sw.Elapsed.TotalSeconds);
+        }
+        finally
+        {
+            BenchContext.Remove(dir);
+        }
+    }
+}
