@@ -16,6 +16,8 @@ internal static class CliCommands
         yield return Backends();
         yield return Sessions();
         yield return Stats();
+        yield return VerifyCommand.Create();
+        yield return WriteLoadCommand.Create();
     }
 
     private static Command Backends()

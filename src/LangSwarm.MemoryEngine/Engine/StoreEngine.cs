@@ -240,6 +240,13 @@ internal sealed partial class StoreEngine : IDisposable
                 {
                     var record = batch.Record(i);
                     RecordHeader.TryRead(record, out var header, out _);
+                    if (header.Type == RecordType.SessionDelete && entry is not null)
+                    {
+                        // A deleted session's files go away whole; the record lives only in the log.
+                        var last = entry.Segments[^1];
+                        RecordApplier.Apply(Index, header, record, last.Segment, last.Length);
+                        continue;
+                    }
                     var (segment, offset) = _appender.Append(entry, session, record);
                     var why = RecordApplier.Apply(Index, header, record, segment, offset);
                     if (why is not null)

@@ -23,6 +23,8 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
 {
     private readonly List<StoreDamage> _damage = [];
     private readonly List<string> _foreign = [];
+    private readonly List<(ulong Session, StoreDamage Damage)> _missing = [];
+    private readonly HashSet<ulong> _deletedInSegments = [];
     private long _segmentRecords;
     private long _logRecords;
     private long _torn;
@@ -42,6 +44,14 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
         var (loaded, problem) = LoadCheckpoint();
         ScanSegments();
         ReplayLogs();
+        foreach (var (session, damage) in _missing)
+        {
+            // Only sessions that are still alive lost something; a delete in the log explains the rest.
+            if (index.TryGet(session, out _))
+            {
+                _damage.Add(damage);
+            }
+        }
         sw.Stop();
         long messages = 0;
         foreach (var e in index.All())
@@ -83,6 +93,8 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
     private void ScanSegments()
     {
         var checkpointSessions = NextSession;
+        var present = new HashSet<string>(fs.ListFiles(SegmentFiles.Directory), StringComparer.Ordinal);
+        RepairMissingSegments(present);
         foreach (var name in fs.ListFiles(SegmentFiles.Directory))
         {
             if (!SegmentFiles.TryParseName(name, out var session, out var segment))
@@ -99,6 +111,41 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
             }
             ScanSegment(name, session, segment, entry);
             NextSession = Math.Max(NextSession, session + 1);
+        }
+        // Finish deletes whose record reached a segment (stores written before deletes bypassed segments).
+        foreach (var name in fs.ListFiles(SegmentFiles.Directory))
+        {
+            if (SegmentFiles.TryParseName(name, out var session, out var segment) && _deletedInSegments.Contains(session))
+            {
+                files.Delete(session, segment);
+            }
+        }
+    }
+
+    /// <summary>
+    /// A segment the checkpoint knows but the directory lacks (lost with its directory entry, or deleted by a
+    /// delete the checkpoint predates): its messages leave the index, reported, and an empty segment takes its
+    /// place so the session stays writable. A delete in the log then finishes the job.
+    /// </summary>
+    private void RepairMissingSegments(HashSet<string> present)
+    {
+        foreach (var entry in index.All())
+        {
+            lock (entry.Lock)
+            {
+                for (var i = 0; i < entry.Segments.Count; i++)
+                {
+                    var seg = entry.Segments[i];
+                    if (present.Contains(SegmentFiles.NameFor(entry.Number, seg.Segment)))
+                    {
+                        continue;
+                    }
+                    var lost = entry.Messages.RemoveAll(m => m.Segment == seg.Segment);
+                    _missing.Add((entry.Number, new StoreDamage(SegmentFiles.PathFor(entry.Number, seg.Segment), 0, seg.Length, $"segment file missing; {lost} message(s) of session '{entry.State.Metadata.SessionId}' dropped from the index")));
+                    files.Create(entry.Number, seg.Segment);
+                    entry.Segments[i] = new SegmentExtent(seg.Segment, FileHeader.Size);
+                }
+            }
         }
     }
 
@@ -134,11 +181,18 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
         }
         if (status != FileHeaderStatus.Ok || header.Owner != session || header.Sequence != segment)
         {
-            if (entry is null || start <= FileHeader.Size)
+            if (entry is null)
             {
-                // A segment whose creation a crash cut short holds nothing acknowledged: start it afresh.
+                // A segment whose creation a crash cut short holds nothing acknowledged.
                 _torn += length;
                 files.Delete(session, segment);
+                return;
+            }
+            if (start <= FileHeader.Size)
+            {
+                // Known but empty: rewrite its header so appends can continue where the index expects them.
+                _torn += length;
+                files.Create(session, segment);
                 return;
             }
             _damage.Add(new StoreDamage(path, 0, FileHeader.Size, $"segment header is {status}"));
@@ -174,6 +228,10 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
             }
             _segmentRecords++;
             NextLsn = Math.Max(NextLsn, h.Lsn + 1);
+            if (h.Type == RecordType.SessionDelete)
+            {
+                _deletedInSegments.Add(session);
+            }
         }, stopAtDamage: true);
         if (result.ValidEnd < length)
         {
@@ -248,6 +306,14 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
             }
             return;
         }
+        if (h.Type == RecordType.SessionDelete && entry is not null)
+        {
+            // The session ends here: nothing to append, only its files to remove.
+            RecordApplier.Apply(index, h, record, entry.Segments[^1].Segment, entry.Segments[^1].Length);
+            _logRecords++;
+            DeleteSegments(entry);
+            return;
+        }
         var (segment, at) = appender.Append(entry, h.Session, record);
         var why = RecordApplier.Apply(index, h, record, segment, at);
         if (why is not null)
@@ -257,17 +323,16 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
         }
         _logRecords++;
         NextSession = Math.Max(NextSession, h.Session + 1);
-        if (h.Type == RecordType.SessionDelete && entry is not null)
-        {
-            DeleteSegments(entry);
-        }
     }
 
     private void DeleteSegments(SessionEntry entry)
     {
         foreach (var s in entry.Segments)
         {
-            files.Delete(entry.Number, s.Segment);
+            if (fs.FileExists(SegmentFiles.PathFor(entry.Number, s.Segment)))
+            {
+                files.Delete(entry.Number, s.Segment);
+            }
         }
     }
 }

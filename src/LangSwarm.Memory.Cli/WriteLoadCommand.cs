@@ -1,0 +1,52 @@
+using System.CommandLine;
+using LangSwarm.Memory;
+using LangSwarm.MemoryEngine;
+using LangSwarm.MemoryEngine.Storage;
+
+namespace LangSwarm.Memory.Cli;
+
+/// <summary>
+/// <c>lsmem write-load</c>: adds messages to an engine store until stopped, printing <c>ack &lt;session&gt; &lt;id&gt;</c>
+/// after each add returns. The kill test runs it and SIGKILLs it; it is also a quick way to load a store.
+/// </summary>
+internal static class WriteLoadCommand
+{
+    public static Command Create()
+    {
+        var store = new Option<string>("--store", "-s") { Description = "Store directory.", Required = true };
+        var sessions = new Option<int>("--sessions") { Description = "Sessions written round-robin.", DefaultValueFactory = _ => 4 };
+        var count = new Option<int>("--count", "-n") { Description = "Messages to write (0: until killed).", DefaultValueFactory = _ => 0 };
+        var durability = new Option<DurabilityMode>("--durability") { Description = "strict, batched or none.", DefaultValueFactory = _ => DurabilityMode.Strict };
+        var c = new Command("write-load", "Add messages to an engine store, printing an 'ack' line after each acknowledged add.");
+        c.Options.Add(store);
+        c.Options.Add(sessions);
+        c.Options.Add(count);
+        c.Options.Add(durability);
+        c.SetAction(async (pr, ct) =>
+        {
+            var backend = new EngineBackend(pr.GetValue(store)!, pr.GetValue(durability));
+            await using var _ = backend;
+            await backend.ConnectAsync(ct);
+            var n = Math.Max(1, pr.GetValue(sessions));
+            var handles = new List<IMemorySession>();
+            for (var i = 0; i < n; i++)
+            {
+                var id = $"load-{i}";
+                handles.Add(await backend.GetSessionAsync(id, ct)
+                    ?? await backend.CreateSessionAsync(new SessionMetadata(id, "load") { SummaryStrategy = SummaryStrategy.Manual, MaxMessages = int.MaxValue, MaxTokens = int.MaxValue }, ct));
+            }
+            var limit = pr.GetValue(count);
+            var rnd = new Random();
+            for (long k = 0; limit == 0 || k < limit; k++)
+            {
+                var session = handles[(int)(k % n)];
+                var m = new Message(MessageRole.User, $"load message {k} " + new string('x', rnd.Next(10, 2000))) { TokenCount = 10 };
+                await session.AddMessageAsync(m, ct);
+                Console.Out.WriteLine($"ack {session.SessionId} {m.MessageId}");
+                Console.Out.Flush();
+            }
+            return 0;
+        });
+        return c;
+    }
+}
