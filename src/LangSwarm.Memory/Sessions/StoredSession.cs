@@ -233,14 +233,13 @@ internal sealed class StoredSession : IMemorySession
     private async Task AddCoreAsync(IReadOnlyList<Message> messages, CancellationToken cancellationToken)
     {
         var counter = _backend.TokenCounter;
-        // Count tokens outside the session lock: it is the costly part of an add.
-        var copies = new Message[messages.Count];
+        // Count tokens outside the session lock: it is the costly part of an add. Backends copy or serialize
+        // what they store, so the caller's objects are handed down as they are.
         long tokens = 0;
         for (var i = 0; i < messages.Count; i++)
         {
             var m = messages[i];
             m.TokenCount ??= counter.CountMessageTokens(m);
-            copies[i] = m.Clone();
             tokens += m.TokenCount.Value;
         }
 
@@ -251,18 +250,25 @@ internal sealed class StoredSession : IMemorySession
                 {
                     throw new SessionArchivedException(SessionId);
                 }
-                for (var i = 0; i < copies.Length; i++)
+                for (var i = 0; i < messages.Count; i++)
                 {
-                    copies[i].Sequence = state.LastSequence + 1 + i;
+                    messages[i].Sequence = state.LastSequence + 1 + i;
                 }
-                state.LastSequence += copies.Length;
-                state.LiveMessages += copies.Length;
+                state.LastSequence += messages.Count;
+                state.LiveMessages += messages.Count;
                 state.LiveTokens += tokens;
                 state.Metadata.UpdatedAt = Now(state.Metadata);
-                await _backend.AppendMessagesAsync(state, copies, cancellationToken).ConfigureAwait(false);
-                for (var i = 0; i < copies.Length; i++)
+                try
                 {
-                    messages[i].Sequence = copies[i].Sequence;
+                    await _backend.AppendMessagesAsync(state, messages, cancellationToken).ConfigureAwait(false);
+                }
+                catch
+                {
+                    foreach (var m in messages)
+                    {
+                        m.Sequence = 0;
+                    }
+                    throw;
                 }
                 await EnforceLimitsAsync(state, cancellationToken).ConfigureAwait(false);
                 await AutoSummarizeAsync(state, cancellationToken).ConfigureAwait(false);

@@ -94,6 +94,23 @@ internal sealed class CommitLog : IDisposable
             {
                 return Task.FromException(new ObjectDisposedException(nameof(CommitLog)));
             }
+            if (!_policy.SyncBeforeAck)
+            {
+                // Without an fsync to share there is nothing to group: write through on the caller's thread,
+                // sparing the hand-off to the flusher and back.
+                try
+                {
+                    _file.Write(_length, records);
+                    Interlocked.Add(ref _length, records.Length);
+                    _unsynced += records.Length;
+                    return Task.CompletedTask;
+                }
+                catch (Exception ex)
+                {
+                    Fail(ex);
+                    return Task.FromException(new StorageFailureException("Writing the commit log failed; the add is not durable.", ex));
+                }
+            }
             records.CopyTo(_pending.GetSpan(records.Length));
             _pending.Advance(records.Length);
             _flushRequested = true;
