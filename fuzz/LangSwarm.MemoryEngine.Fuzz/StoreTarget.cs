@@ -222,7 +222,7 @@ internal static class StoreTarget
         var files = new SortedDictionary<string, byte[]>(StringComparer.Ordinal);
         foreach (var dir in new[] { string.Empty, "seg", "wal" })
         {
-            foreach (var name in fs.ListFiles(dir))
+            foreach (var (name, _) in fs.ListFiles(dir))
             {
                 var path = dir.Length == 0 ? name : $"{dir}/{name}";
                 using var f = fs.Open(path, create: false);

@@ -14,12 +14,14 @@ internal sealed class CrashHarness
 {
     private readonly FaultInjectingFileSystem _fs;
     private readonly DurabilityMode _mode;
+    private readonly int _syncAllAbove;
     private int _sessionCounter;
 
-    public CrashHarness(FaultInjectingFileSystem fs, DurabilityMode mode = DurabilityMode.Strict)
+    public CrashHarness(FaultInjectingFileSystem fs, DurabilityMode mode = DurabilityMode.Strict, int syncAllAbove = 32)
     {
         _fs = fs;
         _mode = mode;
+        _syncAllAbove = syncAllAbove;
     }
 
     /// <summary>Messages acknowledged per session, in order.</summary>
@@ -45,6 +47,7 @@ internal sealed class CrashHarness
         SegmentMaxBytes = 4096,
         CheckpointLogBytes = 6 * 1024,
         BatchedInterval = TimeSpan.FromMilliseconds(20),
+        SyncAllAbove = _syncAllAbove,
     };
 
     public async Task<EngineBackend> OpenAsync()

@@ -30,6 +30,13 @@ public sealed class CrashRecoveryProperties
     }
 
     [Fact]
+    public void Strict_Properties_HoldWhenCheckpointsSyncTheWholeStoreAtOnce()
+    {
+        var prop = Prop.ForAll(ArbMap.Default.ArbFor<byte[]>(), program => Check(program, reorder: false, syncAllAbove: 0));
+        FsCheck.Check.One(Config.QuickThrowOnFailure.WithMaxTest(Cases / 2), prop);
+    }
+
+    [Fact]
     public async Task Batched_LosesAtMostTheWindowSinceTheLastSync()
     {
         for (var round = 0; round < 5; round++)
@@ -68,13 +75,13 @@ public sealed class CrashRecoveryProperties
         }
     }
 
-    private static bool Check(byte[] program, bool reorder)
+    private static bool Check(byte[] program, bool reorder, int syncAllAbove = 32)
     {
         if (Environment.GetEnvironmentVariable("LSMEM_CRASH_TRACE") is not null)
         {
             File.AppendAllText("/tmp/crash-trace.txt", $"{reorder} [{string.Join(",", program)}]\n");
         }
-        var task = CheckAsync(program, reorder);
+        var task = CheckAsync(program, reorder, syncAllAbove);
         if (!task.Wait(TimeSpan.FromSeconds(30)))
         {
             throw new TimeoutException($"case hung: reorder={reorder} program=[{string.Join(",", program)}]");
@@ -82,12 +89,12 @@ public sealed class CrashRecoveryProperties
         return task.GetAwaiter().GetResult();
     }
 
-    private static async Task<bool> CheckAsync(byte[] program, bool reorder)
+    private static async Task<bool> CheckAsync(byte[] program, bool reorder, int syncAllAbove)
     {
         var seed = program.Aggregate(17, (a, b) => (a * 31) + b);
         var random = new Random(seed);
         var fs = new FaultInjectingFileSystem { AllowReordering = reorder };
-        var harness = new CrashHarness(fs);
+        var harness = new CrashHarness(fs, DurabilityMode.Strict, syncAllAbove);
 
         var backend = await harness.OpenAsync();
         // Crash at a random operation of the run (or never, when the program ends first).

@@ -20,6 +20,9 @@ public sealed record EngineOptions
     /// <summary>A checkpoint runs in the background once the commit log holds this many bytes.</summary>
     public long CheckpointLogBytes { get; init; } = 64 * 1024 * 1024;
 
+    /// <summary>Dirty segments above which a checkpoint syncs the whole file system in one call (syncfs) instead of file by file.</summary>
+    public int SyncAllAbove { get; init; } = 32;
+
     /// <summary>Most segment files kept open at once.</summary>
     public int OpenSegmentHandles { get; init; } = 256;
 

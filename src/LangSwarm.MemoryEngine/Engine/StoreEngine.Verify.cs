@@ -20,7 +20,7 @@ internal sealed partial class StoreEngine
             var rebuilt = new SessionIndex();
             long records = 0, bytes = 0;
             var segments = 0;
-            foreach (var name in _fs.ListFiles(SegmentFiles.Directory))
+            foreach (var (name, _) in _fs.ListFiles(SegmentFiles.Directory))
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 if (!SegmentFiles.TryParseName(name, out var session, out var segment))

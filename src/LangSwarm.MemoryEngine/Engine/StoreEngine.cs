@@ -74,7 +74,7 @@ internal sealed partial class StoreEngine : IDisposable
         var fs = options.FileSystem ?? new PhysicalFileSystem(options.Path);
         fs.CreateDirectory(string.Empty);
         var storeLock = fs.LockExclusive(LockFile);
-        var segments = new SegmentFiles(fs, options.OpenSegmentHandles);
+        var segments = new SegmentFiles(fs, options.OpenSegmentHandles, options.SyncAllAbove);
         var engine = new StoreEngine(fs, options, storeLock, segments);
         try
         {
@@ -96,7 +96,7 @@ internal sealed partial class StoreEngine : IDisposable
         var recovery = new StoreRecovery(_fs, _segments, _appender, Index);
         var result = recovery.Run();
         var foreign = new List<string>(result.ForeignFiles);
-        foreach (var name in _fs.ListFiles(string.Empty))
+        foreach (var (name, _) in _fs.ListFiles(string.Empty))
         {
             if (name is not (LockFile or CheckpointFile.FileName or CheckpointFile.TempName))
             {

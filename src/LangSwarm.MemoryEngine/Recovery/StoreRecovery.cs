@@ -93,9 +93,10 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
     private void ScanSegments()
     {
         var checkpointSessions = NextSession;
-        var present = new HashSet<string>(fs.ListFiles(SegmentFiles.Directory), StringComparer.Ordinal);
+        var listing = fs.ListFiles(SegmentFiles.Directory);
+        var present = new HashSet<string>(listing.Select(f => f.Name), StringComparer.Ordinal);
         RepairMissingSegments(present);
-        foreach (var name in fs.ListFiles(SegmentFiles.Directory))
+        foreach (var (name, fileLength) in fs.ListFiles(SegmentFiles.Directory))
         {
             if (!SegmentFiles.TryParseName(name, out var session, out var segment))
             {
@@ -109,11 +110,11 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
                 files.Delete(session, segment);
                 continue;
             }
-            ScanSegment(name, session, segment, entry);
+            ScanSegment(name, session, segment, entry, fileLength);
             NextSession = Math.Max(NextSession, session + 1);
         }
         // Finish deletes whose record reached a segment (stores written before deletes bypassed segments).
-        foreach (var name in fs.ListFiles(SegmentFiles.Directory))
+        foreach (var (name, _) in fs.ListFiles(SegmentFiles.Directory))
         {
             if (SegmentFiles.TryParseName(name, out var session, out var segment) && _deletedInSegments.Contains(session))
             {
@@ -149,7 +150,7 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
         }
     }
 
-    private void ScanSegment(string name, ulong session, uint segment, SessionEntry? entry)
+    private void ScanSegment(string name, ulong session, uint segment, SessionEntry? entry, long length)
     {
         var path = $"{SegmentFiles.Directory}/{name}";
         long start = FileHeader.Size;
@@ -169,7 +170,10 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
                 }
             }
         }
-        var length = files.Length(session, segment);
+        if (entry is not null && start > FileHeader.Size && start == length)
+        {
+            return; // exactly what the checkpoint recorded: nothing to read
+        }
         var head = new byte[FileHeader.Size];
         FileHeader header = default;
         var status = files.Read(session, segment, 0, head) == FileHeader.Size
@@ -253,7 +257,7 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
 
     private void ReplayLogs()
     {
-        foreach (var name in fs.ListFiles(CommitLog.Directory))
+        foreach (var (name, _) in fs.ListFiles(CommitLog.Directory))
         {
             var path = $"{CommitLog.Directory}/{name}";
             if (!name.EndsWith(".log", StringComparison.Ordinal) || name.Length != 20

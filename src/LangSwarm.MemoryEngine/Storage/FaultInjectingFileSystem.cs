@@ -98,22 +98,46 @@ public sealed class FaultInjectingFileSystem : IFileSystem
     }
 
     /// <inheritdoc />
-    public IReadOnlyList<string> ListFiles(string directory)
+    public IReadOnlyList<FileEntry> ListFiles(string directory)
     {
         lock (_gate)
         {
             CheckAlive();
             var dir = Normalize(directory);
-            var list = new List<string>();
-            foreach (var path in _live.Keys)
+            var list = new List<FileEntry>();
+            foreach (var (path, node) in _live)
             {
                 if (DirOf(path) == dir)
                 {
-                    list.Add(path[(dir.Length == 0 ? 0 : dir.Length + 1)..]);
+                    list.Add(new FileEntry(path[(dir.Length == 0 ? 0 : dir.Length + 1)..], node.Length));
                 }
             }
-            list.Sort(StringComparer.Ordinal);
+            list.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));
             return list;
+        }
+    }
+
+    /// <inheritdoc />
+    public bool SyncAll()
+    {
+        lock (_gate)
+        {
+            Tick();
+            if (FailNextFsyncs > 0)
+            {
+                FailNextFsyncs--;
+                throw new IOException("syncfs failed (simulated EIO).", 5);
+            }
+            foreach (var node in _live.Values.Distinct())
+            {
+                node.Flush();
+            }
+            _durable.Clear();
+            foreach (var (p, n) in _live)
+            {
+                _durable[p] = n;
+            }
+            return true;
         }
     }
 

@@ -10,8 +10,14 @@ public interface IFileSystem
     /// <summary>Creates a directory (and parents) if missing.</summary>
     void CreateDirectory(string path);
 
-    /// <summary>File names (not paths) directly in <paramref name="directory"/>.</summary>
-    IReadOnlyList<string> ListFiles(string directory);
+    /// <summary>Files directly in <paramref name="directory"/>, by name (not path), with their lengths, sorted by name.</summary>
+    IReadOnlyList<FileEntry> ListFiles(string directory);
+
+    /// <summary>
+    /// Makes every file and directory of the store durable at once (Linux <c>syncfs</c>); false when the
+    /// platform has no such call and the caller must fsync file by file.
+    /// </summary>
+    bool SyncAll();
 
     /// <summary>True when the file exists.</summary>
     bool FileExists(string path);
@@ -31,6 +37,11 @@ public interface IFileSystem
     /// <summary>Takes the store's exclusive lock; fails when another process (or opener) holds it.</summary>
     IDisposable LockExclusive(string path);
 }
+
+/// <summary>A file found in a directory listing.</summary>
+/// <param name="Name">File name.</param>
+/// <param name="Length">Length in bytes.</param>
+public readonly record struct FileEntry(string Name, long Length);
 
 /// <summary>An open file: positional reads and writes, length, truncation and fsync.</summary>
 public interface IStorageFile : IDisposable

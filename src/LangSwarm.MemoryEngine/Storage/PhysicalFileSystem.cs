@@ -1,3 +1,4 @@
+using System.IO.Enumeration;
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 
@@ -21,20 +22,46 @@ public sealed partial class PhysicalFileSystem : IFileSystem
     public void CreateDirectory(string path) => Directory.CreateDirectory(Full(path));
 
     /// <inheritdoc />
-    public IReadOnlyList<string> ListFiles(string directory)
+    public IReadOnlyList<FileEntry> ListFiles(string directory)
     {
         var dir = Full(directory);
         if (!Directory.Exists(dir))
         {
             return [];
         }
-        var names = new List<string>();
-        foreach (var f in Directory.EnumerateFiles(dir))
+        // One directory walk gives names and sizes: no file is opened to learn its length.
+        var files = new List<FileEntry>(new FileSystemEnumerable<FileEntry>(dir, (ref FileSystemEntry e) => new FileEntry(e.FileName.ToString(), e.Length))
         {
-            names.Add(Path.GetFileName(f));
+            ShouldIncludePredicate = (ref FileSystemEntry e) => !e.IsDirectory,
+        });
+        files.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));
+        return files;
+    }
+
+    /// <inheritdoc />
+    public bool SyncAll()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return false;
         }
-        names.Sort(StringComparer.Ordinal);
-        return names;
+        var fd = OpenDir(_root, 0 /* O_RDONLY */);
+        if (fd < 0)
+        {
+            throw new IOException($"Cannot open the store directory to sync it (errno {Marshal.GetLastPInvokeError()}).");
+        }
+        try
+        {
+            if (SyncFs(fd) != 0)
+            {
+                throw new IOException($"syncfs of the store failed (errno {Marshal.GetLastPInvokeError()}).");
+            }
+            return true;
+        }
+        finally
+        {
+            _ = Close(fd);
+        }
     }
 
     /// <inheritdoc />
@@ -96,6 +123,9 @@ public sealed partial class PhysicalFileSystem : IFileSystem
 
     [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
     private static partial int Fsync(int fd);
+
+    [LibraryImport("libc", EntryPoint = "syncfs", SetLastError = true)]
+    private static partial int SyncFs(int fd);
 
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     private static partial int Close(int fd);

@@ -19,10 +19,13 @@ internal sealed class SegmentFiles : IDisposable
     private readonly LinkedList<(ulong, uint)> _lru = new();
     private readonly HashSet<(ulong, uint)> _dirty = [];
 
-    public SegmentFiles(IFileSystem fs, int capacity = 256)
+    private readonly int _syncAllAbove;
+
+    public SegmentFiles(IFileSystem fs, int capacity = 256, int syncAllAbove = 32)
     {
         _fs = fs;
         _capacity = capacity;
+        _syncAllAbove = syncAllAbove;
     }
 
     public static string NameFor(ulong session, uint segment) => $"{session:x16}-{segment:x8}.seg";
@@ -117,6 +120,11 @@ internal sealed class SegmentFiles : IDisposable
         }
         try
         {
+            // Past a handful of files one syncfs beats an fsync each (a recovery may touch thousands).
+            if (dirty.Count > _syncAllAbove && _fs.SyncAll())
+            {
+                return;
+            }
             foreach (var (s, g) in dirty)
             {
                 if (_fs.FileExists(PathFor(s, g)))
