@@ -16,7 +16,7 @@ internal static class VerifyCommand
             await using var _ = backend;
             await backend.ConnectAsync(ct);
             var recovery = backend.Recovery!;
-            Console.WriteLine($"open: {recovery.Sessions} sessions, {recovery.Messages} messages, {recovery.LogRecordsReplayed + recovery.SegmentRecordsReplayed} records replayed, {recovery.TornBytesCut} torn bytes cut, {recovery.Elapsed.TotalMilliseconds:F1} ms");
+            Console.WriteLine($"open: {recovery.Sessions} sessions, {recovery.Messages} messages, {recovery.LogRecordsReplayed + recovery.SegmentRecordsReplayed} records replayed, {recovery.TornBytesCut} torn bytes cut, {recovery.Elapsed.TotalMilliseconds:F1} ms (checkpoint {recovery.CheckpointLoadTime.TotalMilliseconds:F1}, segments {recovery.SegmentScanTime.TotalMilliseconds:F1}, logs {recovery.LogReplayTime.TotalMilliseconds:F1})");
             foreach (var f in recovery.ForeignFiles)
             {
                 Console.WriteLine($"foreign file: {f}");

@@ -144,6 +144,12 @@ public sealed class CrashRecoveryProperties
         Assert.Equal(first, second);
         CrashHarness.Trace("step: await again.DisposeAsync();");
         await again.DisposeAsync();
+
+        // A clean close lets the next open trust the checkpoint without scanning segments: same state.
+        var afterClean = await harness.OpenAsync();
+        Assert.Equal(first, await ObserveAsync(afterClean, harness));
+        Assert.True((await afterClean.VerifyAsync()).Ok);
+        await afterClean.DisposeAsync();
         return true;
     }
 

@@ -17,6 +17,9 @@ internal sealed partial class StoreEngine : IDisposable
 {
     private const string LockFile = "LOCK";
 
+    /// <summary>Exists only between a clean close (after its checkpoint) and the next open.</summary>
+    private const string CleanFile = "CLEAN";
+
     private readonly IFileSystem _fs;
     private readonly EngineOptions _options;
     private readonly IDisposable _lock;
@@ -94,11 +97,12 @@ internal sealed partial class StoreEngine : IDisposable
         _fs.CreateDirectory(SegmentFiles.Directory);
         _fs.CreateDirectory(CommitLog.Directory);
         var recovery = new StoreRecovery(_fs, _segments, _appender, Index);
-        var result = recovery.Run();
+        var clean = _fs.FileExists(CleanFile);
+        var result = recovery.Run(cleanShutdown: clean);
         var foreign = new List<string>(result.ForeignFiles);
         foreach (var (name, _) in _fs.ListFiles(string.Empty))
         {
-            if (name is not (LockFile or CheckpointFile.FileName or CheckpointFile.TempName))
+            if (name is not (LockFile or CleanFile or CheckpointFile.FileName or CheckpointFile.TempName))
             {
                 foreign.Add(name);
             }
@@ -121,6 +125,12 @@ internal sealed partial class StoreEngine : IDisposable
         if (_fs.FileExists(CheckpointFile.TempName))
         {
             _fs.Delete(CheckpointFile.TempName);
+        }
+        if (clean)
+        {
+            // From the first write on, the store is no longer "as closed": the marker must be gone for good.
+            _fs.Delete(CleanFile);
+            _fs.SyncDirectory(string.Empty);
         }
         _fs.SyncDirectory(CommitLog.Directory);
         _log = CommitLog.Create(_fs, DurabilityPolicies.For(_options.Durability, _options.BatchedInterval), recovery.NextLsn);
@@ -476,8 +486,14 @@ internal sealed partial class StoreEngine : IDisposable
         {
             if (Failure is null)
             {
-                // A clean close leaves a current checkpoint, so the next open reads no log.
+                // A clean close leaves a current checkpoint, so the next open reads no log, and a marker
+                // that lets it trust the checkpoint's segment lengths without reading the segments.
                 CheckpointAsync().GetAwaiter().GetResult();
+                using (var marker = _fs.Open(CleanFile, create: true))
+                {
+                    marker.Flush();
+                }
+                _fs.SyncDirectory(string.Empty);
             }
         }
         catch (Exception ex) when (ex is IOException or MemoryException)

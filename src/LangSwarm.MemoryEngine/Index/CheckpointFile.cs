@@ -24,7 +24,7 @@ internal static class CheckpointFile
     public sealed record Snapshot(ulong CoveredLsn, ulong NextLsn, ulong NextSession, List<SessionImage> Sessions);
 
     /// <summary>One session in a snapshot.</summary>
-    public sealed record SessionImage(ulong Number, ulong LastLsn, long DeadBytes, int LastStateLength, SessionState State, SegmentExtent[] Segments, MessageEntry[] Messages, ConversationSummary[] Summaries);
+    public sealed record SessionImage(ulong Number, ulong LastLsn, long DeadBytes, int LastStateLength, SessionState State, SegmentExtent[] Segments, List<MessageEntry> Messages, ConversationSummary[] Summaries);
 
     public static SessionImage Capture(SessionEntry e)
     {
@@ -57,8 +57,8 @@ internal static class CheckpointFile
                 w.WriteInt32((int)seg.Segment);
                 w.WriteInt64(seg.Length);
             }
-            w.WriteInt32(s.Messages.Length);
-            w.WriteBytes(MemoryMarshal.AsBytes(s.Messages.AsSpan()));
+            w.WriteInt32(s.Messages.Count);
+            w.WriteBytes(MemoryMarshal.AsBytes(CollectionsMarshal.AsSpan(s.Messages)));
             w.WriteInt32(s.Summaries.Length);
             foreach (var sum in s.Summaries)
             {
@@ -163,7 +163,10 @@ internal static class CheckpointFile
             {
                 throw new InvalidDataException("Checkpoint message table has the wrong size.");
             }
-            var messages = MemoryMarshal.Cast<byte, MessageEntry>(msgBytes).ToArray();
+            // Straight into the list the index keeps: one copy of the table, no per-entry work.
+            var messages = new List<MessageEntry>(msgCount);
+            CollectionsMarshal.SetCount(messages, msgCount);
+            msgBytes.CopyTo(MemoryMarshal.AsBytes(CollectionsMarshal.AsSpan(messages)));
             foreach (var m in messages)
             {
                 // The reads trust these to address a record inside a segment.

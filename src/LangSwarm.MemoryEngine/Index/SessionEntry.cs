@@ -3,7 +3,7 @@ using LangSwarm.Memory;
 namespace LangSwarm.MemoryEngine.Index;
 
 /// <summary>Everything the index knows of one session. Mutable fields are guarded by <see cref="Lock"/>.</summary>
-internal sealed class SessionEntry(ulong number, SessionState state)
+internal sealed class SessionEntry(ulong number, SessionState state, List<MessageEntry>? messages = null)
 {
     public ulong Number { get; } = number;
 
@@ -11,8 +11,8 @@ internal sealed class SessionEntry(ulong number, SessionState state)
 
     public SessionState State { get; set; } = state;
 
-    /// <summary>Live messages, ascending by sequence.</summary>
-    public List<MessageEntry> Messages { get; } = [];
+    /// <summary>Live messages, ascending by sequence (the list passed in is taken over, not copied).</summary>
+    public List<MessageEntry> Messages { get; } = messages ?? [];
 
     public List<ConversationSummary> Summaries { get; } = [];
 

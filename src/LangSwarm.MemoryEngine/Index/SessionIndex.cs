@@ -11,7 +11,7 @@ internal sealed class SessionIndex
     private readonly object _lock = new();
     private readonly Dictionary<string, SessionEntry> _byId = new(StringComparer.Ordinal);
     private readonly Dictionary<ulong, SessionEntry> _byNumber = [];
-    private readonly SortedSet<SessionKey> _byTime = [];
+    private SortedSet<SessionKey> _byTime = [];
     private readonly Dictionary<string, SortedSet<SessionKey>> _byUser = new(StringComparer.Ordinal);
     private readonly Dictionary<SessionStatus, SortedSet<SessionKey>> _byStatus = [];
 
@@ -54,6 +54,52 @@ internal sealed class SessionIndex
             _byNumber[entry.Number] = entry;
             File(entry);
             return true;
+        }
+    }
+
+    /// <summary>
+    /// Loads many sessions into an empty index at once (the checkpoint at open): the ordered sets are built
+    /// from sorted arrays instead of one insert at a time.
+    /// </summary>
+    public void Load(List<SessionEntry> entries)
+    {
+        lock (_lock)
+        {
+            if (_byId.Count != 0)
+            {
+                throw new InvalidOperationException("Load needs an empty index.");
+            }
+            var time = new List<SessionKey>(entries.Count);
+            var users = new Dictionary<string, List<SessionKey>>(StringComparer.Ordinal);
+            var statuses = new Dictionary<SessionStatus, List<SessionKey>>();
+            foreach (var e in entries)
+            {
+                var m = e.State.Metadata;
+                if (!_byId.TryAdd(m.SessionId, e))
+                {
+                    continue;
+                }
+                _byNumber[e.Number] = e;
+                var key = new SessionKey(m.UpdatedAt.UtcTicks, m.SessionId);
+                e.IndexedKey = key;
+                e.IndexedUser = m.UserId;
+                e.IndexedStatus = m.Status;
+                time.Add(key);
+                if (m.UserId is not null)
+                {
+                    (users.TryGetValue(m.UserId, out var u) ? u : users[m.UserId] = []).Add(key);
+                }
+                (statuses.TryGetValue(m.Status, out var st) ? st : statuses[m.Status] = []).Add(key);
+            }
+            _byTime = new SortedSet<SessionKey>(time);
+            foreach (var (user, keys) in users)
+            {
+                _byUser[user] = new SortedSet<SessionKey>(keys);
+            }
+            foreach (var (status, keys) in statuses)
+            {
+                _byStatus[status] = new SortedSet<SessionKey>(keys);
+            }
         }
     }
 

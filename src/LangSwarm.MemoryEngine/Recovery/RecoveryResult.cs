@@ -23,6 +23,15 @@ public sealed record RecoveryResult(
     IReadOnlyList<string> ForeignFiles,
     TimeSpan Elapsed)
 {
+    /// <summary>Time spent reading the checkpoint into the index.</summary>
+    public TimeSpan CheckpointLoadTime { get; init; }
+
+    /// <summary>Time spent listing and scanning segments.</summary>
+    public TimeSpan SegmentScanTime { get; init; }
+
+    /// <summary>Time spent replaying commit logs.</summary>
+    public TimeSpan LogReplayTime { get; init; }
+
     /// <summary>True when nothing was damaged (torn tails are normal after a crash and do not count).</summary>
     public bool Clean => Damage.Count == 0 && CheckpointProblem is null;
 }
