@@ -17,6 +17,7 @@ internal static class CliCommands
         yield return Sessions();
         yield return Stats();
         yield return VerifyCommand.Create();
+        yield return VacuumCommand.Create();
         yield return WriteLoadCommand.Create();
     }
 

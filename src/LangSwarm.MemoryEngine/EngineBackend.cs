@@ -56,6 +56,22 @@ public sealed class EngineBackend : MemoryBackendBase
         return Engine.CheckpointAsync();
     }
 
+    /// <summary>
+    /// Rewrites sessions whose dead bytes (evicted messages, superseded states) reach
+    /// <paramref name="minDeadFraction"/> of their segments, and archived sessions not yet in cold form
+    /// (LZ4 HC), then deletes the old segments. Crash-safe: the checkpoint that follows the rewrite is the switch.
+    /// </summary>
+    public Task<Compaction.VacuumReport> VacuumAsync(double minDeadFraction = 0.25, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(minDeadFraction);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(minDeadFraction, 1.0);
+        return Engine.VacuumAsync(minDeadFraction, cancellationToken);
+    }
+
+    /// <summary>The seed's name for a vacuum: rewrites what has any dead bytes; returns bytes reclaimed.</summary>
+    public async Task<long> VacuumDatabaseAsync(CancellationToken cancellationToken = default) =>
+        (await VacuumAsync(0.0, cancellationToken).ConfigureAwait(false)).BytesReclaimed;
+
     /// <summary>Reads every segment and checks each record and the index against them (<c>lsmem verify</c>).</summary>
     public Task<VerifyReport> VerifyAsync(CancellationToken cancellationToken = default) => Engine.VerifyAsync(cancellationToken);
 
@@ -214,7 +230,7 @@ public sealed class EngineBackend : MemoryBackendBase
     protected override Task<UsageStats> ComputeUsageStatsAsync(CancellationToken cancellationToken)
     {
         var engine = Engine;
-        long sessions = 0, active = 0, archived = 0, messages = 0, summaries = 0, dead = 0, segments = 0;
+        long sessions = 0, active = 0, archived = 0, messages = 0, summaries = 0, dead = 0, segments = 0, cold = 0;
         foreach (var e in engine.Index.All())
         {
             lock (e.Lock)
@@ -226,6 +242,7 @@ public sealed class EngineBackend : MemoryBackendBase
                 summaries += e.Summaries.Count;
                 dead += e.DeadBytes;
                 segments += e.Segments.Count;
+                cold += e.Cold ? 1 : 0;
             }
         }
         var disk = engine.DiskBytes();
@@ -246,6 +263,7 @@ public sealed class EngineBackend : MemoryBackendBase
                 ["dead_bytes"] = dead,
                 ["live_bytes"] = disk - dead,
                 ["log_bytes"] = engine.LogBytes,
+                ["cold_sessions"] = cold,
                 ["checkpoints"] = engine.CheckpointCount,
                 ["last_checkpoint"] = engine.LastCheckpoint?.ToString("O"),
                 ["last_recovery_ms"] = Math.Round(engine.Recovery.Elapsed.TotalMilliseconds, 2),

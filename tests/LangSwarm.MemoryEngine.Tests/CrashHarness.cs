@@ -30,6 +30,9 @@ internal sealed class CrashHarness
     /// <summary>Messages whose add failed or was cut off: they may or may not be present.</summary>
     public Dictionary<string, List<Message>> Maybe { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>Sessions whose live window was shrunk: older messages may have left it (by design, not loss).</summary>
+    public HashSet<string> Evictable { get; } = new(StringComparer.Ordinal);
+
     /// <summary>Sessions whose creation was acknowledged and whose deletion was not attempted.</summary>
     public HashSet<string> LiveSessions { get; } = new(StringComparer.Ordinal);
 
@@ -98,8 +101,20 @@ internal sealed class CrashHarness
                     case 7 when target is not null:
                         await (await backend.GetSessionAsync(target))!.UpdateMetadataAsync(new Dictionary<string, object?> { ["k"] = arg });
                         break;
-                    case 8:
+                    case 8 when arg % 2 == 0:
                         await backend.CheckpointAsync();
+                        break;
+                    case 8:
+                        await backend.VacuumAsync(0.0);
+                        break;
+                    case 9 when arg % 3 == 2 && target is not null:
+                        // Shrink the live window so older messages become dead bytes for the vacuum.
+                        var s = await backend.GetSessionAsync(target);
+                        await s!.UpdateMetadataAsync(new Dictionary<string, object?> { ["max_messages"] = 3 });
+                        var live = (await s.GetMessagesAsync()).Select(m => m.MessageId).ToHashSet();
+                        Acked[target].RemoveAll(m => !live.Contains(m.MessageId));
+                        Maybe[target].RemoveAll(m => !live.Contains(m.MessageId));
+                        Evictable.Add(target);
                         break;
                     case 9 when arg % 3 == 0:
                         _fs.FailNextFsyncs = 1;

@@ -185,9 +185,23 @@ public sealed class CrashRecoveryProperties
             }
             Assert.True(got.Zip(got.Skip(1)).All(p => p.First.Sequence < p.Second.Sequence), "sequences out of order");
 
-            // 1: every acknowledged message is there, byte for byte, in order.
+            // 1: every acknowledged message is there, byte for byte, in order. (Where the live window was
+            //    shrunk, older messages leave it by design: then the newest acknowledged one must be there.)
             var ackedIds = acked.Select(m => m.MessageId).ToHashSet();
-            Assert.Equal(acked.Select(m => m.MessageId), got.Where(m => ackedIds.Contains(m.MessageId)).Select(m => m.MessageId));
+            var present = got.Where(m => ackedIds.Contains(m.MessageId)).Select(m => m.MessageId).ToList();
+            if (h.Evictable.Contains(id))
+            {
+                Assert.Equal(acked.Select(m => m.MessageId).Where(present.Contains), present);
+                if (acked.Count > 0 && (h.Maybe.GetValueOrDefault(id) ?? []).Count == 0)
+                {
+                    // (An add cut off by the crash may still have landed and pushed it out of the window.)
+                    Assert.Contains(acked[^1].MessageId, present);
+                }
+            }
+            else
+            {
+                Assert.Equal(acked.Select(m => m.MessageId), present);
+            }
             state.Append(id).Append(':').AppendJoin(',', got.Select(m => m.MessageId)).Append('\n');
         }
         return state.ToString();

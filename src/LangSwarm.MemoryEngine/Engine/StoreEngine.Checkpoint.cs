@@ -16,6 +16,18 @@ internal sealed partial class StoreEngine
         await _checkpointLock.WaitAsync().ConfigureAwait(false);
         try
         {
+            await CheckpointCoreAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            _checkpointLock.Release();
+        }
+    }
+
+    /// <summary>The checkpoint itself; the caller holds the checkpoint lock.</summary>
+    private async Task CheckpointCoreAsync()
+    {
+        {
             ThrowIfFailed();
             ulong covered;
             string? oldLog;
@@ -48,10 +60,6 @@ internal sealed partial class StoreEngine
             }
             LastCheckpoint = DateTimeOffset.UtcNow;
             CheckpointCount++;
-        }
-        finally
-        {
-            _checkpointLock.Release();
         }
     }
 

@@ -41,6 +41,10 @@ internal sealed partial class StoreEngine
                 var result = RecordScanner.Scan(data.AsSpan(FileHeader.Size), FileHeader.Size, (long offset, in RecordHeader h, ReadOnlySpan<byte> record) =>
                 {
                     records++;
+                    if (rebuilt.TryGet(h.Session, out var current) && h.Lsn <= current.LastLsn)
+                    {
+                        return; // an older copy (recovery reads it the same way)
+                    }
                     if (RecordApplier.Apply(rebuilt, h, record, segment, offset) is { } why)
                     {
                         problems.Add($"{name} @ {offset}: {why}");

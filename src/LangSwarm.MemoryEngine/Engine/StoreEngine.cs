@@ -340,6 +340,7 @@ internal sealed partial class StoreEngine : IDisposable
     public List<Message> ReadEntries(SessionEntry entry, List<MessageEntry> picked)
     {
         var result = new List<Message>(picked.Count);
+        var repicks = 0;
         var i = 0;
         while (i < picked.Count)
         {
@@ -360,6 +361,21 @@ internal sealed partial class StoreEngine : IDisposable
                 try
                 {
                     read = _segments.Read(entry.Number, first.Segment, first.Offset, buffer.AsSpan(0, (int)bytes));
+                }
+                catch (FileNotFoundException) when (Index.TryGet(entry.Number, out _))
+                {
+                    // A compaction moved the session's records after they were picked: pick them again.
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = [];
+                    var rest = Repick(entry, picked, start);
+                    picked.RemoveRange(start, picked.Count - start);
+                    picked.AddRange(rest);
+                    i = start;
+                    if (++repicks > 3)
+                    {
+                        throw new StorageFailureException($"Session '{entry.State.Metadata.SessionId}' kept moving while it was read.");
+                    }
+                    continue;
                 }
                 catch (FileNotFoundException)
                 {
@@ -382,11 +398,36 @@ internal sealed partial class StoreEngine : IDisposable
             }
             finally
             {
-                ArrayPool<byte>.Shared.Return(buffer);
+                if (buffer.Length > 0)
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                }
             }
             i++;
         }
         return result;
+    }
+
+    /// <summary>The current index entries of the picked messages from <paramref name="from"/> on (still live ones only).</summary>
+    private static List<MessageEntry> Repick(SessionEntry entry, List<MessageEntry> picked, int from)
+    {
+        var wanted = new HashSet<long>();
+        for (var k = from; k < picked.Count; k++)
+        {
+            wanted.Add(picked[k].Sequence);
+        }
+        var fresh = new List<MessageEntry>(wanted.Count);
+        lock (entry.Lock)
+        {
+            foreach (var m in entry.Messages)
+            {
+                if (wanted.Contains(m.Sequence))
+                {
+                    fresh.Add(m);
+                }
+            }
+        }
+        return fresh;
     }
 
     private static bool TryDecode(ReadOnlySpan<byte> record, out Message message)

@@ -32,6 +32,9 @@ internal sealed class SessionEntry(ulong number, SessionState state, List<Messag
 
     public SessionStatus IndexedStatus { get; set; }
 
+    /// <summary>True once compaction rewrote the session in its cold (archived, LZ4 HC) form.</summary>
+    public bool Cold { get; set; }
+
     /// <summary>Byte position of the last session-state record (it becomes dead when a newer one is written).</summary>
     public int LastStateLength { get; set; }
 

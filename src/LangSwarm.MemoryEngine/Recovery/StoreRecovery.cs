@@ -188,7 +188,9 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
                 }
                 else if (entry.Segments.Count > 0 && entry.Segments[^1].Segment > segment)
                 {
-                    _foreign.Add(path);
+                    // Below the session's current segments and not among them: superseded by a compaction
+                    // whose checkpoint committed. Finish its cleanup.
+                    files.Delete(session, segment);
                     return;
                 }
             }
@@ -235,6 +237,7 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
         }
         var data = new byte[length - start];
         files.Read(session, segment, start, data);
+        var applied = 0;
         var result = RecordScanner.Scan(data, start, (long offset, in RecordHeader h, ReadOnlySpan<byte> record) =>
         {
             if (h.Session != session)
@@ -254,12 +257,20 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
                 return;
             }
             _segmentRecords++;
+            applied++;
             NextLsn = Math.Max(NextLsn, h.Lsn + 1);
             if (h.Type == RecordType.SessionDelete)
             {
                 _deletedInSegments.Add(session);
             }
         }, stopAtDamage: true);
+        if (applied == 0 && entry is not null && start == FileHeader.Size)
+        {
+            // A segment the index does not know that added nothing: written by a compaction that never
+            // committed, or a roll whose records were all lost. Nothing refers to it.
+            files.Delete(session, segment);
+            return;
+        }
         if (result.ValidEnd < length)
         {
             _torn += length - result.ValidEnd;

@@ -1,0 +1,229 @@
+using System.Buffers;
+using System.Diagnostics;
+using K4os.Compression.LZ4;
+using LangSwarm.Memory;
+using LangSwarm.MemoryEngine.Compaction;
+using LangSwarm.MemoryEngine.Engine.Codecs;
+using LangSwarm.MemoryEngine.Format;
+using LangSwarm.MemoryEngine.Index;
+using LangSwarm.MemoryEngine.Recovery;
+using LangSwarm.MemoryEngine.Storage;
+
+namespace LangSwarm.MemoryEngine.Engine;
+
+internal sealed partial class StoreEngine
+{
+    /// <summary>
+    /// Rewrites the sessions the policy picks into new segments holding only their live records, then makes
+    /// the switch durable with a checkpoint and deletes the old segments. Protocol (FORMAT.md, "Compaction"):
+    /// new files are written and fsynced first; the checkpoint that names them is the commit point; old files
+    /// go only after it. A crash before the checkpoint leaves the old segments in charge (the new ones are
+    /// orphans recovery deletes); after it, the new ones (the old ones are superseded and deleted).
+    /// </summary>
+    public async Task<VacuumReport> VacuumAsync(double minDeadFraction, CancellationToken cancellationToken)
+    {
+        var sw = Stopwatch.StartNew();
+        var before = DiskBytes();
+        int rewritten = 0, skipped = 0;
+        var superseded = new List<(ulong Session, uint Segment)>();
+        await _checkpointLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ThrowIfFailed();
+            foreach (var entry in Index.All())
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                if (!CompactionPolicy.ShouldRewrite(entry, minDeadFraction))
+                {
+                    continue;
+                }
+                if (await RewriteSessionAsync(entry, superseded).ConfigureAwait(false))
+                {
+                    rewritten++;
+                }
+                else
+                {
+                    skipped++;
+                }
+            }
+            if (rewritten > 0)
+            {
+                await CheckpointCoreAsync().ConfigureAwait(false);
+                foreach (var (s, g) in superseded)
+                {
+                    _segments.Delete(s, g);
+                }
+                _segments.SyncDirectory();
+            }
+        }
+        catch (IOException ex)
+        {
+            _failure ??= ex;
+            throw StorageErrors.Wrap(ex, "Vacuum failed");
+        }
+        finally
+        {
+            _checkpointLock.Release();
+        }
+        return new VacuumReport(rewritten, skipped, before, DiskBytes(), sw.Elapsed);
+    }
+
+    /// <summary>Copies one session's live records into fresh segments and swaps them in; false when it changed meanwhile.</summary>
+    private async Task<bool> RewriteSessionAsync(SessionEntry entry, List<(ulong, uint)> superseded)
+    {
+        List<SegmentExtent> oldSegments;
+        HashSet<long> live;
+        ulong snapshotLsn;
+        SessionState state;
+        bool cold;
+        lock (entry.Lock)
+        {
+            oldSegments = [.. entry.Segments];
+            live = [.. entry.Messages.Select(m => m.Sequence)];
+            snapshotLsn = entry.LastLsn;
+            state = entry.State.Clone();
+            cold = state.Metadata.Status == SessionStatus.Archived;
+        }
+
+        // 1. Gather the records that still matter, in LSN order: live messages, summaries, the latest state.
+        var keep = new List<(ulong Lsn, byte[] Bytes, RecordHeader Header)>();
+        byte[]? lastState = null;
+        RecordHeader lastStateHeader = default;
+        foreach (var seg in oldSegments)
+        {
+            var data = new byte[seg.Length - FileHeader.Size];
+            _segments.Read(entry.Number, seg.Segment, FileHeader.Size, data);
+            RecordScanner.Scan(data, FileHeader.Size, (long offset, in RecordHeader h, ReadOnlySpan<byte> record) =>
+            {
+                if (h.Lsn > snapshotLsn)
+                {
+                    return;
+                }
+                switch (h.Type)
+                {
+                    case RecordType.Message when live.Contains(h.Sequence):
+                        keep.Add((h.Lsn, cold ? Recompress(h, record) : record.ToArray(), h));
+                        break;
+                    case RecordType.Summary:
+                        keep.Add((h.Lsn, record.ToArray(), h));
+                        break;
+                    case RecordType.SessionState:
+                        lastState = record.ToArray();
+                        lastStateHeader = h;
+                        break;
+                }
+            });
+        }
+        if (lastState is not null)
+        {
+            keep.Add((lastStateHeader.Lsn, lastState, lastStateHeader));
+        }
+        keep.Sort((a, b) => a.Lsn.CompareTo(b.Lsn));
+
+        // 2. Write them to new segments, after a synthetic opening state (LSN 0, zero counters) that lets a
+        //    scan from nothing recreate the session; fsync files and directory before anything points at them.
+        var first = oldSegments[^1].Segment + 1;
+        var opening = state.Clone();
+        opening.LastSequence = 0;
+        opening.LiveMessages = 0;
+        opening.LiveTokens = 0;
+        var batch = RecordBatch.Rent();
+        var newSegments = new List<SegmentExtent>();
+        var newMessages = new List<MessageEntry>(live.Count);
+        var stateLength = 0;
+        try
+        {
+            StateCodec.Write(batch.Payload, opening);
+            batch.AddFromPayload(new RecordHeader(RecordType.SessionState, 0, 0, 0, entry.Number, 0, 0, opening.Metadata.UpdatedAt.UtcTicks, opening.Metadata.UpdatedAt.UtcTicks, 0, 0));
+            var segment = first;
+            long length = FileHeader.Size;
+            _segments.Create(entry.Number, segment);
+            void Put(ReadOnlySpan<byte> record, in RecordHeader h)
+            {
+                if (length + record.Length > _options.SegmentMaxBytes && length > FileHeader.Size)
+                {
+                    _segments.Flush(entry.Number, segment);
+                    newSegments.Add(new SegmentExtent(segment, length));
+                    segment++;
+                    _segments.Create(entry.Number, segment);
+                    length = FileHeader.Size;
+                }
+                _segments.Write(entry.Number, segment, length, record);
+                if (h.Type == RecordType.Message)
+                {
+                    newMessages.Add(new MessageEntry(h.Sequence, h.TimeTicks, length, record.Length, h.Tokens, segment, h.Role, (byte)(h.Flags & RecordFlags.HasCalls), 0));
+                }
+                else if (h.Type == RecordType.SessionState)
+                {
+                    stateLength = record.Length;
+                }
+                length += record.Length;
+            }
+            var openingRecord = batch.Record(0);
+            RecordHeader.TryRead(openingRecord, out var openingHeader, out _);
+            Put(openingRecord, openingHeader);
+            foreach (var (_, bytes, header) in keep)
+            {
+                Put(bytes, header);
+            }
+            _segments.Flush(entry.Number, segment);
+            newSegments.Add(new SegmentExtent(segment, length));
+            _segments.SyncDirectory();
+        }
+        finally
+        {
+            RecordBatch.Return(batch);
+        }
+
+        // 3. Swap, unless the session moved on meanwhile (then the new files are dropped; a later pass retries).
+        await _gate.EnterExclusiveAsync().ConfigureAwait(false);
+        try
+        {
+            lock (entry.Lock)
+            {
+                if (entry.LastLsn != snapshotLsn || !Index.TryGet(entry.Number, out _))
+                {
+                    foreach (var s in newSegments)
+                    {
+                        _segments.Delete(entry.Number, s.Segment);
+                    }
+                    return false;
+                }
+                foreach (var s in oldSegments)
+                {
+                    superseded.Add((entry.Number, s.Segment));
+                }
+                entry.Segments.Clear();
+                entry.Segments.AddRange(newSegments);
+                entry.Messages.Clear();
+                entry.Messages.AddRange(newMessages);
+                entry.DeadBytes = 0;
+                entry.LastStateLength = stateLength;
+                entry.Cold = cold;
+            }
+        }
+        finally
+        {
+            _gate.ExitExclusive();
+        }
+        return true;
+    }
+
+    /// <summary>Re-encodes a message record with LZ4 HC for the cold form, keeping every header field.</summary>
+    private static byte[] Recompress(in RecordHeader h, ReadOnlySpan<byte> record)
+    {
+        var n = RecordCodec.DecodePayload(record, h, out var payload);
+        try
+        {
+            var output = new ArrayBufferWriter<byte>(record.Length + 64);
+            RecordCodec.Encode(output, h, payload.AsSpan(0, n), LZ4Level.L09_HC);
+            var bytes = output.WrittenSpan.ToArray();
+            // Encode leaves the LSN as given in the header: the same as the original record's.
+            return bytes;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(payload);
+        }
+    }
+}

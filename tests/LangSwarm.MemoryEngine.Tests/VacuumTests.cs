@@ -1,0 +1,114 @@
+using LangSwarm.Memory;
+using Xunit;
+
+namespace LangSwarm.MemoryEngine.Tests;
+
+/// <summary>Compaction: dead records go, cold archives are packed with LZ4 HC, everything stays readable and survives reopen.</summary>
+public sealed class VacuumTests
+{
+    [Fact]
+    public async Task Vacuum_DropsEvictedMessages_AndKeepsTheLiveWindow()
+    {
+        using var dir = new TempStore();
+        var backend = new EngineBackend(dir.Path, Storage.DurabilityMode.None);
+        await backend.ConnectAsync();
+        var s = await backend.CreateSessionAsync(new SessionMetadata("evicting", "u") { MaxMessages = 50, SummaryStrategy = SummaryStrategy.Manual });
+        var text = string.Join(' ', Enumerable.Range(0, 80).Select(i => $"word{i * 7919 % 1000}"));
+        for (var i = 0; i < 1000; i++)
+        {
+            await s.AddMessageAsync(new Message(MessageRole.User, $"{i} {text}") { TokenCount = 5 });
+        }
+        var before = await backend.GetUsageStatsAsync();
+        Assert.True((long)before.Extra["dead_bytes"]! > 0);
+        var expected = (await s.GetMessagesAsync()).Select(m => m.Content).ToList();
+        Assert.Equal(50, expected.Count);
+
+        var report = await backend.VacuumAsync(0.25);
+        Assert.Equal(1, report.SessionsRewritten);
+        Assert.True(report.BytesAfter < report.BytesBefore / 5, $"{report.BytesBefore} -> {report.BytesAfter}");
+        Assert.Equal(expected, (await s.GetMessagesAsync()).Select(m => m.Content));
+        Assert.Equal(0L, (long)(await backend.GetUsageStatsAsync()).Extra["dead_bytes"]!);
+        Assert.True((await backend.VerifyAsync()).Ok);
+
+        // Writes continue after the rewrite, and a reopen sees the compacted session whole.
+        await s.AddMessageAsync(new Message(MessageRole.Assistant, "after vacuum") { TokenCount = 5 });
+        await backend.DisposeAsync();
+        var reopened = new EngineBackend(dir.Path);
+        await reopened.ConnectAsync();
+        var got = (await (await reopened.GetSessionAsync("evicting"))!.GetMessagesAsync()).Select(m => m.Content).ToList();
+        Assert.Equal(expected.Skip(1).Append("after vacuum"), got);
+        Assert.True((await reopened.VerifyAsync()).Ok);
+        await reopened.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Vacuum_PacksArchivedSessionsCold_AndTheyStayReadable()
+    {
+        using var dir = new TempStore();
+        var backend = new EngineBackend(dir.Path, Storage.DurabilityMode.None);
+        await backend.ConnectAsync();
+        var s = await backend.CreateSessionAsync(new SessionMetadata("old-chat", "u") { SummaryStrategy = SummaryStrategy.Manual });
+        var rnd = new Random(3);
+        var sent = new List<string>();
+        for (var i = 0; i < 300; i++)
+        {
+            var words = string.Join(' ', Enumerable.Range(0, 60).Select(_ => $"term{rnd.Next(300)}"));
+            sent.Add(words);
+            await s.AddMessageAsync(new Message(i % 2 == 0 ? MessageRole.User : MessageRole.Assistant, words) { TokenCount = 40 });
+        }
+        await s.CreateSummaryAsync();
+        await s.ArchiveSessionAsync();
+        var warm = (await backend.GetUsageStatsAsync()).StorageBytes;
+
+        var report = await backend.VacuumAsync();
+        Assert.Equal(1, report.SessionsRewritten);
+        var stats = await backend.GetUsageStatsAsync();
+        Assert.Equal(1L, (long)stats.Extra["cold_sessions"]!);
+        Assert.True(stats.StorageBytes < warm, $"cold {stats.StorageBytes} vs warm {warm}");
+        Assert.Equal(sent, (await s.GetMessagesAsync()).Select(m => m.Content));
+        Assert.Single(await s.GetSummariesAsync());
+        Assert.Equal(SessionStatus.Archived, (await backend.GetSessionAsync("old-chat"))!.Metadata.Status);
+        Assert.Equal(0, (await backend.VacuumAsync()).SessionsRewritten); // already cold
+
+        await backend.DisposeAsync();
+        var reopened = new EngineBackend(dir.Path);
+        await reopened.ConnectAsync();
+        Assert.Equal(sent, (await (await reopened.GetSessionAsync("old-chat"))!.GetMessagesAsync()).Select(m => m.Content));
+        Assert.True((await reopened.VerifyAsync()).Ok);
+        await reopened.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task DeletingHalf_ThenVacuum_LeavesAboutTheSpaceOfTheOtherHalf()
+    {
+        using var full = new TempStore();
+        using var half = new TempStore();
+        async Task<long> Fill(string path, bool deleteOdd)
+        {
+            var b = new EngineBackend(path, Storage.DurabilityMode.None);
+            await b.ConnectAsync();
+            for (var k = 0; k < 40; k++)
+            {
+                if (!deleteOdd && k % 2 == 1)
+                {
+                    continue;
+                }
+                var s = await b.CreateSessionAsync(new SessionMetadata($"s{k}", "u") { SummaryStrategy = SummaryStrategy.Manual });
+                await s.AddMessagesAsync(Enumerable.Range(0, 50).Select(i => new Message(MessageRole.User, $"session {k} message {i} " + new string((char)('a' + (i % 26)), 300)) { TokenCount = 80 }));
+            }
+            if (deleteOdd)
+            {
+                for (var k = 1; k < 40; k += 2)
+                {
+                    Assert.True(await b.DeleteSessionAsync($"s{k}"));
+                }
+                await b.VacuumAsync();
+            }
+            await b.DisposeAsync();
+            return Directory.EnumerateFiles(path, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length);
+        }
+        var afterDelete = await Fill(full.Path, deleteOdd: true);
+        var onlyHalf = await Fill(half.Path, deleteOdd: false);
+        Assert.True(afterDelete <= onlyHalf * 1.10, $"after delete+vacuum {afterDelete} B vs a store of only the other half {onlyHalf} B");
+    }
+}
