@@ -32,7 +32,6 @@ public static class Report
                 : $"{r.Target.Text}: not measured";
             sb.AppendLine(Inv, $"| {r.Id} | {r.Title} | {Cell(r, "engine")} | {Cell(r, "sqlite")} | {Cell(r, "redis")} | {Ratio(r.Advantage("sqlite"))} | {Ratio(r.Advantage("redis"))} | {target} |");
         }
-        sb.AppendLine("| C1 | compaction: space after delete+vacuum, add p99 during compaction | n/a (compaction not built) | n/a | n/a | | | |");
         sb.AppendLine();
         if (ctx.Limits is { } l)
         {

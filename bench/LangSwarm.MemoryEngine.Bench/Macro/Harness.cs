@@ -33,6 +33,7 @@ public static class Harness
             await Reads.RunAsync(ctx).ConfigureAwait(false);
             var stores = await Space.RunAsync(ctx).ConfigureAwait(false);
             await Open.RunAsync(ctx, stores).ConfigureAwait(false);
+            await CompactionWorkload.RunAsync(ctx).ConfigureAwait(false);
             await PeakMemory.RunAsync(ctx).ConfigureAwait(false);
         }
         finally
