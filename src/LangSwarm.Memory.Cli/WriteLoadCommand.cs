@@ -17,11 +17,13 @@ internal static class WriteLoadCommand
         var sessions = new Option<int>("--sessions") { Description = "Sessions written round-robin.", DefaultValueFactory = _ => 4 };
         var count = new Option<int>("--count", "-n") { Description = "Messages to write (0: until killed).", DefaultValueFactory = _ => 0 };
         var durability = new Option<DurabilityMode>("--durability") { Description = "strict, batched or none.", DefaultValueFactory = _ => DurabilityMode.Strict };
+        var quiet = new Option<bool>("--quiet", "-q") { Description = "Print only a summary line (messages/s), no 'ack' lines." };
         var c = new Command("write-load", "Add messages to an engine store, printing an 'ack' line after each acknowledged add.");
         c.Options.Add(store);
         c.Options.Add(sessions);
         c.Options.Add(count);
         c.Options.Add(durability);
+        c.Options.Add(quiet);
         c.SetAction(async (pr, ct) =>
         {
             var backend = new EngineBackend(pr.GetValue(store)!, pr.GetValue(durability));
@@ -36,15 +38,22 @@ internal static class WriteLoadCommand
                     ?? await backend.CreateSessionAsync(new SessionMetadata(id, "load") { SummaryStrategy = SummaryStrategy.Manual, MaxMessages = int.MaxValue, MaxTokens = int.MaxValue }, ct));
             }
             var limit = pr.GetValue(count);
+            var silent = pr.GetValue(quiet);
             var rnd = new Random();
-            for (long k = 0; limit == 0 || k < limit; k++)
+            var sw = System.Diagnostics.Stopwatch.StartNew();
+            long k = 0;
+            for (; limit == 0 || k < limit; k++)
             {
                 var session = handles[(int)(k % n)];
                 var m = new Message(MessageRole.User, $"load message {k} " + new string('x', rnd.Next(10, 2000))) { TokenCount = 10 };
                 await session.AddMessageAsync(m, ct);
-                Console.Out.WriteLine($"ack {session.SessionId} {m.MessageId}");
-                Console.Out.Flush();
+                if (!silent)
+                {
+                    Console.Out.WriteLine($"ack {session.SessionId} {m.MessageId}");
+                    Console.Out.Flush();
+                }
             }
+            Console.Out.WriteLine($"wrote {k:N0} messages in {sw.Elapsed.TotalSeconds:F2} s ({k / sw.Elapsed.TotalSeconds:N0} messages/s, {pr.GetValue(durability).ToString().ToLowerInvariant()})");
             return 0;
         });
         return c;
