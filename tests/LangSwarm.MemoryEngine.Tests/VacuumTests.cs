@@ -42,6 +42,54 @@ public sealed class VacuumTests
     }
 
     [Fact]
+    public async Task Vacuum_WhileTheSameSessionsTakeWrites_LosesNothing()
+    {
+        using var dir = new TempStore();
+        var backend = new EngineBackend(new Engine.EngineOptions { Path = dir.Path, Durability = Storage.DurabilityMode.None, SegmentMaxBytes = 64 * 1024 });
+        await backend.ConnectAsync();
+        var sessions = new List<IMemorySession>();
+        for (var k = 0; k < 4; k++)
+        {
+            var s = await backend.CreateSessionAsync(new SessionMetadata($"busy-{k}", "u") { MaxMessages = 30, SummaryStrategy = SummaryStrategy.Manual });
+            await s.AddMessagesAsync(Enumerable.Range(0, 300).Select(i => new Message(MessageRole.User, $"old {i} " + new string('q', 400)) { TokenCount = 5 }));
+            sessions.Add(s);
+        }
+        // Writers add a fixed number of messages to the very sessions the vacuums rewrite.
+        var writers = sessions.Select(s => Task.Run(async () =>
+        {
+            const int N = 1500;
+            for (var n = 0; n < N; n++)
+            {
+                await s.AddMessageAsync(new Message(MessageRole.User, $"new {n} " + new string('w', 200)) { TokenCount = 5 });
+            }
+            return N;
+        })).ToList();
+        var passes = 0;
+        while (!writers.All(w => w.IsCompleted) || passes == 0)
+        {
+            await backend.VacuumAsync(0.0);
+            passes++;
+        }
+        var written = await Task.WhenAll(writers);
+        foreach (var (s, n) in sessions.Zip(written))
+        {
+            var live = (await s.GetMessagesAsync()).Select(m => m.Content[..m.Content.IndexOf(' ', 4)]).ToList();
+            Assert.Equal(Enumerable.Range(n - 30, 30).Select(i => $"new {i}"), live);
+        }
+        Assert.True((await backend.VerifyAsync()).Ok);
+        await backend.DisposeAsync();
+        var reopened = new EngineBackend(dir.Path);
+        await reopened.ConnectAsync();
+        Assert.True((await reopened.VerifyAsync()).Ok);
+        foreach (var (s, n) in sessions.Zip(written))
+        {
+            var live = (await (await reopened.GetSessionAsync(s.SessionId))!.GetMessagesAsync()).Select(m => m.Content[..m.Content.IndexOf(' ', 4)]).ToList();
+            Assert.Equal(Enumerable.Range(n - 30, 30).Select(i => $"new {i}"), live);
+        }
+        await reopened.DisposeAsync();
+    }
+
+    [Fact]
     public async Task Vacuum_PacksArchivedSessionsCold_AndTheyStayReadable()
     {
         using var dir = new TempStore();

@@ -13,6 +13,8 @@ namespace LangSwarm.MemoryEngine.Engine;
 
 internal sealed partial class StoreEngine
 {
+    private const uint RewriteSegmentGap = 1024;
+
     /// <summary>
     /// Rewrites the sessions the policy picks into new segments holding only their live records, then makes
     /// the switch durable with a checkpoint and deletes the old segments. Protocol (FORMAT.md, "Compaction"):
@@ -92,7 +94,14 @@ internal sealed partial class StoreEngine
         foreach (var seg in oldSegments)
         {
             var data = new byte[seg.Length - FileHeader.Size];
-            _segments.Read(entry.Number, seg.Segment, FileHeader.Size, data);
+            try
+            {
+                _segments.Read(entry.Number, seg.Segment, FileHeader.Size, data);
+            }
+            catch (FileNotFoundException)
+            {
+                return false; // deleted meanwhile: nothing to compact
+            }
             RecordScanner.Scan(data, FileHeader.Size, (long offset, in RecordHeader h, ReadOnlySpan<byte> record) =>
             {
                 if (h.Lsn > snapshotLsn)
@@ -122,7 +131,9 @@ internal sealed partial class StoreEngine
 
         // 2. Write them to new segments, after a synthetic opening state (LSN 0, zero counters) that lets a
         //    scan from nothing recreate the session; fsync files and directory before anything points at them.
-        var first = oldSegments[^1].Segment + 1;
+        // Numbered well past the live segments: a roll by a concurrent append (which makes the swap give up)
+        // must never land on a file the rewrite is writing or will delete.
+        var first = oldSegments[^1].Segment + RewriteSegmentGap;
         var opening = state.Clone();
         opening.LastSequence = 0;
         opening.LiveMessages = 0;
