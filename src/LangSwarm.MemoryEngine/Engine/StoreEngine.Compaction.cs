@@ -47,6 +47,8 @@ internal sealed partial class StoreEngine
                 {
                     skipped++;
                 }
+                // Throttle: let foreground writes through between sessions.
+                await Task.Delay(1, cancellationToken).ConfigureAwait(false);
             }
             if (rewritten > 0)
             {
@@ -153,7 +155,6 @@ internal sealed partial class StoreEngine
             {
                 if (length + record.Length > _options.SegmentMaxBytes && length > FileHeader.Size)
                 {
-                    _segments.Flush(entry.Number, segment);
                     newSegments.Add(new SegmentExtent(segment, length));
                     segment++;
                     _segments.Create(entry.Number, segment);
@@ -177,9 +178,10 @@ internal sealed partial class StoreEngine
             {
                 Put(bytes, header);
             }
-            _segments.Flush(entry.Number, segment);
+            // No fsync here: the new files are dirty segments, and the checkpoint that commits the switch
+            // syncs them (and seg/) before it writes the file that names them. One sync for the whole pass
+            // keeps the disk free for foreground fsyncs.
             newSegments.Add(new SegmentExtent(segment, length));
-            _segments.SyncDirectory();
         }
         finally
         {

@@ -219,9 +219,22 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
             }
             if (start <= FileHeader.Size)
             {
-                // Known but empty: rewrite its header so appends can continue where the index expects them.
                 _torn += length;
-                files.Create(session, segment);
+                bool known;
+                lock (entry.Lock)
+                {
+                    known = entry.Segments.Exists(x => x.Segment == segment);
+                }
+                if (known)
+                {
+                    // Known but empty: rewrite its header so appends continue where the index expects them.
+                    files.Create(session, segment);
+                }
+                else
+                {
+                    // Not the index's: a torn roll or an uncommitted compaction's file.
+                    files.Delete(session, segment);
+                }
                 return;
             }
             _damage.Add(new StoreDamage(path, 0, FileHeader.Size, $"segment header is {status}"));
