@@ -264,6 +264,8 @@ public sealed class EngineBackend : MemoryBackendBase
                 ["live_bytes"] = disk - dead,
                 ["log_bytes"] = engine.LogBytes,
                 ["cold_sessions"] = cold,
+                ["last_vacuum"] = engine.LastVacuum?.At.ToString("O"),
+                ["last_vacuum_bytes_reclaimed"] = engine.LastVacuum?.Report.BytesReclaimed,
                 ["checkpoints"] = engine.CheckpointCount,
                 ["last_checkpoint"] = engine.LastCheckpoint?.ToString("O"),
                 ["last_recovery_ms"] = Math.Round(engine.Recovery.Elapsed.TotalMilliseconds, 2),

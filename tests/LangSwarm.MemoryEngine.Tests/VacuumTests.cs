@@ -27,7 +27,10 @@ public sealed class VacuumTests
         Assert.Equal(1, report.SessionsRewritten);
         Assert.True(report.BytesAfter < report.BytesBefore / 5, $"{report.BytesBefore} -> {report.BytesAfter}");
         Assert.Equal(expected, (await s.GetMessagesAsync()).Select(m => m.Content));
-        Assert.Equal(0L, (long)(await backend.GetUsageStatsAsync()).Extra["dead_bytes"]!);
+        var after = await backend.GetUsageStatsAsync();
+        Assert.Equal(0L, (long)after.Extra["dead_bytes"]!);
+        Assert.Equal(report.BytesReclaimed, (long)after.Extra["last_vacuum_bytes_reclaimed"]!);
+        Assert.NotNull(after.Extra["last_vacuum"]);
         Assert.True((await backend.VerifyAsync()).Ok);
 
         // Writes continue after the rewrite, and a reopen sees the compacted session whole.

@@ -15,6 +15,9 @@ internal sealed partial class StoreEngine
 {
     private const uint RewriteSegmentGap = 1024;
 
+    /// <summary>When the last vacuum ended and what it did.</summary>
+    public (DateTimeOffset At, VacuumReport Report)? LastVacuum { get; private set; }
+
     /// <summary>
     /// Rewrites the sessions the policy picks into new segments holding only their live records, then makes
     /// the switch durable with a checkpoint and deletes the old segments. Protocol (FORMAT.md, "Compaction"):
@@ -69,7 +72,9 @@ internal sealed partial class StoreEngine
         {
             _checkpointLock.Release();
         }
-        return new VacuumReport(rewritten, skipped, before, DiskBytes(), sw.Elapsed);
+        var report = new VacuumReport(rewritten, skipped, before, DiskBytes(), sw.Elapsed);
+        LastVacuum = (DateTimeOffset.UtcNow, report);
+        return report;
     }
 
     /// <summary>Copies one session's live records into fresh segments and swaps them in; false when it changed meanwhile.</summary>
