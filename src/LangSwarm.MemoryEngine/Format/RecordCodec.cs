@@ -18,7 +18,8 @@ public static class RecordCodec
     /// <param name="header">The header; its lengths and the LZ4 flag are set here.</param>
     /// <param name="payload">Raw payload.</param>
     /// <param name="level">LZ4 level (fast for the write path, HC for archives).</param>
-    public static int Encode(IBufferWriter<byte> output, RecordHeader header, ReadOnlySpan<byte> payload, LZ4Level level = LZ4Level.L00_FAST)
+    /// <param name="allowCompression">False stores the payload raw whatever its size (benchmarks, tools).</param>
+    public static int Encode(IBufferWriter<byte> output, RecordHeader header, ReadOnlySpan<byte> payload, LZ4Level level = LZ4Level.L00_FAST, bool allowCompression = true)
     {
         if (payload.Length > RecordHeader.MaxPayload)
         {
@@ -30,7 +31,7 @@ public static class RecordCodec
         var flags = header.Flags & ~RecordFlags.Lz4;
         var stored = payload.Length;
         var compressed = false;
-        if (payload.Length >= CompressionThreshold)
+        if (allowCompression && payload.Length >= CompressionThreshold)
         {
             var n = LZ4Codec.Encode(payload, body, level);
             if (n > 0 && n < payload.Length - (payload.Length >> 4))
