@@ -7,7 +7,7 @@ namespace LangSwarm.MemoryEngine;
 /// <summary>Makes <see cref="EngineBackend"/>s from configuration (<c>path</c>, <c>durability</c>, ...).</summary>
 public sealed class EngineBackendProvider : IMemoryBackendProvider
 {
-    private static readonly string[] Valid = ["path", "durability", "batched_interval_ms", "segment_max_bytes", "checkpoint_log_bytes"];
+    private static readonly string[] Valid = ["path", "durability", "batched_interval_ms", "segment_max_bytes", "checkpoint_log_bytes", "auto_vacuum_dead_percent", "auto_vacuum_interval_ms"];
 
     /// <inheritdoc />
     public string Name => EngineBackend.BackendName;
@@ -36,6 +36,8 @@ public sealed class EngineBackendProvider : IMemoryBackendProvider
             BatchedInterval = TimeSpan.FromMilliseconds(settings.GetInt("batched_interval_ms", 200, 1, 60_000)),
             SegmentMaxBytes = settings.GetInt("segment_max_bytes", 8 * 1024 * 1024, 64 * 1024, 1 << 30),
             CheckpointLogBytes = settings.GetInt("checkpoint_log_bytes", 64 * 1024 * 1024, 64 * 1024, int.MaxValue),
+            AutoVacuumDeadFraction = settings.Contains("auto_vacuum_dead_percent") ? settings.GetInt("auto_vacuum_dead_percent", 25, 0, 100) / 100.0 : null,
+            AutoVacuumInterval = TimeSpan.FromMilliseconds(settings.GetInt("auto_vacuum_interval_ms", 60_000, 10, int.MaxValue)),
         });
     }
 }

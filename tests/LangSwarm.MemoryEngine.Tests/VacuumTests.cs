@@ -93,6 +93,39 @@ public sealed class VacuumTests
     }
 
     [Fact]
+    public async Task BackgroundVacuum_ReclaimsDeadBytesByItself_AndStopsOnClose()
+    {
+        using var dir = new TempStore();
+        var options = new Engine.EngineOptions
+        {
+            Path = dir.Path,
+            Durability = Storage.DurabilityMode.None,
+            AutoVacuumDeadFraction = 0.5,
+            AutoVacuumInterval = TimeSpan.FromMilliseconds(20),
+        };
+        var backend = new EngineBackend(options);
+        await backend.ConnectAsync();
+        var s = await backend.CreateSessionAsync(new SessionMetadata("auto", "u") { MaxMessages = 10, SummaryStrategy = SummaryStrategy.Manual });
+        await s.AddMessagesAsync(Enumerable.Range(0, 200).Select(i => new Message(MessageRole.User, $"m{i} " + new string('z', 300)) { TokenCount = 5 }));
+        await s.AddMessageAsync(new Message(MessageRole.User, "last") { TokenCount = 5 });
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        long dead;
+        while ((dead = (long)(await backend.GetUsageStatsAsync()).Extra["dead_bytes"]!) > 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+        Assert.Equal(0, dead);
+        Assert.Equal("last", (await s.GetMessagesAsync()).Last().Content);
+        Assert.Equal(10, (await s.GetMessagesAsync()).Count);
+        await backend.DisposeAsync(); // stops the background vacuum
+        var reopened = new EngineBackend(dir.Path);
+        await reopened.ConnectAsync();
+        Assert.Equal(10, (await (await reopened.GetSessionAsync("auto"))!.GetMessagesAsync()).Count);
+        Assert.True((await reopened.VerifyAsync()).Ok);
+        await reopened.DisposeAsync();
+    }
+
+    [Fact]
     public async Task Vacuum_PacksArchivedSessionsCold_AndTheyStayReadable()
     {
         using var dir = new TempStore();

@@ -23,6 +23,15 @@ public sealed record EngineOptions
     /// <summary>Dirty segments above which a checkpoint syncs the whole file system in one call (syncfs) instead of file by file.</summary>
     public int SyncAllAbove { get; init; } = 32;
 
+    /// <summary>
+    /// When set, a background vacuum runs every <see cref="AutoVacuumInterval"/> and rewrites sessions whose dead
+    /// bytes reach this fraction (and archived sessions not yet cold). Null: vacuum only on demand.
+    /// </summary>
+    public double? AutoVacuumDeadFraction { get; init; }
+
+    /// <summary>How often the background vacuum looks for work.</summary>
+    public TimeSpan AutoVacuumInterval { get; init; } = TimeSpan.FromMinutes(1);
+
     /// <summary>Most segment files kept open at once.</summary>
     public int OpenSegmentHandles { get; init; } = 256;
 

@@ -15,6 +15,9 @@ internal sealed partial class StoreEngine
 {
     private const uint RewriteSegmentGap = 1024;
 
+    private readonly CancellationTokenSource _stopBackground = new();
+    private Task? _autoVacuum;
+
     /// <summary>When the last vacuum ended and what it did.</summary>
     public (DateTimeOffset At, VacuumReport Report)? LastVacuum { get; private set; }
 
@@ -37,7 +40,10 @@ internal sealed partial class StoreEngine
             ThrowIfFailed();
             foreach (var entry in Index.All())
             {
-                cancellationToken.ThrowIfCancellationRequested();
+                if (cancellationToken.IsCancellationRequested)
+                {
+                    break; // stop between sessions, but still commit what was rewritten (below)
+                }
                 if (!CompactionPolicy.ShouldRewrite(entry, minDeadFraction))
                 {
                     continue;
@@ -51,7 +57,7 @@ internal sealed partial class StoreEngine
                     skipped++;
                 }
                 // Throttle: let foreground writes through between sessions.
-                await Task.Delay(1, cancellationToken).ConfigureAwait(false);
+                await Task.Delay(1, CancellationToken.None).ConfigureAwait(false);
             }
             if (rewritten > 0)
             {
@@ -75,6 +81,52 @@ internal sealed partial class StoreEngine
         var report = new VacuumReport(rewritten, skipped, before, DiskBytes(), sw.Elapsed);
         LastVacuum = (DateTimeOffset.UtcNow, report);
         return report;
+    }
+
+    /// <summary>Starts the background vacuum when the options ask for one.</summary>
+    private void StartAutoVacuum()
+    {
+        if (_options.AutoVacuumDeadFraction is not { } fraction)
+        {
+            return;
+        }
+        _autoVacuum = Task.Run(async () =>
+        {
+            var token = _stopBackground.Token;
+            try
+            {
+                while (!token.IsCancellationRequested)
+                {
+                    await Task.Delay(_options.AutoVacuumInterval, token).ConfigureAwait(false);
+                    if (Index.All().Exists(e => CompactionPolicy.ShouldRewrite(e, fraction)))
+                    {
+                        await VacuumAsync(fraction, token).ConfigureAwait(false);
+                    }
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                // Closing.
+            }
+            catch (MemoryException)
+            {
+                // A storage failure stopped the store; Failure and the health check report it.
+            }
+        });
+    }
+
+    /// <summary>Stops the background vacuum (between sessions) and waits for it.</summary>
+    private void StopAutoVacuum()
+    {
+        _stopBackground.Cancel();
+        try
+        {
+            _autoVacuum?.Wait();
+        }
+        catch (AggregateException)
+        {
+            // Its failure, if any, is already in Failure.
+        }
     }
 
     /// <summary>Copies one session's live records into fresh segments and swaps them in; false when it changed meanwhile.</summary>

@@ -134,6 +134,7 @@ internal sealed partial class StoreEngine : IDisposable
         }
         _fs.SyncDirectory(CommitLog.Directory);
         _log = CommitLog.Create(_fs, DurabilityPolicies.For(_options.Durability, _options.BatchedInterval), recovery.NextLsn);
+        StartAutoVacuum();
     }
 
     // ---- writes ---------------------------------------------------------------------------------------------
@@ -497,6 +498,7 @@ internal sealed partial class StoreEngine : IDisposable
     public void Abandon()
     {
         _disposed = true;
+        _stopBackground.Cancel();
         _log.Abandon();
         try
         {
@@ -515,6 +517,7 @@ internal sealed partial class StoreEngine : IDisposable
             return;
         }
         _disposed = true;
+        StopAutoVacuum();
         try
         {
             _backgroundCheckpoint?.Wait();
