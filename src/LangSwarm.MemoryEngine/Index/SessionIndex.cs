@@ -80,10 +80,7 @@ internal sealed class SessionIndex
                     continue;
                 }
                 _byNumber[e.Number] = e;
-                var key = new SessionKey(m.UpdatedAt.UtcTicks, m.SessionId);
-                e.IndexedKey = key;
-                e.IndexedUser = m.UserId;
-                e.IndexedStatus = m.Status;
+                var key = Stamp(e);
                 time.Add(key);
                 if (m.UserId is not null)
                 {
@@ -200,10 +197,7 @@ internal sealed class SessionIndex
     private void File(SessionEntry e)
     {
         var m = e.State.Metadata;
-        var key = new SessionKey(m.UpdatedAt.UtcTicks, m.SessionId);
-        e.IndexedKey = key;
-        e.IndexedUser = m.UserId;
-        e.IndexedStatus = m.Status;
+        var key = Stamp(e);
         _byTime.Add(key);
         if (m.UserId is not null)
         {
@@ -218,6 +212,17 @@ internal sealed class SessionIndex
             _byStatus[m.Status] = s = [];
         }
         s.Add(key);
+    }
+
+    /// <summary>Records on the entry under which key, user and status it is filed; returns the key.</summary>
+    private static SessionKey Stamp(SessionEntry e)
+    {
+        var m = e.State.Metadata;
+        var key = new SessionKey(m.UpdatedAt.UtcTicks, m.SessionId);
+        e.IndexedKey = key;
+        e.IndexedUser = m.UserId;
+        e.IndexedStatus = m.Status;
+        return key;
     }
 
     private void Unfile(SessionEntry e)
