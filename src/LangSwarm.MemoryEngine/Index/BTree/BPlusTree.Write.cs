@@ -1,0 +1,390 @@
+using LangSwarm.MemoryEngine.Format;
+
+namespace LangSwarm.MemoryEngine.Index.BTree;
+
+/// <summary>The write transaction: path-copying puts and deletes, then <see cref="Commit"/>. One writer at a time.</summary>
+internal sealed partial class BPlusTree
+{
+    // Pages taken from the free set by this transaction (given back if it is rolled back).
+    private readonly List<uint> _txTaken = [];
+
+    /// <summary>True when the open transaction changed anything.</summary>
+    public bool HasChanges => _txChanged;
+
+    /// <summary>Sets <paramref name="key"/> to <paramref name="value"/> in the open transaction.</summary>
+    public void Put(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
+    {
+        CheckKey(key);
+        if (value.Length > MaxValue)
+        {
+            throw new ArgumentException($"Index value of {value.Length} bytes exceeds {MaxValue}.", nameof(value));
+        }
+        var stored = value.Length > MaxInline
+            ? new LeafValue(null, _pages.WriteOverflow(value, Allocate, _meta.TxId + 1), value.Length)
+            : new LeafValue(value.ToArray(), 0, value.Length);
+        var root = TxRoot();
+        if (Insert(root, key.ToArray(), stored) is { } split)
+        {
+            var top = Node.NewBranch();
+            top.Children.Add(0);
+            top.DirtyChildren.Add(root);
+            top.Keys.Add(split.Key);
+            top.Children.Add(0);
+            top.DirtyChildren.Add(split.Right);
+            _txRoot = top;
+        }
+        _txChanged = true;
+    }
+
+    /// <summary>Removes <paramref name="key"/> in the open transaction; false when it is not there.</summary>
+    public bool Delete(ReadOnlySpan<byte> key)
+    {
+        CheckKey(key);
+        if (!ContainsInTransaction(key))
+        {
+            return false;
+        }
+        var root = TxRoot();
+        Remove(root, key);
+        if (!root.IsLeaf && root.Children.Count == 0)
+        {
+            _txRoot = Node.NewLeaf();
+        }
+        _txChanged = true;
+        return true;
+    }
+
+    /// <summary>Removes every key in [<paramref name="from"/>, <paramref name="to"/>) in the open transaction; returns how many.</summary>
+    public int DeleteRange(ReadOnlySpan<byte> from, ReadOnlySpan<byte> to)
+    {
+        var keys = new List<byte[]>();
+        ScanTransaction(from, to, (k, _) =>
+        {
+            keys.Add(k);
+            return true;
+        });
+        foreach (var k in keys)
+        {
+            Delete(k);
+        }
+        return keys.Count;
+    }
+
+    /// <summary>Visits the open transaction's view of [<paramref name="from"/>, <paramref name="to"/>) in key order.</summary>
+    public void ScanTransaction(ReadOnlySpan<byte> from, ReadOnlySpan<byte> to, Func<byte[], byte[], bool> visit)
+    {
+        var root = _txRoot ?? (_meta.Root == 0 ? null : _pages.ReadNode(_meta.Root, _meta.PageCount));
+        if (root is not null)
+        {
+            Walk(root, ViewChild, _txPageCount, from, to, visit);
+        }
+    }
+
+    /// <summary>
+    /// Makes the transaction durable: writes the copied nodes to free pages, the free list, fsyncs, then writes
+    /// and fsyncs the meta page (the commit point) and lets readers see the new root. The words are stored in
+    /// the meta page for the caller.
+    /// </summary>
+    public void Commit(ulong user0, ulong user1, ulong user2)
+    {
+        var txId = _meta.TxId + 1;
+        var root = _meta.Root;
+        if (_txRoot is not null)
+        {
+            root = WriteRoot(_txRoot, txId);
+        }
+
+        // Trailing free pages leave the file; pages this transaction freed stay reserved until it is durable.
+        while (_txPageCount > 2 && _free.Contains(_txPageCount - 1))
+        {
+            _free.Remove(_txPageCount - 1);
+            _txPageCount--;
+        }
+        _txFreed.AddRange(_freeChain);
+        // The free list's own pages come from pages already free (never one the committed tree still uses).
+        var chain = new List<uint>();
+        for (var i = PageFile.FreeListPages(_free.Count + _txFreed.Count); i > 0; i--)
+        {
+            chain.Add(Allocate());
+        }
+        var all = new List<uint>(_free.Count + _txFreed.Count);
+        all.AddRange(_free);
+        all.AddRange(_txFreed);
+        all.Sort();
+        if (chain.Count > 0)
+        {
+            _pages.WriteFreeList(all, chain, txId);
+        }
+        _pages.Flush();
+        var meta = new BTreeMeta(txId, root, chain.Count > 0 ? chain[0] : 0, _txPageCount, (ulong)_txEntries, user0, user1, user2, 0);
+        _pages.WriteMeta(meta);
+
+        _rw.EnterWriteLock(); // waits for readers of the old root: the pages it freed may be reused from now on
+        try
+        {
+            _meta = meta;
+        }
+        finally
+        {
+            _rw.ExitWriteLock();
+        }
+        _free = [.. all];
+        _freeChain = chain;
+        _txTaken.Clear();
+        ResetTransaction();
+        _pages.TrimTo(meta.PageCount);
+    }
+
+    /// <summary>Drops the open transaction (its pages return to the free set).</summary>
+    public void Rollback()
+    {
+        foreach (var p in _txTaken)
+        {
+            if (p < _meta.PageCount)
+            {
+                _free.Add(p);
+            }
+        }
+        _txTaken.Clear();
+        ResetTransaction();
+    }
+
+    private void ResetTransaction()
+    {
+        _txRoot = null;
+        _txChanged = false;
+        _txPageCount = _meta.PageCount;
+        _txEntries = (long)_meta.EntryCount;
+        _txFreed.Clear();
+    }
+
+    private static void CheckKey(ReadOnlySpan<byte> key)
+    {
+        if (key.IsEmpty || key.Length > MaxKey)
+        {
+            throw new ArgumentException($"Index keys are 1 to {MaxKey} bytes; got {key.Length}.", nameof(key));
+        }
+    }
+
+    private uint Allocate()
+    {
+        uint page;
+        if (_free.Count > 0)
+        {
+            page = _free.Min;
+            _free.Remove(page);
+            _txTaken.Add(page);
+        }
+        else
+        {
+            page = _txPageCount++;
+        }
+        _pages.Forget(page);
+        return page;
+    }
+
+    private Node TxRoot()
+    {
+        if (_txRoot is null)
+        {
+            if (_meta.Root == 0)
+            {
+                _txRoot = Node.NewLeaf();
+            }
+            else
+            {
+                _txRoot = _pages.ReadNode(_meta.Root, _meta.PageCount).CloneDirty();
+                _txFreed.Add(_meta.Root);
+            }
+        }
+        return _txRoot;
+    }
+
+    private Node ViewChild(Node parent, int i) => parent.DirtyChildren[i] ?? _pages.ReadNode(parent.Children[i], _txPageCount);
+
+    /// <summary>The dirty copy of child <paramref name="i"/>, made on first touch (its old page is freed with the commit).</summary>
+    private Node MutableChild(Node parent, int i)
+    {
+        if (parent.DirtyChildren[i] is { } dirty)
+        {
+            return dirty;
+        }
+        var copy = _pages.ReadNode(parent.Children[i], _txPageCount).CloneDirty();
+        _txFreed.Add(parent.Children[i]);
+        parent.DirtyChildren[i] = copy;
+        return copy;
+    }
+
+    private bool ContainsInTransaction(ReadOnlySpan<byte> key)
+    {
+        var node = _txRoot ?? (_meta.Root == 0 ? null : _pages.ReadNode(_meta.Root, _meta.PageCount));
+        if (node is null)
+        {
+            return false;
+        }
+        while (!node.IsLeaf)
+        {
+            node = ViewChild(node, node.ChildIndex(key));
+        }
+        node.LowerBound(key, out var found);
+        return found;
+    }
+
+    private (byte[] Key, Node Right)? Insert(Node node, byte[] key, LeafValue value)
+    {
+        if (node.IsLeaf)
+        {
+            var i = node.LowerBound(key, out var found);
+            if (found)
+            {
+                FreeValue(node.Values[i]);
+                node.Values[i] = value;
+            }
+            else
+            {
+                node.Keys.Insert(i, key);
+                node.Values.Insert(i, value);
+                _txEntries++;
+            }
+            return node.EncodedSize() > BTreePageHeader.Capacity ? SplitLeaf(node, appended: i == node.Keys.Count - 1) : null;
+        }
+        var c = node.ChildIndex(key);
+        if (Insert(MutableChild(node, c), key, value) is not { } split)
+        {
+            return null;
+        }
+        node.Keys.Insert(c, split.Key);
+        node.Children.Insert(c + 1, 0);
+        node.DirtyChildren.Insert(c + 1, split.Right);
+        return node.EncodedSize() > BTreePageHeader.Capacity ? SplitBranch(node) : null;
+    }
+
+    /// <summary>
+    /// Splits an overfull leaf. An append at the end (the common case: a session's messages arrive in sequence
+    /// order) leaves the left page full and starts a new one, so appended ranges pack densely.
+    /// </summary>
+    private static (byte[], Node) SplitLeaf(Node node, bool appended)
+    {
+        var n = node.Keys.Count;
+        var at = n - 1;
+        if (!appended)
+        {
+            var half = node.EncodedSize() / 2;
+            var size = 0;
+            for (at = 0; at < n - 1; at++)
+            {
+                size += Node.LeafEntryOverhead + node.Keys[at].Length + node.Values[at].StoredSize;
+                if (size >= half)
+                {
+                    at++;
+                    break;
+                }
+            }
+            at = Math.Clamp(at, 1, n - 1);
+        }
+        var right = Node.NewLeaf();
+        right.Keys.AddRange(node.Keys.GetRange(at, n - at));
+        right.Values.AddRange(node.Values.GetRange(at, n - at));
+        node.Keys.RemoveRange(at, n - at);
+        node.Values.RemoveRange(at, n - at);
+        return (right.Keys[0], right);
+    }
+
+    /// <summary>Splits an overfull branch around the key at its middle byte; that key moves up.</summary>
+    private static (byte[], Node) SplitBranch(Node node)
+    {
+        var half = node.EncodedSize() / 2;
+        var size = 4;
+        var m = 0;
+        for (; m < node.Keys.Count - 1; m++)
+        {
+            size += 2 + node.Keys[m].Length + 4;
+            if (size >= half)
+            {
+                break;
+            }
+        }
+        var up = node.Keys[m];
+        var right = Node.NewBranch();
+        right.Keys.AddRange(node.Keys.GetRange(m + 1, node.Keys.Count - m - 1));
+        right.Children.AddRange(node.Children.GetRange(m + 1, node.Children.Count - m - 1));
+        right.DirtyChildren.AddRange(node.DirtyChildren.GetRange(m + 1, node.DirtyChildren.Count - m - 1));
+        node.Keys.RemoveRange(m, node.Keys.Count - m);
+        node.Children.RemoveRange(m + 1, node.Children.Count - m - 1);
+        node.DirtyChildren.RemoveRange(m + 1, node.DirtyChildren.Count - m - 1);
+        return (up, right);
+    }
+
+    /// <summary>Removes a key known to be present. Pages that empty are dropped from their parent (no merging: vacuum repacks).</summary>
+    private void Remove(Node node, ReadOnlySpan<byte> key)
+    {
+        if (node.IsLeaf)
+        {
+            var i = node.LowerBound(key, out var found);
+            if (found)
+            {
+                FreeValue(node.Values[i]);
+                node.Keys.RemoveAt(i);
+                node.Values.RemoveAt(i);
+                _txEntries--;
+            }
+            return;
+        }
+        var c = node.ChildIndex(key);
+        var child = MutableChild(node, c);
+        Remove(child, key);
+        if (child.IsLeaf ? child.Keys.Count == 0 : child.Children.Count == 0)
+        {
+            node.Children.RemoveAt(c);
+            node.DirtyChildren.RemoveAt(c);
+            if (node.Keys.Count > 0)
+            {
+                node.Keys.RemoveAt(c == 0 ? 0 : c - 1);
+            }
+        }
+    }
+
+    private void FreeValue(LeafValue v)
+    {
+        if (v.IsOverflow)
+        {
+            _pages.ReadOverflow(v.OverflowPage, v.Length, _txPageCount, _txFreed.Add);
+        }
+    }
+
+    /// <summary>Writes the dirty tree under <paramref name="root"/> bottom-up; returns the root page (0: empty).</summary>
+    private uint WriteRoot(Node root, ulong txId)
+    {
+        // A branch left with one child hands the root down.
+        while (!root.IsLeaf && root.Children.Count == 1)
+        {
+            if (root.DirtyChildren[0] is not { } only)
+            {
+                return root.Children[0];
+            }
+            root = only;
+        }
+        if (root.IsLeaf && root.Keys.Count == 0)
+        {
+            return 0;
+        }
+        WriteDirty(root, txId);
+        return root.Page;
+    }
+
+    private void WriteDirty(Node node, ulong txId)
+    {
+        if (!node.IsLeaf)
+        {
+            for (var i = 0; i < node.Children.Count; i++)
+            {
+                if (node.DirtyChildren[i] is { } d)
+                {
+                    WriteDirty(d, txId);
+                    node.Children[i] = d.Page;
+                }
+            }
+        }
+        _pages.WriteNode(node, Allocate(), txId);
+    }
+}

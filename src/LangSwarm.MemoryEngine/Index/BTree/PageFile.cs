@@ -1,0 +1,330 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using LangSwarm.MemoryEngine.Format;
+using LangSwarm.MemoryEngine.Storage;
+
+namespace LangSwarm.MemoryEngine.Index.BTree;
+
+/// <summary>
+/// The pages of the index file: checked reads, writes, the two meta pages, overflow and free-list chains,
+/// and a cache of parsed nodes. Knows nothing of keys or of the tree's shape.
+/// </summary>
+internal sealed class PageFile : IDisposable
+{
+    private const int CacheLimit = 16_384;
+
+    private readonly IStorageFile _file;
+    private readonly Dictionary<uint, Node> _cache = [];
+
+    private PageFile(IStorageFile file, string name)
+    {
+        _file = file;
+        Name = name;
+    }
+
+    public string Name { get; }
+
+    /// <summary>Opens <paramref name="name"/>, creating an empty tree when it does not exist.</summary>
+    public static (PageFile File, BTreeMeta Meta) Open(IFileSystem fs, string name)
+    {
+        var exists = fs.FileExists(name);
+        var file = fs.Open(name, create: true);
+        try
+        {
+            var pages = new PageFile(file, name);
+            if (!exists || file.Length == 0)
+            {
+                var empty = new BTreeMeta(0, 0, 0, 2, 0, 0, 0, 0, 0);
+                pages.WriteMeta(empty);
+                if (!exists)
+                {
+                    fs.SyncDirectory(string.Empty);
+                }
+                return (pages, empty);
+            }
+            return (pages, pages.ReadMeta());
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The newest valid meta page; throws <see cref="InvalidDataException"/> when neither is valid.</summary>
+    private BTreeMeta ReadMeta()
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(BTreePageHeader.PageSize);
+        try
+        {
+            BTreeMeta? best = null;
+            string? why = null;
+            for (uint slot = 0; slot < 2; slot++)
+            {
+                var span = buffer.AsSpan(0, BTreePageHeader.PageSize);
+                span.Clear();
+                _file.Read(slot * (long)BTreePageHeader.PageSize, span);
+                var meta = BTreeMeta.TryRead(span, slot, out var problem);
+                if (meta is { } m && (best is null || m.TxId > best.Value.TxId))
+                {
+                    best = m;
+                }
+                why ??= problem;
+            }
+            return best ?? throw new InvalidDataException($"Index file has no valid meta page ({why}).");
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>Writes a meta page and makes it durable: the commit point of a transaction.</summary>
+    public void WriteMeta(BTreeMeta meta)
+    {
+        var page = ArrayPool<byte>.Shared.Rent(BTreePageHeader.PageSize);
+        try
+        {
+            meta.WriteTo(page);
+            _file.Write((long)(meta.TxId % 2) * BTreePageHeader.PageSize, page.AsSpan(0, BTreePageHeader.PageSize));
+            _file.Flush();
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(page);
+        }
+    }
+
+    /// <summary>Reads and parses node page <paramref name="page"/> (cached; clean nodes never change).</summary>
+    public Node ReadNode(uint page, uint pageCount)
+    {
+        lock (_cache)
+        {
+            if (_cache.TryGetValue(page, out var cached))
+            {
+                return cached;
+            }
+        }
+        var buffer = ArrayPool<byte>.Shared.Rent(BTreePageHeader.PageSize);
+        try
+        {
+            var h = ReadChecked(page, pageCount, buffer);
+            var node = Node.Decode(buffer, h, pageCount);
+            Remember(node);
+            return node;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>Writes a node to its page and caches it as clean.</summary>
+    public void WriteNode(Node node, uint page, ulong txId)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(BTreePageHeader.PageSize);
+        try
+        {
+            node.Encode(buffer, page, txId);
+            _file.Write(page * (long)BTreePageHeader.PageSize, buffer.AsSpan(0, BTreePageHeader.PageSize));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+        node.MarkWritten(page);
+        Remember(node);
+    }
+
+    /// <summary>Forgets a page that is about to be reused.</summary>
+    public void Forget(uint page)
+    {
+        lock (_cache)
+        {
+            _cache.Remove(page);
+        }
+    }
+
+    /// <summary>Writes a large value as a chain of overflow pages taken from <paramref name="allocate"/>; returns the first page.</summary>
+    public uint WriteOverflow(ReadOnlySpan<byte> value, Func<uint> allocate, ulong txId)
+    {
+        var count = Math.Max(1, (value.Length + BTreePageHeader.Capacity - 1) / BTreePageHeader.Capacity);
+        var pages = new uint[count];
+        for (var i = 0; i < count; i++)
+        {
+            pages[i] = allocate();
+        }
+        var buffer = ArrayPool<byte>.Shared.Rent(BTreePageHeader.PageSize);
+        try
+        {
+            for (var i = 0; i < count; i++)
+            {
+                var part = value.Slice(i * BTreePageHeader.Capacity, Math.Min(BTreePageHeader.Capacity, value.Length - (i * BTreePageHeader.Capacity)));
+                var span = buffer.AsSpan(0, BTreePageHeader.PageSize);
+                span.Clear();
+                new BTreePageHeader(BTreePageType.Overflow, (ushort)part.Length, pages[i], i + 1 < count ? pages[i + 1] : 0, txId).WriteTo(span);
+                part.CopyTo(span[BTreePageHeader.Size..]);
+                BTreePageHeader.Seal(span);
+                _file.Write(pages[i] * (long)BTreePageHeader.PageSize, span);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+        return pages[0];
+    }
+
+    /// <summary>Reads an overflow chain of <paramref name="length"/> bytes; <paramref name="visitPage"/> sees each page number.</summary>
+    public byte[] ReadOverflow(uint first, int length, uint pageCount, Action<uint>? visitPage = null)
+    {
+        if (length > BPlusTree.MaxValue)
+        {
+            throw new InvalidDataException($"Index overflow value of {length} bytes exceeds the maximum.");
+        }
+        var value = new byte[length];
+        var buffer = ArrayPool<byte>.Shared.Rent(BTreePageHeader.PageSize);
+        try
+        {
+            var at = 0;
+            var page = first;
+            var guard = (length / BTreePageHeader.Capacity) + 1;
+            while (true)
+            {
+                var h = ReadChecked(page, pageCount, buffer);
+                if (h.Type != BTreePageType.Overflow || h.Count > BTreePageHeader.Capacity || at + h.Count > length || guard-- <= 0)
+                {
+                    throw new InvalidDataException($"Index overflow page {page} does not fit its value.");
+                }
+                visitPage?.Invoke(page);
+                buffer.AsSpan(BTreePageHeader.Size, h.Count).CopyTo(value.AsSpan(at));
+                at += h.Count;
+                if (h.Next == 0)
+                {
+                    break;
+                }
+                page = h.Next;
+            }
+            return at == length ? value : throw new InvalidDataException($"Index overflow chain at {first} holds {at} of {length} bytes.");
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>Writes the free list as a chain of pages (numbers given by the caller); returns its first page.</summary>
+    public void WriteFreeList(List<uint> free, List<uint> chain, ulong txId)
+    {
+        const int PerPage = BTreePageHeader.Capacity / 4;
+        var buffer = ArrayPool<byte>.Shared.Rent(BTreePageHeader.PageSize);
+        try
+        {
+            for (var p = 0; p < chain.Count; p++)
+            {
+                var span = buffer.AsSpan(0, BTreePageHeader.PageSize);
+                span.Clear();
+                var from = p * PerPage;
+                var n = Math.Clamp(free.Count - from, 0, PerPage);
+                new BTreePageHeader(BTreePageType.FreeList, (ushort)n, chain[p], p + 1 < chain.Count ? chain[p + 1] : 0, txId).WriteTo(span);
+                for (var i = 0; i < n; i++)
+                {
+                    BinaryPrimitives.WriteUInt32LittleEndian(span[(BTreePageHeader.Size + (i * 4))..], free[from + i]);
+                }
+                BTreePageHeader.Seal(span);
+                _file.Write(chain[p] * (long)BTreePageHeader.PageSize, span);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>Pages a free list needs to hold <paramref name="count"/> numbers.</summary>
+    public static int FreeListPages(int count) => (count + (BTreePageHeader.Capacity / 4) - 1) / (BTreePageHeader.Capacity / 4);
+
+    /// <summary>Reads the free-list chain: the free pages, and the pages of the chain itself.</summary>
+    public (List<uint> Free, List<uint> Chain) ReadFreeList(uint first, uint pageCount)
+    {
+        var free = new List<uint>();
+        var chain = new List<uint>();
+        var buffer = ArrayPool<byte>.Shared.Rent(BTreePageHeader.PageSize);
+        try
+        {
+            var page = first;
+            while (page != 0)
+            {
+                if (chain.Count > pageCount)
+                {
+                    throw new InvalidDataException("Index free list loops.");
+                }
+                var h = ReadChecked(page, pageCount, buffer);
+                if (h.Type != BTreePageType.FreeList || h.Count > BTreePageHeader.Capacity / 4)
+                {
+                    throw new InvalidDataException($"Index page {page} is not a free-list page.");
+                }
+                chain.Add(page);
+                for (var i = 0; i < h.Count; i++)
+                {
+                    var p = BinaryPrimitives.ReadUInt32LittleEndian(buffer.AsSpan(BTreePageHeader.Size + (i * 4)));
+                    if (p < 2 || p >= pageCount)
+                    {
+                        throw new InvalidDataException($"Index free list names page {p}, outside the file.");
+                    }
+                    free.Add(p);
+                }
+                page = h.Next;
+            }
+            return (free, chain);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>Makes every page written so far durable.</summary>
+    public void Flush() => _file.Flush();
+
+    /// <summary>Drops pages past <paramref name="pageCount"/> (after the meta that no longer uses them is durable).</summary>
+    public void TrimTo(uint pageCount)
+    {
+        var length = pageCount * (long)BTreePageHeader.PageSize;
+        if (_file.Length > length)
+        {
+            _file.SetLength(length);
+        }
+    }
+
+    public long Length => _file.Length;
+
+    public void Dispose() => _file.Dispose();
+
+    private BTreePageHeader ReadChecked(uint page, uint pageCount, byte[] buffer)
+    {
+        if (page < 2 || page >= pageCount)
+        {
+            throw new InvalidDataException($"Index page {page} is outside the tree ({pageCount} pages).");
+        }
+        var span = buffer.AsSpan(0, BTreePageHeader.PageSize);
+        if (_file.Read(page * (long)BTreePageHeader.PageSize, span) != BTreePageHeader.PageSize)
+        {
+            throw new InvalidDataException($"Index page {page} is past the end of the file.");
+        }
+        var problem = BTreePageHeader.TryRead(span, page, out var h);
+        return problem is null ? h : throw new InvalidDataException($"Index page {page}: {problem}.");
+    }
+
+    private void Remember(Node node)
+    {
+        lock (_cache)
+        {
+            if (_cache.Count >= CacheLimit)
+            {
+                _cache.Clear();
+            }
+            _cache[node.Page] = node;
+        }
+    }
+}
