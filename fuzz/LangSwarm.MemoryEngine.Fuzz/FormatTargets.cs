@@ -5,12 +5,13 @@ using LangSwarm.MemoryEngine.Engine;
 using LangSwarm.MemoryEngine.Engine.Codecs;
 using LangSwarm.MemoryEngine.Format;
 using LangSwarm.MemoryEngine.Index;
+using LangSwarm.MemoryEngine.Index.BTree;
 using LangSwarm.MemoryEngine.Recovery;
 using LangSwarm.MemoryEngine.Storage;
 
 namespace LangSwarm.MemoryEngine.Fuzz;
 
-/// <summary>The byte-level targets: one record, a scanned range, a checkpoint file.</summary>
+/// <summary>The byte-level targets: one record, a scanned range, an index file.</summary>
 internal static class FormatTargets
 {
     /// <summary>
@@ -106,12 +107,12 @@ internal static class FormatTargets
     }
 
     /// <summary>
-    /// <c>checkpoint</c>: input = mode byte, then bytes. Mode bit 1: the bytes are a checkpoint body, framed
-    /// here into a valid file (header, LZ4, checksum). Else mode bit 0: the bytes are a whole file whose two
-    /// checksums are recomputed. Else: the bytes as they are. A checkpoint that reads is then opened by an
-    /// engine and its sessions read back.
+    /// <c>index</c>: input = mode byte, then the bytes of an index file (<c>index.btree</c>). Mode bit 0
+    /// recomputes every page's checksum first, so mutated pages get past the check into the node and meta
+    /// parsers. The tree is opened, checked and scanned whole; unless mode bit 2 is set, an engine then opens
+    /// a store holding the file and reads every session back.
     /// </summary>
-    public static void Checkpoint(ReadOnlySpan<byte> input)
+    public static void Index(ReadOnlySpan<byte> input)
     {
         if (input.IsEmpty)
         {
@@ -119,26 +120,36 @@ internal static class FormatTargets
         }
         var mode = input[0];
         var bytes = input[1..].ToArray();
-        if ((mode & 2) != 0)
+        if ((mode & 1) != 0)
         {
-            bytes = FrameCheckpoint(bytes, 1);
-        }
-        else if ((mode & 1) != 0)
-        {
-            FixCheckpointCrcs(bytes);
+            FixPageCrcs(bytes);
         }
         var fs = new FaultInjectingFileSystem();
-        WriteFile(fs, CheckpointFile.FileName, bytes);
-        var loaded = false;
-        Invariants.Expect("CheckpointFile.Read", () =>
+        WriteFile(fs, IndexFile.FileName, bytes);
+        Invariants.Expect("BPlusTree.Open/Check/Scan", () =>
         {
-            var snap = CheckpointFile.Read(fs);
-            Invariants.Check(snap is not null, "Read returned null for an existing file");
-            loaded = true;
+            using var tree = BPlusTree.Open(fs, IndexFile.FileName);
+            tree.Check();
+            var entries = 0UL;
+            tree.Scan([], [0xFF, 0xFF], (_, _) =>
+            {
+                entries++;
+                return true;
+            });
+            Invariants.Check(entries <= (ulong)bytes.Length, "the tree returned more entries than its file has bytes");
         });
-        if (loaded && (mode & 4) == 0)
+        if ((mode & 4) == 0)
         {
             StoreTarget.OpenAndRead(fs, written: null);
+        }
+    }
+
+    /// <summary>Recomputes the checksum of every whole page of an index file.</summary>
+    public static void FixPageCrcs(byte[] data)
+    {
+        for (var at = 0; at + BTreePageHeader.PageSize <= data.Length; at += BTreePageHeader.PageSize)
+        {
+            BTreePageHeader.Seal(data.AsSpan(at, BTreePageHeader.PageSize));
         }
     }
 
@@ -160,30 +171,6 @@ internal static class FormatTargets
         {
             BinaryPrimitives.WriteUInt32LittleEndian(data.AsSpan(28), Crc32C.Compute(data.AsSpan(0, 28)));
         }
-    }
-
-    /// <summary>Recomputes a checkpoint's header checksum and, where the stored length fits, its trailing one.</summary>
-    public static void FixCheckpointCrcs(byte[] data)
-    {
-        FixFileHeaderCrc(data);
-        if (data.Length >= FileHeader.Size + 12)
-        {
-            var end = data.Length - 4;
-            BinaryPrimitives.WriteUInt32LittleEndian(data.AsSpan(end), Crc32C.Compute(data.AsSpan(0, end)));
-        }
-    }
-
-    /// <summary>A valid checkpoint file around <paramref name="body"/> (the format of <see cref="CheckpointFile.Write"/>).</summary>
-    public static byte[] FrameCheckpoint(byte[] body, ulong coveredLsn)
-    {
-        var file = new byte[FileHeader.Size + 8 + LZ4Codec.MaximumOutputSize(body.Length) + 4];
-        new FileHeader(FileKind.Checkpoint, FileHeader.CurrentVersion, coveredLsn, 0).WriteTo(file);
-        var stored = LZ4Codec.Encode(body, file.AsSpan(FileHeader.Size + 8));
-        BinaryPrimitives.WriteInt32LittleEndian(file.AsSpan(FileHeader.Size), body.Length);
-        BinaryPrimitives.WriteInt32LittleEndian(file.AsSpan(FileHeader.Size + 4), stored);
-        var end = FileHeader.Size + 8 + stored;
-        BinaryPrimitives.WriteUInt32LittleEndian(file.AsSpan(end), Crc32C.Compute(file.AsSpan(0, end)));
-        return file.AsSpan(0, end + 4).ToArray();
     }
 
     /// <summary>Writes a durable file (and its directory entry) on the in-memory device.</summary>

@@ -5,6 +5,7 @@ using K4os.Compression.LZ4;
 using LangSwarm.Memory;
 using LangSwarm.MemoryEngine.Engine.Codecs;
 using LangSwarm.MemoryEngine.Format;
+using LangSwarm.MemoryEngine.Index;
 
 namespace LangSwarm.MemoryEngine.Fuzz;
 
@@ -16,7 +17,7 @@ public static class Seeds
     {
         "record" => RecordSeeds(),
         "scan" => ScanSeeds(),
-        "checkpoint" => CheckpointSeeds(),
+        "index" => IndexSeeds(),
         "store" => StoreSeeds(),
         _ => throw new ArgumentException($"Unknown target '{target}'.", nameof(target)),
     };
@@ -47,19 +48,14 @@ public static class Seeds
         ];
     }
 
-    private static List<(string, byte[])> CheckpointSeeds()
+    private static List<(string, byte[])> IndexSeeds()
     {
-        var file = StoreTarget.BaseFiles["index.ckpt"];
-        var rawLen = BinaryPrimitives.ReadInt32LittleEndian(file.AsSpan(FileHeader.Size));
-        var stored = BinaryPrimitives.ReadInt32LittleEndian(file.AsSpan(FileHeader.Size + 4));
-        var body = new byte[rawLen];
-        LZ4Codec.Decode(file.AsSpan(FileHeader.Size + 8, stored), body);
+        var file = StoreTarget.BaseFiles[IndexFile.FileName];
         return
         [
             ("file.bin", [0, .. file]),
             ("file-fixcrc.bin", [1, .. file]),
-            ("body.bin", [2, .. body]),
-            ("body-noopen.bin", [6, .. body]),
+            ("file-noopen.bin", [5, .. file]),
         ];
     }
 

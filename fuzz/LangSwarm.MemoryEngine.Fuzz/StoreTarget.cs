@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Text.Json.Nodes;
 using LangSwarm.Memory;
 using LangSwarm.MemoryEngine.Format;
+using LangSwarm.MemoryEngine.Index;
 using LangSwarm.MemoryEngine.Storage;
 
 namespace LangSwarm.MemoryEngine.Fuzz;
@@ -152,10 +153,10 @@ internal static class StoreTarget
                         forged |= FormatTargets.FixRecordCrc(data, r);
                         break;
                     }
-                default: // forge: recompute the file header's (and a checkpoint's trailing) checksum
-                    if (name == "index.ckpt")
+                default: // forge: recompute the file header's (or the index file's page) checksums
+                    if (name == IndexFile.FileName)
                     {
-                        FormatTargets.FixCheckpointCrcs(data);
+                        FormatTargets.FixPageCrcs(data);
                     }
                     else
                     {

@@ -4,7 +4,7 @@ namespace LangSwarm.MemoryEngine.Fuzz;
 public static class Targets
 {
     /// <summary>Every target name.</summary>
-    public static IReadOnlyList<string> Names { get; } = ["record", "scan", "checkpoint", "store"];
+    public static IReadOnlyList<string> Names { get; } = ["record", "scan", "index", "store"];
 
     /// <summary>Runs <paramref name="target"/> on <paramref name="input"/>; throws <see cref="InvariantViolationException"/> on a crash.</summary>
     public static void Run(string target, ReadOnlySpan<byte> input)
@@ -17,8 +17,8 @@ public static class Targets
             case "scan":
                 FormatTargets.Scan(input);
                 break;
-            case "checkpoint":
-                FormatTargets.Checkpoint(input);
+            case "index":
+                FormatTargets.Index(input);
                 break;
             case "store":
                 StoreTarget.Run(input);

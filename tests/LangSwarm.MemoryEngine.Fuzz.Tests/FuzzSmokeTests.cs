@@ -11,7 +11,7 @@ public sealed class FuzzSmokeTests
     {
         { "record", 600 },
         { "scan", 600 },
-        { "checkpoint", 400 },
+        { "index", 400 },
         { "store", 200 },
     };
 

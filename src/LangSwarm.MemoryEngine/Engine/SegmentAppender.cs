@@ -39,6 +39,7 @@ internal sealed class SegmentAppender(SegmentFiles files, long maxSegmentBytes)
                 lock (entry.Lock)
                 {
                     entry.Segments.Add(new SegmentExtent(segment, length));
+                    entry.Changed();
                 }
             }
         }

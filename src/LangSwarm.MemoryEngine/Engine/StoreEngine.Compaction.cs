@@ -270,6 +270,7 @@ internal sealed partial class StoreEngine
                 entry.DeadBytes = 0;
                 entry.LastStateLength = stateLength;
                 entry.Cold = cold;
+                entry.Changed(relocated: true);
             }
         }
         finally

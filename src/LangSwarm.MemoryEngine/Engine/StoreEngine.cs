@@ -29,6 +29,7 @@ internal sealed partial class StoreEngine : IDisposable
     private readonly SemaphoreSlim _checkpointLock = new(1, 1);
     private readonly List<StoreDamage> _runtimeDamage = [];
     private CommitLog _log;
+    private IndexFile _indexFile = null!;
     private long _nextLsn;
     private long _nextSession;
     private Exception? _failure;
@@ -96,13 +97,31 @@ internal sealed partial class StoreEngine : IDisposable
     {
         _fs.CreateDirectory(SegmentFiles.Directory);
         _fs.CreateDirectory(CommitLog.Directory);
-        var recovery = new StoreRecovery(_fs, _segments, _appender, Index);
+        string? indexProblem = null;
+        try
+        {
+            _indexFile = IndexFile.Open(_fs);
+        }
+        catch (InvalidDataException ex)
+        {
+            // The segments are the truth: recovery rebuilds the index from them into a fresh file.
+            indexProblem = $"index file ignored: {ex.Message}";
+            _indexFile = IndexFile.Recreate(_fs);
+        }
+        var recovery = new StoreRecovery(_fs, _segments, _appender, Index, _indexFile, indexProblem);
         var clean = _fs.FileExists(CleanFile);
         var result = recovery.Run(cleanShutdown: clean);
+        if (!result.CheckpointLoaded && _indexFile.HasCheckpoint)
+        {
+            // Its sessions did not load: start the file over, or the rebuilt index would be saved as a delta
+            // on top of a tree that is not what the entries believe it is.
+            _indexFile.Dispose();
+            _indexFile = IndexFile.Recreate(_fs);
+        }
         var foreign = new List<string>(result.ForeignFiles);
         foreach (var (name, _) in _fs.ListFiles(string.Empty))
         {
-            if (name is not (LockFile or CleanFile or CheckpointFile.FileName or CheckpointFile.TempName))
+            if (name is not (LockFile or CleanFile or IndexFile.FileName) && !IsLegacyFile(name))
             {
                 foreign.Add(name);
             }
@@ -116,15 +135,18 @@ internal sealed partial class StoreEngine : IDisposable
         {
             // Make what recovery rebuilt durable before the logs it came from are dropped.
             _segments.SyncDirty();
-            WriteCheckpoint(recovery.NextLsn, CaptureAll());
+            _indexFile.Save(IndexDelta.Capture(Index), recovery.NextLsn, recovery.NextLsn, recovery.NextSession);
         }
         foreach (var log in recovery.ReplayedLogs)
         {
             _fs.Delete(log);
         }
-        if (_fs.FileExists(CheckpointFile.TempName))
+        foreach (var (name, _) in _fs.ListFiles(string.Empty))
         {
-            _fs.Delete(CheckpointFile.TempName);
+            if (IsLegacyFile(name))
+            {
+                _fs.Delete(name); // format 1 snapshot checkpoint, or an interrupted index compaction
+            }
         }
         if (clean)
         {
@@ -136,6 +158,9 @@ internal sealed partial class StoreEngine : IDisposable
         _log = CommitLog.Create(_fs, DurabilityPolicies.For(_options.Durability, _options.BatchedInterval), recovery.NextLsn);
         StartAutoVacuum();
     }
+
+    /// <summary>Files recovery may find and removes: the snapshot checkpoint of earlier builds, and leftovers of an index compaction.</summary>
+    private static bool IsLegacyFile(string name) => name is "index.ckpt" or "index.ckpt.tmp" or IndexFile.FileName + ".compact";
 
     // ---- writes ---------------------------------------------------------------------------------------------
 
@@ -480,11 +505,7 @@ internal sealed partial class StoreEngine : IDisposable
             }
         }
         total += _log.Length;
-        if (_fs.FileExists(CheckpointFile.FileName))
-        {
-            using var f = _fs.Open(CheckpointFile.FileName, create: false);
-            total += f.Length;
-        }
+        total += _indexFile.FileBytes;
         return total;
     }
 
@@ -548,6 +569,7 @@ internal sealed partial class StoreEngine : IDisposable
         {
             _log.Dispose();
             _segments.Dispose();
+            _indexFile.Dispose();
             _lock.Dispose();
         }
     }

@@ -104,6 +104,9 @@ public readonly record struct BTreeMeta(ulong TxId, uint Root, uint FreeList, ui
     /// <summary>"LSMBTREE" little-endian.</summary>
     public const ulong Magic = 0x45455254424D534C;
 
+    /// <summary>How <see cref="TryRead"/> says that the page is from a newer format (the reader must not touch the file).</summary>
+    public const string NewerVersionProblem = "newer version";
+
     /// <summary>Version of the index file format.</summary>
     public const uint Version = 1;
 
@@ -142,9 +145,14 @@ public readonly record struct BTreeMeta(ulong TxId, uint Root, uint FreeList, ui
             return null;
         }
         var version = BinaryPrimitives.ReadUInt32LittleEndian(b[8..]);
+        if (version > Version)
+        {
+            problem = $"{NewerVersionProblem}: index file version {version}, this build reads up to {Version}";
+            return null;
+        }
         if (version != Version || BinaryPrimitives.ReadUInt32LittleEndian(b[12..]) != BTreePageHeader.PageSize)
         {
-            problem = $"index file version {version} (this build reads {Version})";
+            problem = $"index file version {version} with {BinaryPrimitives.ReadUInt32LittleEndian(b[12..])}-byte pages is not one this build knows";
             return null;
         }
         var meta = new BTreeMeta(

@@ -46,6 +46,7 @@ internal static class RecordApplier
         }
 
         var refile = false;
+        var relocated = false;
         lock (entry.Lock)
         {
             switch (h.Type)
@@ -83,11 +84,24 @@ internal static class RecordApplier
                         return true;
                     });
                     entry.DeadBytes += length;
+                    // Oldest-first eviction is saved as a cut of the range's head; anything else rewrites it.
+                    if (entry.Messages.Count > 0)
+                    {
+                        foreach (var seq in evicted)
+                        {
+                            if (seq > entry.Messages[0].Sequence)
+                            {
+                                relocated = true;
+                                break;
+                            }
+                        }
+                    }
                     break;
                 case RecordType.SessionDelete:
                     break;
             }
             entry.LastLsn = h.Lsn;
+            entry.Changed(relocated);
             var last = entry.Segments.Count - 1;
             if (last >= 0 && entry.Segments[last].Segment == segment)
             {

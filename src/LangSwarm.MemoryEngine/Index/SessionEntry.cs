@@ -3,18 +3,86 @@ using LangSwarm.Memory;
 namespace LangSwarm.MemoryEngine.Index;
 
 /// <summary>Everything the index knows of one session. Mutable fields are guarded by <see cref="Lock"/>.</summary>
-internal sealed class SessionEntry(ulong number, SessionState state, List<MessageEntry>? messages = null)
+internal sealed class SessionEntry(ulong number, SessionState state, ISessionContentSource? source = null)
 {
+    private List<MessageEntry>? _messages = source is null ? [] : null;
+    private List<ConversationSummary>? _summaries = source is null ? [] : null;
+
     public ulong Number { get; } = number;
 
     public object Lock { get; } = new();
 
     public SessionState State { get; set; } = state;
 
-    /// <summary>Live messages, ascending by sequence (the list passed in is taken over, not copied).</summary>
-    public List<MessageEntry> Messages { get; } = messages ?? [];
+    /// <summary>
+    /// Live messages, ascending by sequence. For a session opened from the index file they are read from it
+    /// on first use (most sessions of a large store are never touched between open and close).
+    /// </summary>
+    public List<MessageEntry> Messages
+    {
+        get
+        {
+            if (_messages is null)
+            {
+                lock (Lock)
+                {
+                    _messages ??= source!.LoadMessages(Number);
+                }
+            }
+            return _messages;
+        }
+    }
 
-    public List<ConversationSummary> Summaries { get; } = [];
+    /// <summary>Summaries in the order written; loaded on first use like <see cref="Messages"/>.</summary>
+    public List<ConversationSummary> Summaries
+    {
+        get
+        {
+            if (_summaries is null)
+            {
+                lock (Lock)
+                {
+                    _summaries ??= source!.LoadSummaries(Number, State.Metadata.SessionId);
+                }
+            }
+            return _summaries;
+        }
+    }
+
+    /// <summary>True when the message entries are in memory.</summary>
+    public bool MessagesLoaded => _messages is not null;
+
+    /// <summary>True when the summaries are in memory.</summary>
+    public bool SummariesLoaded => _summaries is not null;
+
+    /// <summary>Lets go of loaded content that the index file holds unchanged (caller holds <see cref="Lock"/>).</summary>
+    public void Unload()
+    {
+        if (source is not null && Version == Saved.Version)
+        {
+            _messages = null;
+            _summaries = null;
+        }
+    }
+
+    /// <summary>Bumped on every change (under <see cref="Lock"/>): a checkpoint saves entries whose version moved.</summary>
+    public long Version { get; private set; } = 1;
+
+    /// <summary>What the index file holds of this session (for incremental checkpoints).</summary>
+    public SavedImage Saved { get; set; } = SavedImage.None;
+
+    /// <summary>Marks a change; <paramref name="relocated"/> when messages changed other than by appends or oldest-first eviction.</summary>
+    public void Changed(bool relocated = false)
+    {
+        Version++;
+        if (relocated)
+        {
+            Relocated = true;
+        }
+    }
+
+    /// <summary>Message entries changed in place (compaction, repair, an eviction out of order) since the last save.</summary>
+    public bool Relocated { get; set; }
 
     /// <summary>The session's segments in order, with their lengths; the last takes appends.</summary>
     public List<SegmentExtent> Segments { get; } = [];
@@ -56,6 +124,27 @@ internal sealed class SessionEntry(ulong number, SessionState state, List<Messag
         }
         return lo;
     }
+}
+
+/// <summary>What the index file holds of a session: the version saved and the keys it is filed under.</summary>
+/// <param name="Version">Entry version at the save (0: not in the file).</param>
+/// <param name="LastSequence">Highest message sequence saved (later appends are above it).</param>
+/// <param name="Summaries">Summaries in the file.</param>
+/// <param name="Key">The by-time key in the file.</param>
+/// <param name="User">The user of the by-user key in the file.</param>
+internal sealed record SavedImage(long Version, long LastSequence, int Summaries, SessionKey Key, string? User)
+{
+    public static readonly SavedImage None = new(0, 0, 0, default, null);
+
+    public bool InFile => Version != 0;
+}
+
+/// <summary>Reads a session's message entries and summaries from the index file on first use.</summary>
+internal interface ISessionContentSource
+{
+    List<MessageEntry> LoadMessages(ulong session);
+
+    List<ConversationSummary> LoadSummaries(ulong session, string sessionId);
 }
 
 /// <summary>A segment of a session and how many bytes of it are valid.</summary>

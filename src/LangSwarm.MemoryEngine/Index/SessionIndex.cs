@@ -15,6 +15,9 @@ internal sealed class SessionIndex
     private readonly Dictionary<string, SortedSet<SessionKey>> _byUser = new(StringComparer.Ordinal);
     private readonly Dictionary<SessionStatus, SortedSet<SessionKey>> _byStatus = [];
 
+    // Sessions removed since the last checkpoint that the index file still holds.
+    private List<SessionEntry> _removed = [];
+
     public int Count
     {
         get
@@ -108,6 +111,10 @@ internal sealed class SessionIndex
             {
                 _byId.Remove(entry.State.Metadata.SessionId);
                 Unfile(entry);
+                if (entry.Saved.InFile)
+                {
+                    _removed.Add(entry);
+                }
             }
         }
     }
@@ -183,6 +190,17 @@ internal sealed class SessionIndex
                 ids.Add(key.SessionId);
             }
             return ids;
+        }
+    }
+
+    /// <summary>Sessions removed since the last call that the index file still holds.</summary>
+    public List<SessionEntry> DrainRemoved()
+    {
+        lock (_lock)
+        {
+            var removed = _removed;
+            _removed = [];
+            return removed;
         }
     }
 

@@ -11,7 +11,7 @@ namespace LangSwarm.MemoryEngine.Recovery;
 /// <summary>
 /// Brings the index up to date with the files after any stop, clean or not:
 /// <list type="number">
-/// <item>load the checkpoint (a damaged one is reported and ignored: the segments are the truth);</item>
+/// <item>load the sessions from the index file (a damaged file is reported and ignored: the segments are the truth);</item>
 /// <item>scan every segment past its checkpointed length, applying newer records and cutting a torn tail;</item>
 /// <item>replay the commit logs: every record newer than its session's last applied LSN is appended to the
 /// session's segment and applied, so the segments catch up with what was acknowledged.</item>
@@ -19,7 +19,7 @@ namespace LangSwarm.MemoryEngine.Recovery;
 /// Every step is idempotent (records are applied only above each session's last LSN), so a crash inside
 /// recovery is repaired by the next recovery. The caller then writes a fresh checkpoint and drops the logs.
 /// </summary>
-internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentAppender appender, SessionIndex index)
+internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentAppender appender, SessionIndex index, IndexFile? indexFile, string? indexProblem)
 {
     private readonly List<StoreDamage> _damage = [];
     private readonly List<string> _foreign = [];
@@ -66,7 +66,10 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
         long messages = 0;
         foreach (var e in index.All())
         {
-            messages += e.Messages.Count;
+            lock (e.Lock)
+            {
+                messages += e.State.LiveMessages; // not e.Messages: that would read every session's entries
+            }
         }
         return new RecoveryResult(loaded, problem, index.Count, messages, _segmentRecords, _logRecords, _torn, _damage, _foreign, sw.Elapsed)
         {
@@ -78,31 +81,27 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
 
     private (bool, string?) LoadCheckpoint()
     {
-        CheckpointFile.Snapshot? snap;
+        if (indexFile is null)
+        {
+            return (false, indexProblem);
+        }
+        if (!indexFile.HasCheckpoint)
+        {
+            return (false, indexProblem);
+        }
+        List<SessionEntry> sessions;
         try
         {
-            snap = CheckpointFile.Read(fs);
+            sessions = indexFile.LoadSessions();
         }
         catch (InvalidDataException ex)
         {
-            return (false, $"checkpoint ignored: {ex.Message}");
+            return (false, $"index file ignored: {ex.Message}");
         }
-        if (snap is null)
-        {
-            return (false, null);
-        }
-        var entries = new List<SessionEntry>(snap.Sessions.Count);
-        foreach (var s in snap.Sessions)
-        {
-            var e = new SessionEntry(s.Number, s.State, s.Messages) { LastLsn = s.LastLsn, DeadBytes = s.DeadBytes, LastStateLength = s.LastStateLength };
-            e.Segments.AddRange(s.Segments);
-            e.Summaries.AddRange(s.Summaries);
-            entries.Add(e);
-        }
-        index.Load(entries);
-        CoveredLsn = snap.CoveredLsn;
-        NextLsn = Math.Max(snap.NextLsn, snap.CoveredLsn);
-        NextSession = snap.NextSession;
+        index.Load(sessions);
+        CoveredLsn = indexFile.CoveredLsn;
+        NextLsn = Math.Max(indexFile.NextLsn, indexFile.CoveredLsn);
+        NextSession = Math.Max(1, indexFile.NextSession);
         return (true, null);
     }
 
@@ -168,6 +167,7 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
                     _missing.Add((entry.Number, new StoreDamage(SegmentFiles.PathFor(entry.Number, seg.Segment), 0, seg.Length, $"segment file missing; {lost} message(s) of session '{entry.State.Metadata.SessionId}' dropped from the index")));
                     files.Create(entry.Number, seg.Segment);
                     entry.Segments[i] = new SegmentExtent(seg.Segment, FileHeader.Size);
+                    entry.Changed(relocated: true);
                 }
             }
         }
@@ -297,6 +297,7 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
                 if (i >= 0)
                 {
                     after.Segments[i] = new SegmentExtent(segment, result.ValidEnd);
+                    after.Changed();
                 }
             }
         }

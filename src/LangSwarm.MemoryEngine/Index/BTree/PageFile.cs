@@ -69,6 +69,10 @@ internal sealed class PageFile : IDisposable
                 {
                     best = m;
                 }
+                if (problem is not null && problem.StartsWith(BTreeMeta.NewerVersionProblem, StringComparison.Ordinal))
+                {
+                    throw new StoreVersionException($"The {problem}.");
+                }
                 why ??= problem;
             }
             return best ?? throw new InvalidDataException($"Index file has no valid meta page ({why}).");

@@ -1,0 +1,125 @@
+using System.Buffers;
+using LangSwarm.Memory;
+
+namespace LangSwarm.MemoryEngine.Index;
+
+/// <summary>A session to write to the index file: what changed since its last save.</summary>
+internal sealed class SessionSave
+{
+    public required ulong Number { get; init; }
+
+    public required string SessionId { get; init; }
+
+    /// <summary>What the file held before (keys to move, ranges to extend).</summary>
+    public required SavedImage Before { get; init; }
+
+    /// <summary>What the file holds after.</summary>
+    public required SavedImage After { get; init; }
+
+    /// <summary>The encoded session record (<see cref="SessionRecord"/>).</summary>
+    public required byte[] Record { get; init; }
+
+    /// <summary>Replace every message entry (otherwise: cut below <see cref="CutBelow"/>, then add <see cref="Messages"/>).</summary>
+    public bool RewriteMessages { get; init; }
+
+    /// <summary>Entries below this sequence were evicted (long.MinValue: none).</summary>
+    public long CutBelow { get; init; } = long.MinValue;
+
+    public List<MessageEntry> Messages { get; init; } = [];
+
+    public bool RewriteSummaries { get; init; }
+
+    /// <summary>Summaries to write, from position <c>Before.Summaries</c> on (or from 0 when rewriting).</summary>
+    public List<ConversationSummary> Summaries { get; init; } = [];
+}
+
+/// <summary>
+/// The changes a checkpoint writes to the index file: sessions removed, and sessions whose version moved since
+/// their last save, each reduced to its delta (new message entries, an evicted head, new summaries). Captured
+/// under the engine's exclusive gate, so its cost follows what changed, not the size of the store.
+/// </summary>
+internal sealed class IndexDelta
+{
+    public List<(ulong Number, string SessionId, SavedImage Saved)> Removed { get; } = [];
+
+    public List<SessionSave> Saves { get; } = [];
+
+    public static IndexDelta Capture(SessionIndex index)
+    {
+        var delta = new IndexDelta();
+        foreach (var e in index.DrainRemoved())
+        {
+            delta.Removed.Add((e.Number, e.State.Metadata.SessionId, e.Saved));
+        }
+        var record = new ArrayBufferWriter<byte>(512);
+        foreach (var e in index.All())
+        {
+            lock (e.Lock)
+            {
+                if (e.Version != e.Saved.Version)
+                {
+                    delta.Saves.Add(CaptureOne(e, record));
+                }
+            }
+        }
+        return delta;
+    }
+
+    /// <summary>The delta of one entry; marks it saved. Caller holds the entry's lock.</summary>
+    private static SessionSave CaptureOne(SessionEntry e, ArrayBufferWriter<byte> record)
+    {
+        var before = e.Saved;
+        var m = e.State.Metadata;
+        var lastSequence = before.LastSequence;
+        var rewriteMessages = false;
+        var cut = long.MinValue;
+        List<MessageEntry> messages = [];
+        if (e.MessagesLoaded)
+        {
+            var all = e.Messages;
+            if (e.Relocated || !before.InFile)
+            {
+                rewriteMessages = true;
+                messages = [.. all];
+            }
+            else
+            {
+                cut = all.Count > 0 ? all[0].Sequence : long.MaxValue;
+                var from = e.LowerBound(before.LastSequence + 1);
+                messages = all.GetRange(from, all.Count - from);
+            }
+            if (all.Count > 0)
+            {
+                lastSequence = Math.Max(lastSequence, all[^1].Sequence);
+            }
+        }
+        var summaryCount = before.Summaries;
+        var rewriteSummaries = false;
+        List<ConversationSummary> summaries = [];
+        if (e.SummariesLoaded)
+        {
+            var all = e.Summaries;
+            rewriteSummaries = !before.InFile || all.Count < before.Summaries;
+            summaries = rewriteSummaries ? [.. all] : all.GetRange(before.Summaries, all.Count - before.Summaries);
+            summaryCount = all.Count;
+        }
+        record.Clear();
+        SessionRecord.Write(record, e, summaryCount);
+        var after = new SavedImage(e.Version, lastSequence, summaryCount, new SessionKey(m.UpdatedAt.UtcTicks, m.SessionId), m.UserId);
+        e.Saved = after;
+        e.Relocated = false;
+        return new SessionSave
+        {
+            Number = e.Number,
+            SessionId = m.SessionId,
+            Before = before,
+            After = after,
+            Record = record.WrittenSpan.ToArray(),
+            RewriteMessages = rewriteMessages,
+            CutBelow = cut,
+            Messages = messages,
+            RewriteSummaries = rewriteSummaries,
+            Summaries = summaries,
+        };
+    }
+}
