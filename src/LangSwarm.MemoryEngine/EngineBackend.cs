@@ -238,8 +238,8 @@ public sealed class EngineBackend : MemoryBackendBase
                 sessions++;
                 active += e.State.Metadata.Status == SessionStatus.Active ? 1 : 0;
                 archived += e.State.Metadata.Status == SessionStatus.Archived ? 1 : 0;
-                messages += e.Messages.Count;
-                summaries += e.Summaries.Count;
+                messages += e.MessageCount; // counts, not the lists: those load from the index file on first use
+                summaries += e.SummaryCount;
                 dead += e.DeadBytes;
                 segments += e.Segments.Count;
                 cold += e.Cold ? 1 : 0;
@@ -266,6 +266,8 @@ public sealed class EngineBackend : MemoryBackendBase
                 ["cold_sessions"] = cold,
                 ["last_vacuum"] = engine.LastVacuum?.At.ToString("O"),
                 ["last_vacuum_bytes_reclaimed"] = engine.LastVacuum?.Report.BytesReclaimed,
+                ["index_bytes"] = engine.IndexFileBytes,
+                ["index_free_pages"] = engine.IndexFreePages,
                 ["checkpoints"] = engine.CheckpointCount,
                 ["last_checkpoint"] = engine.LastCheckpoint?.ToString("O"),
                 ["last_recovery_ms"] = Math.Round(engine.Recovery.Elapsed.TotalMilliseconds, 2),

@@ -8,6 +8,9 @@ namespace LangSwarm.MemoryEngine.Compaction;
 /// <param name="Elapsed">Time taken.</param>
 public sealed record VacuumReport(int SessionsRewritten, int SessionsSkipped, long BytesBefore, long BytesAfter, TimeSpan Elapsed)
 {
+    /// <summary>Bytes the index file shrank by when the vacuum repacked it (0: it was dense enough).</summary>
+    public long IndexBytesReclaimed { get; init; }
+
     /// <summary>Bytes given back to the file system.</summary>
     public long BytesReclaimed => Math.Max(0, BytesBefore - BytesAfter);
 }

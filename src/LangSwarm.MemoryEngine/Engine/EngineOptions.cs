@@ -32,6 +32,13 @@ public sealed record EngineOptions
     /// <summary>How often the background vacuum looks for work.</summary>
     public TimeSpan AutoVacuumInterval { get; init; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>
+    /// Sessions whose message entries are kept in memory after use. Past this, each checkpoint lets go of the
+    /// least recently used ones that the index file holds unchanged (they load again on next use), so memory
+    /// follows the working set rather than the size of the store.
+    /// </summary>
+    public int MaxLoadedSessions { get; init; } = 10_000;
+
     /// <summary>Most segment files kept open at once.</summary>
     public int OpenSegmentHandles { get; init; } = 256;
 

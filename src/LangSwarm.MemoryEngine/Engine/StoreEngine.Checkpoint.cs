@@ -46,7 +46,22 @@ internal sealed partial class StoreEngine
         try
         {
             _segments.SyncDirty();
-            _indexFile.Save(delta, covered, covered, (ulong)Interlocked.Read(ref _nextSession));
+            try
+            {
+                _indexFile.Save(delta, covered, covered, (ulong)Interlocked.Read(ref _nextSession));
+            }
+            catch (InvalidDataException ex)
+            {
+                await _gate.EnterExclusiveAsync().ConfigureAwait(false);
+                try
+                {
+                    RebuildIndexFile(ex, covered);
+                }
+                finally
+                {
+                    _gate.ExitExclusive();
+                }
+            }
             if (oldLog is not null)
             {
                 _fs.Delete($"{CommitLog.Directory}/{oldLog}");
@@ -61,7 +76,73 @@ internal sealed partial class StoreEngine
         LastCheckpoint = DateTimeOffset.UtcNow;
         CheckpointCount++;
         LastCheckpointSessions = delta.Saves.Count;
+        UnloadColdSessions();
     }
+
+    /// <summary>Past <see cref="EngineOptions.MaxLoadedSessions"/>, unloads the least recently used clean sessions' entries.</summary>
+    private void UnloadColdSessions()
+    {
+        var loaded = new List<(long LastUsed, SessionEntry Entry)>();
+        foreach (var e in Index.All())
+        {
+            if (e.MessagesLoaded || e.SummariesLoaded)
+            {
+                loaded.Add((e.LastUsed, e));
+            }
+        }
+        var excess = loaded.Count - _options.MaxLoadedSessions;
+        if (excess <= 0)
+        {
+            return;
+        }
+        loaded.Sort((a, b) => a.LastUsed.CompareTo(b.LastUsed));
+        foreach (var (_, e) in loaded)
+        {
+            lock (e.Lock)
+            {
+                if (e.Unload() && --excess == 0)
+                {
+                    break;
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// A checkpoint met a damaged page of the index file: writes a new file from the in-memory index (every
+    /// session's content loaded first, from the old file or, where that fails, from its segments). The caller
+    /// holds the checkpoint lock and keeps writers out.
+    /// </summary>
+    private void RebuildIndexFile(InvalidDataException why, ulong covered)
+    {
+        ReportDamage(new Recovery.StoreDamage(IndexFile.FileName, 0, _indexFile.FileBytes, $"index file damaged ({why.Message}); rebuilt from the index in memory"));
+        var all = Index.All();
+        foreach (var e in all)
+        {
+            lock (e.Lock)
+            {
+                _ = e.Messages;
+                _ = e.Summaries;
+            }
+        }
+        _indexFile.Dispose();
+        _indexFile = IndexFile.Recreate(_fs);
+        Index.DrainRemoved();
+        foreach (var e in all)
+        {
+            lock (e.Lock)
+            {
+                e.Saved = SavedImage.None;
+            }
+        }
+        _indexFile.Save(IndexDelta.Capture(Index), covered, Math.Max(covered, (ulong)Interlocked.Read(ref _nextLsn)), (ulong)Interlocked.Read(ref _nextSession));
+    }
+
+    /// <summary>Bytes of the index file.</summary>
+    public long IndexFileBytes => _indexFile.FileBytes;
+
+    /// <summary>Free pages in the index file (reused by later checkpoints; vacuum repacks the file).</summary>
+    public int IndexFreePages => _indexFile.FreePages;
 
     /// <summary>Sessions the last checkpoint wrote to the index file.</summary>
     public int LastCheckpointSessions { get; private set; }

@@ -14,6 +14,7 @@ namespace LangSwarm.MemoryEngine.Engine;
 internal sealed partial class StoreEngine
 {
     private const uint RewriteSegmentGap = 1024;
+    private const double IndexCompactFreeFraction = 0.25;
 
     private readonly CancellationTokenSource _stopBackground = new();
     private Task? _autoVacuum;
@@ -33,6 +34,7 @@ internal sealed partial class StoreEngine
         var sw = Stopwatch.StartNew();
         var before = DiskBytes();
         int rewritten = 0, skipped = 0;
+        long indexReclaimed = 0;
         var superseded = new List<(ulong Session, uint Segment)>();
         await _checkpointLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -68,6 +70,24 @@ internal sealed partial class StoreEngine
                 }
                 _segments.SyncDirectory();
             }
+            // The index file reuses freed pages, but deletes and evictions can leave many; repack it when a
+            // quarter of it is free (its own rename switch, FORMAT.md §11).
+            try
+            {
+                indexReclaimed = _indexFile.CompactIfWorthIt(IndexCompactFreeFraction);
+            }
+            catch (InvalidDataException ex)
+            {
+                await _gate.EnterExclusiveAsync().ConfigureAwait(false);
+                try
+                {
+                    RebuildIndexFile(ex, _indexFile.CoveredLsn);
+                }
+                finally
+                {
+                    _gate.ExitExclusive();
+                }
+            }
         }
         catch (IOException ex)
         {
@@ -78,7 +98,7 @@ internal sealed partial class StoreEngine
         {
             _checkpointLock.Release();
         }
-        var report = new VacuumReport(rewritten, skipped, before, DiskBytes(), sw.Elapsed);
+        var report = new VacuumReport(rewritten, skipped, before, DiskBytes(), sw.Elapsed) { IndexBytesReclaimed = indexReclaimed };
         LastVacuum = (DateTimeOffset.UtcNow, report);
         return report;
     }

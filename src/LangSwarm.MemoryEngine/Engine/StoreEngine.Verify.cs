@@ -13,6 +13,20 @@ internal sealed partial class StoreEngine
     /// </summary>
     public async Task<VerifyReport> VerifyAsync(CancellationToken cancellationToken)
     {
+        // The checkpoint lock first (the order checkpoints take them in): the index file is then one committed tree.
+        await _checkpointLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await VerifyLockedAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _checkpointLock.Release();
+        }
+    }
+
+    private async Task<VerifyReport> VerifyLockedAsync(CancellationToken cancellationToken)
+    {
         await _gate.EnterExclusiveAsync().ConfigureAwait(false);
         try
         {
@@ -60,6 +74,7 @@ internal sealed partial class StoreEngine
                 }
             }
             Compare(Index, rebuilt, problems);
+            problems.AddRange(_indexFile.Check());
             return new VerifyReport(segments, records, bytes, problems);
         }
         finally

@@ -13,7 +13,7 @@ namespace LangSwarm.MemoryEngine.Engine;
 /// segments, then into the index; reads come from the index and the segments. A background checkpoint
 /// snapshots the index and truncates the log.
 /// </summary>
-internal sealed partial class StoreEngine : IDisposable
+internal sealed partial class StoreEngine : IDisposable, ISessionContentSource
 {
     private const string LockFile = "LOCK";
 
@@ -108,7 +108,7 @@ internal sealed partial class StoreEngine : IDisposable
             indexProblem = $"index file ignored: {ex.Message}";
             _indexFile = IndexFile.Recreate(_fs);
         }
-        var recovery = new StoreRecovery(_fs, _segments, _appender, Index, _indexFile, indexProblem);
+        var recovery = new StoreRecovery(_fs, _segments, _appender, Index, _indexFile, indexProblem, this);
         var clean = _fs.FileExists(CleanFile);
         var result = recovery.Run(cleanShutdown: clean);
         if (!result.CheckpointLoaded && _indexFile.HasCheckpoint)
@@ -135,7 +135,14 @@ internal sealed partial class StoreEngine : IDisposable
         {
             // Make what recovery rebuilt durable before the logs it came from are dropped.
             _segments.SyncDirty();
-            _indexFile.Save(IndexDelta.Capture(Index), recovery.NextLsn, recovery.NextLsn, recovery.NextSession);
+            try
+            {
+                _indexFile.Save(IndexDelta.Capture(Index), recovery.NextLsn, recovery.NextLsn, recovery.NextSession);
+            }
+            catch (InvalidDataException ex)
+            {
+                RebuildIndexFile(ex, recovery.NextLsn);
+            }
         }
         foreach (var log in recovery.ReplayedLogs)
         {

@@ -99,13 +99,13 @@ internal sealed class IndexDelta
         if (e.SummariesLoaded)
         {
             var all = e.Summaries;
-            rewriteSummaries = !before.InFile || all.Count < before.Summaries;
+            rewriteSummaries = !before.InFile || e.Relocated || all.Count < before.Summaries;
             summaries = rewriteSummaries ? [.. all] : all.GetRange(before.Summaries, all.Count - before.Summaries);
             summaryCount = all.Count;
         }
         record.Clear();
-        SessionRecord.Write(record, e, summaryCount);
-        var after = new SavedImage(e.Version, lastSequence, summaryCount, new SessionKey(m.UpdatedAt.UtcTicks, m.SessionId), m.UserId);
+        SessionRecord.Write(record, e, e.MessageCount, summaryCount);
+        var after = new SavedImage(e.Version, lastSequence, e.MessageCount, summaryCount, new SessionKey(m.UpdatedAt.UtcTicks, m.SessionId), m.UserId);
         e.Saved = after;
         e.Relocated = false;
         return new SessionSave

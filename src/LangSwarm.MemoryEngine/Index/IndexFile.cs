@@ -12,7 +12,7 @@ namespace LangSwarm.MemoryEngine.Index;
 /// entries and summaries are read per session on first use. The segments stay the truth: a damaged index
 /// file is set aside and rebuilt from them.
 /// </summary>
-internal sealed class IndexFile : ISessionContentSource, IDisposable
+internal sealed class IndexFile : IDisposable
 {
     public const string FileName = "index.btree";
 
@@ -50,55 +50,43 @@ internal sealed class IndexFile : ISessionContentSource, IDisposable
         return Open(fs);
     }
 
-    /// <summary>Every session record, for the index at open (content left to load on first use).</summary>
-    public List<SessionEntry> LoadSessions()
+    /// <summary>Every session record, for the index at open (content left to load from <paramref name="source"/> on first use).</summary>
+    public List<SessionEntry> LoadSessions(ISessionContentSource source)
     {
         var (from, to) = IndexKeys.Space(IndexKeys.Session);
         var sessions = new List<SessionEntry>((int)Math.Min(_tree.Count, 1 << 20));
         _tree.Scan(from, to, (k, v) =>
         {
-            var e = SessionRecord.Read(IndexKeys.NumberOf(k), v, this, out var summaries);
+            var e = SessionRecord.Read(IndexKeys.NumberOf(k), v, source, out var messages, out var summaries);
             var m = e.State.Metadata;
-            e.Saved = new SavedImage(e.Version, e.State.LastSequence, summaries, new SessionKey(m.UpdatedAt.UtcTicks, m.SessionId), m.UserId);
+            e.Saved = new SavedImage(e.Version, e.State.LastSequence, messages, summaries, new SessionKey(m.UpdatedAt.UtcTicks, m.SessionId), m.UserId);
             sessions.Add(e);
             return true;
         });
         return sessions;
     }
 
+    /// <summary>A session's message entries; throws <see cref="InvalidDataException"/> when the file is damaged there.</summary>
     public List<MessageEntry> LoadMessages(ulong session)
     {
         var list = new List<MessageEntry>();
-        try
+        _tree.Scan(IndexKeys.RangeStart(IndexKeys.Message, session), IndexKeys.RangeEnd(IndexKeys.Message, session), (k, v) =>
         {
-            _tree.Scan(IndexKeys.RangeStart(IndexKeys.Message, session), IndexKeys.RangeEnd(IndexKeys.Message, session), (k, v) =>
-            {
-                list.Add(SessionRecord.DecodeMessage(IndexKeys.SequenceOf(k), v));
-                return true;
-            });
-        }
-        catch (InvalidDataException ex)
-        {
-            throw new StorageCorruptionException($"The index file is damaged where it lists the messages of session {session}: {ex.Message} Run verify; reopening after deleting index.btree rebuilds it from the segments.", ex);
-        }
+            list.Add(SessionRecord.DecodeMessage(IndexKeys.SequenceOf(k), v));
+            return true;
+        });
         return list;
     }
 
+    /// <summary>A session's summaries; throws <see cref="InvalidDataException"/> when the file is damaged there.</summary>
     public List<ConversationSummary> LoadSummaries(ulong session, string sessionId)
     {
         var list = new List<ConversationSummary>();
-        try
+        _tree.Scan(IndexKeys.RangeStart(IndexKeys.Summary, session), IndexKeys.RangeEnd(IndexKeys.Summary, session), (_, v) =>
         {
-            _tree.Scan(IndexKeys.RangeStart(IndexKeys.Summary, session), IndexKeys.RangeEnd(IndexKeys.Summary, session), (_, v) =>
-            {
-                list.Add(SummaryCodec.Read(v, sessionId));
-                return true;
-            });
-        }
-        catch (InvalidDataException ex)
-        {
-            throw new StorageCorruptionException($"The index file is damaged where it lists the summaries of session '{sessionId}': {ex.Message}", ex);
-        }
+            list.Add(SummaryCodec.Read(v, sessionId));
+            return true;
+        });
         return list;
     }
 
@@ -217,7 +205,7 @@ internal sealed class IndexFile : ISessionContentSource, IDisposable
             SessionEntry e;
             try
             {
-                e = SessionRecord.Read(number, value, this, out _);
+                e = SessionRecord.Read(number, value, NoContent.Instance, out _, out _);
             }
             catch (InvalidDataException ex)
             {
@@ -258,4 +246,14 @@ internal sealed class IndexFile : ISessionContentSource, IDisposable
     }
 
     public void Dispose() => _tree.Dispose();
+
+    /// <summary>For records read only to be checked.</summary>
+    private sealed class NoContent : ISessionContentSource
+    {
+        public static readonly NoContent Instance = new();
+
+        public List<MessageEntry> LoadMessages(SessionEntry entry) => [];
+
+        public List<ConversationSummary> LoadSummaries(SessionEntry entry) => [];
+    }
 }

@@ -26,9 +26,10 @@ internal sealed class SessionEntry(ulong number, SessionState state, ISessionCon
             {
                 lock (Lock)
                 {
-                    _messages ??= source!.LoadMessages(Number);
+                    _messages ??= source!.LoadMessages(this);
                 }
             }
+            LastUsed = Environment.TickCount64;
             return _messages;
         }
     }
@@ -42,12 +43,21 @@ internal sealed class SessionEntry(ulong number, SessionState state, ISessionCon
             {
                 lock (Lock)
                 {
-                    _summaries ??= source!.LoadSummaries(Number, State.Metadata.SessionId);
+                    _summaries ??= source!.LoadSummaries(this);
                 }
             }
             return _summaries;
         }
     }
+
+    /// <summary>Live messages, without loading them.</summary>
+    public int MessageCount => _messages?.Count ?? Saved.Messages;
+
+    /// <summary>Summaries, without loading them.</summary>
+    public int SummaryCount => _summaries?.Count ?? Saved.Summaries;
+
+    /// <summary>When the message entries were last used (<see cref="Environment.TickCount64"/>), to unload the coldest first.</summary>
+    public long LastUsed { get; private set; }
 
     /// <summary>True when the message entries are in memory.</summary>
     public bool MessagesLoaded => _messages is not null;
@@ -55,14 +65,27 @@ internal sealed class SessionEntry(ulong number, SessionState state, ISessionCon
     /// <summary>True when the summaries are in memory.</summary>
     public bool SummariesLoaded => _summaries is not null;
 
-    /// <summary>Lets go of loaded content that the index file holds unchanged (caller holds <see cref="Lock"/>).</summary>
-    public void Unload()
+    /// <summary>Lets go of loaded content that the index file holds unchanged; false when it cannot (caller holds <see cref="Lock"/>).</summary>
+    public bool Unload()
     {
-        if (source is not null && Version == Saved.Version)
+        if (source is null || Version != Saved.Version || !Saved.InFile)
         {
-            _messages = null;
-            _summaries = null;
+            return false;
         }
+        _messages = null;
+        _summaries = null;
+        return true;
+    }
+
+    /// <summary>
+    /// Puts content rebuilt from the segments in place of what the index file could not give (caller holds
+    /// <see cref="Lock"/>); the next checkpoint rewrites the session's entries in the file.
+    /// </summary>
+    public void ReplaceContent(List<MessageEntry> messages, List<ConversationSummary> summaries)
+    {
+        _messages = messages;
+        _summaries = summaries;
+        Changed(relocated: true);
     }
 
     /// <summary>Bumped on every change (under <see cref="Lock"/>): a checkpoint saves entries whose version moved.</summary>
@@ -129,12 +152,13 @@ internal sealed class SessionEntry(ulong number, SessionState state, ISessionCon
 /// <summary>What the index file holds of a session: the version saved and the keys it is filed under.</summary>
 /// <param name="Version">Entry version at the save (0: not in the file).</param>
 /// <param name="LastSequence">Highest message sequence saved (later appends are above it).</param>
+/// <param name="Messages">Message entries in the file.</param>
 /// <param name="Summaries">Summaries in the file.</param>
 /// <param name="Key">The by-time key in the file.</param>
 /// <param name="User">The user of the by-user key in the file.</param>
-internal sealed record SavedImage(long Version, long LastSequence, int Summaries, SessionKey Key, string? User)
+internal sealed record SavedImage(long Version, long LastSequence, int Messages, int Summaries, SessionKey Key, string? User)
 {
-    public static readonly SavedImage None = new(0, 0, 0, default, null);
+    public static readonly SavedImage None = new(0, 0, 0, 0, default, null);
 
     public bool InFile => Version != 0;
 }
@@ -142,9 +166,11 @@ internal sealed record SavedImage(long Version, long LastSequence, int Summaries
 /// <summary>Reads a session's message entries and summaries from the index file on first use.</summary>
 internal interface ISessionContentSource
 {
-    List<MessageEntry> LoadMessages(ulong session);
+    /// <summary>The entry's message entries (called once, under the entry's lock).</summary>
+    List<MessageEntry> LoadMessages(SessionEntry entry);
 
-    List<ConversationSummary> LoadSummaries(ulong session, string sessionId);
+    /// <summary>The entry's summaries (called once, under the entry's lock).</summary>
+    List<ConversationSummary> LoadSummaries(SessionEntry entry);
 }
 
 /// <summary>A segment of a session and how many bytes of it are valid.</summary>

@@ -18,10 +18,10 @@ internal static class SessionRecord
     public const int MessageSize = 32;
 
     /// <summary>
-    /// version u8, last LSN u64, dead bytes i64, last state length i32, flags u8, summaries i32, segments
+    /// version u8, last LSN u64, dead bytes i64, last state length i32, flags u8, messages i32, summaries i32, segments
     /// (count i32, then segment u32 + length i64 each), state (the session-state payload).
     /// </summary>
-    public static void Write(IBufferWriter<byte> output, SessionEntry e, int summaries)
+    public static void Write(IBufferWriter<byte> output, SessionEntry e, int messages, int summaries)
     {
         var w = new PayloadWriter(output);
         w.WriteByte(Version);
@@ -29,6 +29,7 @@ internal static class SessionRecord
         w.WriteInt64(e.DeadBytes);
         w.WriteInt32(e.LastStateLength);
         w.WriteByte(e.Cold ? ColdFlag : (byte)0);
+        w.WriteInt32(messages);
         w.WriteInt32(summaries);
         w.WriteInt32(e.Segments.Count);
         foreach (var s in e.Segments)
@@ -40,7 +41,7 @@ internal static class SessionRecord
     }
 
     /// <summary>Reads a session record into an entry whose content loads from <paramref name="source"/>.</summary>
-    public static SessionEntry Read(ulong number, ReadOnlySpan<byte> value, ISessionContentSource source, out int summaries)
+    public static SessionEntry Read(ulong number, ReadOnlySpan<byte> value, ISessionContentSource source, out int messages, out int summaries)
     {
         var r = new PayloadReader(value);
         if (r.ReadByte() != Version)
@@ -51,10 +52,11 @@ internal static class SessionRecord
         var dead = r.ReadInt64();
         var lastState = r.ReadInt32();
         var flags = r.ReadByte();
+        messages = r.ReadInt32();
         summaries = r.ReadInt32();
-        if (summaries < 0)
+        if (messages < 0 || summaries < 0)
         {
-            throw new InvalidDataException($"Index session record {number} counts {summaries} summaries.");
+            throw new InvalidDataException($"Index session record {number} counts {messages} messages and {summaries} summaries.");
         }
         var count = r.ReadInt32();
         if (count < 1 || count > r.Remaining / 12)

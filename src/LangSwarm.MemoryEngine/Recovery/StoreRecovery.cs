@@ -19,7 +19,7 @@ namespace LangSwarm.MemoryEngine.Recovery;
 /// Every step is idempotent (records are applied only above each session's last LSN), so a crash inside
 /// recovery is repaired by the next recovery. The caller then writes a fresh checkpoint and drops the logs.
 /// </summary>
-internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentAppender appender, SessionIndex index, IndexFile? indexFile, string? indexProblem)
+internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentAppender appender, SessionIndex index, IndexFile? indexFile, string? indexProblem, ISessionContentSource contentSource)
 {
     private readonly List<StoreDamage> _damage = [];
     private readonly List<string> _foreign = [];
@@ -92,7 +92,7 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
         List<SessionEntry> sessions;
         try
         {
-            sessions = indexFile.LoadSessions();
+            sessions = indexFile.LoadSessions(contentSource);
         }
         catch (InvalidDataException ex)
         {

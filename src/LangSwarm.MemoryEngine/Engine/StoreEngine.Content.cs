@@ -1,0 +1,79 @@
+using LangSwarm.Memory;
+using LangSwarm.MemoryEngine.Format;
+using LangSwarm.MemoryEngine.Index;
+using LangSwarm.MemoryEngine.Recovery;
+using LangSwarm.MemoryEngine.Storage;
+
+namespace LangSwarm.MemoryEngine.Engine;
+
+/// <summary>
+/// Session content on first use: read from the index file, or — where the file is damaged — rebuilt from the
+/// session's segments, which are the truth. The damage is reported (health degrades, verify names it) and
+/// the next checkpoint writes the rebuilt entries back.
+/// </summary>
+internal sealed partial class StoreEngine
+{
+    List<MessageEntry> ISessionContentSource.LoadMessages(SessionEntry entry)
+    {
+        try
+        {
+            return _indexFile.LoadMessages(entry.Number);
+        }
+        catch (InvalidDataException ex)
+        {
+            return RebuildContent(entry, ex).Messages;
+        }
+    }
+
+    List<ConversationSummary> ISessionContentSource.LoadSummaries(SessionEntry entry)
+    {
+        try
+        {
+            return _indexFile.LoadSummaries(entry.Number, entry.State.Metadata.SessionId);
+        }
+        catch (InvalidDataException ex)
+        {
+            return RebuildContent(entry, ex).Summaries;
+        }
+    }
+
+    /// <summary>Reads the session's segments into a scratch index and takes its content. Caller holds the entry's lock.</summary>
+    private (List<MessageEntry> Messages, List<ConversationSummary> Summaries) RebuildContent(SessionEntry entry, InvalidDataException why)
+    {
+        var id = entry.State.Metadata.SessionId;
+        ReportDamage(new StoreDamage(IndexFile.FileName, 0, 0, $"entries of session '{id}' unreadable ({why.Message}); rebuilt from its segments"));
+        var scratch = new SessionIndex();
+        try
+        {
+            foreach (var extent in entry.Segments)
+            {
+                var data = new byte[extent.Length - FileHeader.Size];
+                _segments.Read(entry.Number, extent.Segment, FileHeader.Size, data);
+                RecordScanner.Scan(data, FileHeader.Size, (long offset, in RecordHeader h, ReadOnlySpan<byte> record) =>
+                {
+                    if (h.Session == entry.Number && !(scratch.TryGet(h.Session, out var e) && h.Lsn <= e.LastLsn))
+                    {
+                        RecordApplier.Apply(scratch, h, record, extent.Segment, offset);
+                    }
+                });
+            }
+        }
+        catch (IOException ex)
+        {
+            throw new StorageCorruptionException($"The index file is damaged where it lists session '{id}', and its segments could not be read to rebuild it: {ex.Message}", why);
+        }
+        if (!scratch.TryGet(entry.Number, out var rebuilt))
+        {
+            throw new StorageCorruptionException($"The index file is damaged where it lists session '{id}', and its segments hold no state to rebuild it from.", why);
+        }
+        List<MessageEntry> messages;
+        List<ConversationSummary> summaries;
+        lock (rebuilt.Lock)
+        {
+            messages = rebuilt.Messages;
+            summaries = rebuilt.Summaries;
+        }
+        entry.ReplaceContent(messages, summaries);
+        return (messages, summaries);
+    }
+}

@@ -1,0 +1,248 @@
+using LangSwarm.Memory;
+using LangSwarm.MemoryEngine.Engine;
+using LangSwarm.MemoryEngine.Format;
+using LangSwarm.MemoryEngine.Index;
+using Xunit;
+
+namespace LangSwarm.MemoryEngine.Tests;
+
+/// <summary>The engine over its index file: lazy loading, incremental checkpoints, unloading, damage and versions.</summary>
+public sealed class IndexFileTests
+{
+    private static async Task<EngineBackend> OpenAsync(string path, int maxLoaded = 10_000)
+    {
+        var backend = new EngineBackend(new EngineOptions { Path = path, Durability = Storage.DurabilityMode.None, MaxLoadedSessions = maxLoaded });
+        await backend.ConnectAsync();
+        return backend;
+    }
+
+    private static async Task FillAsync(EngineBackend backend, int sessions, int messages)
+    {
+        for (var k = 0; k < sessions; k++)
+        {
+            var s = await backend.CreateSessionAsync(new SessionMetadata($"s{k}", $"user{k % 3}") { SummaryStrategy = SummaryStrategy.Manual });
+            await s.AddMessagesAsync(Enumerable.Range(0, messages).Select(i => new Message(MessageRole.User, $"s{k} m{i}") { TokenCount = 3 }));
+        }
+    }
+
+    [Fact]
+    public async Task Reopen_LoadsSessionsOnly_AndEachSessionsEntriesOnFirstUse()
+    {
+        using var dir = new TempStore();
+        var backend = await OpenAsync(dir.Path);
+        await FillAsync(backend, 20, 30);
+        await backend.DisposeAsync();
+
+        backend = await OpenAsync(dir.Path);
+        var entries = backend.Engine.Index.All();
+        Assert.Equal(20, entries.Count);
+        Assert.All(entries, e => Assert.False(e.MessagesLoaded));
+        var stats = await backend.GetUsageStatsAsync();
+        Assert.Equal(600, stats.TotalMessages);
+        Assert.All(backend.Engine.Index.All(), e => Assert.False(e.MessagesLoaded)); // stats count without loading
+
+        var got = await (await backend.GetSessionAsync("s7"))!.GetMessagesAsync();
+        Assert.Equal(Enumerable.Range(0, 30).Select(i => $"s7 m{i}"), got.Select(m => m.Content));
+        Assert.Single(backend.Engine.Index.All(), e => e.MessagesLoaded);
+        Assert.Equal(3, (await backend.ListSessionsAsync(userId: "user1")).Count(m => m.SessionId is "s1" or "s4" or "s7"));
+        Assert.True((await backend.VerifyAsync()).Ok);
+        await backend.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Checkpoint_WritesOnlyTheSessionsThatChanged()
+    {
+        using var dir = new TempStore();
+        var backend = await OpenAsync(dir.Path);
+        await FillAsync(backend, 50, 5);
+        await backend.CheckpointAsync();
+        Assert.Equal(50, backend.Engine.LastCheckpointSessions);
+
+        await (await backend.GetSessionAsync("s3"))!.AddMessageAsync(new Message(MessageRole.Assistant, "one more") { TokenCount = 2 });
+        await backend.CheckpointAsync();
+        Assert.Equal(1, backend.Engine.LastCheckpointSessions);
+        await backend.CheckpointAsync();
+        Assert.Equal(0, backend.Engine.LastCheckpointSessions);
+
+        await backend.DeleteSessionAsync("s4");
+        await backend.CheckpointAsync();
+        await backend.DisposeAsync();
+
+        backend = await OpenAsync(dir.Path);
+        Assert.Null(await backend.GetSessionAsync("s4"));
+        Assert.Equal(6, (await (await backend.GetSessionAsync("s3"))!.GetMessagesAsync()).Count);
+        Assert.Equal(49, (await backend.GetUsageStatsAsync()).TotalSessions);
+        Assert.True((await backend.VerifyAsync()).Ok);
+        await backend.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task EvictionsAndSummaries_AreSavedAsDeltas_AndReadBackAfterReopen()
+    {
+        using var dir = new TempStore();
+        var backend = await OpenAsync(dir.Path);
+        var s = await backend.CreateSessionAsync(new SessionMetadata("win", "u") { MaxMessages = 10, SummaryStrategy = SummaryStrategy.Manual });
+        for (var round = 0; round < 5; round++)
+        {
+            for (var i = 0; i < 7; i++)
+            {
+                await s.AddMessageAsync(new Message(MessageRole.User, $"r{round} m{i}") { TokenCount = 2 });
+            }
+            await s.CreateSummaryAsync();
+            await backend.CheckpointAsync();
+        }
+        var expected = (await s.GetMessagesAsync()).Select(m => m.Content).ToList();
+        var summaries = (await s.GetSummariesAsync()).Select(x => x.SummaryText).ToList();
+        await backend.DisposeAsync();
+
+        backend = await OpenAsync(dir.Path);
+        var again = (await backend.GetSessionAsync("win"))!;
+        Assert.Equal(expected, (await again.GetMessagesAsync()).Select(m => m.Content));
+        Assert.Equal(summaries, (await again.GetSummariesAsync()).Select(x => x.SummaryText));
+        Assert.True((await backend.VerifyAsync()).Ok);
+        await backend.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task PastMaxLoadedSessions_ACheckpointUnloadsTheColdest_AndTheyLoadAgain()
+    {
+        using var dir = new TempStore();
+        var backend = await OpenAsync(dir.Path);
+        await FillAsync(backend, 20, 4);
+        await backend.DisposeAsync();
+
+        backend = await OpenAsync(dir.Path, maxLoaded: 5);
+        for (var k = 0; k < 20; k++)
+        {
+            Assert.Equal(4, (await (await backend.GetSessionAsync($"s{k}"))!.GetMessagesAsync()).Count);
+        }
+        Assert.Equal(20, backend.Engine.Index.All().Count(e => e.MessagesLoaded));
+        await backend.CheckpointAsync();
+        Assert.Equal(5, backend.Engine.Index.All().Count(e => e.MessagesLoaded));
+        Assert.Equal(Enumerable.Range(0, 4).Select(i => $"s0 m{i}"), (await (await backend.GetSessionAsync("s0"))!.GetMessagesAsync()).Select(m => m.Content));
+        await backend.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task DamagedIndexFile_IsRebuiltFromTheSegments()
+    {
+        using var dir = new TempStore();
+        var backend = await OpenAsync(dir.Path);
+        await FillAsync(backend, 10, 10);
+        await backend.DisposeAsync();
+        var path = Path.Combine(dir.Path, IndexFile.FileName);
+        var bytes = await File.ReadAllBytesAsync(path);
+        bytes.AsSpan(0, 2 * BTreePageHeader.PageSize).Clear(); // both meta pages
+        await File.WriteAllBytesAsync(path, bytes);
+
+        backend = await OpenAsync(dir.Path);
+        Assert.False(backend.Recovery!.CheckpointLoaded);
+        Assert.Contains("index file ignored", backend.Recovery.CheckpointProblem);
+        Assert.Equal(10, (await (await backend.GetSessionAsync("s9"))!.GetMessagesAsync()).Count);
+        Assert.True((await backend.VerifyAsync()).Ok);
+        await backend.DisposeAsync();
+
+        backend = await OpenAsync(dir.Path);
+        Assert.True(backend.Recovery!.CheckpointLoaded);
+        await backend.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task DamagedMessagePage_IsRebuiltFromTheSegments_ReportedAndRepairedByTheNextCheckpoint()
+    {
+        using var dir = new TempStore();
+        var backend = await OpenAsync(dir.Path);
+        await FillAsync(backend, 1, 500);
+        await backend.DisposeAsync();
+        var path = Path.Combine(dir.Path, IndexFile.FileName);
+        var bytes = await File.ReadAllBytesAsync(path);
+        var damaged = false;
+        for (var at = 2 * BTreePageHeader.PageSize; at + BTreePageHeader.PageSize <= bytes.Length && !damaged; at += BTreePageHeader.PageSize)
+        {
+            if (bytes[at + 4] == (byte)BTreePageType.Leaf && bytes[at + BTreePageHeader.Size + 4] == IndexKeys.Message)
+            {
+                bytes[at + 200] ^= 0x10;
+                damaged = true;
+            }
+        }
+        Assert.True(damaged);
+        await File.WriteAllBytesAsync(path, bytes);
+
+        backend = await OpenAsync(dir.Path);
+        var s = (await backend.GetSessionAsync("s0"))!;
+        Assert.Equal(Enumerable.Range(0, 500).Select(i => $"s0 m{i}"), (await s.GetMessagesAsync()).Select(m => m.Content));
+        Assert.Contains(backend.Engine.Damage, d => d.File == IndexFile.FileName);
+        Assert.Equal(HealthStatus.Degraded, (await backend.HealthCheckAsync()).Status);
+
+        await backend.CheckpointAsync(); // rewrites the session's entries (the damaged page goes with them)
+        Assert.True((await backend.VerifyAsync()).Ok);
+        await backend.DisposeAsync();
+
+        backend = await OpenAsync(dir.Path);
+        Assert.Equal(500, (await (await backend.GetSessionAsync("s0"))!.GetMessagesAsync()).Count);
+        Assert.Empty(backend.Engine.Damage);
+        Assert.True((await backend.VerifyAsync()).Ok);
+        await backend.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task NewerIndexFileVersion_IsRefused_AndLeftAlone()
+    {
+        using var dir = new TempStore();
+        var backend = await OpenAsync(dir.Path);
+        await FillAsync(backend, 1, 1);
+        await backend.DisposeAsync();
+        var path = Path.Combine(dir.Path, IndexFile.FileName);
+        var bytes = await File.ReadAllBytesAsync(path);
+        for (var slot = 0; slot < 2; slot++)
+        {
+            var page = bytes.AsSpan(slot * BTreePageHeader.PageSize, BTreePageHeader.PageSize);
+            page[BTreePageHeader.Size + 8] = 9; // version
+            BTreePageHeader.Seal(page);
+        }
+        await File.WriteAllBytesAsync(path, bytes);
+
+        await Assert.ThrowsAsync<StoreVersionException>(() => OpenAsync(dir.Path));
+        Assert.Equal(bytes, await File.ReadAllBytesAsync(path));
+    }
+
+    [Fact]
+    public async Task LegacySnapshotCheckpoint_IsRemoved_NotReportedAsForeign()
+    {
+        using var dir = new TempStore();
+        var backend = await OpenAsync(dir.Path);
+        await FillAsync(backend, 2, 2);
+        await backend.DisposeAsync();
+        await File.WriteAllBytesAsync(Path.Combine(dir.Path, "index.ckpt"), [1, 2, 3]);
+
+        backend = await OpenAsync(dir.Path);
+        Assert.Empty(backend.Recovery!.ForeignFiles);
+        Assert.False(File.Exists(Path.Combine(dir.Path, "index.ckpt")));
+        await backend.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Vacuum_RepacksAnIndexFileLeftMostlyFree()
+    {
+        using var dir = new TempStore();
+        var backend = await OpenAsync(dir.Path);
+        await FillAsync(backend, 200, 40);
+        await backend.CheckpointAsync();
+        var full = backend.Engine.IndexFileBytes;
+        for (var k = 0; k < 180; k++)
+        {
+            await backend.DeleteSessionAsync($"s{k}");
+        }
+        await backend.CheckpointAsync();
+        var report = await backend.VacuumAsync();
+        Assert.True(report.IndexBytesReclaimed > 0, $"index file {full} bytes, vacuum reclaimed {report.IndexBytesReclaimed}");
+        Assert.True(backend.Engine.IndexFileBytes < full / 3, $"index file {full} -> {backend.Engine.IndexFileBytes}");
+        Assert.True((await backend.VerifyAsync()).Ok);
+        await backend.DisposeAsync();
+
+        backend = await OpenAsync(dir.Path);
+        Assert.Equal(20, (await backend.GetUsageStatsAsync()).TotalSessions);
+        Assert.Equal(40, (await (await backend.GetSessionAsync("s199"))!.GetMessagesAsync()).Count);
+        await backend.DisposeAsync();
+    }
+}
