@@ -3,7 +3,8 @@ namespace LangSwarm.Memory.Redis;
 /// <summary>
 /// Makes <see cref="RedisBackend"/> instances from configuration. Options: <c>host</c>, <c>port</c>, <c>db</c>,
 /// <c>password</c>, <c>pool_size</c>, <c>ttl_seconds</c> (default 86400, the seed's 24 h; 0 turns expiry off),
-/// <c>key_prefix</c>, <c>connection_string</c>, <c>ssl</c> or <c>use_tls</c>.
+/// <c>key_prefix</c>, <c>connection_string</c>, <c>ssl</c> or <c>use_tls</c>, and the retention options of
+/// <see cref="RetentionPolicy"/>.
 /// </summary>
 public sealed class RedisBackendProvider : IMemoryBackendProvider
 {
@@ -11,7 +12,7 @@ public sealed class RedisBackendProvider : IMemoryBackendProvider
     public const int DefaultTtlSeconds = 86400;
 
     private static readonly string[] ValidOptions =
-        ["host", "port", "db", "password", "pool_size", "ttl_seconds", "key_prefix", "connection_string", "ssl", "use_tls"];
+        ["host", "port", "db", "password", "pool_size", "ttl_seconds", "key_prefix", "connection_string", "ssl", "use_tls", .. RetentionPolicy.OptionNames];
 
     /// <inheritdoc />
     public string Name => RedisBackend.BackendName;
@@ -37,6 +38,6 @@ public sealed class RedisBackendProvider : IMemoryBackendProvider
             ConnectionString = settings.GetString("connection_string"),
             UseTls = settings.GetBool("use_tls", settings.GetBool("ssl", false)),
         };
-        return new RedisBackend(options);
+        return new RedisBackend(options) { Retention = RetentionPolicy.FromSettings(settings) };
     }
 }

@@ -8,14 +8,14 @@ namespace LangSwarm.Memory.Sqlite;
 /// <summary>
 /// Makes <see cref="SqliteBackend"/>s from configuration. Options: <c>db_path</c> (file or <c>:memory:</c>, default
 /// <c>memory.db</c>), <c>enable_wal</c>, <c>enable_foreign_keys</c>, <c>busy_timeout_ms</c>, <c>synchronous</c>
-/// (<c>full</c> or <c>normal</c>) and <c>pool_size</c>. <c>pool_size</c> is accepted for compatibility with the
-/// seed's configurations and otherwise ignored: the backend always uses a single writer connection (plus a small
-/// pool of reader connections it sizes itself).
+/// (<c>full</c> or <c>normal</c>), <c>pool_size</c> and the retention options of <see cref="RetentionPolicy"/>.
+/// <c>pool_size</c> is accepted for compatibility with the seed's configurations and otherwise ignored: the backend
+/// always uses a single writer connection (plus a small pool of reader connections it sizes itself).
 /// </summary>
 public sealed class SqliteBackendProvider : IMemoryBackendProvider
 {
     private static readonly string[] ValidOptions =
-        ["db_path", "enable_wal", "enable_foreign_keys", "busy_timeout_ms", "synchronous", "pool_size"];
+        ["db_path", "enable_wal", "enable_foreign_keys", "busy_timeout_ms", "synchronous", "pool_size", .. RetentionPolicy.OptionNames];
 
     /// <inheritdoc />
     public string Name => SqliteBackend.BackendName;
@@ -44,7 +44,7 @@ public sealed class SqliteBackendProvider : IMemoryBackendProvider
         settings.GetInt("pool_size", 1, min: 1);
         try
         {
-            return new SqliteBackend(options);
+            return new SqliteBackend(options) { Retention = RetentionPolicy.FromSettings(settings) };
         }
         catch (ArgumentException ex)
         {

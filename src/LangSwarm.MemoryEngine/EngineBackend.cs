@@ -31,6 +31,10 @@ public sealed class EngineBackend : MemoryBackendBase
         {
             throw new ArgumentException("The engine needs a store directory path.", nameof(options));
         }
+        if (options.AutoVacuumWhenIdleFor <= TimeSpan.Zero)
+        {
+            throw new ArgumentException($"AutoVacuumWhenIdleFor must be positive (was {options.AutoVacuumWhenIdleFor}).", nameof(options));
+        }
         _options = options;
     }
 

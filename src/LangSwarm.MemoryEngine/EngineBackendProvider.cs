@@ -7,7 +7,7 @@ namespace LangSwarm.MemoryEngine;
 /// <summary>Makes <see cref="EngineBackend"/>s from configuration (<c>path</c>, <c>durability</c>, ...).</summary>
 public sealed class EngineBackendProvider : IMemoryBackendProvider
 {
-    private static readonly string[] Valid = ["path", "durability", "batched_interval_ms", "segment_max_bytes", "checkpoint_log_bytes", "auto_vacuum_dead_percent", "auto_vacuum_interval_ms"];
+    private static readonly string[] Valid = ["path", "durability", "batched_interval_ms", "segment_max_bytes", "checkpoint_log_bytes", "auto_vacuum_dead_percent", "auto_vacuum_interval_ms", "auto_vacuum_idle_ms", .. RetentionPolicy.OptionNames];
 
     /// <inheritdoc />
     public string Name => EngineBackend.BackendName;
@@ -29,6 +29,9 @@ public sealed class EngineBackendProvider : IMemoryBackendProvider
     {
         ArgumentNullException.ThrowIfNull(settings);
         settings.EnsureOnly(Name, Valid);
+        TimeSpan? idle = settings.Contains("auto_vacuum_idle_ms") ? TimeSpan.FromMilliseconds(settings.GetInt("auto_vacuum_idle_ms", 60_000, 1, int.MaxValue)) : null;
+        // 0 turns the fixed interval off, which only makes sense when the idle trigger is there instead.
+        var interval = settings.GetInt("auto_vacuum_interval_ms", 60_000, idle is null ? 10 : 0, int.MaxValue);
         return new EngineBackend(new EngineOptions
         {
             Path = settings.GetString("path") ?? DefaultPath(),
@@ -37,7 +40,11 @@ public sealed class EngineBackendProvider : IMemoryBackendProvider
             SegmentMaxBytes = settings.GetInt("segment_max_bytes", 8 * 1024 * 1024, 64 * 1024, 1 << 30),
             CheckpointLogBytes = settings.GetInt("checkpoint_log_bytes", 64 * 1024 * 1024, 64 * 1024, int.MaxValue),
             AutoVacuumDeadFraction = settings.Contains("auto_vacuum_dead_percent") ? settings.GetInt("auto_vacuum_dead_percent", 25, 0, 100) / 100.0 : null,
-            AutoVacuumInterval = TimeSpan.FromMilliseconds(settings.GetInt("auto_vacuum_interval_ms", 60_000, 10, int.MaxValue)),
-        });
+            AutoVacuumInterval = interval == 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromMilliseconds(interval),
+            AutoVacuumWhenIdleFor = idle,
+        })
+        {
+            Retention = RetentionPolicy.FromSettings(settings),
+        };
     }
 }

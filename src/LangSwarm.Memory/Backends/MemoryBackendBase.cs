@@ -9,7 +9,7 @@ namespace LangSwarm.Memory;
 /// primitives that each backend provides. That is what lets one conformance suite hold every backend to the
 /// same observable behaviour.
 /// </summary>
-public abstract class MemoryBackendBase : IMemoryBackend
+public abstract partial class MemoryBackendBase : IMemoryBackend
 {
     private const int LockStripes = 256;
     private readonly SemaphoreSlim[] _sessionLocks = CreateStripes();
@@ -64,6 +64,7 @@ public abstract class MemoryBackendBase : IMemoryBackend
                 throw;
             }
             _connected = true;
+            StartRetention();
         }
         finally
         {
@@ -81,6 +82,7 @@ public abstract class MemoryBackendBase : IMemoryBackend
             {
                 return;
             }
+            await StopRetentionAsync().ConfigureAwait(false);
             _connected = false;
             await CloseStoreAsync(cancellationToken).ConfigureAwait(false);
         }
@@ -210,6 +212,15 @@ public abstract class MemoryBackendBase : IMemoryBackend
         EnsureConnected();
         var cutoff = Clock.GetUtcNow() - TimeSpan.FromDays(maxAgeDays);
         var ids = await FindSessionsUpdatedBeforeAsync(cutoff, cancellationToken).ConfigureAwait(false);
+        return await DeleteWhereAsync(ids, m => m.UpdatedAt < cutoff, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Deletes those of <paramref name="ids"/> whose state, loaded again under the session's lock, still passes
+    /// <paramref name="expired"/>: a session touched since it was found is kept. Returns how many went.
+    /// </summary>
+    private async Task<int> DeleteWhereAsync(IReadOnlyList<string> ids, Func<SessionMetadata, bool> expired, CancellationToken cancellationToken)
+    {
         var removed = 0;
         foreach (var id in ids)
         {
@@ -218,9 +229,8 @@ public abstract class MemoryBackendBase : IMemoryBackend
             await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
-                // Re-check under the lock: the session may have been touched since it was found.
                 var state = await LoadSessionAsync(id, cancellationToken).ConfigureAwait(false);
-                if (state is not null && state.Metadata.UpdatedAt < cutoff
+                if (state is not null && expired(state.Metadata)
                     && await RemoveSessionAsync(id, cancellationToken).ConfigureAwait(false))
                 {
                     removed++;

@@ -51,7 +51,7 @@ internal sealed class InMemoryBackendProvider : IMemoryBackendProvider
 
     public IMemoryBackend Create(BackendSettings settings)
     {
-        settings.EnsureOnly(Name);
-        return new InMemoryBackend();
+        settings.EnsureOnly(Name, [.. RetentionPolicy.OptionNames]);
+        return new InMemoryBackend { Retention = RetentionPolicy.FromSettings(settings) };
     }
 }

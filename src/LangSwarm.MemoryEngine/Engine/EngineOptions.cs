@@ -29,8 +29,19 @@ public sealed record EngineOptions
     /// </summary>
     public double? AutoVacuumDeadFraction { get; init; }
 
-    /// <summary>How often the background vacuum looks for work.</summary>
+    /// <summary>
+    /// How often the background vacuum looks for work. With <see cref="AutoVacuumWhenIdleFor"/> set it is the
+    /// longest wait between passes under constant writes, and <see cref="Timeout.InfiniteTimeSpan"/> leaves only
+    /// the idle trigger.
+    /// </summary>
     public TimeSpan AutoVacuumInterval { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// When set (with <see cref="AutoVacuumDeadFraction"/>), the background vacuum also looks for work as soon as
+    /// the store has taken no write (add, state change, delete) for this long: once per quiet spell, noticed at
+    /// most a quarter of this late, so compaction runs while nothing competes with it. Null: the interval alone.
+    /// </summary>
+    public TimeSpan? AutoVacuumWhenIdleFor { get; init; }
 
     /// <summary>
     /// Sessions whose message entries are kept in memory after use. Past this, each checkpoint lets go of the

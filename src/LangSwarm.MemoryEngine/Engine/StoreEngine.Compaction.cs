@@ -110,14 +110,25 @@ internal sealed partial class StoreEngine
         {
             return;
         }
+        if (_options.AutoVacuumInterval == Timeout.InfiniteTimeSpan && _options.AutoVacuumWhenIdleFor is null)
+        {
+            return; // no trigger at all
+        }
         _autoVacuum = Task.Run(async () =>
         {
             var token = _stopBackground.Token;
+            var origin = Stopwatch.GetTimestamp();
+            var schedule = new AutoVacuumSchedule(_options.AutoVacuumInterval, _options.AutoVacuumWhenIdleFor, Interlocked.Read(ref _nextLsn), TimeSpan.Zero);
             try
             {
                 while (!token.IsCancellationRequested)
                 {
-                    await Task.Delay(_options.AutoVacuumInterval, token).ConfigureAwait(false);
+                    await Task.Delay(schedule.Poll, token).ConfigureAwait(false);
+                    // Every write reserves LSNs: an unchanged next LSN means no write since the last wake.
+                    if (!schedule.IsDue(Interlocked.Read(ref _nextLsn), Stopwatch.GetElapsedTime(origin)))
+                    {
+                        continue;
+                    }
                     if (Index.All().Exists(e => CompactionPolicy.ShouldRewrite(e, fraction)))
                     {
                         await VacuumAsync(fraction, token).ConfigureAwait(false);

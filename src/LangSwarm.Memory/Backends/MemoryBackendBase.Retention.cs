@@ -1,0 +1,140 @@
+namespace LangSwarm.Memory;
+
+/// <summary>The retention policy: deleting expired sessions in the background, once for every backend.</summary>
+public abstract partial class MemoryBackendBase
+{
+    private RetentionPolicy? _retention;
+    private CancellationTokenSource? _retentionStop;
+    private Task? _retentionLoop;
+
+    /// <summary>
+    /// What the backend deletes by itself (null: nothing). Read at <see cref="ConnectAsync"/>: a pass runs then and
+    /// every <see cref="RetentionPolicy.Interval"/> until <see cref="DisconnectAsync"/>, which stops it between two
+    /// sessions and waits for it. A failed pass is reported by the health check and retried at the next interval.
+    /// </summary>
+    public RetentionPolicy? Retention
+    {
+        get => _retention;
+        set
+        {
+            value?.Validate();
+            _retention = value;
+        }
+    }
+
+    /// <summary>When the last retention pass ended and how many sessions it deleted (null: none yet).</summary>
+    public RetentionReport? LastRetention { get; private set; }
+
+    /// <summary>
+    /// Runs one retention pass of <see cref="Retention"/> now, as the background does; returns the sessions
+    /// deleted (0 when there is no policy). Each delete takes the session's lock and re-checks its age and status
+    /// first, so a session written to meanwhile is kept.
+    /// </summary>
+    public Task<int> RunRetentionAsync(CancellationToken cancellationToken = default)
+    {
+        EnsureConnected();
+        return _retention is { IsEnabled: true } policy ? RetainAsync(policy, cancellationToken) : Task.FromResult(0);
+    }
+
+    /// <summary>
+    /// Ids of sessions in <paramref name="status"/> whose last activity is before <paramref name="cutoff"/>. The
+    /// default narrows <see cref="FindSessionsUpdatedBeforeAsync(DateTimeOffset, CancellationToken)"/> by each
+    /// candidate's state (no messages are read); a backend with a status index can answer directly.
+    /// </summary>
+    protected internal virtual async Task<IReadOnlyList<string>> FindSessionsUpdatedBeforeAsync(DateTimeOffset cutoff, SessionStatus status, CancellationToken cancellationToken)
+    {
+        var ids = new List<string>();
+        foreach (var id in await FindSessionsUpdatedBeforeAsync(cutoff, cancellationToken).ConfigureAwait(false))
+        {
+            var state = await LoadSessionAsync(id, cancellationToken).ConfigureAwait(false);
+            if (state?.Metadata.Status == status)
+            {
+                ids.Add(id);
+            }
+        }
+        return ids;
+    }
+
+    private async Task<int> RetainAsync(RetentionPolicy policy, CancellationToken cancellationToken)
+    {
+        var now = Clock.GetUtcNow();
+        var removed = 0;
+        if (policy.MaxAge is { } maxAge)
+        {
+            var cutoff = now - maxAge;
+            var ids = await FindSessionsUpdatedBeforeAsync(cutoff, cancellationToken).ConfigureAwait(false);
+            removed += await DeleteWhereAsync(ids, m => m.UpdatedAt < cutoff, cancellationToken).ConfigureAwait(false);
+        }
+        // An archive age at or past MaxAge has nothing left to find: the pass above took every such session.
+        if (policy.ArchivedMaxAge is { } archivedAge && (policy.MaxAge is null || archivedAge < policy.MaxAge))
+        {
+            var cutoff = now - archivedAge;
+            var ids = await FindSessionsUpdatedBeforeAsync(cutoff, SessionStatus.Archived, cancellationToken).ConfigureAwait(false);
+            removed += await DeleteWhereAsync(ids, m => m.Status == SessionStatus.Archived && m.UpdatedAt < cutoff, cancellationToken).ConfigureAwait(false);
+        }
+        LastRetention = new RetentionReport(Clock.GetUtcNow(), removed);
+        return removed;
+    }
+
+    /// <summary>Starts the background pass when a policy is set (called by connect, under its lock).</summary>
+    private void StartRetention()
+    {
+        if (_retention is not { IsEnabled: true } policy)
+        {
+            return;
+        }
+        var stop = new CancellationTokenSource();
+        _retentionStop = stop;
+        _retentionLoop = Task.Run(() => RetentionLoopAsync(policy, stop.Token), CancellationToken.None);
+    }
+
+    private async Task RetentionLoopAsync(RetentionPolicy policy, CancellationToken token)
+    {
+        while (!token.IsCancellationRequested)
+        {
+            try
+            {
+                await RetainAsync(policy, token).ConfigureAwait(false);
+                await Task.Delay(policy.Interval, Clock, token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (token.IsCancellationRequested)
+            {
+                return; // disconnecting
+            }
+            catch (Exception ex)
+            {
+                // Nobody awaits this loop but disconnect: keep the error for the health check, try again later.
+                RecordError($"Retention pass failed: {ex.Message}");
+                try
+                {
+                    await Task.Delay(policy.Interval, Clock, token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    /// <summary>Stops the background pass (between two sessions) and waits for it (called by disconnect, under its lock).</summary>
+    private async Task StopRetentionAsync()
+    {
+        var stop = _retentionStop;
+        var loop = _retentionLoop;
+        _retentionStop = null;
+        _retentionLoop = null;
+        if (stop is null || loop is null)
+        {
+            return;
+        }
+        await stop.CancelAsync().ConfigureAwait(false);
+        await loop.ConfigureAwait(false); // never faults: the loop catches everything
+        stop.Dispose();
+    }
+}
+
+/// <summary>The outcome of a retention pass.</summary>
+/// <param name="At">When it ended (by the backend's clock).</param>
+/// <param name="SessionsDeleted">Sessions it deleted.</param>
+public sealed record RetentionReport(DateTimeOffset At, int SessionsDeleted);
