@@ -161,6 +161,11 @@ public sealed class EngineBackend : MemoryBackendBase
         Task.FromResult<IReadOnlyList<string>>(Engine.Index.UpdatedBefore(cutoff));
 
     /// <inheritdoc />
+    /// <remarks>Walks the status's own activity order: active sessions past the age are never looked at.</remarks>
+    protected override Task<IReadOnlyList<string>> FindSessionsUpdatedBeforeAsync(DateTimeOffset cutoff, SessionStatus status, CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<string>>(Engine.Index.UpdatedBefore(cutoff, status));
+
+    /// <inheritdoc />
     protected override Task AppendMessagesAsync(SessionState state, IReadOnlyList<Message> messages, CancellationToken cancellationToken) =>
         Engine.AppendMessagesAsync(Entry(state.Metadata.SessionId), messages, state.Metadata.UpdatedAt.UtcTicks);
 

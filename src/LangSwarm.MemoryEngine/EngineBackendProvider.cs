@@ -7,7 +7,7 @@ namespace LangSwarm.MemoryEngine;
 /// <summary>Makes <see cref="EngineBackend"/>s from configuration (<c>path</c>, <c>durability</c>, ...).</summary>
 public sealed class EngineBackendProvider : IMemoryBackendProvider
 {
-    private static readonly string[] Valid = ["path", "durability", "batched_interval_ms", "segment_max_bytes", "checkpoint_log_bytes", "auto_vacuum_dead_percent", "auto_vacuum_interval_ms", "auto_vacuum_idle_ms", .. RetentionPolicy.OptionNames];
+    private static readonly string[] Valid = ["path", "durability", "batched_interval_ms", "segment_max_bytes", "checkpoint_log_bytes", "auto_vacuum_dead_percent", "auto_vacuum_interval_ms", "auto_vacuum_idle_ms", "max_loaded_sessions", .. RetentionPolicy.OptionNames];
 
     /// <inheritdoc />
     public string Name => EngineBackend.BackendName;
@@ -16,7 +16,7 @@ public sealed class EngineBackendProvider : IMemoryBackendProvider
     public IReadOnlyCollection<string> Aliases => ["memory_engine", "lsmem"];
 
     /// <inheritdoc />
-    public string Description => "The embedded log-structured engine: a directory of checksummed segments, crash-safe, no server.";
+    public string Description => "The embedded log-structured engine: checksummed per-session segments and a copy-on-write B+tree index, crash-safe, no server.";
 
     /// <summary>The default store directory: <c>$LSMEM_STORE</c>, else the user's local data folder.</summary>
     public static string DefaultPath() =>
@@ -42,6 +42,7 @@ public sealed class EngineBackendProvider : IMemoryBackendProvider
             AutoVacuumDeadFraction = settings.Contains("auto_vacuum_dead_percent") ? settings.GetInt("auto_vacuum_dead_percent", 25, 0, 100) / 100.0 : null,
             AutoVacuumInterval = interval == 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromMilliseconds(interval),
             AutoVacuumWhenIdleFor = idle,
+            MaxLoadedSessions = settings.GetInt("max_loaded_sessions", 10_000, 0, int.MaxValue),
         })
         {
             Retention = RetentionPolicy.FromSettings(settings),

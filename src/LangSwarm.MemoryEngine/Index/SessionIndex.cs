@@ -204,6 +204,27 @@ internal sealed class SessionIndex
         }
     }
 
+    /// <summary>Ids of sessions in <paramref name="status"/> idle since before <paramref name="cutoff"/>, from the oldest end of that status's order.</summary>
+    public List<string> UpdatedBefore(DateTimeOffset cutoff, SessionStatus status)
+    {
+        lock (_lock)
+        {
+            var ids = new List<string>();
+            if (_byStatus.TryGetValue(status, out var set))
+            {
+                foreach (var key in set.Reverse())
+                {
+                    if (key.UpdatedTicks >= cutoff.UtcTicks)
+                    {
+                        break;
+                    }
+                    ids.Add(key.SessionId);
+                }
+            }
+            return ids;
+        }
+    }
+
     public List<SessionEntry> All()
     {
         lock (_lock)
