@@ -248,10 +248,8 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
             }
             return;
         }
-        var data = new byte[length - start];
-        files.Read(session, segment, start, data);
         var applied = 0;
-        var result = RecordScanner.Scan(data, start, (long offset, in RecordHeader h, ReadOnlySpan<byte> record) =>
+        var result = StreamingRecordScanner.Scan((at, buffer) => files.Read(session, segment, at, buffer), start, length, (long offset, in RecordHeader h, ReadOnlySpan<byte> record) =>
         {
             if (h.Session != session)
             {
@@ -276,7 +274,7 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
             {
                 _deletedInSegments.Add(session);
             }
-        }, stopAtDamage: true);
+        });
         if (applied == 0 && entry is not null && start == FileHeader.Size)
         {
             // A segment the index does not know that added nothing: written by a compaction that never
@@ -315,13 +313,11 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
                 continue;
             }
             ReplayedLogs.Add(path);
-            byte[] data;
-            using (var f = fs.Open(path, create: false))
-            {
-                data = new byte[f.Length];
-                f.Read(0, data);
-            }
-            var status = FileHeader.TryRead(data, FileKind.CommitLog, out var header);
+            using var f = fs.Open(path, create: false);
+            var length = f.Length;
+            var head = new byte[FileHeader.Size];
+            FileHeader header = default;
+            var status = f.Read(0, head) == FileHeader.Size ? FileHeader.TryRead(head, FileKind.CommitLog, out header) : FileHeaderStatus.Torn;
             if (status == FileHeaderStatus.NewerVersion)
             {
                 throw new StoreVersionException($"Commit log '{path}' is format version {header.Version}; this build reads up to {FileHeader.CurrentVersion}.");
@@ -329,11 +325,11 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
             if (status != FileHeaderStatus.Ok)
             {
                 // A log whose creation was cut short: it never acknowledged anything.
-                _torn += data.Length;
+                _torn += length;
                 continue;
             }
-            var result = RecordScanner.Scan(data.AsSpan(FileHeader.Size), FileHeader.Size, (long offset, in RecordHeader h, ReadOnlySpan<byte> record) => ReplayRecord(path, offset, h, record), stopAtDamage: true);
-            _torn += data.Length - result.ValidEnd;
+            var result = StreamingRecordScanner.Scan(f.Read, FileHeader.Size, length, (long offset, in RecordHeader h, ReadOnlySpan<byte> record) => ReplayRecord(path, offset, h, record));
+            _torn += length - result.ValidEnd;
         }
     }
 
