@@ -349,9 +349,10 @@ internal sealed partial class StoreEngine : IDisposable, ISessionContentSource
         lock (entry.Lock)
         {
             var i = entry.LowerBound(query.FromSequence);
-            for (; i < entry.Messages.Count; i++)
+            var messages = entry.Messages;
+            for (; i < messages.Count; i++)
             {
-                var m = entry.Messages[i];
+                var m = messages[i];
                 if (m.Sequence > query.ToSequence)
                 {
                     break;

@@ -102,6 +102,7 @@ internal static class RecordApplier
             }
             entry.LastLsn = h.Lsn;
             entry.Changed(relocated);
+            entry.Touch();
             var last = entry.Segments.Count - 1;
             if (last >= 0 && entry.Segments[last].Segment == segment)
             {

@@ -27,9 +27,9 @@ internal sealed class SessionEntry(ulong number, SessionState state, ISessionCon
                 lock (Lock)
                 {
                     _messages ??= source!.LoadMessages(this);
+                    Touch();
                 }
             }
-            LastUsed = Environment.TickCount64;
             return _messages;
         }
     }
@@ -56,8 +56,11 @@ internal sealed class SessionEntry(ulong number, SessionState state, ISessionCon
     /// <summary>Summaries, without loading them.</summary>
     public int SummaryCount => _summaries?.Count ?? Saved.Summaries;
 
-    /// <summary>When the message entries were last used (<see cref="Environment.TickCount64"/>), to unload the coldest first.</summary>
+    /// <summary>When the session was last read or written (<see cref="Environment.TickCount64"/>), to unload the coldest first.</summary>
     public long LastUsed { get; private set; }
+
+    /// <summary>Marks the session as used now (once per read or applied record, not per entry visited).</summary>
+    public void Touch() => LastUsed = Environment.TickCount64;
 
     /// <summary>True when the message entries are in memory.</summary>
     public bool MessagesLoaded => _messages is not null;
@@ -132,11 +135,13 @@ internal sealed class SessionEntry(ulong number, SessionState state, ISessionCon
     /// <summary>Index of the first message at or above <paramref name="sequence"/>.</summary>
     public int LowerBound(long sequence)
     {
-        int lo = 0, hi = Messages.Count;
+        Touch();
+        var messages = Messages;
+        int lo = 0, hi = messages.Count;
         while (lo < hi)
         {
             var mid = (lo + hi) >>> 1;
-            if (Messages[mid].Sequence < sequence)
+            if (messages[mid].Sequence < sequence)
             {
                 lo = mid + 1;
             }
