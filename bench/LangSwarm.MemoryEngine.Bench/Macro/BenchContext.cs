@@ -74,7 +74,7 @@ public sealed class BenchContext(MacroOptions options, DataGenerator data, strin
         }
         foreach (var c in Backends.Columns.Where(c => !row.Cells.ContainsKey(c)))
         {
-            row.Cells[c] = Measure.NotApplicable(c == "redis" ? "redis-server not found" : "not measured");
+            row.Cells[c] = Measure.NotApplicable(c == "redis" && Options.IncludesBackend(c) ? "redis-server not found" : "not measured");
         }
         return row;
     }
