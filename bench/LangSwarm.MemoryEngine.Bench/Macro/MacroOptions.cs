@@ -42,6 +42,12 @@ public sealed record MacroOptions
     /// </summary>
     public IReadOnlySet<string>? Only { get; init; }
 
+    /// <summary>
+    /// <c>--warmup</c>: run one discarded repetition before the measured ones (Writes rows). On a loaded machine
+    /// background tier-1 JIT lags, and the first repetitions of a short row otherwise measure tier-0 code.
+    /// </summary>
+    public bool Warmup { get; init; }
+
     /// <summary>Columns to measure (<c>--backends engine,sqlite</c>), or null for all.</summary>
     public IReadOnlySet<string>? BackendFilter { get; init; }
 
@@ -58,7 +64,7 @@ public sealed record MacroOptions
     public string CommandLine { get; init; } = string.Empty;
 
     /// <summary>The options, for error messages.</summary>
-    public const string Usage = "macro [--quick] [--out DIR] [--only W1,W2,W3,R1,R2,S1,O1,C1,M1] [--backends engine,sqlite,redis]";
+    public const string Usage = "macro [--quick] [--out DIR] [--only W1,W2,W3,R1,R2,S1,O1,C1,M1] [--backends engine,sqlite,redis] [--warmup]";
 
     private bool OutGiven { get; init; }
 
@@ -71,6 +77,7 @@ public sealed record MacroOptions
             o = args[i] switch
             {
                 "--quick" => o with { Quick = true },
+                "--warmup" => o with { Warmup = true },
                 "--out" when i + 1 < args.Length => o with { OutDir = args[++i], OutGiven = true },
                 "--only" when i + 1 < args.Length => o with { Only = Set(args[++i], s => s.ToUpperInvariant()) },
                 "--backends" when i + 1 < args.Length => o with { BackendFilter = Set(args[++i], s => s.ToLowerInvariant()) },
