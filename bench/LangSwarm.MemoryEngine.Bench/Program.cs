@@ -19,6 +19,9 @@ public static class Program
             case "micro":
                 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args[1..]);
                 return 0;
+            case "macro" when args.Length > 1 && args[1] is "--help" or "-h":
+                Console.WriteLine("usage: LangSwarm.MemoryEngine.Bench " + MacroOptions.Usage);
+                return 0;
             case "macro":
                 return await Harness.RunAsync(args[1..]).ConfigureAwait(false);
             case "macro-one":
@@ -26,7 +29,7 @@ public static class Program
             default:
                 await Console.Error.WriteLineAsync(
                     "usage: LangSwarm.MemoryEngine.Bench micro [--filter *] [BenchmarkDotNet options]\n" +
-                    "       LangSwarm.MemoryEngine.Bench macro [--quick] [--out DIR]").ConfigureAwait(false);
+                    "       LangSwarm.MemoryEngine.Bench " + MacroOptions.Usage).ConfigureAwait(false);
                 return 2;
         }
     }

@@ -50,10 +50,14 @@ public sealed class BenchContext(MacroOptions options, DataGenerator data, strin
     /// <summary>Adds a row with one figure per backend spec, measured by <paramref name="measure"/>.</summary>
     public async Task<Row> MeasureRowAsync(Row row, IEnumerable<BackendSpec?> specs, Func<BackendSpec, Task<Measure>> measure)
     {
+        if (!Options.Includes(row.Id))
+        {
+            return row;
+        }
         Rows.Add(row);
         foreach (var spec in specs)
         {
-            if (spec is null)
+            if (spec is null || !Options.IncludesBackend(spec.Column))
             {
                 continue;
             }
@@ -70,7 +74,7 @@ public sealed class BenchContext(MacroOptions options, DataGenerator data, strin
         }
         foreach (var c in Backends.Columns.Where(c => !row.Cells.ContainsKey(c)))
         {
-            row.Cells[c] = Measure.NotApplicable(c == "redis" ? "redis-server not found" : "not measured");
+            row.Cells[c] = Measure.NotApplicable(c == "redis" && Options.IncludesBackend(c) ? "redis-server not found" : "not measured");
         }
         return row;
     }

@@ -18,9 +18,16 @@ public static class Harness
         var ctx = new BenchContext(options, new DataGenerator(), workDir);
         try
         {
-            BenchContext.Log("physical limits ...");
-            ctx.Limits = PhysicalLimits.Measure(workDir, ctx.Data, options.Quick);
-            if (RedisServer.FindExecutable() is { } exe)
+            if (options.Only is null)
+            {
+                BenchContext.Log("physical limits ...");
+                ctx.Limits = PhysicalLimits.Measure(workDir, ctx.Data, options.Quick);
+            }
+            if (!options.IncludesBackend("redis"))
+            {
+                BenchContext.Log("redis not selected (--backends).");
+            }
+            else if (RedisServer.FindExecutable() is { } exe)
             {
                 ctx.DurableRedis = await RedisServer.StartAsync(exe, workDir, RedisPersistence.AppendFsyncAlways).ConfigureAwait(false);
                 ctx.RelaxedRedis = await RedisServer.StartAsync(exe, workDir, RedisPersistence.None).ConfigureAwait(false);
@@ -29,12 +36,27 @@ public static class Harness
             {
                 BenchContext.Log("redis-server not found: the Redis column says so.");
             }
-            await Writes.RunAsync(ctx).ConfigureAwait(false);
-            await Reads.RunAsync(ctx).ConfigureAwait(false);
-            var stores = await Space.RunAsync(ctx).ConfigureAwait(false);
-            await Open.RunAsync(ctx, stores).ConfigureAwait(false);
-            await CompactionWorkload.RunAsync(ctx).ConfigureAwait(false);
-            await PeakMemory.RunAsync(ctx).ConfigureAwait(false);
+            if (options.IncludesAny("W1", "W2", "W3"))
+            {
+                await Writes.RunAsync(ctx).ConfigureAwait(false);
+            }
+            if (options.IncludesAny("R1", "R2"))
+            {
+                await Reads.RunAsync(ctx).ConfigureAwait(false);
+            }
+            if (options.IncludesAny("S1", "O1"))
+            {
+                var stores = await Space.RunAsync(ctx).ConfigureAwait(false);
+                await Open.RunAsync(ctx, stores).ConfigureAwait(false);
+            }
+            if (options.IncludesAny("C1"))
+            {
+                await CompactionWorkload.RunAsync(ctx).ConfigureAwait(false);
+            }
+            if (options.IncludesAny("M1"))
+            {
+                await PeakMemory.RunAsync(ctx).ConfigureAwait(false);
+            }
         }
         finally
         {

@@ -36,10 +36,39 @@ public sealed record MacroOptions
     /// <summary>M1: messages the child process writes and reads.</summary>
     public int M1Messages => Quick ? 5_000 : 100_000;
 
+    /// <summary>
+    /// Row ids to run (<c>--only W3,R1</c>), or null for all. A partial run is for comparing one workload
+    /// before and after a change; it skips the physical limits and writes to a temp folder unless <c>--out</c> says otherwise.
+    /// </summary>
+    public IReadOnlySet<string>? Only { get; init; }
+
+    /// <summary>
+    /// <c>--warmup</c>: run one discarded repetition before the measured ones (Writes rows). On a loaded machine
+    /// background tier-1 JIT lags, and the first repetitions of a short row otherwise measure tier-0 code.
+    /// </summary>
+    public bool Warmup { get; init; }
+
+    /// <summary>Columns to measure (<c>--backends engine,sqlite</c>), or null for all.</summary>
+    public IReadOnlySet<string>? BackendFilter { get; init; }
+
+    /// <summary>True when the row id is selected.</summary>
+    public bool Includes(string rowId) => Only is null || Only.Contains(rowId);
+
+    /// <summary>True when any of the row ids is selected.</summary>
+    public bool IncludesAny(params string[] rowIds) => Only is null || rowIds.Any(Only.Contains);
+
+    /// <summary>True when the column (engine, sqlite, redis) is selected.</summary>
+    public bool IncludesBackend(string column) => BackendFilter is null || BackendFilter.Contains(column);
+
     /// <summary>The command line as given, for the report.</summary>
     public string CommandLine { get; init; } = string.Empty;
 
-    /// <summary>Parses <c>[--quick] [--out DIR]</c>.</summary>
+    /// <summary>The options, for error messages.</summary>
+    public const string Usage = "macro [--quick] [--out DIR] [--only W1,W2,W3,R1,R2,S1,O1,C1,M1] [--backends engine,sqlite,redis] [--warmup]";
+
+    private bool OutGiven { get; init; }
+
+    /// <summary>Parses <c>[--quick] [--out DIR] [--only W3,...] [--backends engine,...]</c>.</summary>
     public static MacroOptions Parse(string[] args)
     {
         var o = new MacroOptions { CommandLine = "dotnet run --project bench/LangSwarm.MemoryEngine.Bench -c Release -- macro " + string.Join(' ', args) };
@@ -48,10 +77,21 @@ public sealed record MacroOptions
             o = args[i] switch
             {
                 "--quick" => o with { Quick = true },
-                "--out" when i + 1 < args.Length => o with { OutDir = args[++i] },
-                _ => throw new ArgumentException($"Unknown macro option '{args[i]}'. Usage: macro [--quick] [--out DIR]"),
+                "--warmup" => o with { Warmup = true },
+                "--out" when i + 1 < args.Length => o with { OutDir = args[++i], OutGiven = true },
+                "--only" when i + 1 < args.Length => o with { Only = Set(args[++i], s => s.ToUpperInvariant()) },
+                "--backends" when i + 1 < args.Length => o with { BackendFilter = Set(args[++i], s => s.ToLowerInvariant()) },
+                _ => throw new ArgumentException($"Unknown macro option '{args[i]}'. Usage: {Usage}"),
             };
+        }
+        if (o.Only is not null && !o.OutGiven)
+        {
+            // A partial run must not replace the full results of the day in bench/results.
+            o = o with { OutDir = Path.Combine(Path.GetTempPath(), "lsmem-bench-partial") };
         }
         return o;
     }
+
+    private static HashSet<string> Set(string list, Func<string, string> normalize) =>
+        [.. list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(normalize)];
 }

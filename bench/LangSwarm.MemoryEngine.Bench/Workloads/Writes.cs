@@ -51,6 +51,10 @@ public static class Writes
     public static async Task<Measure> Repeat(BenchContext ctx, Func<Task<Sample>> once)
     {
         var samples = new List<Sample>();
+        if (ctx.Options.Warmup)
+        {
+            await once().ConfigureAwait(false);
+        }
         for (var r = 0; r < ctx.Options.Repetitions; r++)
         {
             samples.Add(await once().ConfigureAwait(false));

@@ -56,7 +56,14 @@ public static class MessageValidator
 
     private static bool HasLoneSurrogate(ReadOnlySpan<char> text)
     {
-        for (var i = 0; i < text.Length; i++)
+        // Most text holds no surrogate at all: a vectorized search skips it whole (a char-by-char scan of a
+        // 1-KB message was a tenth of an add's time). The exact pairing check starts at the first surrogate.
+        var first = text.IndexOfAnyInRange('\uD800', '\uDFFF');
+        if (first < 0)
+        {
+            return false;
+        }
+        for (var i = first; i < text.Length; i++)
         {
             var c = text[i];
             if (char.IsHighSurrogate(c))

@@ -5,14 +5,16 @@ namespace LangSwarm.Memory;
 /// <summary>Configuration and state of one conversation session.</summary>
 public sealed class SessionMetadata
 {
-    private DateTimeOffset _createdAt = DateTimeOffset.UtcNow;
+    private DateTimeOffset _createdAt;
     private DateTimeOffset _updatedAt;
-    private JsonObject _metadata = new();
+    private JsonObject _metadata;
 
     /// <summary>Creates metadata with the seed's defaults.</summary>
     public SessionMetadata()
     {
+        _createdAt = DateTimeOffset.UtcNow;
         _updatedAt = _createdAt;
+        _metadata = new JsonObject();
     }
 
     /// <summary>Creates metadata for a session id and optional owner.</summary>
@@ -21,6 +23,25 @@ public sealed class SessionMetadata
     {
         SessionId = sessionId;
         UserId = userId;
+    }
+
+    /// <summary>
+    /// The copy behind <see cref="Clone"/>. Backends clone session state on every add, so this skips what the
+    /// public constructor does only to be overwritten (a clock read, an empty JsonObject); an empty metadata
+    /// object is copied as a new empty one without walking it.
+    /// </summary>
+    private SessionMetadata(SessionMetadata source)
+    {
+        SessionId = source.SessionId;
+        UserId = source.UserId;
+        _createdAt = source._createdAt;
+        _updatedAt = source._updatedAt;
+        Status = source.Status;
+        MaxMessages = source.MaxMessages;
+        MaxTokens = source.MaxTokens;
+        AutoSummarizeThreshold = source.AutoSummarizeThreshold;
+        SummaryStrategy = source.SummaryStrategy;
+        _metadata = source._metadata.Count == 0 ? new JsonObject(source._metadata.Options) : (JsonObject)source._metadata.DeepClone();
     }
 
     /// <summary>The caller's session identifier (never used as a file name by any backend).</summary>
@@ -66,17 +87,5 @@ public sealed class SessionMetadata
     }
 
     /// <summary>A deep copy.</summary>
-    public SessionMetadata Clone() => new()
-    {
-        SessionId = SessionId,
-        UserId = UserId,
-        _createdAt = _createdAt,
-        _updatedAt = _updatedAt,
-        Status = Status,
-        MaxMessages = MaxMessages,
-        MaxTokens = MaxTokens,
-        AutoSummarizeThreshold = AutoSummarizeThreshold,
-        SummaryStrategy = SummaryStrategy,
-        _metadata = (JsonObject)_metadata.DeepClone(),
-    };
+    public SessionMetadata Clone() => new(this);
 }

@@ -36,10 +36,15 @@ internal sealed class RecordBatch
     }
 
     /// <summary>Frames the payload now in <see cref="Payload"/> under <paramref name="header"/>.</summary>
-    public void AddFromPayload(RecordHeader header)
+    /// <param name="header">The record header.</param>
+    /// <param name="seal">
+    /// False leaves the checksum unset, for a batch that is certain to go through <see cref="StampLsns"/>
+    /// (which seals every record): the add path then computes each record's CRC once instead of twice.
+    /// </param>
+    public void AddFromPayload(RecordHeader header, bool seal = true)
     {
         _starts.Add(Buffer.WrittenCount);
-        RecordCodec.Encode(Buffer, header, Payload.WrittenSpan);
+        RecordCodec.Encode(Buffer, header, Payload.WrittenSpan, K4os.Compression.LZ4.LZ4Level.L00_FAST, allowCompression: true, seal);
         Payload.ResetWrittenCount();
     }
 

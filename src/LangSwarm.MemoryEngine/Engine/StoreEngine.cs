@@ -204,7 +204,8 @@ internal sealed partial class StoreEngine : IDisposable, ISessionContentSource
                 {
                     throw new InvalidMessageException($"Message encodes to {batch.Payload.WrittenCount} bytes; the largest record is {RecordHeader.MaxPayload} bytes.");
                 }
-                batch.AddFromPayload(MessageCodec.Header(entry.Number, messages[i], writtenTicks));
+                // Sealed by CommitAsync (StampLsns) once the LSNs are reserved.
+                batch.AddFromPayload(MessageCodec.Header(entry.Number, messages[i], writtenTicks), seal: false);
             }
             await CommitAsync(entry, entry.Number, batch).ConfigureAwait(false);
         }

@@ -19,7 +19,15 @@ public static class RecordCodec
     /// <param name="payload">Raw payload.</param>
     /// <param name="level">LZ4 level (fast for the write path, HC for archives).</param>
     /// <param name="allowCompression">False stores the payload raw whatever its size (benchmarks, tools).</param>
-    public static int Encode(IBufferWriter<byte> output, RecordHeader header, ReadOnlySpan<byte> payload, LZ4Level level = LZ4Level.L00_FAST, bool allowCompression = true)
+    public static int Encode(IBufferWriter<byte> output, RecordHeader header, ReadOnlySpan<byte> payload, LZ4Level level = LZ4Level.L00_FAST, bool allowCompression = true) =>
+        Encode(output, header, payload, level, allowCompression, seal: true);
+
+    /// <summary>
+    /// Encodes a record whose checksum the caller writes later (bytes 0..3 are left unset when
+    /// <paramref name="seal"/> is false): the write path stamps LSNs into its records afterwards and seals them
+    /// then, so computing the checksum here as well would be done twice per record.
+    /// </summary>
+    internal static int Encode(IBufferWriter<byte> output, RecordHeader header, ReadOnlySpan<byte> payload, LZ4Level level, bool allowCompression, bool seal)
     {
         if (payload.Length > RecordHeader.MaxPayload)
         {
@@ -47,8 +55,10 @@ public static class RecordCodec
         }
         var h = header with { Flags = flags, StoredLength = (uint)stored, RawLength = (uint)payload.Length };
         h.WriteTo(dest);
-        var crc = Crc32C.Compute(dest[4..(RecordHeader.Size + stored)]);
-        BinaryPrimitives.WriteUInt32LittleEndian(dest, crc);
+        if (seal)
+        {
+            BinaryPrimitives.WriteUInt32LittleEndian(dest, Crc32C.Compute(dest[4..(RecordHeader.Size + stored)]));
+        }
         output.Advance(RecordHeader.Size + stored);
         return RecordHeader.Size + stored;
     }
