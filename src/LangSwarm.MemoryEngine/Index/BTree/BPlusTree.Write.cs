@@ -269,18 +269,23 @@ internal sealed partial class BPlusTree
         var at = n - 1;
         if (!appended)
         {
-            var half = node.EncodedSize() / 2;
-            var size = 0;
-            for (at = 0; at < n - 1; at++)
+            // The split point nearest the byte midpoint at which both halves fit a page. One always exists:
+            // an entry takes at most 2,008 bytes and the node at most one entry more than a page.
+            var total = node.EncodedSize();
+            var best = -1;
+            long bestDistance = long.MaxValue;
+            var left = 0;
+            for (var i = 1; i < n; i++)
             {
-                size += Node.LeafEntryOverhead + node.Keys[at].Length + node.Values[at].StoredSize;
-                if (size >= half)
+                left += Node.LeafEntryOverhead + node.Keys[i - 1].Length + node.Values[i - 1].StoredSize;
+                var distance = Math.Abs((2L * left) - total);
+                if (left <= BTreePageHeader.Capacity && total - left <= BTreePageHeader.Capacity && distance < bestDistance)
                 {
-                    at++;
-                    break;
+                    best = i;
+                    bestDistance = distance;
                 }
             }
-            at = Math.Clamp(at, 1, n - 1);
+            at = best > 0 ? best : Math.Max(1, n / 2);
         }
         var right = Node.NewLeaf();
         right.Keys.AddRange(node.Keys.GetRange(at, n - at));

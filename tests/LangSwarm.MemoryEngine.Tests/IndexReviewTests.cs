@@ -1,0 +1,52 @@
+using System.Text;
+using LangSwarm.MemoryEngine.Index.BTree;
+using LangSwarm.MemoryEngine.Storage;
+using Xunit;
+
+namespace LangSwarm.MemoryEngine.Tests;
+
+/// <summary>Regressions found reviewing the index file: page splits, damaged trees, and the rebuild after damage.</summary>
+public sealed class IndexReviewTests
+{
+    private const string Name = "index.btree";
+
+    [Fact]
+    public void LeafSplit_AroundALargeEntryInTheMiddle_LeavesBothHalvesWithinAPage()
+    {
+        var fs = new FaultInjectingFileSystem();
+        using var tree = BPlusTree.Open(fs, Name);
+        var model = new SortedDictionary<string, byte[]>(StringComparer.Ordinal);
+        // 20 entries of 108 bytes below the big key and 2 above it: 2,376 bytes, one leaf.
+        for (var i = 0; i < 20; i++)
+        {
+            Put($"a{i:D3}", 100);
+        }
+        for (var i = 0; i < 2; i++)
+        {
+            Put($"c{i:D3}", 100);
+        }
+        tree.Commit(0, 0, 0);
+        // A 2,004-byte entry (1,000-byte key, 1,000-byte inline value) lands between them: the byte midpoint
+        // falls inside it, and a split that keeps it on the left leaves 4,164 bytes there.
+        Put("b" + new string('x', BPlusTree.MaxKey - 1), BPlusTree.MaxInline);
+        tree.Commit(0, 0, 0);
+
+        Assert.Empty(tree.Check());
+        foreach (var (k, v) in model)
+        {
+            Assert.True(tree.TryGet(Encoding.ASCII.GetBytes(k), out var got), k);
+            Assert.Equal(v, got);
+        }
+        using var reopened = BPlusTree.Open(fs, Name);
+        Assert.Empty(reopened.Check());
+        Assert.Equal((ulong)model.Count, reopened.Count);
+
+        void Put(string key, int valueLength)
+        {
+            var v = new byte[valueLength];
+            new Random(key.Length + valueLength).NextBytes(v);
+            tree.Put(Encoding.ASCII.GetBytes(key), v);
+            model[key] = v;
+        }
+    }
+}
