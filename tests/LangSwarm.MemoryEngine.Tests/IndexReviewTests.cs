@@ -1,4 +1,6 @@
+using System.Buffers.Binary;
 using System.Text;
+using LangSwarm.MemoryEngine.Format;
 using LangSwarm.MemoryEngine.Index.BTree;
 using LangSwarm.MemoryEngine.Storage;
 using Xunit;
@@ -47,6 +49,36 @@ public sealed class IndexReviewTests
             new Random(key.Length + valueLength).NextBytes(v);
             tree.Put(Encoding.ASCII.GetBytes(key), v);
             model[key] = v;
+        }
+    }
+
+    [Fact]
+    public async Task BranchPagesThatPointAtEachOther_AreRejected_NotFollowedForever()
+    {
+        var fs = new FaultInjectingFileSystem();
+        var file = new byte[4 * BTreePageHeader.PageSize];
+        new BTreeMeta(0, 0, 0, 2, 0, 0, 0, 0, 0).WriteTo(file.AsSpan(0, BTreePageHeader.PageSize));
+        new BTreeMeta(1, 2, 0, 4, 1, 0, 0, 0, 0).WriteTo(file.AsSpan(BTreePageHeader.PageSize, BTreePageHeader.PageSize));
+        Branch(2, child: 3);
+        Branch(3, child: 2);
+        using (var f = fs.Open(Name, create: true))
+        {
+            f.Write(0, file);
+            f.Flush();
+        }
+
+        using var tree = BPlusTree.Open(fs, Name);
+        var lookup = Task.Run(() => Assert.Throws<InvalidDataException>(() => tree.TryGet("k"u8, out _)));
+        var first = await Task.WhenAny(lookup, Task.Delay(TimeSpan.FromSeconds(10)));
+        Assert.True(first == lookup, "TryGet kept following a cycle of branch pages");
+        await lookup;
+
+        void Branch(uint page, uint child)
+        {
+            var span = file.AsSpan((int)page * BTreePageHeader.PageSize, BTreePageHeader.PageSize);
+            new BTreePageHeader(BTreePageType.Branch, 1, page, 0, 1).WriteTo(span);
+            BinaryPrimitives.WriteUInt32LittleEndian(span[BTreePageHeader.Size..], child);
+            BTreePageHeader.Seal(span);
         }
     }
 }
