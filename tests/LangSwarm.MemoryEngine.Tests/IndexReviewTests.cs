@@ -1,6 +1,9 @@
 using System.Buffers.Binary;
 using System.Text;
+using LangSwarm.Memory;
+using LangSwarm.MemoryEngine.Engine;
 using LangSwarm.MemoryEngine.Format;
+using LangSwarm.MemoryEngine.Index;
 using LangSwarm.MemoryEngine.Index.BTree;
 using LangSwarm.MemoryEngine.Storage;
 using Xunit;
@@ -80,5 +83,29 @@ public sealed class IndexReviewTests
             BinaryPrimitives.WriteUInt32LittleEndian(span[BTreePageHeader.Size..], child);
             BTreePageHeader.Seal(span);
         }
+    }
+
+    [Fact]
+    public async Task ShortKeyInTheSessionSpace_IsDamage_NotAnUndocumentedException()
+    {
+        var fs = new FaultInjectingFileSystem();
+        var options = new EngineOptions { Path = "store", FileSystem = fs, Durability = DurabilityMode.Strict };
+        var backend = new EngineBackend(options);
+        await backend.ConnectAsync();
+        var s = await backend.CreateSessionAsync(new SessionMetadata("a", "u") { SummaryStrategy = SummaryStrategy.Manual });
+        await s.AddMessageAsync(new Message(MessageRole.User, "hello") { TokenCount = 2 });
+        await backend.DisposeAsync();
+
+        // A checksummed page whose S key is too short for a session number (a bug or a forged file).
+        using (var tree = BPlusTree.Open(fs, IndexFile.FileName))
+        {
+            tree.Put([IndexKeys.Session, 1], [1]);
+            tree.Commit(tree.Meta.User0, tree.Meta.User1, tree.Meta.User2);
+        }
+
+        backend = new EngineBackend(options);
+        await backend.ConnectAsync(); // the file is ignored and rebuilt from the segments
+        Assert.Equal(["hello"], (await (await backend.GetSessionAsync("a"))!.GetMessagesAsync()).Select(m => m.Content));
+        await backend.DisposeAsync();
     }
 }
