@@ -108,4 +108,89 @@ public sealed class IndexReviewTests
         Assert.Equal(["hello"], (await (await backend.GetSessionAsync("a"))!.GetMessagesAsync()).Select(m => m.Content));
         await backend.DisposeAsync();
     }
+
+    [Fact]
+    public async Task IndexRebuiltByVacuum_NamesOnlySegmentDataThatIsDurable()
+    {
+        var fs = new FaultInjectingFileSystem();
+        var options = new EngineOptions { Path = "store", FileSystem = fs, Durability = DurabilityMode.Strict, CheckpointLogBytes = 64 << 20 };
+        var backend = new EngineBackend(options);
+        await backend.ConnectAsync();
+        for (var k = 0; k < 60; k++)
+        {
+            var s = await backend.CreateSessionAsync(new SessionMetadata($"s{k}", $"user{k % 3}") { SummaryStrategy = SummaryStrategy.Manual });
+            await s.AddMessagesAsync(Enumerable.Range(0, 20).Select(i => new Message(MessageRole.User, $"s{k} m{i}") { TokenCount = 3 }));
+        }
+        await backend.CheckpointAsync();
+        for (var k = 0; k < 60; k++)
+        {
+            if (k % 4 != 0)
+            {
+                await backend.DeleteSessionAsync($"s{k}");
+            }
+        }
+        await backend.DisposeAsync();
+
+        backend = await Reopen();
+        var pages = backend.Engine.IndexFileBytes / BTreePageHeader.PageSize;
+        Assert.True(pages > 8 && backend.Engine.IndexFreePages >= pages / 4, $"{backend.Engine.IndexFreePages} of {pages} pages free: vacuum would not repack");
+
+        // Acknowledged (in the fsynced log), and in s56's segment, not yet fsynced there.
+        await (await backend.GetSessionAsync("s56"))!.AddMessageAsync(new Message(MessageRole.User, "late") { TokenCount = 2 });
+
+        // Damage the pages holding s4's message entries (not read since the open), so the index repack fails
+        // and the engine rebuilds the file from memory.
+        Assert.True(backend.Engine.Index.TryGet("s4", out var victim));
+        Assert.True(backend.Engine.Index.TryGet("s56", out var late));
+        var damaged = DamageLeaves(fs, IndexKeys.RangeStart(IndexKeys.Message, victim.Number), IndexKeys.RangeStart(IndexKeys.Message, late.Number));
+        Assert.True(damaged > 0);
+        await backend.Engine.VacuumAsync(2.0, CancellationToken.None);
+        Assert.Contains(backend.Engine.Damage, d => d.Reason.Contains("index file damaged", StringComparison.Ordinal));
+
+        // Power loss: every write not fsynced is gone.
+        fs.Kill();
+        backend.Abandon();
+        fs.Crash(new ZeroRandom());
+
+        backend = await Reopen();
+        var got = (await (await backend.GetSessionAsync("s56"))!.GetMessagesAsync()).Select(m => m.Content).ToList();
+        Assert.Equal([.. Enumerable.Range(0, 20).Select(i => $"s56 m{i}"), "late"], got);
+        await backend.DisposeAsync();
+
+        async Task<EngineBackend> Reopen()
+        {
+            var b = new EngineBackend(options);
+            await b.ConnectAsync();
+            return b;
+        }
+    }
+
+    /// <summary>Breaks the checksum of every leaf page that holds <paramref name="pattern"/> but not <paramref name="spare"/>.</summary>
+    private static int DamageLeaves(FaultInjectingFileSystem fs, byte[] pattern, byte[] spare)
+    {
+        var n = 0;
+        using var f = fs.Open(IndexFile.FileName, create: false);
+        var page = new byte[BTreePageHeader.PageSize];
+        for (uint p = 2; p * (long)BTreePageHeader.PageSize < f.Length; p++)
+        {
+            f.Read(p * (long)BTreePageHeader.PageSize, page);
+            if (BTreePageHeader.TryRead(page, p, out var h) is null && h.Type == BTreePageType.Leaf
+                && page.AsSpan().IndexOf(pattern) >= 0 && page.AsSpan().IndexOf(spare) < 0)
+            {
+                page[BTreePageHeader.PageSize - 1] ^= 0x5A;
+                f.Write(p * (long)BTreePageHeader.PageSize, page);
+                n++;
+            }
+        }
+        f.Flush();
+        return n;
+    }
+
+    /// <summary>A crash that keeps no unsynced write.</summary>
+    private sealed class ZeroRandom : Random
+    {
+        public override int Next(int maxValue) => 0;
+
+        public override int Next(int minValue, int maxValue) => minValue;
+    }
 }
