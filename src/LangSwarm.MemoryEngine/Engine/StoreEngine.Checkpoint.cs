@@ -135,6 +135,11 @@ internal sealed partial class StoreEngine
                 e.Saved = SavedImage.None;
             }
         }
+        // The new file names every record applied so far, also those written since the checkpoint's own
+        // segment sync (or, from a vacuum, since the last checkpoint): they must be durable in their segments
+        // first, or a crash leaves the file naming bytes the segments never kept, while recovery skips the
+        // log records that hold them (they are at or below each session's last LSN in the file).
+        _segments.SyncDirty();
         _indexFile.Save(IndexDelta.Capture(Index), covered, Math.Max(covered, (ulong)Interlocked.Read(ref _nextLsn)), (ulong)Interlocked.Read(ref _nextSession));
     }
 

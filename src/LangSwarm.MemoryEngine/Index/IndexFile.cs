@@ -194,11 +194,19 @@ internal sealed class IndexFile : IDisposable
         }
         var (from, to) = IndexKeys.Space(IndexKeys.Session);
         var sessions = new List<(ulong, byte[])>();
-        _tree.Scan(from, to, (k, v) =>
+        try
         {
-            sessions.Add((IndexKeys.NumberOf(k), v));
-            return true;
-        });
+            _tree.Scan(from, to, (k, v) =>
+            {
+                sessions.Add((IndexKeys.NumberOf(k), v));
+                return true;
+            });
+        }
+        catch (InvalidDataException ex)
+        {
+            problems.Add(ex.Message);
+            return problems;
+        }
         var users = 0;
         foreach (var (number, value) in sessions)
         {
@@ -213,7 +221,7 @@ internal sealed class IndexFile : IDisposable
                 continue;
             }
             var m = e.State.Metadata;
-            if (!_tree.TryGet(IndexKeys.ForSessionId(m.SessionId), out var byId) || IndexKeys.NumberOf([IndexKeys.Session, .. byId]) != number)
+            if (!_tree.TryGet(IndexKeys.ForSessionId(m.SessionId), out var byId) || byId.Length != 8 || IndexKeys.NumberOf([IndexKeys.Session, .. byId]) != number)
             {
                 problems.Add($"index file: session '{m.SessionId}' is not filed under its id");
             }

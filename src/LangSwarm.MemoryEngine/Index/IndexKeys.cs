@@ -81,9 +81,15 @@ internal static class IndexKeys
     /// <summary>The whole of <paramref name="space"/>: [space, space + 1).</summary>
     public static (byte[] From, byte[] To) Space(byte space) => ([space], [(byte)(space + 1)]);
 
-    public static ulong NumberOf(byte[] key) => BinaryPrimitives.ReadUInt64BigEndian(key.AsSpan(1));
+    /// <summary>The session number of an <c>S</c> key; <see cref="InvalidDataException"/> when the key (read from the file) is not one.</summary>
+    public static ulong NumberOf(byte[] key) => key.Length == 9
+        ? BinaryPrimitives.ReadUInt64BigEndian(key.AsSpan(1))
+        : throw new InvalidDataException($"Index key of {key.Length} bytes where a session number (9 bytes) was expected.");
 
-    public static long SequenceOf(byte[] key) => (long)BinaryPrimitives.ReadUInt64BigEndian(key.AsSpan(9));
+    /// <summary>The sequence of an <c>M</c> key; <see cref="InvalidDataException"/> when the key (read from the file) is not one.</summary>
+    public static long SequenceOf(byte[] key) => key.Length == 17
+        ? (long)BinaryPrimitives.ReadUInt64BigEndian(key.AsSpan(9))
+        : throw new InvalidDataException($"Index key of {key.Length} bytes where a message key (17 bytes) was expected.");
 
     private static byte[] Number(byte space, ulong number)
     {

@@ -23,7 +23,7 @@ internal sealed partial class BPlusTree
             ? new LeafValue(null, _pages.WriteOverflow(value, Allocate, _meta.TxId + 1), value.Length)
             : new LeafValue(value.ToArray(), 0, value.Length);
         var root = TxRoot();
-        if (Insert(root, key.ToArray(), stored) is { } split)
+        if (Insert(root, key.ToArray(), stored, 0) is { } split)
         {
             var top = Node.NewBranch();
             top.Children.Add(0);
@@ -45,7 +45,7 @@ internal sealed partial class BPlusTree
             return false;
         }
         var root = TxRoot();
-        Remove(root, key);
+        Remove(root, key, 0);
         if (!root.IsLeaf && root.Children.Count == 0)
         {
             _txRoot = Node.NewLeaf();
@@ -76,7 +76,7 @@ internal sealed partial class BPlusTree
         var root = _txRoot ?? (_meta.Root == 0 ? null : _pages.ReadNode(_meta.Root, _meta.PageCount));
         if (root is not null)
         {
-            Walk(root, ViewChild, _txPageCount, from, to, visit);
+            Walk(root, ViewChild, _txPageCount, from, to, visit, 0);
         }
     }
 
@@ -222,16 +222,18 @@ internal sealed partial class BPlusTree
         {
             return false;
         }
-        while (!node.IsLeaf)
+        for (var depth = 0; !node.IsLeaf; depth++)
         {
+            CheckDepth(depth);
             node = ViewChild(node, node.ChildIndex(key));
         }
         node.LowerBound(key, out var found);
         return found;
     }
 
-    private (byte[] Key, Node Right)? Insert(Node node, byte[] key, LeafValue value)
+    private (byte[] Key, Node Right)? Insert(Node node, byte[] key, LeafValue value, int depth)
     {
+        CheckDepth(depth);
         if (node.IsLeaf)
         {
             var i = node.LowerBound(key, out var found);
@@ -249,7 +251,7 @@ internal sealed partial class BPlusTree
             return node.EncodedSize() > BTreePageHeader.Capacity ? SplitLeaf(node, appended: i == node.Keys.Count - 1) : null;
         }
         var c = node.ChildIndex(key);
-        if (Insert(MutableChild(node, c), key, value) is not { } split)
+        if (Insert(MutableChild(node, c), key, value, depth + 1) is not { } split)
         {
             return null;
         }
@@ -269,18 +271,23 @@ internal sealed partial class BPlusTree
         var at = n - 1;
         if (!appended)
         {
-            var half = node.EncodedSize() / 2;
-            var size = 0;
-            for (at = 0; at < n - 1; at++)
+            // The split point nearest the byte midpoint at which both halves fit a page. One always exists:
+            // an entry takes at most 2,008 bytes and the node at most one entry more than a page.
+            var total = node.EncodedSize();
+            var best = -1;
+            long bestDistance = long.MaxValue;
+            var left = 0;
+            for (var i = 1; i < n; i++)
             {
-                size += Node.LeafEntryOverhead + node.Keys[at].Length + node.Values[at].StoredSize;
-                if (size >= half)
+                left += Node.LeafEntryOverhead + node.Keys[i - 1].Length + node.Values[i - 1].StoredSize;
+                var distance = Math.Abs((2L * left) - total);
+                if (left <= BTreePageHeader.Capacity && total - left <= BTreePageHeader.Capacity && distance < bestDistance)
                 {
-                    at++;
-                    break;
+                    best = i;
+                    bestDistance = distance;
                 }
             }
-            at = Math.Clamp(at, 1, n - 1);
+            at = best > 0 ? best : Math.Max(1, n / 2);
         }
         var right = Node.NewLeaf();
         right.Keys.AddRange(node.Keys.GetRange(at, n - at));
@@ -316,8 +323,9 @@ internal sealed partial class BPlusTree
     }
 
     /// <summary>Removes a key known to be present. Pages that empty are dropped from their parent (no merging: vacuum repacks).</summary>
-    private void Remove(Node node, ReadOnlySpan<byte> key)
+    private void Remove(Node node, ReadOnlySpan<byte> key, int depth)
     {
+        CheckDepth(depth);
         if (node.IsLeaf)
         {
             var i = node.LowerBound(key, out var found);
@@ -332,7 +340,7 @@ internal sealed partial class BPlusTree
         }
         var c = node.ChildIndex(key);
         var child = MutableChild(node, c);
-        Remove(child, key);
+        Remove(child, key, depth + 1);
         if (child.IsLeaf ? child.Keys.Count == 0 : child.Children.Count == 0)
         {
             node.Children.RemoveAt(c);

@@ -25,6 +25,12 @@ internal sealed partial class BPlusTree : IDisposable
     /// <summary>Longest value.</summary>
     public const int MaxValue = 16 * 1024 * 1024;
 
+    /// <summary>
+    /// Deepest path a reader follows. The tree grows a level only when its root splits, so a real tree stays far
+    /// below this; a deeper path is a damaged file whose branch pages lead in a circle.
+    /// </summary>
+    internal const int MaxDepth = 64;
+
     private readonly IFileSystem _fs;
     private readonly ReaderWriterLockSlim _rw = new(LockRecursionPolicy.NoRecursion);
     private PageFile _pages;
@@ -109,8 +115,9 @@ internal sealed partial class BPlusTree : IDisposable
                 return false;
             }
             var node = _pages.ReadNode(_meta.Root, _meta.PageCount);
-            while (!node.IsLeaf)
+            for (var depth = 0; !node.IsLeaf; depth++)
             {
+                CheckDepth(depth);
                 node = _pages.ReadNode(node.Children[node.ChildIndex(key)], _meta.PageCount);
             }
             var i = node.LowerBound(key, out var found);
@@ -138,7 +145,7 @@ internal sealed partial class BPlusTree : IDisposable
         {
             if (_meta.Root != 0)
             {
-                Walk(_pages.ReadNode(_meta.Root, _meta.PageCount), null, _meta.PageCount, from, to, visit);
+                Walk(_pages.ReadNode(_meta.Root, _meta.PageCount), null, _meta.PageCount, from, to, visit, 0);
             }
         }
         finally
@@ -150,8 +157,9 @@ internal sealed partial class BPlusTree : IDisposable
     private byte[] Resolve(LeafValue v, uint pageCount) => v.IsOverflow ? _pages.ReadOverflow(v.OverflowPage, v.Length, pageCount) : v.Inline!;
 
     /// <summary>In-order walk of a subtree (clean or, in a transaction, dirty); false once the visitor stops.</summary>
-    private bool Walk(Node node, Func<Node, int, Node>? child, uint pageCount, ReadOnlySpan<byte> from, ReadOnlySpan<byte> to, Func<byte[], byte[], bool> visit)
+    private bool Walk(Node node, Func<Node, int, Node>? child, uint pageCount, ReadOnlySpan<byte> from, ReadOnlySpan<byte> to, Func<byte[], byte[], bool> visit, int depth)
     {
+        CheckDepth(depth);
         if (node.IsLeaf)
         {
             for (var i = node.LowerBound(from, out _); i < node.Keys.Count; i++)
@@ -170,12 +178,21 @@ internal sealed partial class BPlusTree : IDisposable
                 return false;
             }
             var c = child is not null ? child(node, i) : _pages.ReadNode(node.Children[i], pageCount);
-            if (!Walk(c, child, pageCount, from, to, visit))
+            if (!Walk(c, child, pageCount, from, to, visit, depth + 1))
             {
                 return false;
             }
         }
         return true;
+    }
+
+    /// <summary>Throws <see cref="InvalidDataException"/> past <see cref="MaxDepth"/> levels.</summary>
+    private static void CheckDepth(int depth)
+    {
+        if (depth > MaxDepth)
+        {
+            throw new InvalidDataException($"Index tree is deeper than {MaxDepth} levels: its branch pages lead in a circle.");
+        }
     }
 
     public void Dispose()
