@@ -140,7 +140,7 @@ internal sealed partial class StoreEngine
         // first, or a crash leaves the file naming bytes the segments never kept, while recovery skips the
         // log records that hold them (they are at or below each session's last LSN in the file).
         _segments.SyncDirty();
-        _indexFile.Save(IndexDelta.Capture(Index), covered, Math.Max(covered, (ulong)Interlocked.Read(ref _nextLsn)), (ulong)Interlocked.Read(ref _nextSession));
+        _indexFile.Save(IndexDelta.Capture(Index, all: true), covered, Math.Max(covered, (ulong)Interlocked.Read(ref _nextLsn)), (ulong)Interlocked.Read(ref _nextSession));
     }
 
     /// <summary>Bytes of the index file.</summary>

@@ -44,7 +44,11 @@ internal sealed class IndexDelta
 
     public List<SessionSave> Saves { get; } = [];
 
-    public static IndexDelta Capture(SessionIndex index)
+    /// <summary>
+    /// Captures the sessions changed since the last capture (the index's dirty list), or with
+    /// <paramref name="all"/> every session (a rebuilt file).
+    /// </summary>
+    public static IndexDelta Capture(SessionIndex index, bool all = false)
     {
         var delta = new IndexDelta();
         foreach (var e in index.DrainRemoved())
@@ -52,13 +56,27 @@ internal sealed class IndexDelta
             delta.Removed.Add((e.Number, e.State.Metadata.SessionId, e.Saved));
         }
         var record = new ArrayBufferWriter<byte>(512);
-        foreach (var e in index.All())
+        var dirty = index.DrainDirty();
+        foreach (var e in all ? index.All() : dirty)
         {
+            // Membership first, outside the entry's lock: listings take the index lock, then an entry's.
+            var filed = index.TryGet(e.Number, out var live) && ReferenceEquals(live, e);
             lock (e.Lock)
             {
-                if (e.Version != e.Saved.Version)
+                e.Queued = false;
+                if (filed && e.Version != e.Saved.Version)
                 {
                     delta.Saves.Add(CaptureOne(e, record));
+                }
+            }
+        }
+        if (all)
+        {
+            foreach (var e in dirty)
+            {
+                lock (e.Lock)
+                {
+                    e.Queued = false;
                 }
             }
         }

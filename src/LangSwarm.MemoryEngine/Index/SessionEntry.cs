@@ -105,7 +105,18 @@ internal sealed class SessionEntry(ulong number, SessionState state, ISessionCon
         {
             Relocated = true;
         }
+        if (!Queued)
+        {
+            Queued = true;
+            Owner?.MarkDirty(this);
+        }
     }
+
+    /// <summary>The index the entry is filed in (its dirty list is what a checkpoint captures).</summary>
+    public SessionIndex? Owner { get; set; }
+
+    /// <summary>True while the entry sits in its index's dirty list (guarded by <see cref="Lock"/>).</summary>
+    public bool Queued { get; set; }
 
     /// <summary>Message entries changed in place (compaction, repair, an eviction out of order) since the last save.</summary>
     public bool Relocated { get; set; }

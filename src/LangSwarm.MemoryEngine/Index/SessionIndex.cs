@@ -18,6 +18,10 @@ internal sealed class SessionIndex
     // Sessions removed since the last checkpoint that the index file still holds.
     private List<SessionEntry> _removed = [];
 
+    // Sessions changed since the last checkpoint: a checkpoint visits these, not every session.
+    private readonly object _dirtyLock = new();
+    private List<SessionEntry> _dirty = [];
+
     public int Count
     {
         get
@@ -56,6 +60,11 @@ internal sealed class SessionIndex
             }
             _byNumber[entry.Number] = entry;
             File(entry);
+            entry.Owner = this;
+            lock (entry.Lock)
+            {
+                entry.Changed(); // a new session is saved by the next checkpoint
+            }
             return true;
         }
     }
@@ -83,6 +92,7 @@ internal sealed class SessionIndex
                     continue;
                 }
                 _byNumber[e.Number] = e;
+                e.Owner = this;
                 var key = Stamp(e);
                 time.Add(key);
                 if (m.UserId is not null)
@@ -190,6 +200,26 @@ internal sealed class SessionIndex
                 ids.Add(key.SessionId);
             }
             return ids;
+        }
+    }
+
+    /// <summary>Queues a changed entry for the next checkpoint (called once per entry until drained).</summary>
+    public void MarkDirty(SessionEntry entry)
+    {
+        lock (_dirtyLock)
+        {
+            _dirty.Add(entry);
+        }
+    }
+
+    /// <summary>The entries changed since the last call (some may since have been removed).</summary>
+    public List<SessionEntry> DrainDirty()
+    {
+        lock (_dirtyLock)
+        {
+            var dirty = _dirty;
+            _dirty = [];
+            return dirty;
         }
     }
 

@@ -14,6 +14,9 @@ internal static class SessionRecord
     private const byte Version = 1;
     private const byte ColdFlag = 1;
 
+    /// <summary>Longest segment a session record may name (the option allows 1 GiB segments, plus one record).</summary>
+    public const long MaxSegmentLength = (1L << 30) + RecordHeader.Size + RecordHeader.MaxPayload;
+
     /// <summary>Bytes of a message entry value.</summary>
     public const int MessageSize = 32;
 
@@ -51,6 +54,10 @@ internal static class SessionRecord
         var lastLsn = (ulong)r.ReadInt64();
         var dead = r.ReadInt64();
         var lastState = r.ReadInt32();
+        if (dead < 0 || lastState < 0)
+        {
+            throw new InvalidDataException($"Index session record {number} has negative byte counts.");
+        }
         var flags = r.ReadByte();
         messages = r.ReadInt32();
         summaries = r.ReadInt32();
@@ -67,9 +74,9 @@ internal static class SessionRecord
         for (var i = 0; i < count; i++)
         {
             segments[i] = new SegmentExtent((uint)r.ReadInt32(), r.ReadInt64());
-            if (segments[i].Length < FileHeader.Size)
+            if (segments[i].Length < FileHeader.Size || segments[i].Length > MaxSegmentLength)
             {
-                throw new InvalidDataException($"Index segment extent of {segments[i].Length} bytes is shorter than a file header.");
+                throw new InvalidDataException($"Index segment extent of {segments[i].Length} bytes is out of range.");
             }
         }
         var state = StateCodec.Read(value[^r.Remaining..]);

@@ -177,6 +177,10 @@ internal sealed partial class BPlusTree
         }
         else
         {
+            if (_txPageCount >= MaxPages)
+            {
+                throw new IOException($"The index file reached its limit of {MaxPages} pages.");
+            }
             page = _txPageCount++;
         }
         _pages.Forget(page);

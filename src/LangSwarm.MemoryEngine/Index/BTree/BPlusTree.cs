@@ -22,6 +22,9 @@ internal sealed partial class BPlusTree : IDisposable
     /// <summary>Values longer than this go to overflow pages (so two entries always fit a page).</summary>
     public const int MaxInline = 1000;
 
+    /// <summary>Most pages a file may have (2^31 pages, 8 TiB): page numbers never come near wrapping.</summary>
+    public const uint MaxPages = 1u << 31;
+
     /// <summary>Longest value.</summary>
     public const int MaxValue = 16 * 1024 * 1024;
 
@@ -65,7 +68,21 @@ internal sealed partial class BPlusTree : IDisposable
     public int FreePages => _free.Count;
 
     /// <summary>Bytes of the index file.</summary>
-    public long FileBytes => _pages.Length;
+    public long FileBytes
+    {
+        get
+        {
+            _rw.EnterReadLock(); // compaction swaps the file under the write lock
+            try
+            {
+                return _pages.Length;
+            }
+            finally
+            {
+                _rw.ExitReadLock();
+            }
+        }
+    }
 
     /// <summary>The file's name in the store.</summary>
     public string Name => _pages.Name;
@@ -79,6 +96,12 @@ internal sealed partial class BPlusTree : IDisposable
         var (pages, meta) = PageFile.Open(fs, name);
         try
         {
+            // Pages a committed meta names were fsynced before it; a count past the file is damage (and a
+            // forged count near 2^32 would wrap page allocation onto the meta pages).
+            if (meta.PageCount > 2 && (meta.PageCount - 1) * (long)BTreePageHeader.PageSize >= pages.Length || meta.PageCount > MaxPages)
+            {
+                throw new InvalidDataException($"Index meta names {meta.PageCount} pages; the file holds {pages.Length / BTreePageHeader.PageSize}.");
+            }
             var tree = new BPlusTree(fs, pages, meta);
             tree.LoadFreeList();
             return tree;
@@ -98,6 +121,11 @@ internal sealed partial class BPlusTree : IDisposable
         }
         var (free, chain) = _pages.ReadFreeList(_meta.FreeList, _meta.PageCount);
         _free = [.. free];
+        if (_free.Count != free.Count || chain.Exists(_free.Contains))
+        {
+            // Handing one page out twice would overwrite live data: a forged or stale list is damage.
+            throw new InvalidDataException("Index free list names a page twice, or one of its own pages.");
+        }
         _freeChain = chain;
     }
 

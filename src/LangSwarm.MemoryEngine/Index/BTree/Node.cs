@@ -221,6 +221,11 @@ internal sealed class Node
                 int kl = BinaryPrimitives.ReadUInt16LittleEndian(b[at..]);
                 int vl = BinaryPrimitives.ReadUInt16LittleEndian(b[(at + 2)..]);
                 at += LeafEntryOverhead;
+                CheckKeyLength(kl, h);
+                if (vl != OverflowMarker && vl > BPlusTree.MaxInline)
+                {
+                    throw Bad(h, $"inline value of {vl} bytes");
+                }
                 Need(b, at, kl, h);
                 n.Keys.Add(b.Slice(at, kl).ToArray());
                 at += kl;
@@ -229,7 +234,7 @@ internal sealed class Node
                     Need(b, at, 8, h);
                     var first = BinaryPrimitives.ReadUInt32LittleEndian(b[at..]);
                     var length = BinaryPrimitives.ReadInt32LittleEndian(b[(at + 4)..]);
-                    if (first < 2 || first >= pageCount || length < 0)
+                    if (first < 2 || first >= pageCount || length <= BPlusTree.MaxInline || length > BPlusTree.MaxValue)
                     {
                         throw Bad(h, "overflow reference out of range");
                     }
@@ -259,6 +264,7 @@ internal sealed class Node
                 Need(b, at, 2, h);
                 int kl = BinaryPrimitives.ReadUInt16LittleEndian(b[at..]);
                 at += 2;
+                CheckKeyLength(kl, h);
                 Need(b, at, kl + 4, h);
                 n.Keys.Add(b.Slice(at, kl).ToArray());
                 at += kl;
@@ -279,6 +285,14 @@ internal sealed class Node
 
     private static uint Child(uint page, in BTreePageHeader h, uint pageCount) =>
         page < 2 || page >= pageCount || page == h.PageNumber ? throw Bad(h, $"child page {page} out of range") : page;
+
+    private static void CheckKeyLength(int length, in BTreePageHeader h)
+    {
+        if (length is < 1 or > BPlusTree.MaxKey)
+        {
+            throw Bad(h, $"key of {length} bytes");
+        }
+    }
 
     private static void Need(ReadOnlySpan<byte> body, int at, int length, in BTreePageHeader h)
     {
