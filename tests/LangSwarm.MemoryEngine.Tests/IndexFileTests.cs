@@ -9,9 +9,9 @@ namespace LangSwarm.MemoryEngine.Tests;
 /// <summary>The engine over its index file: lazy loading, incremental checkpoints, unloading, damage and versions.</summary>
 public sealed class IndexFileTests
 {
-    private static async Task<EngineBackend> OpenAsync(string path, int maxLoaded = 10_000)
+    private static async Task<EngineBackend> OpenAsync(string path, int maxLoaded = 10_000, long indexCompactMinFreeBytes = 4 << 20)
     {
-        var backend = new EngineBackend(new EngineOptions { Path = path, Durability = Storage.DurabilityMode.None, MaxLoadedSessions = maxLoaded });
+        var backend = new EngineBackend(new EngineOptions { Path = path, Durability = Storage.DurabilityMode.None, MaxLoadedSessions = maxLoaded, IndexCompactMinFreeBytes = indexCompactMinFreeBytes });
         await backend.ConnectAsync();
         return backend;
     }
@@ -225,7 +225,7 @@ public sealed class IndexFileTests
     public async Task Vacuum_RepacksAnIndexFileLeftMostlyFree()
     {
         using var dir = new TempStore();
-        var backend = await OpenAsync(dir.Path);
+        var backend = await OpenAsync(dir.Path, indexCompactMinFreeBytes: 0);
         await FillAsync(backend, 200, 40);
         await backend.CheckpointAsync();
         var full = backend.Engine.IndexFileBytes;

@@ -113,7 +113,7 @@ public sealed class IndexReviewTests
     public async Task IndexRebuiltByVacuum_NamesOnlySegmentDataThatIsDurable()
     {
         var fs = new FaultInjectingFileSystem();
-        var options = new EngineOptions { Path = "store", FileSystem = fs, Durability = DurabilityMode.Strict, CheckpointLogBytes = 64 << 20 };
+        var options = new EngineOptions { Path = "store", FileSystem = fs, Durability = DurabilityMode.Strict, CheckpointLogBytes = 64 << 20, IndexCompactMinFreeBytes = 0 };
         var backend = new EngineBackend(options);
         await backend.ConnectAsync();
         for (var k = 0; k < 60; k++)

@@ -50,6 +50,9 @@ public sealed record EngineOptions
     /// </summary>
     public int MaxLoadedSessions { get; init; } = 10_000;
 
+    /// <summary>Free bytes the index file must hold (with half its pages free) before a vacuum repacks it.</summary>
+    public long IndexCompactMinFreeBytes { get; init; } = 4 * 1024 * 1024;
+
     /// <summary>Most segment files kept open at once.</summary>
     public int OpenSegmentHandles { get; init; } = 256;
 

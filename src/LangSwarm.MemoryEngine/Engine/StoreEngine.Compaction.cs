@@ -14,9 +14,10 @@ namespace LangSwarm.MemoryEngine.Engine;
 internal sealed partial class StoreEngine
 {
     private const uint RewriteSegmentGap = 1024;
-    private const double IndexCompactFreeFraction = 0.25;
+    private const double IndexCompactFreeFraction = 0.5;
 
     private readonly CancellationTokenSource _stopBackground = new();
+    private int _lastRewriteFlushMs;
     private Task? _autoVacuum;
 
     /// <summary>When the last vacuum ended and what it did.</summary>
@@ -58,8 +59,9 @@ internal sealed partial class StoreEngine
                 {
                     skipped++;
                 }
-                // Throttle: let foreground writes through between sessions.
-                await Task.Delay(1, CancellationToken.None).ConfigureAwait(false);
+                // Throttle: let foreground writes through between sessions, idling at least as long as the
+                // session's rewrite kept the disk busy (the vacuum takes at most about half the disk's time).
+                await Task.Delay(Math.Clamp(_lastRewriteFlushMs, 1, 100), CancellationToken.None).ConfigureAwait(false);
             }
             if (rewritten > 0)
             {
@@ -70,11 +72,11 @@ internal sealed partial class StoreEngine
                 }
                 _segments.SyncDirectory();
             }
-            // The index file reuses freed pages, but deletes and evictions can leave many; repack it when a
-            // quarter of it is free (its own rename switch, FORMAT.md §11).
+            // The index file reuses freed pages, but deletes can leave many; repack it when half of it (and at
+            // least IndexCompactMinFreeBytes) is free (its own rename switch, FORMAT.md §10).
             try
             {
-                indexReclaimed = _indexFile.CompactIfWorthIt(IndexCompactFreeFraction);
+                indexReclaimed = _indexFile.CompactIfWorthIt(IndexCompactFreeFraction, _options.IndexCompactMinFreeBytes);
             }
             catch (InvalidDataException ex)
             {
@@ -266,23 +268,33 @@ internal sealed partial class StoreEngine
             {
                 Put(bytes, header);
             }
-            // No fsync here: the new files are dirty segments, and the checkpoint that commits the switch
-            // syncs them (and seg/) before it writes the file that names them. One sync for the whole pass
-            // keeps the disk free for foreground fsyncs.
             newSegments.Add(new SegmentExtent(segment, length));
+            // Sync each session's new files now, a few hundred KiB at a time between the pauses, rather than
+            // leaving the whole pass for the committing checkpoint: one large flush there stalls every
+            // foreground fsync behind it (bench C1). The checkpoint still syncs them (then clean) and seg/.
+            var flush = Stopwatch.StartNew();
+            foreach (var s in newSegments)
+            {
+                _segments.Flush(entry.Number, s.Segment);
+            }
+            _lastRewriteFlushMs = (int)Math.Ceiling(flush.Elapsed.TotalMilliseconds);
         }
         finally
         {
             RecordBatch.Return(batch);
         }
 
-        // 3. Swap, unless the session moved on meanwhile (then the new files are dropped; a later pass retries).
-        await _gate.EnterExclusiveAsync().ConfigureAwait(false);
-        try
+        // 3. Swap, unless the session moved on meanwhile or has a write in flight (then the new files are
+        //    dropped; a later pass retries). Under the session's lock only: a write reserves its place
+        //    (Appending) under that lock before it takes an LSN, so none can land in the old segments after
+        //    the swap, and other sessions' writes never wait for it.
         {
+            // Membership outside the entry's lock (listings take the index lock, then entries'); a delete after
+            // this check moves LastLsn, which the check under the lock sees.
+            var filed = Index.TryGet(entry.Number, out _);
             lock (entry.Lock)
             {
-                if (entry.LastLsn != snapshotLsn || !Index.TryGet(entry.Number, out _))
+                if (!filed || entry.Appending > 0 || entry.LastLsn != snapshotLsn)
                 {
                     foreach (var s in newSegments)
                     {
@@ -303,10 +315,6 @@ internal sealed partial class StoreEngine
                 entry.Cold = cold;
                 entry.Changed(relocated: true);
             }
-        }
-        finally
-        {
-            _gate.ExitExclusive();
         }
         return true;
     }

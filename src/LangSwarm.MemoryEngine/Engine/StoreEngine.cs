@@ -271,6 +271,32 @@ internal sealed partial class StoreEngine : IDisposable, ISessionContentSource
     private async Task CommitAsync(SessionEntry? entry, ulong session, RecordBatch batch, bool deleting = false)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        if (entry is null)
+        {
+            await CommitGatedAsync(null, session, batch, deleting).ConfigureAwait(false);
+            return;
+        }
+        // A compaction swaps a session's segments only while none of its writes is between the log and the
+        // index (SessionEntry.Appending), so it needs no store-wide exclusive gate.
+        lock (entry.Lock)
+        {
+            entry.Appending++;
+        }
+        try
+        {
+            await CommitGatedAsync(entry, session, batch, deleting).ConfigureAwait(false);
+        }
+        finally
+        {
+            lock (entry.Lock)
+            {
+                entry.Appending--;
+            }
+        }
+    }
+
+    private async Task CommitGatedAsync(SessionEntry? entry, ulong session, RecordBatch batch, bool deleting)
+    {
         await _gate.EnterSharedAsync().ConfigureAwait(false);
         try
         {

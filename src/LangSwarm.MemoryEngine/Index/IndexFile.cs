@@ -144,7 +144,26 @@ internal sealed class IndexFile : IDisposable
 
         if (s.RewriteMessages)
         {
-            _tree.DeleteRange(IndexKeys.RangeStart(IndexKeys.Message, n), IndexKeys.RangeEnd(IndexKeys.Message, n));
+            // Compaction keeps the sequences and moves the records: overwrite in place, and delete only the
+            // keys that are gone (no delete-then-reinsert churn of the whole range).
+            var keep = new HashSet<long>(s.Messages.Count);
+            foreach (var m in s.Messages)
+            {
+                keep.Add(m.Sequence);
+            }
+            var gone = new List<byte[]>();
+            _tree.ScanTransaction(IndexKeys.RangeStart(IndexKeys.Message, n), IndexKeys.RangeEnd(IndexKeys.Message, n), (k, _) =>
+            {
+                if (!keep.Contains(IndexKeys.SequenceOf(k)))
+                {
+                    gone.Add(k);
+                }
+                return true;
+            });
+            foreach (var k in gone)
+            {
+                _tree.Delete(k);
+            }
         }
         else if (s.CutBelow != long.MinValue)
         {
@@ -177,11 +196,16 @@ internal sealed class IndexFile : IDisposable
         }
     }
 
-    /// <summary>Repacks the file densely when at least <paramref name="minFreeFraction"/> of its pages are free; returns bytes reclaimed.</summary>
-    public long CompactIfWorthIt(double minFreeFraction)
+    /// <summary>
+    /// Repacks the file densely when at least <paramref name="minFreeFraction"/> of its pages, and at least
+    /// <paramref name="minFreeBytes"/>, are free; returns bytes reclaimed. Below that, later checkpoints reuse
+    /// the free pages anyway, and a repack would only cost fsyncs that foreground writes feel.
+    /// </summary>
+    public long CompactIfWorthIt(double minFreeFraction, long minFreeBytes)
     {
         var pages = _tree.FileBytes / Format.BTreePageHeader.PageSize;
-        return pages > 8 && _tree.FreePages >= pages * minFreeFraction ? _tree.Compact() : 0;
+        var free = _tree.FreePages;
+        return pages > 8 && free >= pages * minFreeFraction && free * (long)Format.BTreePageHeader.PageSize >= minFreeBytes ? _tree.Compact() : 0;
     }
 
     /// <summary>Checks the file's structure, and that every session is filed under its id, time and user.</summary>

@@ -112,6 +112,9 @@ internal sealed class SessionEntry(ulong number, SessionState state, ISessionCon
         }
     }
 
+    /// <summary>Writes of this session between their LSN and their index update (guarded by <see cref="Lock"/>).</summary>
+    public int Appending { get; set; }
+
     /// <summary>The index the entry is filed in (its dirty list is what a checkpoint captures).</summary>
     public SessionIndex? Owner { get; set; }
 
