@@ -59,9 +59,9 @@ internal sealed partial class StoreEngine
                 {
                     skipped++;
                 }
-                // Throttle: let foreground writes through between sessions, idling at least as long as the
-                // session's rewrite kept the disk busy (the vacuum takes at most about half the disk's time).
-                await Task.Delay(Math.Clamp(_lastRewriteFlushMs, 1, 100), CancellationToken.None).ConfigureAwait(false);
+                // Throttle: each session's rewrite costs foreground writes about one slow add (CPU and disk
+                // shared on a small machine); pausing between sessions spreads those over many more adds.
+                await Task.Delay(Math.Max((int)_options.VacuumPause.TotalMilliseconds, _lastRewriteFlushMs), CancellationToken.None).ConfigureAwait(false);
             }
             if (rewritten > 0)
             {
