@@ -159,7 +159,7 @@ public sealed class IndexFileTests
         var damaged = false;
         for (var at = 2 * BTreePageHeader.PageSize; at + BTreePageHeader.PageSize <= bytes.Length && !damaged; at += BTreePageHeader.PageSize)
         {
-            if (bytes[at + 4] == (byte)BTreePageType.Leaf && bytes[at + BTreePageHeader.Size + 4] == IndexKeys.Message)
+            if (bytes[at + 4] == (byte)BTreePageType.Leaf && bytes[at + BTreePageHeader.Size + 3] == IndexKeys.Message) // first key: 3 one-byte varints, then 'M'
             {
                 bytes[at + 200] ^= 0x10;
                 damaged = true;

@@ -124,7 +124,7 @@ public sealed class IndexReviewTests
         await backend.CheckpointAsync();
         for (var k = 0; k < 60; k++)
         {
-            if (k % 4 != 0)
+            if (k is not (4 or 56))
             {
                 await backend.DeleteSessionAsync($"s{k}");
             }
@@ -133,7 +133,7 @@ public sealed class IndexReviewTests
 
         backend = await Reopen();
         var pages = backend.Engine.IndexFileBytes / BTreePageHeader.PageSize;
-        Assert.True(pages > 8 && backend.Engine.IndexFreePages >= pages / 4, $"{backend.Engine.IndexFreePages} of {pages} pages free: vacuum would not repack");
+        Assert.True(pages > 8 && backend.Engine.IndexFreePages >= pages / 2, $"{backend.Engine.IndexFreePages} of {pages} pages free: vacuum would not repack");
 
         // Acknowledged (in the fsynced log), and in s56's segment, not yet fsynced there.
         await (await backend.GetSessionAsync("s56"))!.AddMessageAsync(new Message(MessageRole.User, "late") { TokenCount = 2 });

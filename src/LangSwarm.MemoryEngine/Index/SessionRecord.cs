@@ -17,8 +17,35 @@ internal static class SessionRecord
     /// <summary>Longest segment a session record may name (the option allows 1 GiB segments, plus one record).</summary>
     public const long MaxSegmentLength = (1L << 30) + RecordHeader.Size + RecordHeader.MaxPayload;
 
-    /// <summary>Bytes of a message entry value.</summary>
-    public const int MessageSize = 32;
+    private const int MinMessageSize = 8 + 4 + 2;
+    private const int MaxMessageSize = 8 + 10 + 5 + 5 + 5 + 2;
+
+    private static int WriteVarint(Span<byte> dest, ulong v)
+    {
+        var n = 0;
+        while (v >= 0x80)
+        {
+            dest[n++] = (byte)(v | 0x80);
+            v >>= 7;
+        }
+        dest[n++] = (byte)v;
+        return n;
+    }
+
+    private static ulong ReadVarint(ReadOnlySpan<byte> v, ref int at, long sequence)
+    {
+        ulong result = 0;
+        for (var shift = 0; shift < 64 && at < v.Length; shift += 7)
+        {
+            var b = v[at++];
+            result |= (ulong)(b & 0x7F) << shift;
+            if (b < 0x80)
+            {
+                return result;
+            }
+        }
+        throw new InvalidDataException($"Index message entry {sequence} has a broken varint.");
+    }
 
     /// <summary>
     /// version u8, last LSN u64, dead bytes i64, last state length i32, flags u8, messages i32, summaries i32, segments
@@ -85,35 +112,41 @@ internal static class SessionRecord
         return e;
     }
 
+    /// <summary>
+    /// A message entry value: i64 timestamp ticks, then varints (LEB128) of record offset, record length,
+    /// tokens and segment number, then u8 role and u8 flags. 15 to 27 bytes; about 19 for a typical store.
+    /// </summary>
     public static byte[] EncodeMessage(in MessageEntry m)
     {
-        var v = new byte[MessageSize];
+        Span<byte> v = stackalloc byte[MaxMessageSize];
         BinaryPrimitives.WriteInt64LittleEndian(v, m.TimeTicks);
-        BinaryPrimitives.WriteInt64LittleEndian(v.AsSpan(8), m.Offset);
-        BinaryPrimitives.WriteInt32LittleEndian(v.AsSpan(16), m.Length);
-        BinaryPrimitives.WriteInt32LittleEndian(v.AsSpan(20), m.Tokens);
-        BinaryPrimitives.WriteUInt32LittleEndian(v.AsSpan(24), m.Segment);
-        v[28] = m.Role;
-        v[29] = m.Flags;
-        return v;
+        var at = 8;
+        at += WriteVarint(v[at..], (ulong)m.Offset);
+        at += WriteVarint(v[at..], (uint)m.Length);
+        at += WriteVarint(v[at..], (uint)m.Tokens);
+        at += WriteVarint(v[at..], m.Segment);
+        v[at++] = m.Role;
+        v[at++] = m.Flags;
+        return v[..at].ToArray();
     }
 
     public static MessageEntry DecodeMessage(long sequence, ReadOnlySpan<byte> v)
     {
-        if (v.Length != MessageSize)
+        if (v.Length is < MinMessageSize or > MaxMessageSize)
         {
             throw new InvalidDataException($"Index message entry {sequence} is {v.Length} bytes.");
         }
-        var m = new MessageEntry(
-            sequence,
-            BinaryPrimitives.ReadInt64LittleEndian(v),
-            BinaryPrimitives.ReadInt64LittleEndian(v[8..]),
-            BinaryPrimitives.ReadInt32LittleEndian(v[16..]),
-            BinaryPrimitives.ReadInt32LittleEndian(v[20..]),
-            BinaryPrimitives.ReadUInt32LittleEndian(v[24..]),
-            v[28],
-            v[29],
-            0);
+        var ticks = BinaryPrimitives.ReadInt64LittleEndian(v);
+        var at = 8;
+        var offset = ReadVarint(v, ref at, sequence);
+        var length = ReadVarint(v, ref at, sequence);
+        var tokens = ReadVarint(v, ref at, sequence);
+        var segment = ReadVarint(v, ref at, sequence);
+        if (at + 2 != v.Length || offset > long.MaxValue || length > int.MaxValue || tokens > int.MaxValue || segment > uint.MaxValue)
+        {
+            throw new InvalidDataException($"Index message entry {sequence} does not parse.");
+        }
+        var m = new MessageEntry(sequence, ticks, (long)offset, (int)length, (int)tokens, (uint)segment, v[at], v[at + 1], 0);
         // The reads trust these to address a record inside a segment.
         if (m.Offset < FileHeader.Size || m.Length < RecordHeader.Size || m.Length > RecordHeader.Size + RecordHeader.MaxPayload
             || !PayloadReader.IsValidTicks(m.TimeTicks))

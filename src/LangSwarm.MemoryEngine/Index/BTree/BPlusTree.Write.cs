@@ -252,7 +252,7 @@ internal sealed partial class BPlusTree
                 node.Values.Insert(i, value);
                 _txEntries++;
             }
-            return node.EncodedSize() > BTreePageHeader.Capacity ? SplitLeaf(node, appended: i == node.Keys.Count - 1) : null;
+            return node.EncodedSize() > BTreePageHeader.Capacity ? SplitLeaf(node, i) : null;
         }
         var c = node.ChildIndex(key);
         if (Insert(MutableChild(node, c), key, value, depth + 1) is not { } split)
@@ -266,39 +266,65 @@ internal sealed partial class BPlusTree
     }
 
     /// <summary>
-    /// Splits an overfull leaf. An append at the end (the common case: a session's messages arrive in sequence
-    /// order) leaves the left page full and starts a new one, so appended ranges pack densely.
+    /// Splits an overfull leaf just after the entry inserted at <paramref name="inserted"/> when that leaves
+    /// the left page holding everything up to it: keys that arrive in order (a session's messages, whether
+    /// its range ends the tree or sits between other sessions') then fill pages completely. Otherwise, at the
+    /// point nearest the byte midpoint at which both halves fit.
     /// </summary>
-    private static (byte[], Node) SplitLeaf(Node node, bool appended)
+    private static (byte[], Node) SplitLeaf(Node node, int inserted)
     {
         var n = node.Keys.Count;
-        var at = n - 1;
-        if (!appended)
+        // sizes[i]: entry i after entry i − 1; alone[i]: entry i first in its page (no shared prefix).
+        var sizes = new int[n];
+        var total = 0;
+        for (var i = 0; i < n; i++)
         {
-            // The split point nearest the byte midpoint at which both halves fit a page. One always exists:
-            // an entry takes at most 2,008 bytes and the node at most one entry more than a page.
-            var total = node.EncodedSize();
-            var best = -1;
+            sizes[i] = Node.LeafEntrySize(i == 0 ? null : node.Keys[i - 1], node.Keys[i], node.Values[i]);
+            total += sizes[i];
+        }
+        int Left(int at)
+        {
+            var sum = 0;
+            for (var i = 0; i < at; i++)
+            {
+                sum += sizes[i];
+            }
+            return sum;
+        }
+        int Right(int at, int left) => total - left - sizes[at] + Node.LeafEntrySize(null, node.Keys[at], node.Values[at]);
+        bool Fits(int at)
+        {
+            var left = Left(at);
+            return at is > 0 && at < n && left <= BTreePageHeader.Capacity && Right(at, left) <= BTreePageHeader.Capacity;
+        }
+
+        var split = inserted + 1 < n && 2 * inserted >= n && Fits(inserted + 1) ? inserted + 1
+            : inserted == n - 1 && Fits(n - 1) ? n - 1
+            : -1;
+        if (split < 0)
+        {
+            // One always exists: an entry takes at most 2,006 bytes and the node at most one entry more than a page.
             long bestDistance = long.MaxValue;
             var left = 0;
             for (var i = 1; i < n; i++)
             {
-                left += Node.LeafEntryOverhead + node.Keys[i - 1].Length + node.Values[i - 1].StoredSize;
-                var distance = Math.Abs((2L * left) - total);
-                if (left <= BTreePageHeader.Capacity && total - left <= BTreePageHeader.Capacity && distance < bestDistance)
+                left += sizes[i - 1];
+                var right = Right(i, left);
+                var distance = Math.Abs((long)left - right);
+                if (left <= BTreePageHeader.Capacity && right <= BTreePageHeader.Capacity && distance < bestDistance)
                 {
-                    best = i;
+                    split = i;
                     bestDistance = distance;
                 }
             }
-            at = best > 0 ? best : Math.Max(1, n / 2);
+            split = split > 0 ? split : Math.Max(1, n / 2);
         }
-        var right = Node.NewLeaf();
-        right.Keys.AddRange(node.Keys.GetRange(at, n - at));
-        right.Values.AddRange(node.Values.GetRange(at, n - at));
-        node.Keys.RemoveRange(at, n - at);
-        node.Values.RemoveRange(at, n - at);
-        return (right.Keys[0], right);
+        var rightNode = Node.NewLeaf();
+        rightNode.Keys.AddRange(node.Keys.GetRange(split, n - split));
+        rightNode.Values.AddRange(node.Values.GetRange(split, n - split));
+        node.Keys.RemoveRange(split, n - split);
+        node.Values.RemoveRange(split, n - split);
+        return (rightNode.Keys[0], rightNode);
     }
 
     /// <summary>Splits an overfull branch around the key at its middle byte; that key moves up.</summary>

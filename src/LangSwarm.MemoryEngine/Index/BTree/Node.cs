@@ -19,11 +19,8 @@ internal readonly record struct LeafValue(byte[]? Inline, uint OverflowPage, int
 /// </summary>
 internal sealed class Node
 {
-    /// <summary>Entry overhead in a leaf page: key length and value length (u16 each).</summary>
-    public const int LeafEntryOverhead = 4;
-
-    /// <summary>Value-length marker for an overflow reference.</summary>
-    public const ushort OverflowMarker = 0xFFFF;
+    /// <summary>Most bytes of a leaf entry's three varints (shared prefix, suffix length, value field).</summary>
+    public const int MaxLeafEntryOverhead = 6;
 
     private Node(bool leaf, int capacity)
     {
@@ -68,7 +65,7 @@ internal sealed class Node
         {
             for (var i = 0; i < Keys.Count; i++)
             {
-                size += LeafEntryOverhead + Keys[i].Length + Values[i].StoredSize;
+                size += LeafEntrySize(i == 0 ? null : Keys[i - 1], Keys[i], Values[i]);
             }
             return size;
         }
@@ -78,6 +75,49 @@ internal sealed class Node
             size += 2 + k.Length + 4;
         }
         return size;
+    }
+
+    /// <summary>
+    /// Bytes of one leaf entry after <paramref name="previous"/> (null: first in its page): the key is stored as
+    /// the length of the prefix it shares with the previous key and the rest, so runs of keys that differ only
+    /// in their last bytes (a session's message entries) cost a byte or two of key each.
+    /// </summary>
+    public static int LeafEntrySize(byte[]? previous, byte[] key, LeafValue value)
+    {
+        var shared = previous is null ? 0 : key.AsSpan().CommonPrefixLength(previous);
+        return VarintSize((uint)shared) + VarintSize((uint)(key.Length - shared)) + VarintSize(ValueField(value)) + (key.Length - shared) + value.StoredSize;
+    }
+
+    private static uint ValueField(LeafValue v) => v.IsOverflow ? 1u : (uint)v.Inline!.Length << 1;
+
+    private static int VarintSize(uint v) => v < 0x80 ? 1 : v < 0x4000 ? 2 : 3;
+
+    private static int WriteVarint(Span<byte> dest, uint v)
+    {
+        var n = 0;
+        while (v >= 0x80)
+        {
+            dest[n++] = (byte)(v | 0x80);
+            v >>= 7;
+        }
+        dest[n++] = (byte)v;
+        return n;
+    }
+
+    private static uint ReadVarint(ReadOnlySpan<byte> body, ref int at, in BTreePageHeader h)
+    {
+        uint v = 0;
+        for (var shift = 0; shift < 21; shift += 7)
+        {
+            Need(body, at, 1, h);
+            var b = body[at++];
+            v |= (uint)(b & 0x7F) << shift;
+            if (b < 0x80)
+            {
+                return v;
+            }
+        }
+        throw Bad(h, "varint too long");
     }
 
     /// <summary>A dirty copy of a clean node (the path copy of a write).</summary>
@@ -167,11 +207,12 @@ internal sealed class Node
             {
                 var k = Keys[i];
                 var v = Values[i];
-                BinaryPrimitives.WriteUInt16LittleEndian(b[at..], (ushort)k.Length);
-                BinaryPrimitives.WriteUInt16LittleEndian(b[(at + 2)..], v.IsOverflow ? OverflowMarker : (ushort)v.Inline!.Length);
-                at += LeafEntryOverhead;
-                k.CopyTo(b[at..]);
-                at += k.Length;
+                var shared = i == 0 ? 0 : k.AsSpan().CommonPrefixLength(Keys[i - 1]);
+                at += WriteVarint(b[at..], (uint)shared);
+                at += WriteVarint(b[at..], (uint)(k.Length - shared));
+                at += WriteVarint(b[at..], ValueField(v));
+                k.AsSpan(shared).CopyTo(b[at..]);
+                at += k.Length - shared;
                 if (v.IsOverflow)
                 {
                     BinaryPrimitives.WriteUInt32LittleEndian(b[at..], v.OverflowPage);
@@ -215,21 +256,25 @@ internal sealed class Node
         var at = 0;
         if (leaf)
         {
+            byte[]? previous = null;
             for (var i = 0; i < h.Count; i++)
             {
-                Need(b, at, LeafEntryOverhead, h);
-                int kl = BinaryPrimitives.ReadUInt16LittleEndian(b[at..]);
-                int vl = BinaryPrimitives.ReadUInt16LittleEndian(b[(at + 2)..]);
-                at += LeafEntryOverhead;
-                CheckKeyLength(kl, h);
-                if (vl != OverflowMarker && vl > BPlusTree.MaxInline)
+                var shared = (int)ReadVarint(b, ref at, h);
+                var suffix = (int)ReadVarint(b, ref at, h);
+                var field = ReadVarint(b, ref at, h);
+                if (shared > (previous?.Length ?? 0) || suffix > BPlusTree.MaxKey)
                 {
-                    throw Bad(h, $"inline value of {vl} bytes");
+                    throw Bad(h, "key prefix longer than the previous key");
                 }
-                Need(b, at, kl, h);
-                n.Keys.Add(b.Slice(at, kl).ToArray());
-                at += kl;
-                if (vl == OverflowMarker)
+                CheckKeyLength(shared + suffix, h);
+                Need(b, at, suffix, h);
+                var key = new byte[shared + suffix];
+                previous.AsSpan(0, shared).CopyTo(key);
+                b.Slice(at, suffix).CopyTo(key.AsSpan(shared));
+                n.Keys.Add(key);
+                previous = key;
+                at += suffix;
+                if (field == 1)
                 {
                     Need(b, at, 8, h);
                     var first = BinaryPrimitives.ReadUInt32LittleEndian(b[at..]);
@@ -243,6 +288,11 @@ internal sealed class Node
                 }
                 else
                 {
+                    var vl = (int)(field >> 1);
+                    if ((field & 1) != 0 || vl > BPlusTree.MaxInline)
+                    {
+                        throw Bad(h, $"inline value field {field}");
+                    }
                     Need(b, at, vl, h);
                     n.Values.Add(new LeafValue(b.Slice(at, vl).ToArray(), 0, vl));
                     at += vl;
