@@ -244,12 +244,11 @@ internal sealed partial class BPlusTree
             if (found)
             {
                 FreeValue(node.Values[i]);
-                node.Values[i] = value;
+                node.LeafReplace(i, value);
             }
             else
             {
-                node.Keys.Insert(i, key);
-                node.Values.Insert(i, value);
+                node.LeafInsert(i, key, value);
                 _txEntries++;
             }
             return node.EncodedSize() > BTreePageHeader.Capacity ? SplitLeaf(node, i) : null;
@@ -262,6 +261,7 @@ internal sealed partial class BPlusTree
         node.Keys.Insert(c, split.Key);
         node.Children.Insert(c + 1, 0);
         node.DirtyChildren.Insert(c + 1, split.Right);
+        node.InvalidateSize();
         return node.EncodedSize() > BTreePageHeader.Capacity ? SplitBranch(node) : null;
     }
 
@@ -324,6 +324,7 @@ internal sealed partial class BPlusTree
         rightNode.Values.AddRange(node.Values.GetRange(split, n - split));
         node.Keys.RemoveRange(split, n - split);
         node.Values.RemoveRange(split, n - split);
+        node.InvalidateSize();
         return (rightNode.Keys[0], rightNode);
     }
 
@@ -347,6 +348,7 @@ internal sealed partial class BPlusTree
         right.Children.AddRange(node.Children.GetRange(m + 1, node.Children.Count - m - 1));
         right.DirtyChildren.AddRange(node.DirtyChildren.GetRange(m + 1, node.DirtyChildren.Count - m - 1));
         node.Keys.RemoveRange(m, node.Keys.Count - m);
+        node.InvalidateSize();
         node.Children.RemoveRange(m + 1, node.Children.Count - m - 1);
         node.DirtyChildren.RemoveRange(m + 1, node.DirtyChildren.Count - m - 1);
         return (up, right);
@@ -362,8 +364,7 @@ internal sealed partial class BPlusTree
             if (found)
             {
                 FreeValue(node.Values[i]);
-                node.Keys.RemoveAt(i);
-                node.Values.RemoveAt(i);
+                node.LeafRemove(i);
                 _txEntries--;
             }
             return;
@@ -379,6 +380,7 @@ internal sealed partial class BPlusTree
             {
                 node.Keys.RemoveAt(c == 0 ? 0 : c - 1);
             }
+            node.InvalidateSize();
         }
     }
 

@@ -57,8 +57,61 @@ internal sealed class Node
 
     public static Node NewBranch() => new(false, 16) { Dirty = true };
 
+    // EncodedSize, kept up to date by the leaf edits below (-1: not known; computed on demand). A write inserts
+    // into a leaf of a few hundred entries, so recomputing it per insert made checkpoints quadratic per page.
+    private int _size = -1;
+
     /// <summary>Bytes this node needs in a page after the header.</summary>
-    public int EncodedSize()
+    public int EncodedSize() => _size >= 0 ? _size : _size = ComputeSize();
+
+    /// <summary>Forgets the cached size after an edit that does not maintain it (splits, branch edits).</summary>
+    public void InvalidateSize() => _size = -1;
+
+    /// <summary>Leaf: inserts a new entry at <paramref name="i"/>.</summary>
+    public void LeafInsert(int i, byte[] key, LeafValue value)
+    {
+        var previous = i > 0 ? Keys[i - 1] : null;
+        var delta = LeafEntrySize(previous, key, value);
+        if (i < Keys.Count)
+        {
+            delta += LeafEntrySize(key, Keys[i], Values[i]) - LeafEntrySize(previous, Keys[i], Values[i]);
+        }
+        Keys.Insert(i, key);
+        Values.Insert(i, value);
+        Adjust(delta);
+    }
+
+    /// <summary>Leaf: replaces the value of entry <paramref name="i"/>.</summary>
+    public void LeafReplace(int i, LeafValue value)
+    {
+        var previous = i > 0 ? Keys[i - 1] : null;
+        Adjust(LeafEntrySize(previous, Keys[i], value) - LeafEntrySize(previous, Keys[i], Values[i]));
+        Values[i] = value;
+    }
+
+    /// <summary>Leaf: removes entry <paramref name="i"/>.</summary>
+    public void LeafRemove(int i)
+    {
+        var previous = i > 0 ? Keys[i - 1] : null;
+        var delta = -LeafEntrySize(previous, Keys[i], Values[i]);
+        if (i + 1 < Keys.Count)
+        {
+            delta += LeafEntrySize(previous, Keys[i + 1], Values[i + 1]) - LeafEntrySize(Keys[i], Keys[i + 1], Values[i + 1]);
+        }
+        Keys.RemoveAt(i);
+        Values.RemoveAt(i);
+        Adjust(delta);
+    }
+
+    private void Adjust(int delta)
+    {
+        if (_size >= 0)
+        {
+            _size += delta;
+        }
+    }
+
+    private int ComputeSize()
     {
         var size = 0;
         if (IsLeaf)
@@ -123,7 +176,7 @@ internal sealed class Node
     /// <summary>A dirty copy of a clean node (the path copy of a write).</summary>
     public Node CloneDirty()
     {
-        var n = new Node(IsLeaf, Keys.Count + 1) { Dirty = true };
+        var n = new Node(IsLeaf, Keys.Count + 1) { Dirty = true, _size = _size };
         n.Keys.AddRange(Keys);
         if (IsLeaf)
         {
@@ -239,6 +292,10 @@ internal sealed class Node
                 BinaryPrimitives.WriteUInt32LittleEndian(b[at..], Children[i + 1]);
                 at += 4;
             }
+        }
+        if (at != EncodedSize())
+        {
+            throw new InvalidOperationException($"Index node size bookkeeping is off: {at} bytes written, {EncodedSize()} expected.");
         }
         BTreePageHeader.Seal(page);
     }
