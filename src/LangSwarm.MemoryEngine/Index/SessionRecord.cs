@@ -20,32 +20,10 @@ internal static class SessionRecord
     private const int MinMessageSize = 8 + 4 + 2;
     private const int MaxMessageSize = 8 + 10 + 5 + 5 + 5 + 2;
 
-    private static int WriteVarint(Span<byte> dest, ulong v)
-    {
-        var n = 0;
-        while (v >= 0x80)
-        {
-            dest[n++] = (byte)(v | 0x80);
-            v >>= 7;
-        }
-        dest[n++] = (byte)v;
-        return n;
-    }
+    private static int WriteVarint(Span<byte> dest, ulong v) => Varint.Write(dest, v);
 
-    private static ulong ReadVarint(ReadOnlySpan<byte> v, ref int at, long sequence)
-    {
-        ulong result = 0;
-        for (var shift = 0; shift < 64 && at < v.Length; shift += 7)
-        {
-            var b = v[at++];
-            result |= (ulong)(b & 0x7F) << shift;
-            if (b < 0x80)
-            {
-                return result;
-            }
-        }
-        throw new InvalidDataException($"Index message entry {sequence} has a broken varint.");
-    }
+    private static ulong ReadVarint(ReadOnlySpan<byte> v, ref int at, long sequence) =>
+        Varint.TryRead(v, ref at, Varint.MaxLength, out var value) ? value : throw new InvalidDataException($"Index message entry {sequence} has a broken varint.");
 
     /// <summary>
     /// version u8, last LSN u64, dead bytes i64, last state length i32, flags u8, messages i32, summaries i32, segments

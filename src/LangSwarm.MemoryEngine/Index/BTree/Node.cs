@@ -143,35 +143,12 @@ internal sealed class Node
 
     private static uint ValueField(LeafValue v) => v.IsOverflow ? 1u : (uint)v.Inline!.Length << 1;
 
-    private static int VarintSize(uint v) => v < 0x80 ? 1 : v < 0x4000 ? 2 : 3;
+    private static int VarintSize(uint v) => Varint.Size(v);
 
-    private static int WriteVarint(Span<byte> dest, uint v)
-    {
-        var n = 0;
-        while (v >= 0x80)
-        {
-            dest[n++] = (byte)(v | 0x80);
-            v >>= 7;
-        }
-        dest[n++] = (byte)v;
-        return n;
-    }
+    private static int WriteVarint(Span<byte> dest, uint v) => Varint.Write(dest, v);
 
-    private static uint ReadVarint(ReadOnlySpan<byte> body, ref int at, in BTreePageHeader h)
-    {
-        uint v = 0;
-        for (var shift = 0; shift < 21; shift += 7)
-        {
-            Need(body, at, 1, h);
-            var b = body[at++];
-            v |= (uint)(b & 0x7F) << shift;
-            if (b < 0x80)
-            {
-                return v;
-            }
-        }
-        throw Bad(h, "varint too long");
-    }
+    private static uint ReadVarint(ReadOnlySpan<byte> body, ref int at, in BTreePageHeader h) =>
+        Varint.TryRead(body, ref at, 3, out var v) ? (uint)v : throw Bad(h, "broken varint");
 
     /// <summary>A dirty copy of a clean node (the path copy of a write).</summary>
     public Node CloneDirty()
