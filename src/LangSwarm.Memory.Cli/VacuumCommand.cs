@@ -18,7 +18,7 @@ internal static class VacuumCommand
             await using var _ = backend;
             await backend.ConnectAsync(ct);
             var report = await backend.VacuumAsync(pr.GetValue(fraction), ct);
-            Console.WriteLine($"rewrote {report.SessionsRewritten} session(s), skipped {report.SessionsSkipped}; {report.BytesBefore:N0} -> {report.BytesAfter:N0} bytes ({report.BytesReclaimed:N0} reclaimed) in {report.Elapsed.TotalMilliseconds:F0} ms");
+            Console.WriteLine($"rewrote {report.SessionsRewritten} session(s), skipped {report.SessionsSkipped}; {report.BytesBefore:N0} -> {report.BytesAfter:N0} bytes ({report.BytesReclaimed:N0} reclaimed{(report.IndexBytesReclaimed > 0 ? $", {report.IndexBytesReclaimed:N0} of them by repacking the index file" : string.Empty)}) in {report.Elapsed.TotalMilliseconds:F0} ms");
             return 0;
         });
         return c;
