@@ -66,7 +66,7 @@ public static class Open
         {
             recoveryNotes.Notes.Add(string.Create(
                 CultureInfo.InvariantCulture,
-                $"engine recovery: checkpoint loaded {rec.CheckpointLoaded}, {rec.Messages:N0} messages, {rec.LogRecordsReplayed:N0} log + {rec.SegmentRecordsReplayed:N0} segment records replayed, {rec.TornBytesCut:N0} torn bytes cut, clean {rec.Clean}"));
+                $"engine recovery: checkpoint loaded {rec.CheckpointLoaded}, {rec.Messages:N0} messages, {rec.LogRecordsReplayed:N0} log + {rec.SegmentRecordsReplayed:N0} segment records replayed, {rec.TornBytesCut:N0} torn bytes cut, clean {rec.Clean}; recovery {rec.Elapsed.TotalMilliseconds:0} ms (index file {rec.CheckpointLoadTime.TotalMilliseconds:0}, segments {rec.SegmentScanTime.TotalMilliseconds:0}, logs {rec.LogReplayTime.TotalMilliseconds:0}), the rest of the open {sw.Elapsed.TotalMilliseconds - rec.Elapsed.TotalMilliseconds:0} ms"));
         }
         await b.DisposeAsync().ConfigureAwait(false);
         return sw.Elapsed.TotalMilliseconds;
