@@ -11,7 +11,8 @@ namespace LangSwarm.MemoryEngine;
 
 /// <summary>
 /// The embedded engine as a memory backend (<c>engine</c>): a directory of checksummed, LZ4-compressed,
-/// per-session segments behind a group-committed commit log, with the index in memory and checkpointed to disk.
+/// per-session segments behind a group-committed commit log, indexed by a copy-on-write B+tree file that
+/// checkpoints bring up to date (sessions in memory, their message entries loaded on use).
 /// See FORMAT.md.
 /// </summary>
 public sealed class EngineBackend : MemoryBackendBase

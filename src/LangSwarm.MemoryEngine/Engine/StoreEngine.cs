@@ -11,7 +11,7 @@ namespace LangSwarm.MemoryEngine.Engine;
 /// <summary>
 /// The log-structured store: records go through the group-committed commit log, then into per-session
 /// segments, then into the index; reads come from the index and the segments. A background checkpoint
-/// snapshots the index and truncates the log.
+/// writes what changed to the index file (a copy-on-write B+tree) and truncates the log.
 /// </summary>
 internal sealed partial class StoreEngine : IDisposable, ISessionContentSource
 {

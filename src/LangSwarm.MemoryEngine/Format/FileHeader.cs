@@ -11,7 +11,7 @@ public enum FileKind : byte
     /// <summary>A commit log (<c>wal/*.log</c>).</summary>
     CommitLog = 2,
 
-    /// <summary>An index checkpoint (<c>index.ckpt</c>).</summary>
+    /// <summary>The snapshot checkpoint of earlier builds (<c>index.ckpt</c>); no longer written (the index file replaced it).</summary>
     Checkpoint = 3,
 }
 
