@@ -105,4 +105,33 @@ public sealed class Review2Tests
         Assert.True(Varint.TryRead(buffer, ref at, Varint.MaxLength, out value));
         Assert.Equal(ulong.MaxValue, value);
     }
+
+    [Fact]
+    public async Task VacuumPause_DoesNotKeepCheckpointsOutForTheWholePass()
+    {
+        using var dir = new TempStore();
+        var pause = TimeSpan.FromMilliseconds(400);
+        var backend = new EngineBackend(new Engine.EngineOptions { Path = dir.Path, Durability = Storage.DurabilityMode.None, VacuumPause = pause });
+        await backend.ConnectAsync();
+        const int Sessions = 6;
+        for (var k = 0; k < Sessions; k++)
+        {
+            var s = await backend.CreateSessionAsync(new Memory.SessionMetadata($"paced-{k}", "u") { MaxMessages = 5, SummaryStrategy = Memory.SummaryStrategy.Manual });
+            for (var i = 0; i < 40; i++)
+            {
+                await s.AddMessageAsync(new Memory.Message(Memory.MessageRole.User, $"{i} " + new string('x', 300)) { TokenCount = 5 });
+            }
+        }
+        var vacuum = backend.VacuumAsync(0.1);
+        await Task.Delay(pause / 2); // inside the pass, between two sessions
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        await backend.CheckpointAsync();
+        sw.Stop();
+        var report = await vacuum;
+        Assert.Equal(Sessions, report.SessionsRewritten);
+        // The pass takes at least Sessions × pause; a checkpoint (the log's only way to shrink) must not wait for all of it.
+        Assert.True(sw.Elapsed < pause * 2, $"checkpoint waited {sw.Elapsed.TotalMilliseconds:F0} ms for the vacuum");
+        Assert.True((await backend.VerifyAsync()).Ok);
+        await backend.DisposeAsync();
+    }
 }
