@@ -17,6 +17,7 @@ internal sealed partial class StoreEngine
     private const double IndexCompactFreeFraction = 0.5;
 
     private readonly CancellationTokenSource _stopBackground = new();
+    private readonly SemaphoreSlim _vacuumLock = new(1, 1);
     private int _lastRewriteFlushMs;
     private Task? _autoVacuum;
 
@@ -37,7 +38,10 @@ internal sealed partial class StoreEngine
         int rewritten = 0, skipped = 0;
         long indexReclaimed = 0;
         var superseded = new List<(ulong Session, uint Segment)>();
-        await _checkpointLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        // One vacuum at a time, and verify waits for a whole pass (superseded segments are on disk until its end).
+        // The checkpoint lock is held per rewritten session and for the commit, not across the pauses: a pass
+        // over many sessions would otherwise keep every checkpoint out for its whole length (the log only grows).
+        await _vacuumLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             ThrowIfFailed();
@@ -51,44 +55,61 @@ internal sealed partial class StoreEngine
                 {
                     continue;
                 }
-                if (await RewriteSessionAsync(entry, superseded).ConfigureAwait(false))
+                await _checkpointLock.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+                try
                 {
-                    rewritten++;
+                    ThrowIfFailed();
+                    if (await RewriteSessionAsync(entry, superseded).ConfigureAwait(false))
+                    {
+                        rewritten++;
+                    }
+                    else
+                    {
+                        skipped++;
+                    }
                 }
-                else
+                finally
                 {
-                    skipped++;
+                    _checkpointLock.Release();
                 }
                 // Throttle: each session's rewrite costs foreground writes about one slow add (CPU and disk
                 // shared on a small machine); pausing between sessions spreads those over many more adds.
                 await Task.Delay(Math.Max((int)_options.VacuumPause.TotalMilliseconds, _lastRewriteFlushMs), CancellationToken.None).ConfigureAwait(false);
             }
-            if (rewritten > 0)
-            {
-                await CheckpointCoreAsync().ConfigureAwait(false);
-                foreach (var (s, g) in superseded)
-                {
-                    _segments.Delete(s, g);
-                }
-                _segments.SyncDirectory();
-            }
-            // The index file reuses freed pages, but deletes can leave many; repack it when half of it (and at
-            // least IndexCompactMinFreeBytes) is free (its own rename switch, FORMAT.md §10).
+            await _checkpointLock.WaitAsync(CancellationToken.None).ConfigureAwait(false);
             try
             {
-                indexReclaimed = _indexFile.CompactIfWorthIt(IndexCompactFreeFraction, _options.IndexCompactMinFreeBytes);
-            }
-            catch (InvalidDataException ex)
-            {
-                await _gate.EnterExclusiveAsync().ConfigureAwait(false);
+                if (rewritten > 0)
+                {
+                    await CheckpointCoreAsync().ConfigureAwait(false);
+                    foreach (var (s, g) in superseded)
+                    {
+                        _segments.Delete(s, g);
+                    }
+                    _segments.SyncDirectory();
+                }
+                // The index file reuses freed pages, but deletes can leave many; repack it when half of it (and at
+                // least IndexCompactMinFreeBytes) is free (its own rename switch, FORMAT.md §10).
                 try
                 {
-                    RebuildIndexFile(ex, _indexFile.CoveredLsn);
+                    indexReclaimed = _indexFile.CompactIfWorthIt(IndexCompactFreeFraction, _options.IndexCompactMinFreeBytes);
                 }
-                finally
+                catch (InvalidDataException ex)
                 {
-                    _gate.ExitExclusive();
+                    await _gate.EnterExclusiveAsync().ConfigureAwait(false);
+                    try
+                    {
+                        RebuildIndexFile(ex, _indexFile.CoveredLsn);
+                    }
+                    finally
+                    {
+                        _gate.ExitExclusive();
+                    }
                 }
+            }
+            finally
+            {
+                _checkpointLock.Release();
             }
         }
         catch (IOException ex)
@@ -98,7 +119,7 @@ internal sealed partial class StoreEngine
         }
         finally
         {
-            _checkpointLock.Release();
+            _vacuumLock.Release();
         }
         var report = new VacuumReport(rewritten, skipped, before, DiskBytes(), sw.Elapsed) { IndexBytesReclaimed = indexReclaimed };
         LastVacuum = (DateTimeOffset.UtcNow, report);

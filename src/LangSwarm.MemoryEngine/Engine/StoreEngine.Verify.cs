@@ -13,15 +13,25 @@ internal sealed partial class StoreEngine
     /// </summary>
     public async Task<VerifyReport> VerifyAsync(CancellationToken cancellationToken)
     {
-        // The checkpoint lock first (the order checkpoints take them in): the index file is then one committed tree.
-        await _checkpointLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        // No vacuum pass in progress (its superseded segments stay on disk until its end, and a scan of every
+        // file would take them for the session's), then the checkpoint lock (the order vacuums and checkpoints
+        // take them in): the index file is then one committed tree.
+        await _vacuumLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            return await VerifyLockedAsync(cancellationToken).ConfigureAwait(false);
+            await _checkpointLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                return await VerifyLockedAsync(cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                _checkpointLock.Release();
+            }
         }
         finally
         {
-            _checkpointLock.Release();
+            _vacuumLock.Release();
         }
     }
 

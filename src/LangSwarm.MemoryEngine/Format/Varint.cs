@@ -31,13 +31,17 @@ public static class Varint
         return n;
     }
 
-    /// <summary>Reads a varint of at most <paramref name="maxBytes"/> bytes at <paramref name="at"/>; false when it is cut off or too long.</summary>
+    /// <summary>Reads a varint of at most <paramref name="maxBytes"/> bytes at <paramref name="at"/>; false when it is cut off, too long or past 64 bits.</summary>
     public static bool TryRead(ReadOnlySpan<byte> source, ref int at, int maxBytes, out ulong value)
     {
         value = 0;
         for (var i = 0; i < maxBytes && at < source.Length; i++)
         {
             var b = source[at++];
+            if (i == MaxLength - 1 && b > 1)
+            {
+                return false; // the tenth byte holds bit 63 only: anything more is not a 64-bit value
+            }
             value |= (ulong)(b & 0x7F) << (7 * i);
             if (b < 0x80)
             {
