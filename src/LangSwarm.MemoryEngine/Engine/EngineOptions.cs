@@ -52,7 +52,8 @@ public sealed record EngineOptions
 
     /// <summary>
     /// Pause of a vacuum between two sessions it rewrites. Each rewrite briefly competes with foreground writes
-    /// for CPU and disk; the pause spreads that out (bench C1). Zero: rewrite as fast as possible.
+    /// for CPU and disk; the pause (at least as long as the last session's files took to sync, at most 10 s)
+    /// spreads that out (bench C1). Zero: no pause at all.
     /// </summary>
     public TimeSpan VacuumPause { get; init; } = TimeSpan.FromMilliseconds(20);
 

@@ -19,6 +19,9 @@ internal sealed partial class StoreEngine
     private readonly CancellationTokenSource _stopBackground = new();
     private readonly SemaphoreSlim _vacuumLock = new(1, 1);
     private int _lastRewriteFlushMs;
+
+    // The longest pause between two sessions that VacuumPause is taken to mean.
+    private const int MaxVacuumPauseMs = 10_000;
     private Task? _autoVacuum;
 
     /// <summary>When the last vacuum ended and what it did.</summary>
@@ -74,7 +77,18 @@ internal sealed partial class StoreEngine
                 }
                 // Throttle: each session's rewrite costs foreground writes about one slow add (CPU and disk
                 // shared on a small machine); pausing between sessions spreads those over many more adds.
-                await Task.Delay(Math.Max((int)_options.VacuumPause.TotalMilliseconds, _lastRewriteFlushMs), CancellationToken.None).ConfigureAwait(false);
+                var pause = _options.VacuumPause <= TimeSpan.Zero ? 0 : (int)Math.Min(_options.VacuumPause.TotalMilliseconds, MaxVacuumPauseMs);
+                if (pause > 0)
+                {
+                    try
+                    {
+                        await Task.Delay(Math.Max(pause, _lastRewriteFlushMs), cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        break; // closing: commit what was rewritten (below)
+                    }
+                }
             }
             await _checkpointLock.WaitAsync(CancellationToken.None).ConfigureAwait(false);
             try

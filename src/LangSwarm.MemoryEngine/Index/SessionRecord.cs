@@ -92,7 +92,7 @@ internal static class SessionRecord
 
     /// <summary>
     /// A message entry value: i64 timestamp ticks, then varints (LEB128) of record offset, record length,
-    /// tokens and segment number, then u8 role and u8 flags. 15 to 27 bytes; about 19 for a typical store.
+    /// tokens and segment number, then u8 role and u8 flags. 14 to 35 bytes; about 19 for a typical store.
     /// </summary>
     public static byte[] EncodeMessage(in MessageEntry m)
     {
