@@ -245,4 +245,25 @@ public sealed class IndexFileTests
         Assert.Equal(40, (await (await backend.GetSessionAsync("s199"))!.GetMessagesAsync()).Count);
         await backend.DisposeAsync();
     }
+
+    [Fact]
+    public async Task ReadFailure_IsAStorageFailure_NotARawIOException()
+    {
+        var fs = new Storage.FaultInjectingFileSystem();
+        var options = new EngineOptions { Path = "store", FileSystem = fs, Durability = Storage.DurabilityMode.None };
+        var backend = new EngineBackend(options);
+        await backend.ConnectAsync();
+        await FillAsync(backend, 40, 30); // s0's message entries then sit in index pages the open does not read
+        await backend.DisposeAsync();
+
+        backend = new EngineBackend(options);
+        await backend.ConnectAsync();
+        var s = (await backend.GetSessionAsync("s0"))!;
+        var other = (await backend.GetSessionAsync("s1"))!;
+        await other.GetMessagesAsync(); // s1's entries loaded, so its read fails on the segment instead
+        fs.Kill(); // every later file call fails, as a dead disk would
+        await Assert.ThrowsAsync<Storage.StorageFailureException>(() => s.GetMessagesAsync());
+        await Assert.ThrowsAsync<Storage.StorageFailureException>(() => other.GetMessagesAsync());
+        backend.Abandon();
+    }
 }

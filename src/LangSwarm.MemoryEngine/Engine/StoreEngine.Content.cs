@@ -23,6 +23,10 @@ internal sealed partial class StoreEngine
         {
             return RebuildContent(entry, ex).Messages;
         }
+        catch (IOException ex)
+        {
+            throw StorageErrors.Wrap(ex, $"Reading the index entries of session '{entry.State.Metadata.SessionId}' failed");
+        }
     }
 
     List<ConversationSummary> ISessionContentSource.LoadSummaries(SessionEntry entry)
@@ -34,6 +38,10 @@ internal sealed partial class StoreEngine
         catch (InvalidDataException ex)
         {
             return RebuildContent(entry, ex).Summaries;
+        }
+        catch (IOException ex)
+        {
+            throw StorageErrors.Wrap(ex, $"Reading the summaries of session '{entry.State.Metadata.SessionId}' failed");
         }
     }
 

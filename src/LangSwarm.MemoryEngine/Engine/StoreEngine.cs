@@ -442,6 +442,12 @@ internal sealed partial class StoreEngine : IDisposable, ISessionContentSource
                 {
                     throw new SessionNotFoundException(entry.State.Metadata.SessionId);
                 }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                {
+                    // A read that fails (a dying disk, a file made unreadable) is the caller's typed error,
+                    // not a raw I/O exception; writes are unaffected and the read can be retried.
+                    throw StorageErrors.Wrap(ex, $"Reading session '{entry.State.Metadata.SessionId}' failed");
+                }
                 for (var k = start; k <= i; k++)
                 {
                     var e = picked[k];
