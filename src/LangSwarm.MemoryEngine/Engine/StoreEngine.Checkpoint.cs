@@ -52,15 +52,7 @@ internal sealed partial class StoreEngine
             }
             catch (InvalidDataException ex)
             {
-                await _gate.EnterExclusiveAsync().ConfigureAwait(false);
-                try
-                {
-                    RebuildIndexFile(ex, covered);
-                }
-                finally
-                {
-                    _gate.ExitExclusive();
-                }
+                await RebuildIndexFileExclusiveAsync(ex, covered).ConfigureAwait(false);
             }
             if (oldLog is not null)
             {
@@ -105,6 +97,20 @@ internal sealed partial class StoreEngine
                     break;
                 }
             }
+        }
+    }
+
+    /// <summary><see cref="RebuildIndexFile"/> with writers kept out by the exclusive gate (caller holds the checkpoint lock).</summary>
+    private async Task RebuildIndexFileExclusiveAsync(InvalidDataException why, ulong covered)
+    {
+        await _gate.EnterExclusiveAsync().ConfigureAwait(false);
+        try
+        {
+            RebuildIndexFile(why, covered);
+        }
+        finally
+        {
+            _gate.ExitExclusive();
         }
     }
 

@@ -110,15 +110,7 @@ internal sealed partial class StoreEngine
                 }
                 catch (InvalidDataException ex)
                 {
-                    await _gate.EnterExclusiveAsync().ConfigureAwait(false);
-                    try
-                    {
-                        RebuildIndexFile(ex, _indexFile.CoveredLsn);
-                    }
-                    finally
-                    {
-                        _gate.ExitExclusive();
-                    }
+                    await RebuildIndexFileExclusiveAsync(ex, _indexFile.CoveredLsn).ConfigureAwait(false);
                 }
             }
             finally

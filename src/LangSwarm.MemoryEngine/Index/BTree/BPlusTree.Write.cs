@@ -44,6 +44,13 @@ internal sealed partial class BPlusTree
         {
             return false;
         }
+        RemovePresent(key);
+        return true;
+    }
+
+    /// <summary>Removes a key known to be in the open transaction's view.</summary>
+    private void RemovePresent(ReadOnlySpan<byte> key)
+    {
         var root = TxRoot();
         Remove(root, key, 0);
         if (!root.IsLeaf && root.Children.Count == 0)
@@ -51,7 +58,6 @@ internal sealed partial class BPlusTree
             _txRoot = Node.NewLeaf();
         }
         _txChanged = true;
-        return true;
     }
 
     /// <summary>Removes every key in [<paramref name="from"/>, <paramref name="to"/>) in the open transaction; returns how many.</summary>
@@ -65,7 +71,7 @@ internal sealed partial class BPlusTree
         });
         foreach (var k in keys)
         {
-            Delete(k);
+            RemovePresent(k); // just scanned: no second lookup to learn it is there
         }
         return keys.Count;
     }
