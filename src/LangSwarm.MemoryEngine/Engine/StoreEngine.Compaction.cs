@@ -207,7 +207,11 @@ internal sealed partial class StoreEngine
         }
 
         // 1. Gather the records that still matter, in LSN order: live messages, summaries, the latest state.
+        //    Each once: a message by its sequence, a summary by its LSN (a copy left by an interrupted rewrite
+        //    must never count twice).
         var keep = new List<(ulong Lsn, byte[] Bytes, RecordHeader Header)>();
+        var takenMessages = new HashSet<long>();
+        var takenSummaries = new HashSet<ulong>();
         byte[]? lastState = null;
         RecordHeader lastStateHeader = default;
         foreach (var seg in oldSegments)
@@ -229,10 +233,10 @@ internal sealed partial class StoreEngine
                 }
                 switch (h.Type)
                 {
-                    case RecordType.Message when live.Contains(h.Sequence):
+                    case RecordType.Message when live.Contains(h.Sequence) && takenMessages.Add(h.Sequence):
                         keep.Add((h.Lsn, cold ? Recompress(h, record) : record.ToArray(), h));
                         break;
-                    case RecordType.Summary:
+                    case RecordType.Summary when h.Lsn != 0 && takenSummaries.Add(h.Lsn):
                         keep.Add((h.Lsn, record.ToArray(), h));
                         break;
                     case RecordType.SessionState:
@@ -253,18 +257,10 @@ internal sealed partial class StoreEngine
         // Numbered well past the live segments: a roll by a concurrent append (which makes the swap give up)
         // must never land on a file the rewrite is writing or will delete.
         var first = oldSegments[^1].Segment + RewriteSegmentGap;
-        var opening = state.Clone();
-        opening.LastSequence = 0;
-        opening.LiveMessages = 0;
-        opening.LiveTokens = 0;
-        var batch = RecordBatch.Rent();
         var newSegments = new List<SegmentExtent>();
         var newMessages = new List<MessageEntry>(live.Count);
         var stateLength = 0;
-        try
         {
-            StateCodec.Write(batch.Payload, opening);
-            batch.AddFromPayload(new RecordHeader(RecordType.SessionState, 0, 0, 0, entry.Number, 0, 0, opening.Metadata.UpdatedAt.UtcTicks, opening.Metadata.UpdatedAt.UtcTicks, 0, 0));
             var segment = first;
             long length = FileHeader.Size;
             _segments.Create(entry.Number, segment);
@@ -288,7 +284,7 @@ internal sealed partial class StoreEngine
                 }
                 length += record.Length;
             }
-            var openingRecord = batch.Record(0);
+            var openingRecord = OpeningRecord.Encode(entry.Number, state, keepLastSequence: false);
             RecordHeader.TryRead(openingRecord, out var openingHeader, out _);
             Put(openingRecord, openingHeader);
             foreach (var (_, bytes, header) in keep)
@@ -305,10 +301,6 @@ internal sealed partial class StoreEngine
                 _segments.Flush(entry.Number, s.Segment);
             }
             _lastRewriteFlushMs = (int)Math.Ceiling(flush.Elapsed.TotalMilliseconds);
-        }
-        finally
-        {
-            RecordBatch.Return(batch);
         }
 
         // 3. Swap, unless the session moved on meanwhile or has a write in flight (then the new files are
@@ -337,6 +329,14 @@ internal sealed partial class StoreEngine
                 entry.Segments.AddRange(newSegments);
                 entry.Messages.Clear();
                 entry.Messages.AddRange(newMessages);
+                // Counters follow what is live, by construction.
+                long tokens = 0;
+                foreach (var m in newMessages)
+                {
+                    tokens += m.Tokens;
+                }
+                entry.State.LiveMessages = newMessages.Count;
+                entry.State.LiveTokens = tokens;
                 entry.DeadBytes = 0;
                 entry.LastStateLength = stateLength;
                 entry.Cold = cold;

@@ -110,7 +110,18 @@ internal sealed partial class StoreEngine : IDisposable, ISessionContentSource
         }
         var recovery = new StoreRecovery(_fs, _segments, _appender, Index, _indexFile, indexProblem, this);
         var clean = _fs.FileExists(CleanFile);
-        var result = recovery.Run(cleanShutdown: clean);
+        StoreDamage? metaDamage = null;
+        if (_indexFile.MetaProblem is { } metaProblem)
+        {
+            // The tree may be the commit before the last: only a scan of the segments finds what the lost one
+            // named. After a clean close no commit can be torn, so it is damage; after a crash, a torn commit.
+            if (clean)
+            {
+                metaDamage = new StoreDamage(IndexFile.FileName, 0, 0, $"{metaProblem}; opened from the other meta page and rescanned the segments");
+            }
+            clean = false;
+        }
+        var result = recovery.Run(cleanShutdown: clean, metaDamage);
         if (!result.CheckpointLoaded && _indexFile.HasCheckpoint)
         {
             // Its sessions did not load: start the file over, or the rebuilt index would be saved as a delta
@@ -130,7 +141,7 @@ internal sealed partial class StoreEngine : IDisposable, ISessionContentSource
         _nextLsn = (long)recovery.NextLsn;
         _nextSession = (long)recovery.NextSession;
 
-        var replayed = result.SegmentRecordsReplayed + result.LogRecordsReplayed > 0 || !result.CheckpointLoaded || result.TornBytesCut > 0;
+        var replayed = result.SegmentRecordsReplayed + result.LogRecordsReplayed > 0 || !result.CheckpointLoaded || result.TornBytesCut > 0 || result.Damage.Count > 0;
         if (replayed)
         {
             // Make what recovery rebuilt durable before the logs it came from are dropped.
@@ -147,6 +158,10 @@ internal sealed partial class StoreEngine : IDisposable, ISessionContentSource
         foreach (var log in recovery.ReplayedLogs)
         {
             _fs.Delete(log);
+        }
+        foreach (var log in recovery.DamagedLogs)
+        {
+            _fs.Rename(log, log + CommitLog.DamagedSuffix); // kept for inspection, never replayed again
         }
         foreach (var (name, _) in _fs.ListFiles(string.Empty))
         {
@@ -301,6 +316,10 @@ internal sealed partial class StoreEngine : IDisposable, ISessionContentSource
         try
         {
             ThrowIfFailed();
+            if (entry is not null && !deleting)
+            {
+                EnsureWritable(entry);
+            }
             var first = (ulong)Interlocked.Add(ref _nextLsn, batch.Count) - (ulong)batch.Count;
             batch.StampLsns(first);
             await _log.AppendAsync(batch.Buffer.WrittenSpan).ConfigureAwait(false);
@@ -359,7 +378,7 @@ internal sealed partial class StoreEngine : IDisposable, ISessionContentSource
     {
         if (Failure is { } f)
         {
-            throw new StorageFailureException("The store stopped accepting writes after a storage failure; reopen it to recover.", f);
+            throw StorageFailureException.From(f, "The store stopped accepting writes after a storage failure; reopen it to recover");
         }
     }
 
@@ -423,6 +442,11 @@ internal sealed partial class StoreEngine : IDisposable, ISessionContentSource
                 {
                     read = _segments.Read(entry.Number, first.Segment, first.Offset, buffer.AsSpan(0, (int)bytes));
                 }
+                catch (FileNotFoundException) when (Index.TryGet(entry.Number, out _) && IsCurrentSegment(entry, first.Segment))
+                {
+                    // Not moved by a compaction: the file is gone from under the store.
+                    throw MissingSegment(entry, first.Segment);
+                }
                 catch (FileNotFoundException) when (Index.TryGet(entry.Number, out _))
                 {
                     // A compaction moved the session's records after they were picked: pick them again.
@@ -473,6 +497,44 @@ internal sealed partial class StoreEngine : IDisposable, ISessionContentSource
             i++;
         }
         return result;
+    }
+
+    private static bool IsCurrentSegment(SessionEntry entry, uint segment)
+    {
+        lock (entry.Lock)
+        {
+            return entry.Segments.Exists(x => x.Segment == segment);
+        }
+    }
+
+    /// <summary>
+    /// Before anything reaches the log: the segment the session appends to must be there (an open handle, or
+    /// a file to open). A file lost from under the store fails this session's write with a typed error naming
+    /// it, writes nothing, and leaves every other session writing; reopening repairs it (reported).
+    /// </summary>
+    private void EnsureWritable(SessionEntry entry)
+    {
+        uint segment;
+        lock (entry.Lock)
+        {
+            segment = entry.Segments[^1].Segment;
+        }
+        try
+        {
+            _segments.EnsureOpen(entry.Number, segment);
+        }
+        catch (FileNotFoundException)
+        {
+            throw MissingSegment(entry, segment);
+        }
+    }
+
+    private StorageCorruptionException MissingSegment(SessionEntry entry, uint segment)
+    {
+        var path = SegmentFiles.PathFor(entry.Number, segment);
+        var id = entry.State.Metadata.SessionId;
+        ReportDamage(new StoreDamage(path, 0, 0, $"segment file of session '{id}' is missing"));
+        return new StorageCorruptionException($"Segment file '{path}' of session '{id}' is missing; the session can be neither read nor written until the store is reopened, which drops its lost messages from the index (reported as damage). Other sessions are unaffected.");
     }
 
     /// <summary>The current index entries of the picked messages from <paramref name="from"/> on (still live ones only).</summary>
@@ -572,6 +634,12 @@ internal sealed partial class StoreEngine : IDisposable, ISessionContentSource
         }
     }
 
+    /// <summary>
+    /// Closes the store: a last checkpoint and the clean-close marker when it is healthy, then every file and
+    /// the lock, each released even when another fails to close (a full disk must not keep the store locked).
+    /// </summary>
+    /// <exception cref="StorageFailureException">The close could not finish cleanly (or the store had failed
+    /// before); everything is released all the same, and the next open recovers from the commit log.</exception>
     public void Dispose()
     {
         if (_disposed)
@@ -588,9 +656,10 @@ internal sealed partial class StoreEngine : IDisposable, ISessionContentSource
         {
             // A failed background checkpoint is already recorded in Failure.
         }
-        try
+        var problem = Failure;
+        if (problem is null)
         {
-            if (Failure is null)
+            try
             {
                 // A clean close leaves a current checkpoint, so the next open reads no log, and a marker
                 // that lets it trust the checkpoint's segment lengths without reading the segments.
@@ -601,17 +670,33 @@ internal sealed partial class StoreEngine : IDisposable, ISessionContentSource
                 }
                 _fs.SyncDirectory(string.Empty);
             }
+            catch (Exception ex) when (ex is IOException or MemoryException)
+            {
+                _failure ??= ex;
+                problem = ex;
+            }
         }
-        catch (Exception ex) when (ex is IOException or MemoryException)
+        Release(_log, ref problem);
+        Release(_segments, ref problem);
+        Release(_indexFile, ref problem);
+        Release(_lock, ref problem);
+        if (problem is not null)
         {
-            _failure ??= ex;
+            throw problem is StorageFailureException { IsDiskFull: true } sf ? sf : StorageFailureException.From(
+                problem is StorageFailureException { InnerException: { } inner } ? inner : problem,
+                "The store was closed after a storage failure, without its last checkpoint; the next open recovers from the commit log");
         }
-        finally
+    }
+
+    private static void Release(IDisposable resource, ref Exception? problem)
+    {
+        try
         {
-            _log.Dispose();
-            _segments.Dispose();
-            _indexFile.Dispose();
-            _lock.Dispose();
+            resource.Dispose();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            problem ??= ex;
         }
     }
 }

@@ -25,6 +25,9 @@ internal sealed class IndexFile : IDisposable
         _tree = tree;
     }
 
+    /// <summary>Why a meta page was passed over at open: the file may be at its previous commit.</summary>
+    public string? MetaProblem => _tree.MetaProblem;
+
     /// <summary>True once a checkpoint has been committed to the file.</summary>
     public bool HasCheckpoint => _tree.Meta.TxId != 0;
 

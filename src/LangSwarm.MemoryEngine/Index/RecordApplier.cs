@@ -20,30 +20,76 @@ internal static class RecordApplier
         {
             return ApplyDecoded(index, h, default, segment, offset, h.TotalLength);
         }
-        var n = RecordCodec.DecodePayload(record, h, out var buffer);
+        byte[] buffer = [];
         try
         {
+            var n = RecordCodec.DecodePayload(record, h, out buffer);
             return ApplyDecoded(index, h, buffer.AsSpan(0, n), segment, offset, h.TotalLength);
+        }
+        catch (Exception ex) when (ex is InvalidDataException or System.Text.Json.JsonException or FormatException or ArgumentException)
+        {
+            // Checksummed but undecodable (a writer bug, or a payload no reader of this build accepts): damage
+            // to report and skip, never an exception that stops a recovery.
+            return $"{h.Type} record does not decode: {ex.Message}";
         }
         finally
         {
-            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+            if (buffer.Length > 0)
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
+    }
+
+    /// <summary>
+    /// For a session's creation record (a state record of a number the index does not hold): the entry that
+    /// already holds its id under another number, else null. Undecodable records give null (Apply reports them).
+    /// </summary>
+    public static SessionEntry? IdHeldByAnother(SessionIndex index, in RecordHeader h, ReadOnlySpan<byte> record)
+    {
+        if (h.Type != RecordType.SessionState || index.TryGet(h.Session, out _))
+        {
+            return null;
+        }
+        byte[] buffer = [];
+        try
+        {
+            var n = RecordCodec.DecodePayload(record, h, out buffer);
+            var id = StateCodec.Read(buffer.AsSpan(0, n)).Metadata.SessionId;
+            return index.TryGet(id, out var other) && other.Number != h.Session ? other : null;
+        }
+        catch (Exception ex) when (ex is InvalidDataException or System.Text.Json.JsonException or FormatException or ArgumentException)
+        {
+            return null;
+        }
+        finally
+        {
+            if (buffer.Length > 0)
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+            }
         }
     }
 
     private static string? ApplyDecoded(SessionIndex index, in RecordHeader h, ReadOnlySpan<byte> payload, uint segment, long offset, int length)
     {
+        // Decode before anything changes, so a payload that does not decode leaves the index as it was.
+        SessionState? decodedState = h.Type == RecordType.SessionState ? StateCodec.Read(payload) : null;
         if (!index.TryGet(h.Session, out var entry))
         {
-            if (h.Type != RecordType.SessionState)
+            if (decodedState is null)
             {
                 return $"{h.Type} record for unknown session {h.Session}";
             }
-            var state = StateCodec.Read(payload);
-            entry = new SessionEntry(h.Session, state) { LastLsn = h.Lsn, LastStateLength = length };
+            // The index owns the counters: a session starts with none, whatever the record says.
+            decodedState.LiveMessages = 0;
+            decodedState.LiveTokens = 0;
+            entry = new SessionEntry(h.Session, decodedState) { LastLsn = h.Lsn, LastStateLength = length };
             entry.Segments.Add(new SegmentExtent(segment, offset + length));
-            return index.TryAdd(entry) ? null : $"session id '{state.Metadata.SessionId}' appears under two numbers";
+            return index.TryAdd(entry) ? null : $"session id '{decodedState.Metadata.SessionId}' appears under two numbers";
         }
+        var summary = h.Type == RecordType.Summary ? SummaryCodec.Read(payload, entry.State.Metadata.SessionId) : null;
+        var evicted = h.Type == RecordType.Evict ? new HashSet<long>(EvictCodec.Read(payload)) : null;
 
         var refile = false;
         var relocated = false;
@@ -66,28 +112,35 @@ internal static class RecordApplier
                 case RecordType.SessionState:
                     entry.DeadBytes += entry.LastStateLength;
                     entry.LastStateLength = length;
-                    entry.State = StateCodec.Read(payload);
+                    // Metadata comes from the record; the counters stay the index's own (one owner: they
+                    // count exactly the message entries applied and not evicted, whatever the writer thought).
+                    decodedState!.LastSequence = Math.Max(decodedState.LastSequence, entry.State.LastSequence);
+                    decodedState.LiveMessages = entry.State.LiveMessages;
+                    decodedState.LiveTokens = entry.State.LiveTokens;
+                    entry.State = decodedState;
                     refile = true;
                     break;
                 case RecordType.Summary:
-                    entry.Summaries.Add(SummaryCodec.Read(payload, entry.State.Metadata.SessionId));
+                    entry.Summaries.Add(summary!);
                     break;
                 case RecordType.Evict:
-                    var evicted = new HashSet<long>(EvictCodec.Read(payload));
+                    var counters = entry.State;
                     entry.Messages.RemoveAll(m =>
                     {
-                        if (!evicted.Contains(m.Sequence))
+                        if (!evicted!.Contains(m.Sequence))
                         {
                             return false;
                         }
                         entry.DeadBytes += m.Length;
+                        counters.LiveMessages--;
+                        counters.LiveTokens -= m.Tokens;
                         return true;
                     });
                     entry.DeadBytes += length;
                     // Oldest-first eviction is saved as a cut of the range's head; anything else rewrites it.
                     if (entry.Messages.Count > 0)
                     {
-                        foreach (var seq in evicted)
+                        foreach (var seq in evicted!)
                         {
                             if (seq > entry.Messages[0].Sequence)
                             {

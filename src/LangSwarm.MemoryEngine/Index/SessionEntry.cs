@@ -91,6 +91,36 @@ internal sealed class SessionEntry(ulong number, SessionState state, ISessionCon
         Changed(relocated: true);
     }
 
+    /// <summary>
+    /// A segment file of the session is gone: its messages leave the index (counters follow), and the segment
+    /// restarts empty at <paramref name="emptyLength"/> so the session stays writable (caller holds
+    /// <see cref="Lock"/> and recreates the file). Returns how many live messages were lost.
+    /// </summary>
+    public int ForgetSegment(uint segment, long emptyLength)
+    {
+        var i = Segments.FindIndex(x => x.Segment == segment);
+        if (i < 0)
+        {
+            return 0;
+        }
+        var lost = 0;
+        var s = State;
+        Messages.RemoveAll(m =>
+        {
+            if (m.Segment != segment)
+            {
+                return false;
+            }
+            lost++;
+            s.LiveMessages--;
+            s.LiveTokens -= m.Tokens;
+            return true;
+        });
+        Segments[i] = new SegmentExtent(segment, emptyLength);
+        Changed(relocated: true);
+        return lost;
+    }
+
     /// <summary>Bumped on every change (under <see cref="Lock"/>): a checkpoint saves entries whose version moved.</summary>
     public long Version { get; private set; } = 1;
 

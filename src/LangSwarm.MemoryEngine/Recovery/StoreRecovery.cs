@@ -25,6 +25,10 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
     private readonly List<string> _foreign = [];
     private readonly List<(ulong Session, StoreDamage Damage)> _missing = [];
     private readonly HashSet<ulong> _deletedInSegments = [];
+
+    // Segments of a session whose id another number still held when they were scanned: a delete later in the
+    // log usually settles it (delete X, create X again), so they are scanned again after the replay.
+    private readonly List<(string Name, ulong Session, uint Segment, long Length)> _deferred = [];
     private long _segmentRecords;
     private long _logRecords;
     private long _torn;
@@ -38,12 +42,20 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
     /// <summary>Log files that recovery read; they may be deleted once a new checkpoint is durable.</summary>
     public List<string> ReplayedLogs { get; } = [];
 
+    /// <summary>Replayed log files with damage: kept aside (renamed), never deleted, once a new checkpoint is durable.</summary>
+    public List<string> DamagedLogs { get; } = [];
+
     /// <param name="cleanShutdown">
     /// True when the store was closed cleanly and nothing has been written since: segments then hold exactly
     /// what the checkpoint says, and reading 100,000 segment files to learn so is skipped.
     /// </param>
-    public RecoveryResult Run(bool cleanShutdown = false)
+    /// <param name="openDamage">Damage the caller found opening the files (reported with the rest).</param>
+    public RecoveryResult Run(bool cleanShutdown = false, StoreDamage? openDamage = null)
     {
+        if (openDamage is not null)
+        {
+            _damage.Add(openDamage);
+        }
         var sw = Stopwatch.StartNew();
         var (loaded, problem) = LoadCheckpoint();
         var checkpointTime = sw.Elapsed;
@@ -51,8 +63,15 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
         {
             ScanSegments();
         }
+        else
+        {
+            // The segments hold exactly what the checkpoint says, if they are all there: a listing (not a
+            // read) finds one lost since the close, which would otherwise surface only at its first read.
+            RepairMissingSegments(ListSegments(fs.ListFiles(SegmentFiles.Directory)));
+        }
         var segmentTime = sw.Elapsed - checkpointTime;
         ReplayLogs();
+        ScanDeferred();
         var logTime = sw.Elapsed - checkpointTime - segmentTime;
         foreach (var (session, damage) in _missing)
         {
@@ -109,15 +128,8 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
     {
         var checkpointSessions = NextSession;
         var listing = fs.ListFiles(SegmentFiles.Directory);
-        var present = new HashSet<(ulong, uint)>(listing.Count);
-        foreach (var (name, _) in listing)
-        {
-            if (SegmentFiles.TryParseName(name, out var s, out var g))
-            {
-                present.Add((s, g));
-            }
-        }
-        RepairMissingSegments(present);
+        RepairMissingSegments(ListSegments(listing));
+        var rewriteFloors = new Dictionary<ulong, uint>();
         foreach (var (name, fileLength) in listing)
         {
             if (!SegmentFiles.TryParseName(name, out var session, out var segment))
@@ -132,6 +144,13 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
                 files.Delete(session, segment);
                 continue;
             }
+            if (entry is not null && IsUncommittedRewrite(session, segment, entry, rewriteFloors))
+            {
+                // A compaction's new set that its checkpoint never named: the old set is still the session's
+                // (what was appended to the new set meanwhile is in the commit log, replayed below).
+                files.Delete(session, segment);
+                continue;
+            }
             ScanSegment(name, session, segment, entry, fileLength);
             NextSession = Math.Max(NextSession, session + 1);
         }
@@ -143,6 +162,72 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
                 files.Delete(session, segment);
             }
         }
+    }
+
+    /// <summary>
+    /// Scans the deferred segments again once the log has been replayed: their session is usually there by now
+    /// (the log recreated it), or the number that held the id was deleted; if it still holds it, that is damage.
+    /// </summary>
+    private void ScanDeferred()
+    {
+        var pending = _deferred.ToArray();
+        foreach (var (name, session, segment, _) in pending)
+        {
+            _deferred.Clear();
+            index.TryGet(session, out var entry);
+            var length = fs.FileExists(SegmentFiles.PathFor(session, segment)) ? files.Length(session, segment) : 0;
+            if (length == 0)
+            {
+                continue;
+            }
+            ScanSegment(name, session, segment, entry, length);
+            if (_deferred.Count > 0)
+            {
+                var path = $"{SegmentFiles.Directory}/{name}";
+                _damage.Add(new StoreDamage(path, FileHeader.Size, length - FileHeader.Size, $"session {session} has an id another session holds; its segment is left as it is"));
+            }
+        }
+        _deferred.Clear();
+    }
+
+    /// <summary>
+    /// True for a segment of a compaction that never committed: above every segment the index knows for the
+    /// session and starting with an opening record, or above such a one (the set's later files). The listing
+    /// is sorted, so a set's first file comes before the rest.
+    /// </summary>
+    private bool IsUncommittedRewrite(ulong session, uint segment, SessionEntry entry, Dictionary<ulong, uint> floors)
+    {
+        if (floors.TryGetValue(session, out var floor) && segment >= floor)
+        {
+            return true;
+        }
+        lock (entry.Lock)
+        {
+            if (entry.Segments.Count == 0 || segment <= entry.Segments[^1].Segment)
+            {
+                return false;
+            }
+        }
+        var head = new byte[RecordHeader.Size];
+        if (files.Read(session, segment, FileHeader.Size, head) != head.Length || !OpeningRecord.Is(head))
+        {
+            return false;
+        }
+        floors[session] = segment;
+        return true;
+    }
+
+    private static HashSet<(ulong, uint)> ListSegments(IReadOnlyList<FileEntry> listing)
+    {
+        var present = new HashSet<(ulong, uint)>(listing.Count);
+        foreach (var (name, _) in listing)
+        {
+            if (SegmentFiles.TryParseName(name, out var s, out var g))
+            {
+                present.Add((s, g));
+            }
+        }
+        return present;
     }
 
     /// <summary>
@@ -163,11 +248,12 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
                     {
                         continue;
                     }
-                    var lost = entry.Messages.RemoveAll(m => m.Segment == seg.Segment);
-                    _missing.Add((entry.Number, new StoreDamage(SegmentFiles.PathFor(entry.Number, seg.Segment), 0, seg.Length, $"segment file missing; {lost} message(s) of session '{entry.State.Metadata.SessionId}' dropped from the index")));
+                    // The new file opens with the session's state, so a scan from nothing still finds the session.
+                    var opening = OpeningRecord.Encode(entry.Number, entry.State, keepLastSequence: true);
                     files.Create(entry.Number, seg.Segment);
-                    entry.Segments[i] = new SegmentExtent(seg.Segment, FileHeader.Size);
-                    entry.Changed(relocated: true);
+                    files.Write(entry.Number, seg.Segment, FileHeader.Size, opening);
+                    var lost = entry.ForgetSegment(seg.Segment, FileHeader.Size + opening.Length);
+                    _missing.Add((entry.Number, new StoreDamage(SegmentFiles.PathFor(entry.Number, seg.Segment), 0, seg.Length, $"segment file missing; {lost} message(s) of session '{entry.State.Metadata.SessionId}' dropped from the index")));
                 }
             }
         }
@@ -249,8 +335,18 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
             return;
         }
         var applied = 0;
+        var deferred = false;
         var result = StreamingRecordScanner.Scan((at, buffer) => files.Read(session, segment, at, buffer), start, length, (long offset, in RecordHeader h, ReadOnlySpan<byte> record) =>
         {
+            if (deferred)
+            {
+                return;
+            }
+            if (entry is null && applied == 0 && RecordApplier.IdHeldByAnother(index, h, record) is not null)
+            {
+                deferred = true;
+                return;
+            }
             if (h.Session != session)
             {
                 _damage.Add(new StoreDamage(path, offset, h.TotalLength, $"record of session {h.Session} in a segment of session {session}"));
@@ -275,6 +371,11 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
                 _deletedInSegments.Add(session);
             }
         });
+        if (deferred)
+        {
+            _deferred.Add((name, session, segment, length));
+            return;
+        }
         if (applied == 0 && entry is not null && start == FileHeader.Size)
         {
             // A segment the index does not know that added nothing: written by a compaction that never
@@ -306,13 +407,15 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
         foreach (var (name, _) in fs.ListFiles(CommitLog.Directory))
         {
             var path = $"{CommitLog.Directory}/{name}";
-            if (!name.EndsWith(".log", StringComparison.Ordinal) || name.Length != 20
-                || !ulong.TryParse(name.AsSpan(0, 16), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out _))
+            if (name.EndsWith(CommitLog.DamagedSuffix, StringComparison.Ordinal) && CommitLog.TryParseName(name[..^CommitLog.DamagedSuffix.Length], out _))
+            {
+                continue; // a damaged log an earlier recovery replayed and kept aside for inspection
+            }
+            if (!CommitLog.TryParseName(name, out _))
             {
                 _foreign.Add(path);
                 continue;
             }
-            ReplayedLogs.Add(path);
             using var f = fs.Open(path, create: false);
             var length = f.Length;
             var head = new byte[FileHeader.Size];
@@ -322,14 +425,31 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
             {
                 throw new StoreVersionException($"Commit log '{path}' is format version {header.Version}; this build reads up to {FileHeader.CurrentVersion}.");
             }
+            var damaged = false;
             if (status != FileHeaderStatus.Ok)
             {
-                // A log whose creation was cut short: it never acknowledged anything.
-                _torn += length;
+                // A log whose creation a crash cut short holds nothing, but a damaged header in front of
+                // acknowledged records must not hide them: records are self-delimiting and checksummed.
+                damaged = true;
+            }
+            var result = StreamingRecordScanner.Scan(f.Read, FileHeader.Size, length, (long offset, in RecordHeader h, ReadOnlySpan<byte> record) => ReplayRecord(path, offset, h, record), resync: true);
+            _torn += length - result.ValidEnd;
+            if (damaged && result.Records == 0)
+            {
+                _torn += result.ValidEnd;
+                ReplayedLogs.Add(path);
                 continue;
             }
-            var result = StreamingRecordScanner.Scan(f.Read, FileHeader.Size, length, (long offset, in RecordHeader h, ReadOnlySpan<byte> record) => ReplayRecord(path, offset, h, record));
-            _torn += length - result.ValidEnd;
+            if (damaged)
+            {
+                _damage.Add(new StoreDamage(path, 0, FileHeader.Size, $"commit log header is {status}; its records were replayed; the log is kept as {path}{CommitLog.DamagedSuffix}"));
+            }
+            foreach (var (offset, bytes) in result.Damage)
+            {
+                damaged = true;
+                _damage.Add(new StoreDamage(path, offset, bytes, $"damaged commit log record(s) skipped; the records after them were replayed; the log is kept as {path}{CommitLog.DamagedSuffix}"));
+            }
+            (damaged ? DamagedLogs : ReplayedLogs).Add(path);
         }
     }
 
@@ -343,6 +463,15 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
         index.TryGet(h.Session, out var entry);
         if (entry is not null && h.Lsn <= entry.LastLsn)
         {
+            return;
+        }
+        if (entry is null && RecordApplier.IdHeldByAnother(index, h, record) is { } holder)
+        {
+            if (h.Session < holder.Number)
+            {
+                return; // an older number of a re-created id: its delete follows in the log
+            }
+            _damage.Add(new StoreDamage(path, offset, h.TotalLength, $"session {h.Session} is created with the id of session {holder.Number}, which was never deleted; skipped"));
             return;
         }
         if (entry is null && h.Type != RecordType.SessionState)
@@ -391,8 +520,6 @@ internal static class StorageErrors
     public static MemoryException Wrap(Exception ex, string what) => ex switch
     {
         MemoryException m => m,
-        IOException io when io.HResult == 28 || io.Message.Contains("No space", StringComparison.OrdinalIgnoreCase) =>
-            new StorageFailureException($"{what}: the disk is full. Earlier data is intact; free space and reopen the store.", ex),
-        _ => new StorageFailureException($"{what}: {ex.Message}", ex),
+        _ => StorageFailureException.From(ex, what),
     };
 }

@@ -17,13 +17,20 @@ internal static class StreamingRecordScanner
     /// <summary>Reads up to <c>buffer.Length</c> bytes at a file offset; returns bytes read.</summary>
     public delegate int PositionalRead(long offset, Span<byte> buffer);
 
-    /// <summary>Scans [<paramref name="start"/>, <paramref name="end"/>) of a file read by <paramref name="read"/>.</summary>
-    public static ScanResult Scan(PositionalRead read, long start, long end, RecordScanner.RecordVisitor visit)
+    /// <summary>
+    /// Scans [<paramref name="start"/>, <paramref name="end"/>) of a file read by <paramref name="read"/>. With
+    /// <paramref name="resync"/> (commit logs), a record that does not verify is skipped byte by byte to the next
+    /// one that does, and the skipped span is reported as damage; a bad span with nothing valid after it is
+    /// still the torn tail. Without it (segment tails), the first bad record ends the valid data.
+    /// </summary>
+    public static ScanResult Scan(PositionalRead read, long start, long end, RecordScanner.RecordVisitor visit, bool resync = false)
     {
         using var stream = new RegionStream(read, start, end);
         var reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: ChunkSize, minimumReadSize: ChunkSize / 4, leaveOpen: true));
         var pos = start;
         var records = 0;
+        long? badFrom = null;
+        var damage = new List<(long Offset, long Length)>();
         byte[]? straddling = null;
         Span<byte> head = stackalloc byte[RecordHeader.Size];
         try
@@ -37,36 +44,54 @@ internal static class StreamingRecordScanner
                 while (rest.Length >= RecordHeader.Size)
                 {
                     rest.Slice(0, RecordHeader.Size).CopyTo(head);
-                    if (!RecordHeader.TryRead(head, out var h, out _))
+                    var ok = RecordHeader.TryRead(head, out var h, out _);
+                    if (ok && rest.Length < h.TotalLength)
                     {
-                        return new ScanResult(pos, records, []);
-                    }
-                    if (rest.Length < h.TotalLength)
-                    {
-                        break; // wait for the rest of the record (its length is bounded by TryRead)
-                    }
-                    var bytes = rest.Slice(0, h.TotalLength);
-                    ReadOnlySpan<byte> record;
-                    if (bytes.IsSingleSegment)
-                    {
-                        record = bytes.FirstSpan;
-                    }
-                    else
-                    {
-                        if (straddling is null || straddling.Length < h.TotalLength)
+                        if (!result.IsCompleted)
                         {
-                            if (straddling is not null)
-                            {
-                                ArrayPool<byte>.Shared.Return(straddling);
-                            }
-                            straddling = ArrayPool<byte>.Shared.Rent(h.TotalLength);
+                            break; // wait for the rest of the record (its length is bounded by TryRead)
                         }
-                        bytes.CopyTo(straddling);
-                        record = straddling.AsSpan(0, h.TotalLength);
+                        ok = false; // it claims more bytes than the file holds
                     }
-                    if (!RecordCodec.Verify(record, out var header))
+                    var header = default(RecordHeader);
+                    ReadOnlySpan<byte> record = default;
+                    if (ok)
                     {
-                        return new ScanResult(pos, records, []);
+                        var bytes = rest.Slice(0, h.TotalLength);
+                        if (bytes.IsSingleSegment)
+                        {
+                            record = bytes.FirstSpan;
+                        }
+                        else
+                        {
+                            if (straddling is null || straddling.Length < h.TotalLength)
+                            {
+                                if (straddling is not null)
+                                {
+                                    ArrayPool<byte>.Shared.Return(straddling);
+                                }
+                                straddling = ArrayPool<byte>.Shared.Rent(h.TotalLength);
+                            }
+                            bytes.CopyTo(straddling);
+                            record = straddling.AsSpan(0, h.TotalLength);
+                        }
+                        ok = RecordCodec.Verify(record, out header);
+                    }
+                    if (!ok)
+                    {
+                        if (!resync)
+                        {
+                            return new ScanResult(pos, records, damage);
+                        }
+                        badFrom ??= pos;
+                        pos++;
+                        rest = rest.Slice(1);
+                        continue;
+                    }
+                    if (badFrom is { } from)
+                    {
+                        damage.Add((from, pos - from));
+                        badFrom = null;
                     }
                     visit(pos, header, record[..header.TotalLength]);
                     pos += header.TotalLength;
@@ -75,7 +100,7 @@ internal static class StreamingRecordScanner
                 }
                 if (result.IsCompleted)
                 {
-                    return new ScanResult(pos, records, []); // anything left is a torn tail
+                    return new ScanResult(badFrom ?? pos, records, damage); // anything left is a torn tail
                 }
                 reader.AdvanceTo(rest.Start, result.Buffer.End);
             }

@@ -68,8 +68,19 @@ internal sealed class CommitLog : IDisposable
     /// <summary>The failure that stopped the log, if any.</summary>
     public Exception? Failure => _failure;
 
+    /// <summary>Suffix of a damaged log that recovery replayed and kept aside (FORMAT.md, commit log).</summary>
+    public const string DamagedSuffix = ".damaged";
+
     /// <summary>Name of the log file that starts at <paramref name="firstLsn"/>.</summary>
     public static string FileNameFor(ulong firstLsn) => $"{firstLsn:x16}.log";
+
+    /// <summary>Parses a log file name (<c>{firstLsn:x16}.log</c>); false for anything else.</summary>
+    public static bool TryParseName(string name, out ulong firstLsn)
+    {
+        firstLsn = 0;
+        return name.Length == 20 && name.EndsWith(".log", StringComparison.Ordinal)
+            && ulong.TryParse(name.AsSpan(0, 16), System.Globalization.NumberStyles.AllowHexSpecifier, System.Globalization.CultureInfo.InvariantCulture, out firstLsn);
+    }
 
     /// <summary>Creates a new, empty log file starting at <paramref name="firstLsn"/> and makes its creation durable.</summary>
     public static CommitLog Create(IFileSystem fs, IDurabilityPolicy policy, ulong firstLsn)
@@ -88,7 +99,7 @@ internal sealed class CommitLog : IDisposable
         {
             if (_failure is not null)
             {
-                return Task.FromException(new StorageFailureException("The commit log failed earlier; reopen the store.", _failure));
+                return Task.FromException(StorageFailureException.From(_failure, "The commit log failed earlier; reopen the store"));
             }
             if (_stopping)
             {
@@ -108,7 +119,7 @@ internal sealed class CommitLog : IDisposable
                 catch (Exception ex)
                 {
                     Fail(ex);
-                    return Task.FromException(new StorageFailureException("Writing the commit log failed; the add is not durable.", ex));
+                    return Task.FromException(StorageFailureException.From(ex, "Writing the commit log failed; the add is not durable"));
                 }
             }
             records.CopyTo(_pending.GetSpan(records.Length));
@@ -163,7 +174,7 @@ internal sealed class CommitLog : IDisposable
             {
                 file.Dispose();
                 Fail(ex);
-                throw new StorageFailureException("fsync of the commit log failed.", ex);
+                throw StorageFailureException.From(ex, "fsync of the commit log failed");
             }
             _file.Dispose();
             var old = _fileName;
@@ -272,9 +283,9 @@ internal sealed class CommitLog : IDisposable
                 lock (_lock)
                 {
                     Fail(ex);
-                    _batch.TrySetException(new StorageFailureException("The commit log failed; reopen the store.", ex));
+                    _batch.TrySetException(StorageFailureException.From(ex, "The commit log failed; reopen the store"));
                 }
-                done.TrySetException(new StorageFailureException("Writing the commit log failed; the add is not durable.", ex));
+                done.TrySetException(StorageFailureException.From(ex, "Writing the commit log failed; the add is not durable"));
                 return;
             }
         }
@@ -286,7 +297,7 @@ internal sealed class CommitLog : IDisposable
     {
         if (_failure is not null)
         {
-            throw new StorageFailureException("The commit log failed earlier; reopen the store.", _failure);
+            throw StorageFailureException.From(_failure, "The commit log failed earlier; reopen the store");
         }
     }
 

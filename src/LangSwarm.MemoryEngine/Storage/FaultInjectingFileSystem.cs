@@ -66,6 +66,31 @@ public sealed class FaultInjectingFileSystem : IFileSystem
         }
     }
 
+    /// <summary>
+    /// The process died (SIGKILL) but the machine did not: every write that reached the file system survives,
+    /// synced or not, and so does every directory change; only what the process still buffered is lost.
+    /// Releases locks and clears the dead state, like <see cref="Crash"/>.
+    /// </summary>
+    public void ProcessDied()
+    {
+        lock (_gate)
+        {
+            foreach (var node in _live.Values.Distinct())
+            {
+                node.Reset(node.CurrentImage());
+            }
+            _durable.Clear();
+            foreach (var (path, node) in _live)
+            {
+                _durable[path] = node;
+            }
+            _locks.Clear();
+            IsDead = false;
+            CrashAfterOperations = null;
+            FailNextFsyncs = 0;
+        }
+    }
+
     /// <summary>Cuts the simulated process off now: every later call throws until <see cref="Crash"/>.</summary>
     public void Kill()
     {
@@ -318,6 +343,8 @@ public sealed class FaultInjectingFileSystem : IFileSystem
             _durableImage = _current.AsSpan(0, Length).ToArray();
             _pending.Clear();
         }
+
+        public byte[] CurrentImage() => _current.AsSpan(0, Length).ToArray();
 
         public byte[] ImageAfterCrash(Random random, bool reorder)
         {

@@ -106,6 +106,9 @@ internal sealed class SegmentFiles : IDisposable
         }
     }
 
+    /// <summary>Opens the segment when no handle is cached; throws <see cref="FileNotFoundException"/> when it is gone.</summary>
+    public void EnsureOpen(ulong session, uint segment) => Release(Acquire(session, segment, create: false));
+
     public int Read(ulong session, uint segment, long offset, Span<byte> buffer)
     {
         var slot = Acquire(session, segment, create: false);

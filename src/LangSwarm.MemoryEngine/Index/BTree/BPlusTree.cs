@@ -87,6 +87,9 @@ internal sealed partial class BPlusTree : IDisposable
     /// <summary>The file's name in the store.</summary>
     public string Name => _pages.Name;
 
+    /// <summary>Why a meta page was passed over at open (see <see cref="PageFile.MetaProblem"/>); null when both verified.</summary>
+    public string? MetaProblem => _pages.MetaProblem;
+
     /// <summary>
     /// Opens the tree in <paramref name="name"/> (created empty when missing). Throws
     /// <see cref="InvalidDataException"/> when the file is damaged beyond its fallback meta page.

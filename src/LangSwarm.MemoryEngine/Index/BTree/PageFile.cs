@@ -24,6 +24,12 @@ internal sealed class PageFile : IDisposable
 
     public string Name { get; }
 
+    /// <summary>
+    /// Set when a meta page did not verify while the other did: the tree opened from the other commit, which
+    /// may be the older one (a torn commit, or damage to the newer meta page).
+    /// </summary>
+    public string? MetaProblem { get; private set; }
+
     /// <summary>Opens <paramref name="name"/>, creating an empty tree when it does not exist.</summary>
     public static (PageFile File, BTreeMeta Meta) Open(IFileSystem fs, string name)
     {
@@ -68,6 +74,11 @@ internal sealed class PageFile : IDisposable
                 if (meta is { } m && (best is null || m.TxId > best.Value.TxId))
                 {
                     best = m;
+                }
+                if (problem is not null && span.ContainsAnyExcept((byte)0))
+                {
+                    // (A slot of zeros is one no commit has written yet.)
+                    MetaProblem = $"meta page {slot}: {problem}";
                 }
                 if (problem is not null && problem.StartsWith(BTreeMeta.NewerVersionProblem, StringComparison.Ordinal))
                 {
