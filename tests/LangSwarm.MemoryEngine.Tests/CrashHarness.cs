@@ -15,7 +15,9 @@ internal sealed class CrashHarness
     private readonly FaultInjectingFileSystem _fs;
     private readonly DurabilityMode _mode;
     private readonly int _syncAllAbove;
+    private readonly CancellationTokenSource _stopVacuum = new();
     private int _sessionCounter;
+    private Task? _vacuum;
 
     public CrashHarness(FaultInjectingFileSystem fs, DurabilityMode mode = DurabilityMode.Strict, int syncAllAbove = 32)
     {
@@ -55,7 +57,8 @@ internal sealed class CrashHarness
         // after checkpoints and read back from it: crashes land in those paths too.
         IndexCompactMinFreeBytes = 0,
         MaxLoadedSessions = 2,
-        VacuumPause = TimeSpan.Zero,
+        // A background vacuum pauses between sessions and before its commit; crashes land inside the pause.
+        VacuumPause = TimeSpan.FromMilliseconds(200),
     };
 
     public async Task<EngineBackend> OpenAsync()
@@ -79,6 +82,19 @@ internal sealed class CrashHarness
             {
                 switch (op)
                 {
+                    case 0 or 1 when Deleted.Count > 0 && arg % 3 == 0:
+                        // Delete and re-create of one id: the new session owes nothing to the old one.
+                        var again = Deleted.First();
+                        Deleted.Remove(again);
+                        Uncertain.Add(again);
+                        Acked[again] = [];
+                        Maybe[again] = [];
+                        Evictable.Remove(again);
+                        await backend.CreateSessionAsync(new SessionMetadata(again, "u") { SummaryStrategy = SummaryStrategy.Manual, MaxMessages = 100_000, MaxTokens = int.MaxValue });
+                        Uncertain.Remove(again);
+                        LiveSessions.Add(again);
+                        sessions.Add(again);
+                        break;
                     case 0 or 1 when sessions.Count < 4 || target is null:
                         var id = $"s{_sessionCounter++}/../{arg}";
                         Uncertain.Add(id);
@@ -109,6 +125,13 @@ internal sealed class CrashHarness
                     case 8 when arg % 2 == 0:
                         await backend.CheckpointAsync();
                         break;
+                    case 8 when arg % 4 == 1:
+                        // A vacuum in the background: the program goes on writing while it rewrites and pauses.
+                        if (_vacuum is null || _vacuum.IsCompleted)
+                        {
+                            _vacuum = backend.VacuumAsync(0.0, _stopVacuum.Token);
+                        }
+                        break;
                     case 8:
                         await backend.VacuumAsync(0.0);
                         break;
@@ -136,6 +159,23 @@ internal sealed class CrashHarness
             }
         }
         return true;
+    }
+
+    /// <summary>After <see cref="FaultInjectingFileSystem.Kill"/>: lets a background vacuum meet the dead device and end, before the crash image is taken.</summary>
+    public async Task StopBackgroundAsync()
+    {
+        await _stopVacuum.CancelAsync();
+        if (_vacuum is not null)
+        {
+            try
+            {
+                await _vacuum;
+            }
+            catch (Exception ex) when (ex is MemoryException or IOException or OperationCanceledException)
+            {
+                Trace($"background vacuum ended: {ex.GetType().Name}");
+            }
+        }
     }
 
     private async Task AddAsync(EngineBackend backend, string sessionId, List<Message> batch)

@@ -102,6 +102,7 @@ public sealed class CrashRecoveryProperties
         await harness.RunAsync(backend, program, random);
         CrashHarness.Trace("step: kill");
         fs.Kill();
+        await harness.StopBackgroundAsync();
         backend.Abandon();
         fs.Crash(random);
         fs.CapacityBytes = long.MaxValue; // the operator frees space before restarting
