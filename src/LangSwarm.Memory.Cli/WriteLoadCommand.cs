@@ -18,14 +18,20 @@ internal static class WriteLoadCommand
         var count = new Option<int>("--count", "-n") { Description = "Messages to write (0: until killed).", DefaultValueFactory = _ => 0 };
         var durability = new Option<DurabilityMode>("--durability") { Description = "strict, batched or none.", DefaultValueFactory = _ => DurabilityMode.Strict };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "Print only a summary line (messages/s), no 'ack' lines." };
+        var mixed = new Option<bool>("--mixed") { Description = "A mixed workload (adds, batches, eviction, archive, delete and re-create) with the background vacuum looping; strict, announcing each step." };
         var c = new Command("write-load", "Add messages to an engine store, printing an 'ack' line after each acknowledged add.");
         c.Options.Add(store);
         c.Options.Add(sessions);
         c.Options.Add(count);
         c.Options.Add(durability);
         c.Options.Add(quiet);
+        c.Options.Add(mixed);
         c.SetAction(async (pr, ct) =>
         {
+            if (pr.GetValue(mixed))
+            {
+                return await MixedLoad.RunAsync(pr.GetValue(store)!, pr.GetValue(count), ct);
+            }
             var backend = new EngineBackend(pr.GetValue(store)!, pr.GetValue(durability));
             await using var _ = backend;
             await backend.ConnectAsync(ct);

@@ -83,7 +83,7 @@ public sealed class KillTest
         }
     }
 
-    private static string FindCli()
+    internal static string FindCli()
     {
         var baseDir = AppContext.BaseDirectory; // .../tests/LangSwarm.MemoryEngine.Tests/bin/<Config>/net10.0/
         var config = new DirectoryInfo(baseDir.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name;

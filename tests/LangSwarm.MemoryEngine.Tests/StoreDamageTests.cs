@@ -326,7 +326,7 @@ public sealed class StoreDamageTests
         var add = await Assert.ThrowsAsync<StorageFailureException>(() => s.AddMessageAsync(Msg(99)));
         Assert.Contains("disk is full", add.Message, StringComparison.OrdinalIgnoreCase);
         var close = await Assert.ThrowsAsync<StorageFailureException>(async () => await b.DisposeAsync());
-        Assert.Contains("disk is full", close.Message, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("disk is full", close.Message, StringComparison.OrdinalIgnoreCase); // flushing its files
 
         fs.CapacityBytes = long.MaxValue;
         var r = await OpenAsync(fs);

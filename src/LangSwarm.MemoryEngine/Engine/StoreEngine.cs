@@ -638,8 +638,8 @@ internal sealed partial class StoreEngine : IDisposable, ISessionContentSource
     /// Closes the store: a last checkpoint and the clean-close marker when it is healthy, then every file and
     /// the lock, each released even when another fails to close (a full disk must not keep the store locked).
     /// </summary>
-    /// <exception cref="StorageFailureException">The close could not finish cleanly (or the store had failed
-    /// before); everything is released all the same, and the next open recovers from the commit log.</exception>
+    /// <exception cref="StorageFailureException">The close itself failed (its checkpoint, or flushing a file);
+    /// everything is released all the same, and the next open recovers from the commit log.</exception>
     public void Dispose()
     {
         if (_disposed)
@@ -656,8 +656,10 @@ internal sealed partial class StoreEngine : IDisposable, ISessionContentSource
         {
             // A failed background checkpoint is already recorded in Failure.
         }
-        var problem = Failure;
-        if (problem is null)
+        // A failure from before the close was already reported to the writes it stopped; the close reports
+        // only what goes wrong in it (and must not mask the caller's own exception in an `await using`).
+        Exception? problem = null;
+        if (Failure is null)
         {
             try
             {
@@ -684,7 +686,7 @@ internal sealed partial class StoreEngine : IDisposable, ISessionContentSource
         {
             throw problem is StorageFailureException { IsDiskFull: true } sf ? sf : StorageFailureException.From(
                 problem is StorageFailureException { InnerException: { } inner } ? inner : problem,
-                "The store was closed after a storage failure, without its last checkpoint; the next open recovers from the commit log");
+                "Closing the store failed; everything was released, and the next open recovers from the commit log");
         }
     }
 

@@ -171,9 +171,13 @@ internal sealed class SegmentFiles : IDisposable
             }
             foreach (var (s, g) in dirty)
             {
-                if (_fs.FileExists(PathFor(s, g)))
+                try
                 {
                     Use(s, g, create: false, f => f.Flush());
+                }
+                catch (FileNotFoundException)
+                {
+                    // Deleted meanwhile (a session delete runs beside a checkpoint's sync): nothing to sync.
                 }
             }
             _fs.SyncDirectory(Directory);
