@@ -354,6 +354,7 @@ public abstract partial class MemoryBackendBase : IMemoryBackend
     internal SemaphoreSlim LockFor(string sessionId) =>
         _sessionLocks[(uint)StringComparer.Ordinal.GetHashCode(sessionId) % LockStripes];
 
+    /// <summary>Checks a session's settings and its metadata (<see cref="MemoryLimits"/>) before anything is written.</summary>
     internal static void ValidateLimits(SessionMetadata m)
     {
         if (m.MaxMessages <= 0)
@@ -376,6 +377,7 @@ public abstract partial class MemoryBackendBase : IMemoryBackend
         {
             throw new ArgumentException($"Unknown summary strategy {(int)m.SummaryStrategy}.", nameof(m));
         }
+        MemoryLimits.ValidateSessionMetadata(m.Metadata, nameof(m));
     }
 
     /// <summary>Materializes an async sequence.</summary>
