@@ -33,11 +33,11 @@ public sealed class TiktokenCounter : ITokenCounter
         var n = MessageOverhead + CountTokens(message.Content);
         if (message.ToolCalls is { Count: > 0 } calls)
         {
-            n += CountTokens(calls.ToJsonString());
+            n += CountTokens(JsonRead.Text(calls, "tool_calls"));
         }
         if (message.FunctionCall is { } fc)
         {
-            n += CountTokens(fc.ToJsonString());
+            n += CountTokens(JsonRead.Text(fc, "function_call"));
         }
         if (message.Name is { } name)
         {
