@@ -155,7 +155,7 @@ internal static class SqliteMapping
     {
         try
         {
-            return JsonNode.Parse(json);
+            return JsonNode.Parse(json, null, MemoryLimits.JsonReadOptions);
         }
         catch (JsonException ex)
         {
