@@ -91,7 +91,8 @@ public abstract partial class BackendConformanceTests
     public void Retention_RejectsNegativeAgesAndIntervals()
     {
         var backend = RetainingBackend;
-        Assert.Throws<ArgumentException>(() => backend.Retention = new RetentionPolicy { ArchivedMaxAge = TimeSpan.FromDays(-1) });
+        Assert.Throws<ArgumentOutOfRangeException>(() => backend.Retention = new RetentionPolicy { ArchivedMaxAge = TimeSpan.FromDays(-1) });
+        Assert.Throws<ArgumentOutOfRangeException>(() => backend.Retention = new RetentionPolicy { MaxAge = TimeSpan.FromTicks(-1) });
         Assert.Throws<ArgumentException>(() => backend.Retention = new RetentionPolicy { MaxAge = TimeSpan.FromDays(1), Interval = TimeSpan.Zero });
         Assert.Null(backend.Retention);
     }

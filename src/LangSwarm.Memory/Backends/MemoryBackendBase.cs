@@ -210,7 +210,11 @@ public abstract partial class MemoryBackendBase : IMemoryBackend
     {
         ArgumentOutOfRangeException.ThrowIfNegative(maxAgeDays);
         EnsureConnected();
-        var cutoff = Clock.GetUtcNow() - TimeSpan.FromDays(maxAgeDays);
+        // An age past what the calendar holds means "nothing that old": no cutoff, nothing to find.
+        if (CutoffBefore(Clock.GetUtcNow(), AgeFromDays(maxAgeDays)) is not { } cutoff)
+        {
+            return 0;
+        }
         var ids = await FindSessionsUpdatedBeforeAsync(cutoff, cancellationToken).ConfigureAwait(false);
         return await DeleteWhereAsync(ids, m => m.UpdatedAt < cutoff, cancellationToken).ConfigureAwait(false);
     }
