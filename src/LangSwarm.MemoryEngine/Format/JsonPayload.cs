@@ -95,25 +95,26 @@ internal static class JsonPayload
         {
             throw new InvalidDataException("Stored JSON is not valid UTF-8.");
         }
-        JsonNode? node;
-        try
-        {
-            node = JsonNode.Parse(utf8, null, ReaderOptions);
-        }
-        catch (JsonException ex)
-        {
-            throw new InvalidDataException($"Stored JSON does not parse: {ex.Message}", ex);
-        }
+        // Before the parse: its duplicate-key check reads property names, and one with an unpaired surrogate
+        // escape would throw InvalidOperationException there.
         if (HasUnpairedSurrogateEscape(utf8))
         {
             throw new InvalidDataException("Stored JSON holds an unpaired surrogate escape.");
         }
-        return node;
+        try
+        {
+            return JsonNode.Parse(utf8, null, ReaderOptions);
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
+        {
+            throw new InvalidDataException($"Stored JSON does not parse: {ex.Message}", ex);
+        }
     }
 
     /// <summary>
     /// True when a <c>\u</c> escape of a high surrogate is not followed by one of a low surrogate, or a low one
-    /// stands alone. Only for text that parsed: a backslash then starts an escape inside a string.
+    /// stands alone. Exact for valid JSON, where every backslash starts an escape inside a string; on other bytes
+    /// it may answer either way, and the parse then rejects them.
     /// </summary>
     internal static bool HasUnpairedSurrogateEscape(ReadOnlySpan<byte> json)
     {
