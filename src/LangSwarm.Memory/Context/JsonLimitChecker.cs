@@ -36,6 +36,22 @@ internal static class JsonLimitChecker
         return problem;
     }
 
+    /// <summary>
+    /// True for an object with no members. A parsed object reads its keys on first use, and a key that is not
+    /// text throws there: such an object is not empty, and <see cref="Check"/> reports it.
+    /// </summary>
+    public static bool IsEmpty(JsonObject o)
+    {
+        try
+        {
+            return o.Count == 0;
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>The JSON value of a CLR object as the API would store it, strings checked (see <see cref="StrictJson"/>).</summary>
     private static JsonElement Serialize(object value)
     {

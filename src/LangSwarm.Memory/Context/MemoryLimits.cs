@@ -56,7 +56,7 @@ public static class MemoryLimits
     /// <exception cref="ArgumentException">The metadata breaks a limit.</exception>
     public static void ValidateSessionMetadata(JsonObject? metadata, string paramName = "metadata")
     {
-        if (metadata is null || metadata.Count == 0)
+        if (metadata is null || JsonLimitChecker.IsEmpty(metadata))
         {
             return;
         }
@@ -75,7 +75,7 @@ public static class MemoryLimits
         var metadata = message.Metadata;
         var fn = message.FunctionCall;
         var calls = message.ToolCalls;
-        if (metadata.Count == 0 && fn is null && calls is null)
+        if (fn is null && calls is null && JsonLimitChecker.IsEmpty(metadata))
         {
             return null;
         }
