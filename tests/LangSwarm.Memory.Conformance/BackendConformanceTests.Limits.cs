@@ -119,7 +119,7 @@ public abstract partial class BackendConformanceTests
         Assert.Equal(32000, back.MaxTokens);
     }
 
-    public static TheoryData<string> LoneSurrogateMessages => ["metadata key", "metadata value", "nested value", "parsed escape", "tool name", "tool arguments", "function_call name", "lone char"];
+    public static TheoryData<string> LoneSurrogateMessages => ["metadata key", "metadata value", "nested value", "parsed escape", "parsed key", "tool name", "tool arguments", "function_call name", "lone char"];
 
     private static Message WithLoneSurrogate(string where)
     {
@@ -130,6 +130,7 @@ public abstract partial class BackendConformanceTests
             case "metadata value": m.Metadata["k"] = "v\uDC00"; break;
             case "nested value": m.Metadata["k"] = new JsonArray(new JsonObject { ["x"] = "a\uD83D" }); break;
             case "parsed escape": m.Metadata = JsonNode.Parse("""{"k":"a\ud800b"}""")!.AsObject(); break;
+            case "parsed key": m.Metadata = JsonNode.Parse("""{"\udc00":1}""")!.AsObject(); break;
             case "tool name": m.ToolCalls = [new JsonObject { ["id"] = "c", ["type"] = "function", ["function"] = new JsonObject { ["name"] = "f\uD800", ["arguments"] = "{}" } }]; break;
             case "tool arguments": m.ToolCalls = [new JsonObject { ["id"] = "c", ["type"] = "function", ["function"] = new JsonObject { ["name"] = "f", ["arguments"] = "{\"q\":\"\uDFFF\"}" } }]; break;
             case "function_call name": m.FunctionCall = new JsonObject { ["name"] = "\uDBFF", ["arguments"] = "{}" }; break;
@@ -157,6 +158,7 @@ public abstract partial class BackendConformanceTests
     {
         await Assert.ThrowsAsync<ArgumentException>(() => Backend.CreateSessionAsync(new SessionMetadata("lone-key", "u") { Metadata = new JsonObject { ["k\uD800"] = 1 } }));
         await Assert.ThrowsAsync<ArgumentException>(() => Backend.CreateSessionAsync(new SessionMetadata("lone-value", "u") { Metadata = new JsonObject { ["k"] = "\uDC00" } }));
+        await Assert.ThrowsAsync<ArgumentException>(() => Backend.CreateSessionAsync(new SessionMetadata("lone-parsed", "u") { Metadata = JsonNode.Parse("""{"\ud800":1}""")!.AsObject() }));
         var s = await NewSessionAsync(id: "lone-update", configure: m => m.Metadata["ok"] = "😀");
         await Assert.ThrowsAsync<ArgumentException>(() => s.UpdateMetadataAsync(new Dictionary<string, object?> { ["k"] = "bad\uD800" }));
         await Assert.ThrowsAsync<ArgumentException>(() => s.UpdateMetadataAsync(new Dictionary<string, object?> { ["k\uDC00"] = "key" }));
