@@ -143,7 +143,7 @@ internal static class SqliteMapping
     public static void SetText(SqliteParameter parameter, string text)
     {
         var value = TextValue(text);
-        parameter.SqliteType = value is byte[] ? SqliteType.Blob : SqliteType.Text;
+        parameter.SqliteType = value is string ? SqliteType.Text : SqliteType.Blob;
         parameter.Value = value;
     }
 
