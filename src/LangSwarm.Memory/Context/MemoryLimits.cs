@@ -83,7 +83,7 @@ public static class MemoryLimits
         return JsonLimitChecker.Check(metadata, "Message metadata", MessageTooLong, ref length)
             ?? (fn is null ? null : JsonLimitChecker.Check(fn, "Message function_call", MessageTooLong, ref length))
             ?? (calls is null ? null : JsonLimitChecker.Check(calls, "Message tool_calls", MessageTooLong, ref length))
-            ?? (fn is null ? null : ToolCallShape.CheckFunction(fn, "function_call"))
+            ?? (fn is null ? null : ToolCallShape.CheckFunction(fn))
             ?? (calls is null ? null : ToolCallShape.CheckToolCalls(calls));
     }
 

@@ -16,25 +16,28 @@ namespace LangSwarm.Memory;
 /// </remarks>
 internal static class ToolCallShape
 {
-    /// <summary>The first shape problem of a tool_calls array, or null.</summary>
+    /// <summary>The first shape problem of a tool_calls array, or null. Allocates nothing for a valid array.</summary>
     public static string? CheckToolCalls(JsonArray calls)
     {
         for (var i = 0; i < calls.Count; i++)
         {
-            var where = $"tool_calls[{i}]";
             if (calls[i] is not JsonObject call)
             {
-                return $"{where} must be an object (found {Kind(calls[i])}).";
+                return $"{Call(i)} must be an object (found {Kind(calls[i])}).";
             }
-            if ((OptionalStringProblem(call, "id", where) ?? OptionalStringProblem(call, "type", where)) is { } problem)
+            if (!IsOptionalString(call, "id"))
             {
-                return problem;
+                return $"{Call(i)}.id must be a string (found {Kind(call["id"])}).";
+            }
+            if (!IsOptionalString(call, "type"))
+            {
+                return $"{Call(i)}.type must be a string (found {Kind(call["type"])}).";
             }
             call.TryGetPropertyValue("function", out var function);
             switch (function)
             {
                 case JsonObject f:
-                    if (CheckFunction(f, where + ".function") is { } fnProblem)
+                    if (CheckFunction(f, i) is { } fnProblem)
                     {
                         return fnProblem;
                     }
@@ -42,34 +45,40 @@ internal static class ToolCallShape
                 case null when call.TryGetPropertyValue("type", out var type) && type is not null && JsonRead.String(type) != "function":
                     break; // another kind of tool call: nothing more to check
                 case null:
-                    return $"{where} has no 'function' object (OpenAI: {{\"id\":..., \"type\":\"function\", \"function\":{{\"name\":..., \"arguments\":...}}}}).";
+                    return $"{Call(i)} has no 'function' object (OpenAI: {{\"id\":..., \"type\":\"function\", \"function\":{{\"name\":..., \"arguments\":...}}}}).";
                 default:
-                    return $"{where}.function must be an object (found {Kind(function)}).";
+                    return $"{Call(i)}.function must be an object (found {Kind(function)}).";
             }
         }
         return null;
     }
 
-    /// <summary>The first shape problem of a function_call object (or a tool call's function), or null.</summary>
-    public static string? CheckFunction(JsonObject function, string where)
+    /// <summary>
+    /// The first shape problem of a function_call object (<paramref name="callIndex"/> -1) or of the function of
+    /// tool call <paramref name="callIndex"/>, or null.
+    /// </summary>
+    public static string? CheckFunction(JsonObject function, int callIndex = -1)
     {
         if (!function.TryGetPropertyValue("name", out var name) || name is null)
         {
-            return $"{where} has no 'name'.";
+            return $"{Function(callIndex)} has no 'name'.";
         }
         if (!IsString(name))
         {
-            return $"{where}.name must be a string (found {Kind(name)}).";
+            return $"{Function(callIndex)}.name must be a string (found {Kind(name)}).";
         }
         if (function.TryGetPropertyValue("arguments", out var arguments) && arguments is not null && arguments is not JsonObject && !IsString(arguments))
         {
-            return $"{where}.arguments must be a string of JSON text or an object (found {Kind(arguments)}).";
+            return $"{Function(callIndex)}.arguments must be a string of JSON text or an object (found {Kind(arguments)}).";
         }
         return null;
     }
 
-    private static string? OptionalStringProblem(JsonObject o, string key, string where) =>
-        o.TryGetPropertyValue(key, out var v) && v is not null && !IsString(v) ? $"{where}.{key} must be a string (found {Kind(v)})." : null;
+    private static string Call(int i) => $"tool_calls[{i}]";
+
+    private static string Function(int callIndex) => callIndex < 0 ? "function_call" : Call(callIndex) + ".function";
+
+    private static bool IsOptionalString(JsonObject o, string key) => !o.TryGetPropertyValue(key, out var v) || v is null || IsString(v);
 
     private static bool IsString(JsonNode node) => node is JsonValue v && v.GetValueKind() == JsonValueKind.String;
 

@@ -26,11 +26,11 @@ internal static class TiktokenChunker
     /// <summary>The token count of <paramref name="text"/>: exact unless it holds a run longer than <see cref="MaxRunBytes"/>.</summary>
     public static int CountTokens(Tokenizer tokenizer, string text)
     {
-        if (text.Length <= MaxRunBytes / 3)
+        var span = text.AsSpan();
+        if (text.Length <= MaxRunBytes / 3 || SpacedOften(span))
         {
             return tokenizer.CountTokens(text);
         }
-        var span = text.AsSpan();
         var total = 0;
         var start = 0;    // first character of the segment being built
         var runBytes = 0; // UTF-8 bytes since the last exact or forced cut
@@ -54,6 +54,33 @@ internal static class TiktokenChunker
             }
         }
         return total + tokenizer.CountTokens(span[start..]);
+    }
+
+    /// <summary>
+    /// True when a space follows a non-space at least every <see cref="MaxRunBytes"/> / 3 characters (prose): no
+    /// piece can then be longer than that, and the whole text is counted at once. It jumps from cut to cut with
+    /// one vectorized search per window, far cheaper than <see cref="IsExactCut"/> on every character.
+    /// </summary>
+    private static bool SpacedOften(ReadOnlySpan<char> text)
+    {
+        const int MaxGap = MaxRunBytes / 3;
+        var lastCut = 0;
+        while (text.Length - lastCut > MaxGap)
+        {
+            // The farthest space after a non-space within the next MaxGap characters.
+            var window = text.Slice(lastCut + 1, MaxGap);
+            var k = window.LastIndexOf(' ');
+            while (k >= 0 && char.IsWhiteSpace(text[lastCut + k]))
+            {
+                k = window[..k].LastIndexOf(' ');
+            }
+            if (k < 0)
+            {
+                return false;
+            }
+            lastCut += 1 + k;
+        }
+        return true;
     }
 
     /// <summary>UTF-8 bytes of one UTF-16 unit (a surrogate pair's 4 bytes counted 2 + 2).</summary>
