@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Text;
 using System.Text.Json.Nodes;
 using K4os.Compression.LZ4;
 using LangSwarm.Memory;
@@ -19,6 +20,7 @@ public static class Seeds
         "scan" => ScanSeeds(),
         "index" => IndexSeeds(),
         "store" => StoreSeeds(),
+        "json" => JsonSeeds(),
         _ => throw new ArgumentException($"Unknown target '{target}'.", nameof(target)),
     };
 
@@ -73,6 +75,47 @@ public static class Seeds
         // delete the checkpoint, then corrupt a segment header and forge its checksum
         ("no-checkpoint.bin", [5, 0, 0, 0, 0, 0, 1, 1, 16, 0, 3, 9, 7, 1, 0, 0, 0, 0]),
     ];
+
+    /// <summary>
+    /// JSON at and past the limits, in every encoding trouble: mode byte (0 message metadata, 1 tool_calls,
+    /// 2 function_call, 3 session metadata) then the JSON bytes.
+    /// </summary>
+    private static List<(string, byte[])> JsonSeeds()
+    {
+        static string Objects(int depth) => string.Concat(Enumerable.Repeat("{\"d\":", depth - 1)) + "{}" + new string('}', depth - 1);
+        static string Arrays(int depth) => new string('[', depth) + new string(']', depth);
+        static byte[] Seed(byte mode, string json) => [mode, .. Encoding.UTF8.GetBytes(json)];
+        static byte[] Raw(byte mode, params byte[] json) => [mode, .. json];
+        return
+        [
+            ("depth-63.bin", Seed(0, Objects(63))),
+            ("depth-64.bin", Seed(0, Objects(64))),
+            ("depth-65.bin", Seed(0, Objects(65))),
+            ("depth-1000.bin", Seed(0, Objects(1000))),
+            ("depth-1001.bin", Seed(0, Objects(1001))),
+            ("session-depth-64.bin", Seed(3, Objects(64))),
+            ("session-depth-65.bin", Seed(3, Objects(65))),
+            ("tool-calls-depth-64.bin", Seed(1, "[{\"function\":{\"name\":\"f\"},\"x\":" + Objects(62) + "}]")),
+            ("tool-calls-depth-65.bin", Seed(1, "[{\"function\":{\"name\":\"f\"},\"x\":" + Objects(63) + "}]")),
+            ("arrays-depth-65.bin", Seed(0, "{\"a\":" + Arrays(64) + "}")),
+            ("function-call-depth-65.bin", Seed(2, "{\"name\":\"f\",\"arguments\":" + Objects(64) + "}")),
+            ("lone-surrogate-value.bin", Seed(0, "{\"k\":\"a\\ud800b\"}")),
+            ("lone-surrogate-key.bin", Seed(0, "{\"\\udc00\":1}")),
+            ("lone-surrogate-reversed.bin", Seed(3, "{\"k\":\"\\udc00\\ud800\"}")),
+            ("lone-surrogate-tool-name.bin", Seed(1, "[{\"id\":\"c\",\"type\":\"function\",\"function\":{\"name\":\"\\ud83d\",\"arguments\":\"{}\"}}]")),
+            ("surrogate-pair.bin", Seed(0, "{\"k\":\"\\ud83d\\ude00 and \\\\ud800 as text\"}")),
+            ("overlong-utf8.bin", Raw(0, [.. "{\"k\":\""u8, 0xC0, 0x80, .. "\"}"u8])),
+            ("invalid-utf8.bin", Raw(0, [.. "{\"k\":\""u8, 0xFF, 0xFE, .. "\"}"u8])),
+            ("cesu-surrogate-utf8.bin", Raw(3, [.. "{\"k\":\""u8, 0xED, 0xA0, 0x80, .. "\"}"u8])),
+            ("duplicate-keys.bin", Seed(0, "{\"a\":1,\"a\":2}")),
+            ("tool-calls-number.bin", Seed(1, "[1]")),
+            ("tool-calls-numeric-name.bin", Seed(1, "[{\"id\":\"c\",\"type\":\"function\",\"function\":{\"name\":5,\"arguments\":\"{}\"}}]")),
+            ("function-call-object-name.bin", Seed(2, "{\"name\":{\"a\":1},\"arguments\":\"{}\"}")),
+            ("tool-calls-valid.bin", Seed(1, "[{\"id\":\"call_1\",\"type\":\"function\",\"function\":{\"name\":\"get_weather\",\"arguments\":\"{\\\"city\\\":\\\"Paris\\\"}\"}}]")),
+            ("function-call-valid.bin", Seed(2, "{\"name\":\"f\",\"arguments\":{\"q\":[1,2.5,null,true]}}")),
+            ("numbers.bin", Seed(0, "{\"big\":1e400,\"neg\":-0,\"exp\":1.5E-7,\"long\":123456789012345678901234567890}")),
+        ];
+    }
 
     /// <summary>One encoded record of each kind (raw and LZ4).</summary>
     public static List<(string Name, byte[] Record)> Records()

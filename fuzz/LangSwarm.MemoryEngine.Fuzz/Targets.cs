@@ -4,7 +4,7 @@ namespace LangSwarm.MemoryEngine.Fuzz;
 public static class Targets
 {
     /// <summary>Every target name.</summary>
-    public static IReadOnlyList<string> Names { get; } = ["record", "scan", "index", "store"];
+    public static IReadOnlyList<string> Names { get; } = ["record", "scan", "index", "store", "json"];
 
     /// <summary>Runs <paramref name="target"/> on <paramref name="input"/>; throws <see cref="InvariantViolationException"/> on a crash.</summary>
     public static void Run(string target, ReadOnlySpan<byte> input)
@@ -22,6 +22,9 @@ public static class Targets
                 break;
             case "store":
                 StoreTarget.Run(input);
+                break;
+            case "json":
+                JsonTarget.Run(input);
                 break;
             default:
                 throw new ArgumentException($"Unknown target '{target}'; targets: {string.Join(", ", Names)}.", nameof(target));

@@ -29,7 +29,7 @@ internal static class RedisMapping
     internal const string FLiveTokens = "live_tokens";
     internal const string FSummarizedThrough = "summarized_through";
 
-    private static readonly JsonWriterOptions WriterOptions = new() { SkipValidation = false };
+    private static readonly JsonWriterOptions WriterOptions = new() { SkipValidation = false, MaxDepth = MemoryLimits.MaxJsonReadDepth };
 
     /// <summary>The index score of an activity time: whole milliseconds since year 1 (exact in a double).</summary>
     public static long Score(DateTimeOffset time) => time.UtcTicks / TimeSpan.TicksPerMillisecond;
@@ -85,7 +85,7 @@ internal static class RedisMapping
             MaxTokens = Int(d, FMaxTokens),
             AutoSummarizeThreshold = Int(d, FThreshold),
             SummaryStrategy = (SummaryStrategy)Int(d, FStrategy),
-            Metadata = d.TryGetValue(FMetadata, out var j) && !j.IsNullOrEmpty ? (JsonNode.Parse((string)j!) as JsonObject ?? []) : [],
+            Metadata = d.TryGetValue(FMetadata, out var j) && !j.IsNullOrEmpty ? (JsonNode.Parse((string)j!, null, MemoryLimits.JsonReadOptions) as JsonObject ?? []) : [],
         };
         return new SessionState(metadata)
         {
@@ -132,7 +132,7 @@ internal static class RedisMapping
     /// <summary>Reads a message written by <see cref="MessageToJson"/>.</summary>
     public static Message MessageFromJson(RedisValue value)
     {
-        var root = JsonNode.Parse((byte[])value!)!.AsObject();
+        var root = JsonNode.Parse((byte[])value!, null, MemoryLimits.JsonReadOptions)!.AsObject();
         var message = new Message
         {
             Sequence = root["seq"]!.GetValue<long>(),

@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Data.Sqlite;
@@ -122,13 +123,28 @@ internal static class SqliteMapping
         var p = command.Parameters;
         p.AddWithValue("$summary_id", s.SummaryId);
         p.AddWithValue("$session_id", sessionId);
-        p.AddWithValue("$summary_text", s.SummaryText);
+        SetText(p.Add("$summary_text", SqliteType.Text), s.SummaryText);
         p.AddWithValue("$message_count", s.MessageCount);
         p.AddWithValue("$token_count", s.TokenCount);
         p.AddWithValue("$created_at", ToTicks(s.CreatedAt));
         p.AddWithValue("$summary_type", (int)s.SummaryType);
         p.AddWithValue("$first_sequence", s.FirstSequence);
         p.AddWithValue("$last_sequence", s.LastSequence);
+    }
+
+    /// <summary>
+    /// The value to bind for free text: the string itself, or its UTF-8 bytes when it holds U+0000. Microsoft.Data.Sqlite
+    /// binds a string of more than 512 UTF-8 bytes as NUL-terminated text, so SQLite kept it only up to its first
+    /// U+0000; bound as bytes (and cast to text by the statement) it is stored whole.
+    /// </summary>
+    public static object TextValue(string text) => text.Contains('\0', StringComparison.Ordinal) ? Encoding.UTF8.GetBytes(text) : text;
+
+    /// <summary>Sets a text parameter to <see cref="TextValue"/> of <paramref name="text"/>, with the matching type.</summary>
+    public static void SetText(SqliteParameter parameter, string text)
+    {
+        var value = TextValue(text);
+        parameter.SqliteType = value is string ? SqliteType.Text : SqliteType.Blob;
+        parameter.Value = value;
     }
 
     /// <summary>Reads a summary row selected with <see cref="SqliteStatements.SummaryColumns"/>.</summary>
@@ -155,7 +171,7 @@ internal static class SqliteMapping
     {
         try
         {
-            return JsonNode.Parse(json);
+            return JsonNode.Parse(json, null, MemoryLimits.JsonReadOptions);
         }
         catch (JsonException ex)
         {
@@ -183,7 +199,7 @@ internal readonly record struct MessageParameters(
         Sequence.Value = m.Sequence;
         MessageId.Value = m.MessageId;
         Role.Value = (int)m.Role;
-        Content.Value = m.Content;
+        SqliteMapping.SetText(Content, m.Content);
         Timestamp.Value = SqliteMapping.ToTicks(m.Timestamp);
         TokenCount.Value = m.TokenCount is { } t ? t : DBNull.Value;
         Metadata.Value = m.Metadata.ToJsonString();

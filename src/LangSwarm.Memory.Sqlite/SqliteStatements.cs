@@ -57,9 +57,13 @@ internal static class SqliteStatements
 
     public const string DeleteSession = "DELETE FROM sessions WHERE session_id = $session_id";
 
+    /// <summary>
+    /// Inserts a message. Content arrives as text, or as UTF-8 bytes when it holds U+0000 (see
+    /// <see cref="SqliteMapping.TextValue"/>); the cast stores both as text.
+    /// </summary>
     public const string InsertMessage =
         "INSERT INTO messages (session_id, " + MessageColumns + ", has_calls) VALUES ($session_id, $sequence, $message_id, " +
-        "$role, $content, $timestamp, $token_count, $metadata, $function_call, $tool_calls, $has_calls)";
+        "$role, CAST($content AS TEXT), $timestamp, $token_count, $metadata, $function_call, $tool_calls, $has_calls)";
 
     public const string DeleteMessage = "DELETE FROM messages WHERE session_id = $session_id AND sequence = $sequence";
 
@@ -80,8 +84,9 @@ internal static class SqliteStatements
     public const string SelectMessageInfos =
         "SELECT sequence, role, token_count, timestamp, has_calls FROM messages WHERE session_id = $session_id ORDER BY sequence";
 
+    /// <summary>Inserts a summary; its text arrives as <see cref="SqliteMapping.TextValue"/> makes it.</summary>
     public const string InsertSummary =
-        "INSERT INTO summaries (" + SummaryColumns + ") VALUES ($summary_id, $session_id, $summary_text, $message_count, " +
+        "INSERT INTO summaries (" + SummaryColumns + ") VALUES ($summary_id, $session_id, CAST($summary_text AS TEXT), $message_count, " +
         "$token_count, $created_at, $summary_type, $first_sequence, $last_sequence)";
 
     public const string SelectSummaries =

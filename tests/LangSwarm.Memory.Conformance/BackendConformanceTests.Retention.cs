@@ -91,9 +91,32 @@ public abstract partial class BackendConformanceTests
     public void Retention_RejectsNegativeAgesAndIntervals()
     {
         var backend = RetainingBackend;
-        Assert.Throws<ArgumentException>(() => backend.Retention = new RetentionPolicy { ArchivedMaxAge = TimeSpan.FromDays(-1) });
+        Assert.Throws<ArgumentOutOfRangeException>(() => backend.Retention = new RetentionPolicy { ArchivedMaxAge = TimeSpan.FromDays(-1) });
+        Assert.Throws<ArgumentOutOfRangeException>(() => backend.Retention = new RetentionPolicy { MaxAge = TimeSpan.FromTicks(-1) });
         Assert.Throws<ArgumentException>(() => backend.Retention = new RetentionPolicy { MaxAge = TimeSpan.FromDays(1), Interval = TimeSpan.Zero });
         Assert.Null(backend.Retention);
+    }
+
+    [Theory]
+    [InlineData(int.MaxValue)]
+    [InlineData(3_000_000)]
+    [InlineData(800_000)] // just past the calendar's start (about 740,000 days ago)
+    public async Task HugeAges_MeanNothingThatOld(int days)
+    {
+        var ancient = DateTimeOffset.MinValue.AddDays(1);
+        await Backend.CreateSessionAsync(new SessionMetadata("ancient", "u") { CreatedAt = ancient, UpdatedAt = ancient });
+        await NewSessionAsync(id: "today");
+
+        Assert.Equal(0, await Backend.CleanupExpiredSessionsAsync(days));
+        var backend = RetainingBackend;
+        backend.Retention = new RetentionPolicy { MaxAge = TimeSpan.FromDays(Math.Min(days, 10_000_000)), ArchivedMaxAge = TimeSpan.MaxValue };
+        Assert.Equal(0, await backend.RunRetentionAsync());
+        backend.Retention = new RetentionPolicy { MaxAge = TimeSpan.MaxValue };
+        Assert.Equal(0, await backend.RunRetentionAsync());
+        backend.Retention = null;
+        Assert.Equal(["ancient", "today"], await SessionIdsAsync());
+        // The oldest session still goes at an age it has reached.
+        Assert.Equal(1, await Backend.CleanupExpiredSessionsAsync(700_000));
     }
 
     /// <summary>The system clock moved by a fixed offset.</summary>

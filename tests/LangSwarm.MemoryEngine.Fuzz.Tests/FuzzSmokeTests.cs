@@ -13,6 +13,7 @@ public sealed class FuzzSmokeTests
         { "scan", 600 },
         { "index", 400 },
         { "store", 200 },
+        { "json", 600 },
     };
 
     public static TheoryData<string> Names() => [.. Targets.Names];

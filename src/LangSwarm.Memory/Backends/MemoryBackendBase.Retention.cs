@@ -55,22 +55,82 @@ public abstract partial class MemoryBackendBase
         return ids;
     }
 
+    /// <inheritdoc />
+    public async Task<int> CleanupExpiredSessionsAsync(int maxAgeDays = 30, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(maxAgeDays);
+        EnsureConnected();
+        // An age past what the calendar holds means "nothing that old": no cutoff, nothing to find.
+        if (CutoffBefore(Clock.GetUtcNow(), AgeFromDays(maxAgeDays)) is not { } cutoff)
+        {
+            return 0;
+        }
+        var ids = await FindSessionsUpdatedBeforeAsync(cutoff, cancellationToken).ConfigureAwait(false);
+        return await DeleteWhereAsync(ids, m => m.UpdatedAt < cutoff, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Deletes those of <paramref name="ids"/> whose state, loaded again under the session's lock, still passes
+    /// <paramref name="expired"/>: a session touched since it was found is kept. Returns how many went.
+    /// </summary>
+    private async Task<int> DeleteWhereAsync(IReadOnlyList<string> ids, Func<SessionMetadata, bool> expired, CancellationToken cancellationToken)
+    {
+        var removed = 0;
+        foreach (var id in ids)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var gate = LockFor(id);
+            await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                var state = await LoadSessionAsync(id, cancellationToken).ConfigureAwait(false);
+                if (state is not null && expired(state.Metadata)
+                    && await RemoveSessionAsync(id, cancellationToken).ConfigureAwait(false))
+                {
+                    removed++;
+                }
+            }
+            finally
+            {
+                gate.Release();
+            }
+        }
+        return removed;
+    }
+
+    /// <summary>
+    /// A whole number of days as an age; beyond what <see cref="TimeSpan"/> holds (about 10.7 million days) it is
+    /// <see cref="TimeSpan.MaxValue"/>, which <see cref="CutoffBefore"/> reads as "nothing that old".
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="days"/> is negative.</exception>
+    internal static TimeSpan AgeFromDays(long days)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(days);
+        return days >= (long)TimeSpan.MaxValue.TotalDays ? TimeSpan.MaxValue : TimeSpan.FromDays(days);
+    }
+
+    /// <summary>
+    /// The activity time before which a session is older than <paramref name="age"/> at <paramref name="now"/>;
+    /// null when that is before the earliest time a <see cref="DateTimeOffset"/> holds (no session is that old).
+    /// </summary>
+    internal static DateTimeOffset? CutoffBefore(DateTimeOffset now, TimeSpan age) =>
+        age >= now - DateTimeOffset.MinValue ? null : now - age;
+
     private async Task<int> RetainAsync(RetentionPolicy policy, CancellationToken cancellationToken)
     {
         var now = Clock.GetUtcNow();
         var removed = 0;
-        if (policy.MaxAge is { } maxAge)
+        if (policy.MaxAge is { } maxAge && CutoffBefore(now, maxAge) is { } cutoff)
         {
-            var cutoff = now - maxAge;
             var ids = await FindSessionsUpdatedBeforeAsync(cutoff, cancellationToken).ConfigureAwait(false);
             removed += await DeleteWhereAsync(ids, m => m.UpdatedAt < cutoff, cancellationToken).ConfigureAwait(false);
         }
         // An archive age at or past MaxAge has nothing left to find: the pass above took every such session.
-        if (policy.ArchivedMaxAge is { } archivedAge && (policy.MaxAge is null || archivedAge < policy.MaxAge))
+        if (policy.ArchivedMaxAge is { } archivedAge && (policy.MaxAge is null || archivedAge < policy.MaxAge)
+            && CutoffBefore(now, archivedAge) is { } archivedCutoff)
         {
-            var cutoff = now - archivedAge;
-            var ids = await FindSessionsUpdatedBeforeAsync(cutoff, SessionStatus.Archived, cancellationToken).ConfigureAwait(false);
-            removed += await DeleteWhereAsync(ids, m => m.Status == SessionStatus.Archived && m.UpdatedAt < cutoff, cancellationToken).ConfigureAwait(false);
+            var ids = await FindSessionsUpdatedBeforeAsync(archivedCutoff, SessionStatus.Archived, cancellationToken).ConfigureAwait(false);
+            removed += await DeleteWhereAsync(ids, m => m.Status == SessionStatus.Archived && m.UpdatedAt < archivedCutoff, cancellationToken).ConfigureAwait(false);
         }
         LastRetention = new RetentionReport(Clock.GetUtcNow(), removed);
         return removed;

@@ -206,45 +206,6 @@ public abstract partial class MemoryBackendBase : IMemoryBackend
     }
 
     /// <inheritdoc />
-    public async Task<int> CleanupExpiredSessionsAsync(int maxAgeDays = 30, CancellationToken cancellationToken = default)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegative(maxAgeDays);
-        EnsureConnected();
-        var cutoff = Clock.GetUtcNow() - TimeSpan.FromDays(maxAgeDays);
-        var ids = await FindSessionsUpdatedBeforeAsync(cutoff, cancellationToken).ConfigureAwait(false);
-        return await DeleteWhereAsync(ids, m => m.UpdatedAt < cutoff, cancellationToken).ConfigureAwait(false);
-    }
-
-    /// <summary>
-    /// Deletes those of <paramref name="ids"/> whose state, loaded again under the session's lock, still passes
-    /// <paramref name="expired"/>: a session touched since it was found is kept. Returns how many went.
-    /// </summary>
-    private async Task<int> DeleteWhereAsync(IReadOnlyList<string> ids, Func<SessionMetadata, bool> expired, CancellationToken cancellationToken)
-    {
-        var removed = 0;
-        foreach (var id in ids)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            var gate = LockFor(id);
-            await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-            try
-            {
-                var state = await LoadSessionAsync(id, cancellationToken).ConfigureAwait(false);
-                if (state is not null && expired(state.Metadata)
-                    && await RemoveSessionAsync(id, cancellationToken).ConfigureAwait(false))
-                {
-                    removed++;
-                }
-            }
-            finally
-            {
-                gate.Release();
-            }
-        }
-        return removed;
-    }
-
-    /// <inheritdoc />
     public Task<UsageStats> GetUsageStatsAsync(CancellationToken cancellationToken = default)
     {
         EnsureConnected();
@@ -354,6 +315,7 @@ public abstract partial class MemoryBackendBase : IMemoryBackend
     internal SemaphoreSlim LockFor(string sessionId) =>
         _sessionLocks[(uint)StringComparer.Ordinal.GetHashCode(sessionId) % LockStripes];
 
+    /// <summary>Checks a session's settings and its metadata (<see cref="MemoryLimits"/>) before anything is written.</summary>
     internal static void ValidateLimits(SessionMetadata m)
     {
         if (m.MaxMessages <= 0)
@@ -376,6 +338,7 @@ public abstract partial class MemoryBackendBase : IMemoryBackend
         {
             throw new ArgumentException($"Unknown summary strategy {(int)m.SummaryStrategy}.", nameof(m));
         }
+        MemoryLimits.ValidateSessionMetadata(m.Metadata, nameof(m));
     }
 
     /// <summary>Materializes an async sequence.</summary>

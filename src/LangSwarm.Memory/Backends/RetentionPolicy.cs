@@ -31,13 +31,13 @@ public sealed record RetentionPolicy
 
     /// <summary>
     /// The policy from backend options (<see cref="OptionNames"/>); null when neither age is given. Ages are whole
-    /// days from 0, as the seed's <c>max_age_days</c>.
+    /// days from 0, as the seed's <c>max_age_days</c>; an age longer than the calendar holds keeps every session.
     /// </summary>
     public static RetentionPolicy? FromSettings(BackendSettings settings)
     {
         ArgumentNullException.ThrowIfNull(settings);
         TimeSpan? Days(string key) =>
-            settings.Contains(key) ? TimeSpan.FromDays(settings.GetInt(key, 30, 0, 36_500)) : null;
+            settings.Contains(key) ? MemoryBackendBase.AgeFromDays(settings.GetInt(key, 30, 0, int.MaxValue)) : null;
         var policy = new RetentionPolicy
         {
             ArchivedMaxAge = Days("archived_max_age_days"),
@@ -47,12 +47,16 @@ public sealed record RetentionPolicy
         return policy.IsEnabled ? policy : null;
     }
 
-    /// <summary>Throws when an age is negative or the interval is not positive.</summary>
+    /// <summary>
+    /// Throws when an age is negative (<see cref="ArgumentOutOfRangeException"/>, as
+    /// <c>CleanupExpiredSessionsAsync</c> does) or the interval is not positive. Any age up to
+    /// <see cref="TimeSpan.MaxValue"/> is valid: one older than the calendar deletes nothing.
+    /// </summary>
     internal void Validate()
     {
         if (ArchivedMaxAge < TimeSpan.Zero || MaxAge < TimeSpan.Zero)
         {
-            throw new ArgumentException("Retention ages must not be negative.");
+            throw new ArgumentOutOfRangeException(ArchivedMaxAge < TimeSpan.Zero ? nameof(ArchivedMaxAge) : nameof(MaxAge), "Retention ages must not be negative.");
         }
         if (Interval <= TimeSpan.Zero)
         {

@@ -1,13 +1,16 @@
 namespace LangSwarm.Memory;
 
-/// <summary>The input rules every backend shares: ids, roles, content size and text validity.</summary>
+/// <summary>
+/// The input rules every backend shares: ids, roles, content size and text validity, and the JSON limits of
+/// <see cref="MemoryLimits"/>. Every backend runs them before it writes anything.
+/// </summary>
 public static class MessageValidator
 {
-    /// <summary>Longest session, user or message id, in UTF-16 code units.</summary>
-    public const int MaxIdLength = 256;
+    /// <summary>Longest session, user or message id, in UTF-16 code units (<see cref="MemoryLimits.MaxIdLength"/>).</summary>
+    public const int MaxIdLength = MemoryLimits.MaxIdLength;
 
-    /// <summary>Largest message content, in UTF-16 code units (4 MiB of text).</summary>
-    public const int MaxContentLength = 4 * 1024 * 1024;
+    /// <summary>Largest message content, in UTF-16 code units (4 Mi characters; <see cref="MemoryLimits.MaxContentLength"/>).</summary>
+    public const int MaxContentLength = MemoryLimits.MaxContentLength;
 
     /// <summary>Checks a session id: non-empty, at most <see cref="MaxIdLength"/>, no control characters, valid UTF-16.</summary>
     /// <exception cref="ArgumentException">The id is invalid.</exception>
@@ -16,7 +19,14 @@ public static class MessageValidator
     /// <summary>Checks a user id with the same rules as a session id.</summary>
     public static void ValidateUserId(string? userId, string paramName = "userId") => ValidateId(userId, paramName, "user id");
 
-    /// <summary>Checks a message before it is stored.</summary>
+    /// <summary>
+    /// Checks a message before it is stored: role, content (size, valid UTF-16), id, token count, and its JSON
+    /// members — metadata, function_call and tool_calls within the <see cref="MemoryLimits"/> (depth, valid UTF-16
+    /// keys and strings, writable numbers, length), and calls of the documented OpenAI shape: <c>tool_calls</c> an
+    /// array of objects whose <c>id</c> and <c>type</c> are strings and whose <c>function</c> is an object with a
+    /// string <c>name</c> and string (or object) <c>arguments</c>; <c>function_call</c> an object of that
+    /// <c>function</c> shape.
+    /// </summary>
     /// <exception cref="InvalidMessageException">The message is malformed.</exception>
     public static void ValidateMessage(Message? message)
     {
@@ -48,6 +58,10 @@ public static class MessageValidator
         if (message.TokenCount is < 0)
         {
             throw new InvalidMessageException("Message token count is negative.");
+        }
+        if (MemoryLimits.FindMessageJsonProblem(message) is { } problem)
+        {
+            throw new InvalidMessageException(problem);
         }
     }
 

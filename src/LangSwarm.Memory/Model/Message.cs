@@ -105,5 +105,5 @@ public sealed class Message
     }
 
     private string? MetadataString(string key) =>
-        _metadata.TryGetPropertyValue(key, out var node) && node is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
+        _metadata.TryGetPropertyValue(key, out var node) ? JsonRead.String(node) : null;
 }

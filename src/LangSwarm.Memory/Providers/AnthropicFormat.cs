@@ -63,14 +63,16 @@ public static class AnthropicFormat
                     {
                         blocks.Add(Text(m.Content));
                     }
+                    // Calls are read without trusting their shape (JsonRead): an odd member takes a default.
                     foreach (var call in m.ToolCalls ?? [])
                     {
+                        var function = JsonRead.Member(call, "function");
                         blocks.Add(new JsonObject
                         {
                             ["type"] = "tool_use",
-                            ["id"] = call?["id"]?.GetValue<string>() ?? "toolu_" + m.MessageId,
-                            ["name"] = call?["function"]?["name"]?.GetValue<string>() ?? "unknown",
-                            ["input"] = ParseArguments(call?["function"]?["arguments"]),
+                            ["id"] = JsonRead.String(JsonRead.Member(call, "id")) ?? "toolu_" + m.MessageId,
+                            ["name"] = JsonRead.String(JsonRead.Member(function, "name")) ?? "unknown",
+                            ["input"] = ParseArguments(JsonRead.Member(function, "arguments")),
                         });
                     }
                     if (m.FunctionCall is { } fc)
@@ -80,8 +82,8 @@ public static class AnthropicFormat
                         {
                             ["type"] = "tool_use",
                             ["id"] = pendingFunctionId,
-                            ["name"] = fc["name"]?.GetValue<string>() ?? "unknown",
-                            ["input"] = ParseArguments(fc["arguments"]),
+                            ["name"] = JsonRead.String(JsonRead.Member(fc, "name")) ?? "unknown",
+                            ["input"] = ParseArguments(JsonRead.Member(fc, "arguments")),
                         });
                     }
                     break;
@@ -143,7 +145,7 @@ public static class AnthropicFormat
         foreach (var node in conversation.Messages)
         {
             var o = node as JsonObject ?? throw new InvalidMessageException("Each Anthropic message must be an object.");
-            var role = ParseRole(o["role"]?.GetValue<string>());
+            var role = ParseRole(OptionalString(o, "role"));
             switch (o["content"])
             {
                 case JsonValue v when v.TryGetValue<string>(out var text):
@@ -169,7 +171,8 @@ public static class AnthropicFormat
         var textAt = -1;
         foreach (var node in content)
         {
-            var type = node?["type"]?.GetValue<string>();
+            var block = node as JsonObject ?? throw new InvalidMessageException("Each Anthropic content block must be an object.");
+            var type = OptionalString(block, "type");
             if (type is ("text" or "tool_use") && textAt < 0)
             {
                 textAt = result.Count;
@@ -177,31 +180,30 @@ public static class AnthropicFormat
             switch (type)
             {
                 case "text":
-                    text.Add(node!["text"]?.GetValue<string>() ?? string.Empty);
+                    text.Add(OptionalString(block, "text") ?? string.Empty);
                     break;
                 case "tool_use":
                     calls.Add(new JsonObject
                     {
-                        ["id"] = node!["id"]?.GetValue<string>(),
+                        ["id"] = OptionalString(block, "id"),
                         ["type"] = "function",
                         ["function"] = new JsonObject
                         {
-                            ["name"] = node["name"]?.GetValue<string>(),
-                            ["arguments"] = (node["input"] ?? new JsonObject()).ToJsonString(),
+                            ["name"] = OptionalString(block, "name"),
+                            ["arguments"] = JsonRead.Text(block["input"] ?? new JsonObject(), "tool_use input"),
                         },
                     });
                     break;
                 case "tool_result":
-                    var resultText = node!["content"] switch
+                    var resultText = block["content"] switch
                     {
-                        JsonValue v when v.TryGetValue<string>(out var s) => s,
-                        JsonArray parts => string.Concat(parts.Select(p => p?["text"]?.GetValue<string>())),
                         null => string.Empty,
-                        var other => other.ToJsonString(),
+                        JsonArray parts => string.Concat(parts.Select(p => JsonRead.String(JsonRead.Member(p, "text")))),
+                        var other => JsonRead.String(other) ?? JsonRead.Text(other, "tool_result content"),
                     };
                     var tool = new Message(MessageRole.Tool, resultText.Length == 0 ? "(empty result)" : resultText);
-                    tool.Metadata["tool_call_id"] = node["tool_use_id"]?.GetValue<string>();
-                    if (node["is_error"]?.GetValue<bool>() == true)
+                    tool.Metadata["tool_call_id"] = OptionalString(block, "tool_use_id");
+                    if (JsonRead.Bool(block["is_error"]) == true)
                     {
                         tool.Metadata["is_error"] = true;
                     }
@@ -239,17 +241,18 @@ public static class AnthropicFormat
 
     private static JsonNode ParseArguments(JsonNode? arguments)
     {
-        if (arguments is JsonValue v && v.TryGetValue<string>(out var s))
+        if (JsonRead.String(arguments) is { } s)
         {
-            try
-            {
-                return JsonNode.Parse(s) ?? new JsonObject();
-            }
-            catch (JsonException)
-            {
-                return new JsonObject { ["raw"] = s };
-            }
+            // Text that is not JSON the API would store (not JSON, too deep, unpaired surrogates) stays raw.
+            return JsonRead.TryParseArguments(s, out var parsed) ? parsed ?? new JsonObject() : new JsonObject { ["raw"] = s };
         }
         return arguments?.DeepClone() ?? new JsonObject();
     }
+
+    /// <summary>A string member of a caller's Anthropic JSON, or null; any other kind is an invalid message.</summary>
+    private static string? OptionalString(JsonObject o, string key) => o[key] switch
+    {
+        null => null,
+        var v => JsonRead.String(v) ?? throw new InvalidMessageException($"Anthropic '{key}' must be a string."),
+    };
 }

@@ -20,17 +20,18 @@ public static class ChatMessageConversion
         {
             contents.Add(new TextContent(message.Content));
         }
+        // Calls are read without trusting their shape (JsonRead): a missing or odd member takes a default.
         foreach (var call in message.ToolCalls ?? [])
         {
-            var fn = call?["function"];
+            var fn = JsonRead.Member(call, "function");
             contents.Add(new FunctionCallContent(
-                call?["id"]?.GetValue<string>() ?? "call_" + message.MessageId,
-                fn?["name"]?.GetValue<string>() ?? "unknown",
-                Arguments(fn?["arguments"])));
+                JsonRead.String(JsonRead.Member(call, "id")) ?? "call_" + message.MessageId,
+                JsonRead.String(JsonRead.Member(fn, "name")) ?? "unknown",
+                Arguments(JsonRead.Member(fn, "arguments"))));
         }
         if (message.FunctionCall is { } fc)
         {
-            contents.Add(new FunctionCallContent("fn_" + message.MessageId, fc["name"]?.GetValue<string>() ?? "unknown", Arguments(fc["arguments"])));
+            contents.Add(new FunctionCallContent("fn_" + message.MessageId, JsonRead.String(JsonRead.Member(fc, "name")) ?? "unknown", Arguments(JsonRead.Member(fc, "arguments"))));
         }
         var role = message.Role switch
         {
@@ -144,13 +145,10 @@ public static class ChatMessageConversion
     private static Dictionary<string, object?>? Arguments(JsonNode? arguments)
     {
         JsonNode? parsed = arguments;
-        if (arguments is JsonValue v && v.TryGetValue<string>(out var s))
+        if (JsonRead.String(arguments) is { } s)
         {
-            try
-            {
-                parsed = JsonNode.Parse(s);
-            }
-            catch (JsonException)
+            // Text that is not JSON the API would store (not JSON, too deep, unpaired surrogates) stays raw.
+            if (!JsonRead.TryParseArguments(s, out parsed))
             {
                 return new Dictionary<string, object?> { ["raw"] = s };
             }
@@ -162,7 +160,13 @@ public static class ChatMessageConversion
         var d = new Dictionary<string, object?>();
         foreach (var (k, val) in o)
         {
-            d[k] = val is null ? null : JsonSerializer.Deserialize<JsonElement>(val.ToJsonString());
+            if (val is null)
+            {
+                d[k] = null;
+                continue;
+            }
+            using var doc = JsonDocument.Parse(JsonRead.Text(val, "arguments"), MemoryLimits.JsonReadOptions);
+            d[k] = doc.RootElement.Clone();
         }
         return d;
     }

@@ -126,5 +126,5 @@ public static class OpenAIFormat
     }
 
     internal static string? MetadataName(this Message m) =>
-        m.Metadata.TryGetPropertyValue("name", out var n) && n is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
+        m.Metadata.TryGetPropertyValue("name", out var n) ? JsonRead.String(n) : null;
 }

@@ -60,14 +60,18 @@ internal static class MetadataUpdater
     {
         try
         {
+            // A string is kept as it is (the serializer would turn an unpaired surrogate into U+FFFD; the limit
+            // check refuses it instead); other CLR values serialize strictly (StrictJson), so they are stored
+            // exactly or refused. MemoryLimits.ValidateSessionMetadata checks the result.
             return value switch
             {
                 JsonNode n => n.DeepClone(),
-                JsonElement e => JsonNode.Parse(e.GetRawText()),
-                _ => JsonSerializer.SerializeToNode(value, value.GetType()),
+                JsonElement e => JsonNode.Parse(e.GetRawText(), null, MemoryLimits.JsonReadOptions),
+                string s => JsonValue.Create(s),
+                _ => JsonSerializer.SerializeToNode(value, value.GetType(), StrictJson.Options),
             };
         }
-        catch (Exception ex) when (ex is NotSupportedException or JsonException or InvalidOperationException)
+        catch (Exception ex) when (ex is NotSupportedException or JsonException or InvalidOperationException or ArgumentException)
         {
             throw new ArgumentException($"Metadata value for '{key}' cannot be stored as JSON: {ex.Message}", key, ex);
         }

@@ -55,17 +55,19 @@ public sealed class ExtractiveSummarizer : ISummarizer
                 case MessageRole.Assistant: assistants++; break;
                 case MessageRole.Tool or MessageRole.Function: tools++; break;
             }
+            // Calls are read without trusting their shape: a call that is not the documented object simply
+            // names no tool (stored calls are checked on add, but a summarizer also sees callers' messages).
             if (m.ToolCalls is { } calls)
             {
                 foreach (var c in calls)
                 {
-                    if (c?["function"]?["name"]?.GetValue<string>() is { } n)
+                    if (JsonRead.String(JsonRead.Member(JsonRead.Member(c, "function"), "name")) is { } n)
                     {
                         toolNames.Add(n);
                     }
                 }
             }
-            if (m.FunctionCall?["name"]?.GetValue<string>() is { } fn)
+            if (JsonRead.String(JsonRead.Member(m.FunctionCall, "name")) is { } fn)
             {
                 toolNames.Add(fn);
             }

@@ -24,7 +24,20 @@ public sealed class TiktokenCounter : ITokenCounter
     public static TiktokenCounter Default => LazyDefault.Value;
 
     /// <inheritdoc />
-    public int CountTokens(string text) => string.IsNullOrEmpty(text) ? 0 : _tokenizer.CountTokens(text);
+    /// <remarks>
+    /// With a tiktoken tokenizer (the default) the time is linear in the text's length: a text is counted in
+    /// segments cut where a piece always ends, so the count is exact, except inside a run of more than 256 UTF-8
+    /// bytes with no space, punctuation or letter/digit change (a DNA read, a blob), which is cut into bounded
+    /// pieces and may count a few tokens off. Other tokenizers count the whole text at once.
+    /// </remarks>
+    public int CountTokens(string text)
+    {
+        if (string.IsNullOrEmpty(text))
+        {
+            return 0;
+        }
+        return _tokenizer is TiktokenTokenizer ? TiktokenChunker.CountTokens(_tokenizer, text) : _tokenizer.CountTokens(text);
+    }
 
     /// <inheritdoc />
     public int CountMessageTokens(Message message)
@@ -33,11 +46,11 @@ public sealed class TiktokenCounter : ITokenCounter
         var n = MessageOverhead + CountTokens(message.Content);
         if (message.ToolCalls is { Count: > 0 } calls)
         {
-            n += CountTokens(calls.ToJsonString());
+            n += CountTokens(JsonRead.Text(calls, "tool_calls"));
         }
         if (message.FunctionCall is { } fc)
         {
-            n += CountTokens(fc.ToJsonString());
+            n += CountTokens(JsonRead.Text(fc, "function_call"));
         }
         if (message.Name is { } name)
         {

@@ -46,6 +46,13 @@ public ref struct PayloadWriter
         _out.Advance(written);
     }
 
+    /// <summary>
+    /// A JSON field: the node's compact UTF-8 JSON as a string (null for null), nested at most
+    /// <see cref="LangSwarm.Memory.MemoryLimits.MaxJsonReadDepth"/> levels, so <see cref="PayloadReader"/> reads it back.
+    /// </summary>
+    /// <exception cref="ArgumentException">The node cannot be written as JSON; nothing is written then.</exception>
+    public readonly void WriteJson(JsonNode? node) => JsonPayload.Write(_out, node);
+
     /// <summary>Raw bytes with a varint length.</summary>
     public readonly void WriteBytes(ReadOnlySpan<byte> value)
     {
@@ -155,21 +162,21 @@ public ref struct PayloadReader
     /// <summary>True when <paramref name="ticks"/> make a valid <see cref="DateTimeOffset"/>.</summary>
     public static bool IsValidTicks(long ticks) => ticks >= DateTimeOffset.MinValue.UtcTicks && ticks <= DateTimeOffset.MaxValue.UtcTicks;
 
+    /// <summary>
+    /// A JSON field: parsed with the writer's depth bound (<see cref="LangSwarm.Memory.MemoryLimits.MaxJsonReadDepth"/>);
+    /// bytes a writer cannot produce (invalid UTF-8, an unpaired surrogate escape, a duplicate key) are damage.
+    /// </summary>
     private JsonNode? ReadJson()
     {
-        var s = ReadString();
-        if (s is null)
+        var n = ReadVarint();
+        if (n == 0)
         {
             return null;
         }
-        try
-        {
-            return JsonNode.Parse(s);
-        }
-        catch (JsonException ex)
-        {
-            throw new InvalidDataException($"Stored JSON does not parse: {ex.Message}", ex);
-        }
+        var len = Bounded(n - 1);
+        var json = _data[..len];
+        _data = _data[len..];
+        return JsonPayload.Parse(json);
     }
 
     /// <summary>Bytes written by <see cref="PayloadWriter.WriteBytes"/>.</summary>

@@ -33,6 +33,33 @@ public sealed class RetentionTests
         Assert.Throws<MemoryConfigurationException>(() => Create(new() { ["max_age_days"] = 30, [key] = value }));
 
     [Fact]
+    public async Task HugeAgeOptions_KeepEverySession_InsteadOfFailing()
+    {
+        // Before: over 36,500 days was a configuration error, and TimeSpan.FromDays(int.MaxValue) overflowed.
+        await using var backend = (MemoryBackendBase)Create(new() { ["max_age_days"] = int.MaxValue, ["archived_max_age_days"] = 3_000_000 });
+        Assert.Equal(TimeSpan.MaxValue, backend.Retention!.MaxAge);
+        Assert.Equal(TimeSpan.FromDays(3_000_000), backend.Retention.ArchivedMaxAge);
+        await backend.ConnectAsync();
+        var ancient = DateTimeOffset.MinValue.AddDays(1);
+        await backend.CreateSessionAsync(new SessionMetadata("ancient", "u") { CreatedAt = ancient, UpdatedAt = ancient, Status = SessionStatus.Archived });
+        Assert.Equal(0, await backend.RunRetentionAsync());
+        Assert.Null((await backend.HealthCheckAsync()).LastError);
+        Assert.NotNull(await backend.GetSessionAsync("ancient"));
+    }
+
+    [Fact]
+    public void NegativeAges_AreOutOfRange_AsInCleanup()
+    {
+        var backend = new InMemoryBackend();
+        Assert.Throws<ArgumentOutOfRangeException>(() => backend.Retention = new RetentionPolicy { MaxAge = TimeSpan.FromDays(-1) });
+        Assert.Throws<ArgumentOutOfRangeException>(() => MemoryBackendBase.AgeFromDays(-1));
+        Assert.Equal(TimeSpan.MaxValue, MemoryBackendBase.AgeFromDays(long.MaxValue));
+        Assert.Null(MemoryBackendBase.CutoffBefore(DateTimeOffset.UtcNow, TimeSpan.MaxValue));
+        Assert.Null(MemoryBackendBase.CutoffBefore(DateTimeOffset.MinValue.AddDays(5), TimeSpan.FromDays(5)));
+        Assert.Equal(DateTimeOffset.MinValue.AddDays(1), MemoryBackendBase.CutoffBefore(DateTimeOffset.MinValue.AddDays(5), TimeSpan.FromDays(4)));
+    }
+
+    [Fact]
     public async Task FailingPass_IsReportedByTheHealthCheck_NotThrown_AndTheLoopGoesOn()
     {
         var clock = new FailingClock();

@@ -16,9 +16,18 @@ internal static class MessageCodec
         var w = new PayloadWriter(output);
         w.WriteString(m.MessageId);
         w.WriteString(m.Content);
-        w.WriteString(m.Metadata.Count == 0 ? null : m.Metadata.ToJsonString());
-        w.WriteString(m.FunctionCall?.ToJsonString());
-        w.WriteString(m.ToolCalls?.ToJsonString());
+        try
+        {
+            w.WriteJson(m.Metadata.Count == 0 ? null : m.Metadata);
+            w.WriteJson(m.FunctionCall);
+            w.WriteJson(m.ToolCalls);
+        }
+        catch (ArgumentException ex)
+        {
+            // Not reached by input MessageValidator passed (it bounds depth far lower); a message that skipped
+            // it fails here, before any byte of the record is framed.
+            throw new InvalidMessageException($"Message {m.MessageId}: {ex.Message}");
+        }
     }
 
     public static RecordHeader Header(ulong session, Message m, long writtenTicks) => new(

@@ -27,7 +27,7 @@ internal static class StateCodec
         w.WriteInt32(m.MaxTokens);
         w.WriteInt32(m.AutoSummarizeThreshold);
         w.WriteByte((byte)m.SummaryStrategy);
-        w.WriteString(m.Metadata.Count == 0 ? null : m.Metadata.ToJsonString());
+        w.WriteJson(m.Metadata.Count == 0 ? null : m.Metadata);
         w.WriteInt64(s.LastSequence);
         w.WriteInt32(s.LiveMessages);
         w.WriteInt64(s.LiveTokens);
