@@ -340,6 +340,154 @@ public sealed class StoreDamageTests
         await r.DisposeAsync();
     }
 
+    // ---- from the review of the change: combinations of the repairs above ----------------------------------
+
+    private static async Task<EngineBackend> OpenSmallAsync(FaultInjectingFileSystem fs)
+    {
+        var b = new EngineBackend(Options(fs, null, 256) with { SegmentMaxBytes = 2048 }, new CrashHarness.FixedTokenCounter());
+        await b.ConnectAsync();
+        return b;
+    }
+
+    private static Message Noisy(int i)
+    {
+        var r = new Random(i);
+        return new(MessageRole.User, $"message {i} " + string.Concat(Enumerable.Range(0, 200).Select(_ => (char)('a' + r.Next(26))))) { TokenCount = 3 };
+    }
+
+    [Fact]
+    public async Task RepairedMiddleSegment_ThenIndexLost_LaterSegmentsSurvive()
+    {
+        var fs = new FaultInjectingFileSystem();
+        var b = await OpenSmallAsync(fs);
+        var s = await b.CreateSessionAsync(Manual("x"));
+        for (var i = 0; i < 30; i++)
+        {
+            await s.AddMessageAsync(Noisy(i));
+        }
+        b.Engine.Index.TryGet("x", out var e);
+        var number = e.Number;
+        Assert.True(e.Segments.Count >= 3);
+        var lastSegment = e.Segments[^1].Segment;
+        await b.DisposeAsync();
+        fs.Delete(SegmentFiles.PathFor(number, 1));
+        var r = await OpenSmallAsync(fs);
+        Assert.Contains(r.Engine.Damage, d => d.File == SegmentFiles.PathFor(number, 1));
+        var survivors = await ContentsAsync(r, "x");
+        await r.DisposeAsync();
+        fs.Delete("index.btree");
+        var again = await OpenSmallAsync(fs);
+        Assert.True(fs.FileExists(SegmentFiles.PathFor(number, lastSegment)), "last segment was deleted");
+        Assert.Equal(survivors, await ContentsAsync(again, "x"));
+        await again.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task CrashInsideTheRepairOfAMissingSegment_NextOpenStillReportsAndDropsTheLostMessages()
+    {
+        var fs = new FaultInjectingFileSystem();
+        var b = await OpenAsync(fs);
+        var a = await b.CreateSessionAsync(Manual("a"));
+        await a.AddMessageAsync(Msg(1));
+        await a.AddMessageAsync(Msg(2));
+        b.Engine.Index.TryGet("a", out var e);
+        var number = e.Number;
+        await b.DisposeAsync();
+        var path = SegmentFiles.PathFor(number, 0);
+        fs.Delete(path);
+        // What a repairing open killed right after creating the new file leaves (its opening record still buffered).
+        var header = new byte[FileHeader.Size];
+        new FileHeader(FileKind.Segment, FileHeader.CurrentVersion, number, 0).WriteTo(header);
+        using (var f = fs.Open(path, create: true))
+        {
+            f.Write(0, header);
+            f.Flush();
+        }
+        fs.SyncDirectory(SegmentFiles.Directory);
+        fs.Delete("CLEAN"); // the repairing open removed the marker before it wrote anything
+
+        var r = await OpenAsync(fs);
+        Assert.Contains(r.Engine.Damage, d => d.File == path);
+        Assert.Empty(await ContentsAsync(r, "a"));
+        await (await r.GetSessionAsync("a"))!.AddMessageAsync(Msg(3));
+        Assert.Equal([Msg(3).Content], await ContentsAsync(r, "a"));
+        await AssertVerifiedAsync(r);
+        await r.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task DeleteAndRecreate_NewIncarnationRolled_ThenSigkill_IsNoDamage()
+    {
+        var fs = new FaultInjectingFileSystem();
+        var b = await OpenSmallAsync(fs);
+        var s = await b.CreateSessionAsync(Manual("x"));
+        await s.AddMessageAsync(Noisy(0));
+        await b.CheckpointAsync();
+        Assert.True(await b.DeleteSessionAsync("x"));
+        var again = await b.CreateSessionAsync(Manual("x"));
+        await again.AddMessagesAsync([.. Enumerable.Range(1, 19).Select(Noisy)]);
+        b.Engine.Index.TryGet("x", out var e);
+        Assert.True(e.Segments.Count >= 2);
+        Crash(fs, b, seed: -1);
+
+        var r = await OpenSmallAsync(fs);
+        Assert.True(r.Engine.Damage.Count == 0, string.Join("; ", r.Engine.Damage));
+        Assert.Equal(Enumerable.Range(1, 19).Select(i => Noisy(i).Content).ToList(), await ContentsAsync(r, "x"));
+        await AssertVerifiedAsync(r);
+        await r.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task DamagedNewerMetaPage_DeletedSessionStaysDeleted()
+    {
+        var fs = new FaultInjectingFileSystem();
+        var b = await OpenAsync(fs);
+        var a = await b.CreateSessionAsync(Manual("a"));
+        await a.AddMessageAsync(Msg(1));
+        var c = await b.CreateSessionAsync(Manual("c"));
+        await c.AddMessageAsync(Msg(2));
+        await b.CheckpointAsync();
+        Assert.True(await b.DeleteSessionAsync("a"));
+        await b.DisposeAsync();
+        var index = ReadAll(fs, "index.btree");
+        var newer = BinaryPrimitives.ReadUInt64LittleEndian(index.AsSpan(16)) > BinaryPrimitives.ReadUInt64LittleEndian(index.AsSpan(4096 + 16)) ? 0 : 1;
+        index[(newer * 4096) + 100] ^= 0x01;
+        WriteAll(fs, "index.btree", index);
+
+        var r = await OpenAsync(fs);
+        Assert.Contains(r.Engine.Damage, d => d.File == "index.btree");
+        Assert.Null(await r.GetSessionAsync("a"));
+        Assert.Equal([Msg(2).Content], await ContentsAsync(r, "c"));
+        await AssertVerifiedAsync(r);
+        await r.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task DamagedNewerMetaPage_AfterACommittedVacuum_KeepsTheRewrittenSession()
+    {
+        var fs = new FaultInjectingFileSystem();
+        var b = await OpenAsync(fs);
+        var s = await b.CreateSessionAsync(Manual("x"));
+        for (var i = 0; i < 6; i++)
+        {
+            await s.AddMessageAsync(Msg(i));
+            await s.UpdateMetadataAsync(new Dictionary<string, object?> { ["k"] = i });
+        }
+        await b.CheckpointAsync();
+        await b.VacuumAsync(0.0); // commits the rewrite and deletes the old segment
+        await s.AddMessageAsync(Msg(6));
+        await b.DisposeAsync();
+        var index = ReadAll(fs, "index.btree");
+        var newer = BinaryPrimitives.ReadUInt64LittleEndian(index.AsSpan(16)) > BinaryPrimitives.ReadUInt64LittleEndian(index.AsSpan(4096 + 16)) ? 0 : 1;
+        index[(newer * 4096) + 100] ^= 0x01;
+        WriteAll(fs, "index.btree", index);
+
+        var r = await OpenAsync(fs);
+        Assert.Equal(Enumerable.Range(0, 7).Select(i => Msg(i).Content), await ContentsAsync(r, "x"));
+        await AssertVerifiedAsync(r);
+        await r.DisposeAsync();
+    }
+
     private static async Task AssertVerifiedAsync(EngineBackend b)
     {
         var report = await b.VerifyAsync();

@@ -13,6 +13,12 @@ namespace LangSwarm.MemoryEngine.Engine;
 /// </summary>
 internal static class OpeningRecord
 {
+    /// <summary>
+    /// A compaction numbers its new set this far past the session's last segment, so that a roll by a concurrent
+    /// append never lands on it, and recovery tells its set from anything else (FORMAT.md, "Compaction").
+    /// </summary>
+    public const uint RewriteSegmentGap = 1024;
+
     /// <summary>Encodes the opening record of a session.</summary>
     /// <param name="number">The session's internal number.</param>
     /// <param name="state">Its state now.</param>

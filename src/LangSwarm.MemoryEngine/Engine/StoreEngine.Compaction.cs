@@ -13,7 +13,6 @@ namespace LangSwarm.MemoryEngine.Engine;
 
 internal sealed partial class StoreEngine
 {
-    private const uint RewriteSegmentGap = 1024;
     private const double IndexCompactFreeFraction = 0.5;
 
     private readonly CancellationTokenSource _stopBackground = new();
@@ -256,7 +255,7 @@ internal sealed partial class StoreEngine
         //    scan from nothing recreate the session; fsync files and directory before anything points at them.
         // Numbered well past the live segments: a roll by a concurrent append (which makes the swap give up)
         // must never land on a file the rewrite is writing or will delete.
-        var first = oldSegments[^1].Segment + RewriteSegmentGap;
+        var first = oldSegments[^1].Segment + OpeningRecord.RewriteSegmentGap;
         var newSegments = new List<SegmentExtent>();
         var newMessages = new List<MessageEntry>(live.Count);
         var stateLength = 0;

@@ -97,10 +97,34 @@ internal sealed partial class StoreEngine : IDisposable, ISessionContentSource
     {
         _fs.CreateDirectory(SegmentFiles.Directory);
         _fs.CreateDirectory(CommitLog.Directory);
+        var clean = _fs.FileExists(CleanFile);
+        if (clean)
+        {
+            // Gone before recovery writes anything (a repair, a rebuilt index): a crash from here on must make
+            // the next open a full one, which repairs what this one started.
+            _fs.Delete(CleanFile);
+            _fs.SyncDirectory(string.Empty);
+        }
         string? indexProblem = null;
+        StoreDamage? metaDamage = null;
         try
         {
             _indexFile = IndexFile.Open(_fs);
+            if (_indexFile.MetaProblem is { } metaProblem)
+            {
+                // The tree may be the commit before the last, whose sessions, segments and deletes the segments
+                // have since moved past (a committed compaction, a delete): only a rebuild from the segments
+                // (and the logs) is sure. After a clean close no commit can be torn, so it is damage; after a
+                // crash, most likely the commit the crash cut off.
+                indexProblem = $"index file ignored: {metaProblem}; rebuilt from the segments";
+                if (clean)
+                {
+                    metaDamage = new StoreDamage(IndexFile.FileName, 0, 0, $"{metaProblem}; the index was rebuilt from the segments");
+                }
+                _indexFile.Dispose();
+                _indexFile = IndexFile.Recreate(_fs);
+                clean = false;
+            }
         }
         catch (InvalidDataException ex)
         {
@@ -109,18 +133,6 @@ internal sealed partial class StoreEngine : IDisposable, ISessionContentSource
             _indexFile = IndexFile.Recreate(_fs);
         }
         var recovery = new StoreRecovery(_fs, _segments, _appender, Index, _indexFile, indexProblem, this);
-        var clean = _fs.FileExists(CleanFile);
-        StoreDamage? metaDamage = null;
-        if (_indexFile.MetaProblem is { } metaProblem)
-        {
-            // The tree may be the commit before the last: only a scan of the segments finds what the lost one
-            // named. After a clean close no commit can be torn, so it is damage; after a crash, a torn commit.
-            if (clean)
-            {
-                metaDamage = new StoreDamage(IndexFile.FileName, 0, 0, $"{metaProblem}; opened from the other meta page and rescanned the segments");
-            }
-            clean = false;
-        }
         var result = recovery.Run(cleanShutdown: clean, metaDamage);
         if (!result.CheckpointLoaded && _indexFile.HasCheckpoint)
         {
@@ -169,12 +181,6 @@ internal sealed partial class StoreEngine : IDisposable, ISessionContentSource
             {
                 _fs.Delete(name); // format 1 snapshot checkpoint, or an interrupted index compaction
             }
-        }
-        if (clean)
-        {
-            // From the first write on, the store is no longer "as closed": the marker must be gone for good.
-            _fs.Delete(CleanFile);
-            _fs.SyncDirectory(string.Empty);
         }
         _fs.SyncDirectory(CommitLog.Directory);
         _log = CommitLog.Create(_fs, DurabilityPolicies.For(_options.Durability, _options.BatchedInterval), recovery.NextLsn);

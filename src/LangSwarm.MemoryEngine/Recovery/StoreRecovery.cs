@@ -26,6 +26,13 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
     private readonly List<(ulong Session, StoreDamage Damage)> _missing = [];
     private readonly HashSet<ulong> _deletedInSegments = [];
 
+    // Each session's last segment as the loaded checkpoint names it: only a set above it can be a compaction's.
+    private readonly Dictionary<ulong, uint> _checkpointLast = [];
+
+    // Sessions whose segments wait for the log replay (their first segment was set aside).
+    private readonly HashSet<ulong> _deferredSessions = [];
+    private bool _rescanning;
+
     // Segments of a session whose id another number still held when they were scanned: a delete later in the
     // log usually settles it (delete X, create X again), so they are scanned again after the replay.
     private readonly List<(string Name, ulong Session, uint Segment, long Length)> _deferred = [];
@@ -118,6 +125,13 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
             return (false, $"index file ignored: {ex.Message}");
         }
         index.Load(sessions);
+        foreach (var e in sessions)
+        {
+            if (e.Segments.Count > 0)
+            {
+                _checkpointLast[e.Number] = e.Segments[^1].Segment;
+            }
+        }
         CoveredLsn = indexFile.CoveredLsn;
         NextLsn = Math.Max(indexFile.NextLsn, indexFile.CoveredLsn);
         NextSession = Math.Max(1, indexFile.NextSession);
@@ -144,7 +158,12 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
                 files.Delete(session, segment);
                 continue;
             }
-            if (entry is not null && IsUncommittedRewrite(session, segment, entry, rewriteFloors))
+            if (entry is null && _deferredSessions.Contains(session))
+            {
+                _deferred.Add((name, session, segment, fileLength));
+                continue;
+            }
+            if (entry is not null && IsUncommittedRewrite(session, segment, rewriteFloors))
             {
                 // A compaction's new set that its checkpoint never named: the old set is still the session's
                 // (what was appended to the new set meanwhile is in the commit log, replayed below).
@@ -171,6 +190,7 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
     private void ScanDeferred()
     {
         var pending = _deferred.ToArray();
+        _rescanning = true;
         foreach (var (name, session, segment, _) in pending)
         {
             _deferred.Clear();
@@ -188,25 +208,26 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
             }
         }
         _deferred.Clear();
+        _deferredSessions.Clear();
+        _rescanning = false;
     }
 
     /// <summary>
-    /// True for a segment of a compaction that never committed: above every segment the index knows for the
-    /// session and starting with an opening record, or above such a one (the set's later files). The listing
-    /// is sorted, so a set's first file comes before the rest.
+    /// True for a segment of a compaction that never committed: at least the rewrite gap above the last segment
+    /// the loaded checkpoint names for the session and starting with an opening record, or above such a one
+    /// (the set's later files). The listing is sorted, so a set's first file comes before the rest.
     /// </summary>
-    private bool IsUncommittedRewrite(ulong session, uint segment, SessionEntry entry, Dictionary<ulong, uint> floors)
+    private bool IsUncommittedRewrite(ulong session, uint segment, Dictionary<ulong, uint> floors)
     {
         if (floors.TryGetValue(session, out var floor) && segment >= floor)
         {
             return true;
         }
-        lock (entry.Lock)
+        if (!_checkpointLast.TryGetValue(session, out var last) || segment < last + OpeningRecord.RewriteSegmentGap)
         {
-            if (entry.Segments.Count == 0 || segment <= entry.Segments[^1].Segment)
-            {
-                return false;
-            }
+            // Without a checkpoint nothing tells a compaction's set from the session's own: it is scanned, and
+            // records at or below the session's last LSN (the copies) are skipped as older.
+            return false;
         }
         var head = new byte[RecordHeader.Size];
         if (files.Read(session, segment, FileHeader.Size, head) != head.Length || !OpeningRecord.Is(head))
@@ -217,25 +238,26 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
         return true;
     }
 
-    private static HashSet<(ulong, uint)> ListSegments(IReadOnlyList<FileEntry> listing)
+    private static Dictionary<(ulong, uint), long> ListSegments(IReadOnlyList<FileEntry> listing)
     {
-        var present = new HashSet<(ulong, uint)>(listing.Count);
-        foreach (var (name, _) in listing)
+        var present = new Dictionary<(ulong, uint), long>(listing.Count);
+        foreach (var (name, length) in listing)
         {
             if (SegmentFiles.TryParseName(name, out var s, out var g))
             {
-                present.Add((s, g));
+                present[(s, g)] = length;
             }
         }
         return present;
     }
 
     /// <summary>
-    /// A segment the checkpoint knows but the directory lacks (lost with its directory entry, or deleted by a
-    /// delete the checkpoint predates): its messages leave the index, reported, and an empty segment takes its
-    /// place so the session stays writable. A delete in the log then finishes the job.
+    /// A segment the checkpoint knows but the directory lacks, or holds shorter than the checkpoint says (a
+    /// checkpoint syncs what it names, so either is damage): its messages leave the index, reported, and an
+    /// empty segment opening with the session's state takes its place so the session stays readable and
+    /// writable. A delete in the log then finishes the job.
     /// </summary>
-    private void RepairMissingSegments(HashSet<(ulong, uint)> present)
+    private void RepairMissingSegments(Dictionary<(ulong, uint), long> present)
     {
         foreach (var entry in index.All())
         {
@@ -244,7 +266,8 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
                 for (var i = 0; i < entry.Segments.Count; i++)
                 {
                     var seg = entry.Segments[i];
-                    if (present.Contains((entry.Number, seg.Segment)))
+                    var found = present.TryGetValue((entry.Number, seg.Segment), out var length);
+                    if (found && length >= seg.Length)
                     {
                         continue;
                     }
@@ -253,7 +276,8 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
                     files.Create(entry.Number, seg.Segment);
                     files.Write(entry.Number, seg.Segment, FileHeader.Size, opening);
                     var lost = entry.ForgetSegment(seg.Segment, FileHeader.Size + opening.Length);
-                    _missing.Add((entry.Number, new StoreDamage(SegmentFiles.PathFor(entry.Number, seg.Segment), 0, seg.Length, $"segment file missing; {lost} message(s) of session '{entry.State.Metadata.SessionId}' dropped from the index")));
+                    var what = found ? $"segment file holds {length} of the {seg.Length} bytes the checkpoint names" : "segment file missing";
+                    _missing.Add((entry.Number, new StoreDamage(SegmentFiles.PathFor(entry.Number, seg.Segment), 0, seg.Length, $"{what}; {lost} message(s) of session '{entry.State.Metadata.SessionId}' dropped from the index, the segment restarted empty")));
                 }
             }
         }
@@ -342,8 +366,10 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
             {
                 return;
             }
-            if (entry is null && applied == 0 && RecordApplier.IdHeldByAnother(index, h, record) is not null)
+            if (entry is null && applied == 0 && ((h.Type != RecordType.SessionState && !_rescanning) || RecordApplier.IdHeldByAnother(index, h, record) is not null))
             {
+                // Not this session's creation (it may be in the log), or its id is another number's until a
+                // delete in the log: wait for the replay.
                 deferred = true;
                 return;
             }
@@ -374,6 +400,7 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
         if (deferred)
         {
             _deferred.Add((name, session, segment, length));
+            _deferredSessions.Add(session);
             return;
         }
         if (applied == 0 && entry is not null && start == FileHeader.Size)
