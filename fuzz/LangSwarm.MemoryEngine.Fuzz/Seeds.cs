@@ -70,6 +70,14 @@ public static class Seeds
         ("truncate-log.bin", [2, 255, 200, 1, 0, 0]),
         // splice the checkpoint over the first segment
         ("splice.bin", [3, 1, 64, 0, 0, 0]),
+        // issue 10: a flipped bit in the commit log's header, and in one of its records (the log is resynced)
+        ("flip-log-header.bin", [0, 255, 20, 0, 0x10, 0]),
+        ("flip-log-record.bin", [0, 255, 200, 0, 0x10, 0]),
+        // issue 10: a segment file deleted from a cleanly closed store
+        ("delete-segment.bin", [5, 1, 0, 0, 0, 0]),
+        // issue 10: a flipped bit in each meta page of the index file (the index is rebuilt from the segments)
+        ("flip-meta-0.bin", [0, 0, 100, 0, 0x01, 0]),
+        ("flip-meta-1.bin", [0, 0, 0x64, 0x10, 0x01, 0]),
         // forge a record's session number and fix its checksum
         ("forge-session.bin", [6, 2, 40, 0, 4, 3]),
         // delete the checkpoint, then corrupt a segment header and forge its checksum
