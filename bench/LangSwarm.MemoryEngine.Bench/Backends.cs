@@ -54,7 +54,7 @@ public static class Backends
             return null;
         }
         var mode = server.Persistence == RedisPersistence.AppendFsyncAlways ? "appendfsync always" : "appendonly no";
-        return new BackendSpec("redis", mode, _ => new RedisBackend(new RedisBackendOptions { Host = "127.0.0.1", Port = server.Port, KeyPrefix = "bench" }), server);
+        return new BackendSpec("redis", mode, _ => new RedisBackend(new RedisBackendOptions { Host = "127.0.0.1", Port = server.Port, KeyPrefix = "bench", TtlSeconds = null }), server);
     }
 
     /// <summary>Session metadata for benchmark sessions: no eviction within 1,000,000 messages, no automatic summaries.</summary>

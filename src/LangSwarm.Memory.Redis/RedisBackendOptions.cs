@@ -26,11 +26,15 @@ public sealed class RedisBackendOptions
     /// </summary>
     public int PoolSize { get; set; } = 10;
 
+    /// <summary>The TTL of a session when none is set (the seed's 24 h), alike from options and from configuration.</summary>
+    public const int DefaultTtlSeconds = 86400;
+
     /// <summary>
     /// Seconds a session lives after its last write (creation, messages, metadata changes, summaries); every key of
-    /// the session carries the TTL and each write renews it. Null or 0: sessions never expire.
+    /// the session carries the TTL and each write renews it. Default <see cref="DefaultTtlSeconds"/> (24 h), the
+    /// same as the provider's <c>ttl_seconds</c> default. Null or 0: sessions never expire.
     /// </summary>
-    public int? TtlSeconds { get; set; }
+    public int? TtlSeconds { get; set; } = DefaultTtlSeconds;
 
     /// <summary>Namespace of every key this backend writes; two prefixes on one server never see each other's data.</summary>
     public string KeyPrefix { get; set; } = DefaultKeyPrefix;

@@ -9,7 +9,7 @@ namespace LangSwarm.Memory.Redis;
 public sealed class RedisBackendProvider : IMemoryBackendProvider
 {
     /// <summary>The TTL a configured backend gets when <c>ttl_seconds</c> is not given (the seed's default).</summary>
-    public const int DefaultTtlSeconds = 86400;
+    public const int DefaultTtlSeconds = RedisBackendOptions.DefaultTtlSeconds;
 
     private static readonly string[] ValidOptions =
         ["host", "port", "db", "password", "pool_size", "ttl_seconds", "key_prefix", "connection_string", "ssl", "use_tls", .. RetentionPolicy.OptionNames];

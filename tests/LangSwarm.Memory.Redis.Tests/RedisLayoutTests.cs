@@ -118,13 +118,13 @@ public sealed class RedisLayoutTests(RedisServerFixture redis) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task ChangingTheUser_MovesTheSessionBetweenUserIndexes()
+    public async Task ChangingTheUser_IsRefused_AndTheUserIndexStays()
     {
         var b = await OpenAsync(_prefix);
         var s = await b.CreateSessionAsync(new SessionMetadata("moving", "from-user"));
-        await s.UpdateMetadataAsync(new Dictionary<string, object?> { ["user_id"] = "to-user" });
-        Assert.Empty(await b.ListSessionsAsync(userId: "from-user"));
-        Assert.Equal(["moving"], (await b.ListSessionsAsync(userId: "to-user")).Select(m => m.SessionId));
+        await Assert.ThrowsAsync<ArgumentException>(() => s.UpdateMetadataAsync(new Dictionary<string, object?> { ["user_id"] = "to-user" }));
+        Assert.Equal(["moving"], (await b.ListSessionsAsync(userId: "from-user")).Select(m => m.SessionId));
+        Assert.Empty(await b.ListSessionsAsync(userId: "to-user"));
         Assert.True(await b.DeleteSessionAsync("moving"));
         Assert.Empty(await redis.KeysAsync(_prefix));
     }

@@ -72,4 +72,16 @@ public sealed class RedisProviderTests
         Assert.Equal(6390, redis.Options.Port);
         Assert.Equal("redis", redis.Name);
     }
+
+    [Fact]
+    public void TtlDefault_IsTheSame_FromTheProviderAndFromOptions()
+    {
+        var fromProvider = (RedisBackend)new RedisBackendProvider().Create(new BackendSettings());
+        var fromOptions = new RedisBackend(new RedisBackendOptions());
+        var fromNothing = new RedisBackend();
+        Assert.Equal(RedisBackendProvider.DefaultTtlSeconds, fromProvider.Options.TtlSeconds);
+        Assert.Equal(fromProvider.Options.TtlSeconds, fromOptions.Options.TtlSeconds);
+        Assert.Equal(fromProvider.Options.TtlSeconds, fromNothing.Options.TtlSeconds);
+        Assert.Equal(RedisBackendOptions.DefaultTtlSeconds, new RedisBackendOptions().TtlSeconds);
+    }
 }

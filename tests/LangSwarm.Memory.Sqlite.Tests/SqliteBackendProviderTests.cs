@@ -85,4 +85,47 @@ public sealed class SqliteBackendProviderTests
         var bad = MemoryConfiguration.FromString("{\"backend\": \"sqlite\", \"config\": {\"path\": \"x.db\"}}");
         Assert.Throws<MemoryConfigurationException>(() => new MemoryFactory().CreateBackend(bad));
     }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task TestingPreset_WithOptionsButNoDbPath_WritesNoFile(bool nullDbPath)
+    {
+        _ = typeof(SqliteBackend);
+        var config = new Dictionary<string, object?> { ["enable_wal"] = false, ["busy_timeout_ms"] = 100 };
+        if (nullDbPath)
+        {
+            config["db_path"] = null;
+        }
+        var defaultFile = Path.GetFullPath(SqliteBackendOptions.DefaultDbPath);
+        var existedBefore = File.Exists(defaultFile);
+        await using var manager = LangSwarmMemory.InitializeMemory(new Dictionary<string, object?> { ["backend"] = "testing", ["config"] = config });
+        var sqlite = Assert.IsType<SqliteBackend>(manager.Backend);
+        Assert.True(sqlite.IsInMemoryDatabase);
+        Assert.False(sqlite.Options.EnableWal);
+        var s = await manager.GetOrCreateSessionAsync("u");
+        await s.AddMessageAsync(new Message(MessageRole.User, "hello") { TokenCount = 1 });
+        Assert.Equal(SqliteBackendOptions.InMemoryPath, (await manager.Backend.GetUsageStatsAsync()).Extra["db_path"]);
+        Assert.Equal(existedBefore, File.Exists(defaultFile));
+    }
+
+    [Fact]
+    public async Task TestingPreset_WithADbPath_UsesThatFile()
+    {
+        using var dir = new TempDirectory();
+        var file = dir.File("chosen.db");
+        await using (var manager = LangSwarmMemory.InitializeMemory(new Dictionary<string, object?> { ["backend"] = "testing", ["config"] = new Dictionary<string, object?> { ["db_path"] = file } }))
+        {
+            await manager.GetOrCreateSessionAsync("u");
+        }
+        Assert.True(File.Exists(file));
+    }
+
+    [Fact]
+    public async Task TestingPreset_ManagerIsHealthyBeforeItsFirstOperation()
+    {
+        _ = typeof(SqliteBackend);
+        await using var manager = LangSwarmMemory.InitializeMemory("testing");
+        Assert.Equal(HealthStatus.Healthy, (await manager.Backend.HealthCheckAsync()).Status);
+    }
 }

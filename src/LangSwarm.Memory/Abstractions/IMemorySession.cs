@@ -42,15 +42,21 @@ public interface IMemorySession
     Task<IReadOnlyList<Message>> GetRecentMessagesAsync(int tokenLimit = 4000, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// What an LLM call should get within <paramref name="maxTokens"/>: the system messages, then the latest
-    /// summary as a system message when older messages are left out, then the newest messages that fit.
+    /// What an LLM call should get within <paramref name="maxTokens"/>, which is never exceeded (tokens as the
+    /// backend's token counter counted them, <see cref="Message.TokenCount"/>): the system messages, newest first
+    /// while they fit (one that does not fit, even the newest alone, is left out with every older one; no
+    /// exception), then the latest summary as a system message when older messages are left out and it fits in
+    /// what remains, then the newest other messages that fit.
     /// </summary>
     Task<IReadOnlyList<Message>> GetConversationContextAsync(int maxTokens = 8000, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Updates metadata. Known keys (<c>max_messages</c>, <c>max_tokens</c>, <c>auto_summarize_threshold</c>,
-    /// <c>summary_strategy</c>, <c>status</c>, <c>user_id</c>; snake_case or PascalCase) set the typed fields;
-    /// every other key is stored in <see cref="SessionMetadata.Metadata"/> (a null value removes it).
+    /// <c>summary_strategy</c>, <c>status</c>; snake_case or PascalCase) set the typed fields; every other key is
+    /// stored in <see cref="SessionMetadata.Metadata"/> (a null value removes it). The owner cannot change:
+    /// <c>user_id</c> may only name the owner the session already has, and <c>session_id</c>, <c>created_at</c>,
+    /// <c>updated_at</c> cannot be set at all; either is an <see cref="ArgumentException"/>, as is an invalid value,
+    /// and then nothing of the update is applied.
     /// </summary>
     Task UpdateMetadataAsync(IReadOnlyDictionary<string, object?> updates, CancellationToken cancellationToken = default);
 
@@ -60,8 +66,11 @@ public interface IMemorySession
     /// <summary>Deletes the session, its messages and its summaries.</summary>
     Task DeleteSessionAsync(CancellationToken cancellationToken = default);
 
-    /// <summary>Summarizes the live messages not yet covered by a summary (all live messages when none are new).</summary>
-    Task<ConversationSummary> CreateSummaryAsync(SummaryType summaryType = SummaryType.Manual, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Summarizes the live messages not yet covered by a summary (all live messages when none are new). The type
+    /// defaults to <see cref="SummaryType.Auto"/>, as in the seed's <c>create_summary</c>.
+    /// </summary>
+    Task<ConversationSummary> CreateSummaryAsync(SummaryType summaryType = SummaryType.Auto, CancellationToken cancellationToken = default);
 
     /// <summary>All summaries of the session, oldest first.</summary>
     Task<IReadOnlyList<ConversationSummary>> GetSummariesAsync(CancellationToken cancellationToken = default);

@@ -36,6 +36,13 @@ public abstract partial class MemoryBackendBase : IMemoryBackend
     /// <summary>Makes the summaries of automatic and manual summarization.</summary>
     public ISummarizer Summarizer { get; set; }
 
+    /// <summary>
+    /// Set by a <see cref="MemoryManager"/> over this backend (until it shuts down): the manager connects on first use,
+    /// and a health check is a use, so <see cref="HealthCheckAsync"/> connects a backend that is not connected yet and
+    /// reports what it finds. A backend used on its own reports "not connected" until it is connected.
+    /// </summary>
+    internal bool ConnectOnHealthCheck { get; set; }
+
     /// <summary>Clock used for activity times (tests may move it).</summary>
     public TimeProvider Clock { get; set; } = TimeProvider.System;
 
@@ -103,6 +110,17 @@ public abstract partial class MemoryBackendBase : IMemoryBackend
     /// <inheritdoc />
     public async Task<HealthReport> HealthCheckAsync(CancellationToken cancellationToken = default)
     {
+        if (!_connected && ConnectOnHealthCheck)
+        {
+            try
+            {
+                await ConnectAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                _lastError = ex.Message;
+            }
+        }
         if (!_connected)
         {
             return new HealthReport { Status = HealthStatus.Unhealthy, Connected = false, Backend = Name, LastError = _lastError ?? "not connected" };

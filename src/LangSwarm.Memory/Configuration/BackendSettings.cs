@@ -35,6 +35,18 @@ public sealed class BackendSettings
     /// <summary>True when the option was given.</summary>
     public bool Contains(string key) => _values.ContainsKey(MetadataUpdater.Normalize(key));
 
+    /// <summary>These settings with <paramref name="key"/> set to <paramref name="value"/> (replacing it when given).</summary>
+    public BackendSettings With(string key, object? value)
+    {
+        var copy = new BackendSettings();
+        foreach (var (norm, entry) in _values)
+        {
+            copy._values[norm] = entry;
+        }
+        copy._values[MetadataUpdater.Normalize(key)] = (key, value);
+        return copy;
+    }
+
     /// <summary>Throws when an option is not one of <paramref name="valid"/>, listing the valid ones.</summary>
     public void EnsureOnly(string backend, params string[] valid)
     {

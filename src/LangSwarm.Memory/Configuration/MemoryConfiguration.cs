@@ -12,7 +12,7 @@ public sealed record MemoryConfiguration
     public static readonly IReadOnlyDictionary<string, string> Presets = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
     {
         ["development"] = "in_memory",
-        ["testing"] = "sqlite (:memory:), else in_memory",
+        ["testing"] = "sqlite (:memory: unless db_path names a file), else in_memory",
         ["production"] = "engine (default store path), else sqlite (memory.db)",
     };
 

@@ -106,8 +106,9 @@ public sealed class MemoryFactory
             case "development":
                 return (InMemoryBackend.BackendName, c.Settings);
             case "testing":
+                // Never a file unless db_path names one: other options alone keep the database in memory.
                 return IsAvailable("sqlite")
-                    ? ("sqlite", c.Settings.Keys.Any() ? c.Settings : new BackendSettings([new("db_path", ":memory:")]))
+                    ? ("sqlite", c.Settings.GetString("db_path") is null ? c.Settings.With("db_path", ":memory:") : c.Settings)
                     : (InMemoryBackend.BackendName, c.Settings);
             case "production":
                 if (IsAvailable("engine"))

@@ -2,7 +2,12 @@ using System.Diagnostics;
 
 namespace LangSwarm.Memory;
 
-/// <summary>The unified memory manager over one backend; connects the backend on first use.</summary>
+/// <summary>
+/// The unified memory manager over one backend; connects the backend on first use. A health check of its backend
+/// (<c>manager.Backend.HealthCheckAsync()</c>, the seed's <c>memory.backend.health_check()</c>) counts as a use: a
+/// fresh manager whose backend can connect reports healthy before any other operation (for backends derived from
+/// <see cref="MemoryBackendBase"/>; others report as they do). After <see cref="ShutdownAsync"/> it no longer connects.
+/// </summary>
 public sealed class MemoryManager : IMemoryManager
 {
     private readonly Stopwatch _uptime = Stopwatch.StartNew();
@@ -14,6 +19,10 @@ public sealed class MemoryManager : IMemoryManager
     public MemoryManager(IMemoryBackend backend)
     {
         Backend = backend ?? throw new ArgumentNullException(nameof(backend));
+        if (backend is MemoryBackendBase own)
+        {
+            own.ConnectOnHealthCheck = true;
+        }
     }
 
     /// <inheritdoc />
@@ -144,6 +153,10 @@ public sealed class MemoryManager : IMemoryManager
             return;
         }
         _shutDown = true;
+        if (Backend is MemoryBackendBase own)
+        {
+            own.ConnectOnHealthCheck = false;
+        }
         await Backend.DisconnectAsync(cancellationToken).ConfigureAwait(false);
         await Backend.DisposeAsync().ConfigureAwait(false);
     }

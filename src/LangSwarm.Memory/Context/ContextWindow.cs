@@ -52,6 +52,34 @@ public static class ContextWindow
     }
 
     /// <summary>
+    /// The system messages a context keeps within <paramref name="tokenLimit"/>: newest first while they fit.
+    /// The first one that does not fit (even the newest alone) is left out, and so is every older one, so the
+    /// kept ones are the system messages from <c>FirstSequence</c> on.
+    /// </summary>
+    /// <returns>The sequence of the oldest kept system message (null: none kept) and the kept ones' tokens.</returns>
+    public static (long? FirstSequence, long Tokens) SelectSystem(IReadOnlyList<MessageInfo> infos, long tokenLimit)
+    {
+        ArgumentNullException.ThrowIfNull(infos);
+        long tokens = 0;
+        long? first = null;
+        for (var k = infos.Count - 1; k >= 0; k--)
+        {
+            var i = infos[k];
+            if (i.Role != MessageRole.System)
+            {
+                continue;
+            }
+            if (tokens + i.TokenCount > tokenLimit)
+            {
+                break;
+            }
+            tokens += i.TokenCount;
+            first = i.Sequence;
+        }
+        return (first, tokens);
+    }
+
+    /// <summary>
     /// Sequences of the oldest non-system blocks to evict so that the live window holds at most
     /// <paramref name="maxMessages"/> messages and <paramref name="maxTokens"/> tokens. System messages and the
     /// newest block always stay.

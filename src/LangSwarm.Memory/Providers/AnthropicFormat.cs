@@ -46,7 +46,10 @@ public static class AnthropicFormat
         var system = new List<string>();
         var turns = new JsonArray();
         string? lastRole = null;
-        string? pendingFunctionId = null;
+        // Ids made for calls that carry none, with their function names, waiting for results without a
+        // tool_call_id; the last one made answers any further such result (legacy function results).
+        var pending = new List<(string Id, string Name)>();
+        string? lastMadeId = null;
         foreach (var m in messages)
         {
             if (m.Role == MessageRole.System)
@@ -63,26 +66,43 @@ public static class AnthropicFormat
                     {
                         blocks.Add(Text(m.Content));
                     }
-                    // Calls are read without trusting their shape (JsonRead): an odd member takes a default.
+                    if (m.ToolCalls is { Count: > 0 } || m.FunctionCall is not null)
+                    {
+                        pending.Clear();
+                        lastMadeId = null;
+                    }
+                    // Calls are read without trusting their shape (JsonRead): an odd member takes a default. A call
+                    // without an id gets one of its own (message id and position), so several never share one.
+                    var index = 0;
                     foreach (var call in m.ToolCalls ?? [])
                     {
                         var function = JsonRead.Member(call, "function");
+                        var name = JsonRead.String(JsonRead.Member(function, "name")) ?? "unknown";
+                        var id = JsonRead.String(JsonRead.Member(call, "id"));
+                        if (id is null)
+                        {
+                            id = lastMadeId = $"toolu_{m.MessageId}_{index}";
+                            pending.Add((id, name));
+                        }
+                        index++;
                         blocks.Add(new JsonObject
                         {
                             ["type"] = "tool_use",
-                            ["id"] = JsonRead.String(JsonRead.Member(call, "id")) ?? "toolu_" + m.MessageId,
-                            ["name"] = JsonRead.String(JsonRead.Member(function, "name")) ?? "unknown",
+                            ["id"] = id,
+                            ["name"] = name,
                             ["input"] = ParseArguments(JsonRead.Member(function, "arguments")),
                         });
                     }
                     if (m.FunctionCall is { } fc)
                     {
-                        pendingFunctionId = "toolu_" + m.MessageId;
+                        var name = JsonRead.String(JsonRead.Member(fc, "name")) ?? "unknown";
+                        lastMadeId = "toolu_" + m.MessageId;
+                        pending.Add((lastMadeId, name));
                         blocks.Add(new JsonObject
                         {
                             ["type"] = "tool_use",
-                            ["id"] = pendingFunctionId,
-                            ["name"] = JsonRead.String(JsonRead.Member(fc, "name")) ?? "unknown",
+                            ["id"] = lastMadeId,
+                            ["name"] = name,
                             ["input"] = ParseArguments(JsonRead.Member(fc, "arguments")),
                         });
                     }
@@ -92,7 +112,7 @@ public static class AnthropicFormat
                     var result = new JsonObject
                     {
                         ["type"] = "tool_result",
-                        ["tool_use_id"] = m.ToolCallId ?? pendingFunctionId ?? "toolu_unknown",
+                        ["tool_use_id"] = m.ToolCallId ?? TakePending(pending, m.Name) ?? lastMadeId ?? "toolu_unknown",
                         ["content"] = m.Content,
                     };
                     if (m.Metadata["is_error"] is JsonValue err && err.TryGetValue<bool>(out var isError) && isError)
@@ -247,6 +267,26 @@ public static class AnthropicFormat
             return JsonRead.TryParseArguments(s, out var parsed) ? parsed ?? new JsonObject() : new JsonObject { ["raw"] = s };
         }
         return arguments?.DeepClone() ?? new JsonObject();
+    }
+
+    /// <summary>
+    /// The id a result without a <c>tool_call_id</c> answers: the first waiting call of its function when it names
+    /// one, else the first waiting call; null when none waits.
+    /// </summary>
+    private static string? TakePending(List<(string Id, string Name)> pending, string? functionName)
+    {
+        if (pending.Count == 0)
+        {
+            return null;
+        }
+        var at = functionName is null ? -1 : pending.FindIndex(p => string.Equals(p.Name, functionName, StringComparison.Ordinal));
+        if (at < 0)
+        {
+            at = 0;
+        }
+        var id = pending[at].Id;
+        pending.RemoveAt(at);
+        return id;
     }
 
     /// <summary>A string member of a caller's Anthropic JSON, or null; any other kind is an invalid message.</summary>

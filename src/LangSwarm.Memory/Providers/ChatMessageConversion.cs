@@ -7,7 +7,12 @@ namespace LangSwarm.Memory;
 /// <summary>Conversion to and from <see cref="ChatMessage"/>, the chat type of Microsoft.Extensions.AI.</summary>
 public static class ChatMessageConversion
 {
-    /// <summary>A stored message as a <see cref="ChatMessage"/>: text, function calls and function results as AI contents.</summary>
+    /// <summary>
+    /// A stored message as a <see cref="ChatMessage"/>: text, function calls and function results as AI contents.
+    /// A legacy <c>function_call</c> carries no id, so its call id is the function's name, the id a function
+    /// result without a <c>tool_call_id</c> gets from its <c>name</c>: a call and the result that follows it pair
+    /// up (legacy function calling has one call outstanding at a time).
+    /// </summary>
     public static ChatMessage ToChatMessage(this Message message)
     {
         ArgumentNullException.ThrowIfNull(message);
@@ -31,7 +36,8 @@ public static class ChatMessageConversion
         }
         if (message.FunctionCall is { } fc)
         {
-            contents.Add(new FunctionCallContent("fn_" + message.MessageId, JsonRead.String(JsonRead.Member(fc, "name")) ?? "unknown", Arguments(JsonRead.Member(fc, "arguments"))));
+            var name = JsonRead.String(JsonRead.Member(fc, "name")) ?? "unknown";
+            contents.Add(new FunctionCallContent(name, name, Arguments(JsonRead.Member(fc, "arguments"))));
         }
         var role = message.Role switch
         {

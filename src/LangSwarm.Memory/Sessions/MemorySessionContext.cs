@@ -93,7 +93,7 @@ public sealed class MemorySessionContext : IMemorySession, IAsyncDisposable
     public Task DeleteSessionAsync(CancellationToken cancellationToken = default) => _session.DeleteSessionAsync(cancellationToken);
 
     /// <inheritdoc />
-    public Task<ConversationSummary> CreateSummaryAsync(SummaryType summaryType = SummaryType.Manual, CancellationToken cancellationToken = default) => _session.CreateSummaryAsync(summaryType, cancellationToken);
+    public Task<ConversationSummary> CreateSummaryAsync(SummaryType summaryType = SummaryType.Auto, CancellationToken cancellationToken = default) => _session.CreateSummaryAsync(summaryType, cancellationToken);
 
     /// <inheritdoc />
     public Task<IReadOnlyList<ConversationSummary>> GetSummariesAsync(CancellationToken cancellationToken = default) => _session.GetSummariesAsync(cancellationToken);

@@ -7,7 +7,14 @@ namespace LangSwarm.Memory;
 /// <summary>Applies an <c>update_metadata</c> dictionary: typed fields by name, everything else into custom metadata.</summary>
 internal static class MetadataUpdater
 {
-    public static void Apply(SessionMetadata target, IReadOnlyDictionary<string, object?> updates)
+    /// <summary>Applies <paramref name="updates"/> to <paramref name="target"/>.</summary>
+    /// <param name="target">The metadata to change.</param>
+    /// <param name="updates">The seed's update dictionary.</param>
+    /// <param name="ownerFixed">
+    /// True for an update of an existing session: <c>user_id</c> (the owner) may then only be named with the value it
+    /// already has; any other value (null included) is an <see cref="ArgumentException"/>.
+    /// </param>
+    public static void Apply(SessionMetadata target, IReadOnlyDictionary<string, object?> updates, bool ownerFixed = false)
     {
         foreach (var (key, value) in updates)
         {
@@ -24,6 +31,10 @@ internal static class MetadataUpdater
                 case "status": target.Status = ToEnum<SessionStatus>(key, value); break;
                 case "userid":
                     var user = value?.ToString();
+                    if (ownerFixed && !string.Equals(user, target.UserId, StringComparison.Ordinal))
+                    {
+                        throw new ArgumentException($"'{key}' (the session's owner) cannot be changed through UpdateMetadataAsync.", nameof(updates));
+                    }
                     if (user is not null)
                     {
                         MessageValidator.ValidateUserId(user, nameof(updates));

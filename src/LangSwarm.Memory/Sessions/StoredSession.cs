@@ -98,22 +98,16 @@ internal sealed class StoredSession : IMemorySession
         await RequireStateAsync(cancellationToken).ConfigureAwait(false);
         var infos = await _backend.ReadMessageInfosAsync(SessionId, cancellationToken).ConfigureAwait(false);
 
-        var system = new List<MessageInfo>();
         var rest = new List<MessageInfo>(infos.Count);
-        long systemTokens = 0;
         foreach (var i in infos)
         {
-            if (i.Role == MessageRole.System)
-            {
-                system.Add(i);
-                systemTokens += i.TokenCount;
-            }
-            else
+            if (i.Role != MessageRole.System)
             {
                 rest.Add(i);
             }
         }
 
+        var (firstSystem, systemTokens) = ContextWindow.SelectSystem(infos, maxTokens);
         var budget = maxTokens - systemTokens;
         var picked = ContextWindow.SelectNewest(rest, budget);
         Message? summaryMessage = null;
@@ -135,11 +129,11 @@ internal sealed class StoredSession : IMemorySession
             }
         }
 
-        var result = new List<Message>(system.Count + picked.Count + 1);
-        if (system.Count > 0)
+        var result = new List<Message>(picked.Count + 8);
+        if (firstSystem is { } fromSystem)
         {
             var roles = new[] { MessageRole.System };
-            await foreach (var m in _backend.ReadMessagesAsync(SessionId, new MessageQuery { Roles = roles }, cancellationToken).ConfigureAwait(false))
+            await foreach (var m in _backend.ReadMessagesAsync(SessionId, new MessageQuery { Roles = roles, FromSequence = fromSystem }, cancellationToken).ConfigureAwait(false))
             {
                 result.Add(m);
             }
@@ -170,7 +164,7 @@ internal sealed class StoredSession : IMemorySession
             state =>
             {
                 var copy = state.Metadata.Clone();
-                MetadataUpdater.Apply(copy, updates);
+                MetadataUpdater.Apply(copy, updates, ownerFixed: true);
                 MemoryBackendBase.ValidateLimits(copy);
                 copy.UpdatedAt = Now(copy);
                 state.Metadata = copy;
@@ -197,7 +191,7 @@ internal sealed class StoredSession : IMemorySession
         }
     }
 
-    public async Task<ConversationSummary> CreateSummaryAsync(SummaryType summaryType = SummaryType.Manual, CancellationToken cancellationToken = default)
+    public async Task<ConversationSummary> CreateSummaryAsync(SummaryType summaryType = SummaryType.Auto, CancellationToken cancellationToken = default)
     {
         if (!Enum.IsDefined(summaryType))
         {

@@ -81,7 +81,7 @@ public sealed class ChatMessageConversionTests
         Assert.Equal(2, c.Contents.Count);
         Assert.Equal("Looking up.", Assert.IsType<TextContent>(c.Contents[0]).Text);
         var call = Assert.IsType<FunctionCallContent>(c.Contents[1]);
-        Assert.Equal("fn_m7", call.CallId);
+        Assert.Equal("lookup", call.CallId);
         Assert.Equal("lookup", call.Name);
         Assert.Equal("x", ((JsonElement)call.Arguments!["q"]!).GetString());
     }
