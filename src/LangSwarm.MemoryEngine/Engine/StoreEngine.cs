@@ -27,7 +27,8 @@ internal sealed partial class StoreEngine : IDisposable, ISessionContentSource
     private readonly SegmentAppender _appender;
     private readonly AsyncGate _gate = new();
     private readonly SemaphoreSlim _checkpointLock = new(1, 1);
-    private readonly List<StoreDamage> _runtimeDamage = [];
+    private readonly RuntimeDamage _damage = new();
+    private readonly SessionReader _reader;
     private CommitLog _log;
     private IndexFile _indexFile = null!;
     private long _nextLsn;
@@ -43,6 +44,7 @@ internal sealed partial class StoreEngine : IDisposable, ISessionContentSource
         _lock = storeLock;
         _segments = segments;
         _appender = new SegmentAppender(segments, options.SegmentMaxBytes);
+        _reader = new SessionReader(Index, segments, _damage);
         _log = null!;
     }
 
@@ -57,16 +59,7 @@ internal sealed partial class StoreEngine : IDisposable, ISessionContentSource
     public long CheckpointCount { get; private set; }
 
     /// <summary>Damage found at open and since (reads that failed their checksum).</summary>
-    public IReadOnlyList<StoreDamage> Damage
-    {
-        get
-        {
-            lock (_runtimeDamage)
-            {
-                return [.. Recovery.Damage, .. _runtimeDamage];
-            }
-        }
-    }
+    public IReadOnlyList<StoreDamage> Damage => [.. Recovery.Damage, .. _damage.Snapshot()];
 
     public Exception? Failure => _failure ?? _log.Failure;
 
@@ -388,130 +381,16 @@ internal sealed partial class StoreEngine : IDisposable, ISessionContentSource
         }
     }
 
-    // ---- reads ----------------------------------------------------------------------------------------------
+    // ---- reads (SessionReader) -------------------------------------------------------------------------------
 
     /// <summary>Live messages of a session matching <paramref name="query"/>, ascending; only the newest <paramref name="newest"/> when set.</summary>
-    public List<Message> ReadMessages(SessionEntry entry, MessageQuery query, int? newest = null) =>
-        ReadEntries(entry, Pick(entry, query, newest));
+    public List<Message> ReadMessages(SessionEntry entry, MessageQuery query, int? newest = null) => _reader.ReadMessages(entry, query, newest);
 
     /// <summary>The index entries of the live messages matching <paramref name="query"/>, ascending.</summary>
-    public List<MessageEntry> Pick(SessionEntry entry, MessageQuery query, int? newest = null)
-    {
-        var picked = new List<MessageEntry>();
-        lock (entry.Lock)
-        {
-            var i = entry.LowerBound(query.FromSequence);
-            var messages = entry.Messages;
-            for (; i < messages.Count; i++)
-            {
-                var m = messages[i];
-                if (m.Sequence > query.ToSequence)
-                {
-                    break;
-                }
-                if (query.Matches(m.Sequence, new DateTimeOffset(m.TimeTicks, TimeSpan.Zero), (MessageRole)m.Role))
-                {
-                    picked.Add(m);
-                }
-            }
-        }
-        if (newest is { } n && picked.Count > n)
-        {
-            picked.RemoveRange(0, picked.Count - n);
-        }
-        return picked;
-    }
+    public List<MessageEntry> Pick(SessionEntry entry, MessageQuery query, int? newest = null) => SessionReader.Pick(entry, query, newest);
 
     /// <summary>Reads and decodes the records of <paramref name="picked"/>; damaged ones are reported and skipped.</summary>
-    public List<Message> ReadEntries(SessionEntry entry, List<MessageEntry> picked)
-    {
-        var result = new List<Message>(picked.Count);
-        var repicks = 0;
-        var i = 0;
-        while (i < picked.Count)
-        {
-            // Read runs of records that sit back to back in one segment with a single read.
-            var start = i;
-            var bytes = (long)picked[i].Length;
-            while (i + 1 < picked.Count && picked[i + 1].Segment == picked[i].Segment
-                && picked[i + 1].Offset == picked[i].Offset + picked[i].Length && bytes < 1 << 20)
-            {
-                i++;
-                bytes += picked[i].Length;
-            }
-            var buffer = ArrayPool<byte>.Shared.Rent((int)bytes);
-            try
-            {
-                var first = picked[start];
-                int read;
-                try
-                {
-                    read = _segments.Read(entry.Number, first.Segment, first.Offset, buffer.AsSpan(0, (int)bytes));
-                }
-                catch (FileNotFoundException) when (Index.TryGet(entry.Number, out _) && IsCurrentSegment(entry, first.Segment))
-                {
-                    // Not moved by a compaction: the file is gone from under the store.
-                    throw MissingSegment(entry, first.Segment);
-                }
-                catch (FileNotFoundException) when (Index.TryGet(entry.Number, out _))
-                {
-                    // A compaction moved the session's records after they were picked: pick them again.
-                    ArrayPool<byte>.Shared.Return(buffer);
-                    buffer = [];
-                    var rest = Repick(entry, picked, start);
-                    picked.RemoveRange(start, picked.Count - start);
-                    picked.AddRange(rest);
-                    i = start;
-                    if (++repicks > 3)
-                    {
-                        throw new StorageFailureException($"Session '{entry.State.Metadata.SessionId}' kept moving while it was read.");
-                    }
-                    continue;
-                }
-                catch (FileNotFoundException)
-                {
-                    throw new SessionNotFoundException(entry.State.Metadata.SessionId);
-                }
-                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-                {
-                    // A read that fails (a dying disk, a file made unreadable) is the caller's typed error,
-                    // not a raw I/O exception; writes are unaffected and the read can be retried.
-                    throw StorageErrors.Wrap(ex, $"Reading session '{entry.State.Metadata.SessionId}' failed");
-                }
-                for (var k = start; k <= i; k++)
-                {
-                    var e = picked[k];
-                    var at = (int)(e.Offset - first.Offset);
-                    var span = at + e.Length <= read ? buffer.AsSpan(at, e.Length) : [];
-                    if (TryDecode(span, out var message))
-                    {
-                        result.Add(message);
-                    }
-                    else
-                    {
-                        ReportDamage(new StoreDamage(SegmentFiles.PathFor(entry.Number, e.Segment), e.Offset, e.Length, $"message {e.Sequence} of session '{entry.State.Metadata.SessionId}' fails its checksum; skipped"));
-                    }
-                }
-            }
-            finally
-            {
-                if (buffer.Length > 0)
-                {
-                    ArrayPool<byte>.Shared.Return(buffer);
-                }
-            }
-            i++;
-        }
-        return result;
-    }
-
-    private static bool IsCurrentSegment(SessionEntry entry, uint segment)
-    {
-        lock (entry.Lock)
-        {
-            return entry.Segments.Exists(x => x.Segment == segment);
-        }
-    }
+    public List<Message> ReadEntries(SessionEntry entry, List<MessageEntry> picked) => _reader.ReadEntries(entry, picked);
 
     /// <summary>
     /// Before anything reaches the log: the segment the session appends to must be there (an open handle, or
@@ -531,73 +410,11 @@ internal sealed partial class StoreEngine : IDisposable, ISessionContentSource
         }
         catch (FileNotFoundException)
         {
-            throw MissingSegment(entry, segment);
+            throw _reader.MissingSegment(entry, segment);
         }
     }
 
-    private StorageCorruptionException MissingSegment(SessionEntry entry, uint segment)
-    {
-        var path = SegmentFiles.PathFor(entry.Number, segment);
-        var id = entry.State.Metadata.SessionId;
-        ReportDamage(new StoreDamage(path, 0, 0, $"segment file of session '{id}' is missing"));
-        return new StorageCorruptionException($"Segment file '{path}' of session '{id}' is missing; the session can be neither read nor written until the store is reopened, which drops its lost messages from the index (reported as damage). Other sessions are unaffected.");
-    }
-
-    /// <summary>The current index entries of the picked messages from <paramref name="from"/> on (still live ones only).</summary>
-    private static List<MessageEntry> Repick(SessionEntry entry, List<MessageEntry> picked, int from)
-    {
-        var wanted = new HashSet<long>();
-        for (var k = from; k < picked.Count; k++)
-        {
-            wanted.Add(picked[k].Sequence);
-        }
-        var fresh = new List<MessageEntry>(wanted.Count);
-        lock (entry.Lock)
-        {
-            foreach (var m in entry.Messages)
-            {
-                if (wanted.Contains(m.Sequence))
-                {
-                    fresh.Add(m);
-                }
-            }
-        }
-        return fresh;
-    }
-
-    private static bool TryDecode(ReadOnlySpan<byte> record, out Message message)
-    {
-        message = null!;
-        if (record.IsEmpty || !RecordCodec.Verify(record, out var h) || h.Type != RecordType.Message)
-        {
-            return false;
-        }
-        var n = RecordCodec.DecodePayload(record, h, out var payload);
-        try
-        {
-            message = MessageCodec.Read(h, payload.AsSpan(0, n));
-            return true;
-        }
-        catch (Exception ex) when (ex is InvalidDataException or System.Text.Json.JsonException or InvalidCastException)
-        {
-            return false;
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(payload);
-        }
-    }
-
-    private void ReportDamage(StoreDamage damage)
-    {
-        lock (_runtimeDamage)
-        {
-            if (_runtimeDamage.Count < 1000 && !_runtimeDamage.Contains(damage))
-            {
-                _runtimeDamage.Add(damage);
-            }
-        }
-    }
+    private void ReportDamage(StoreDamage damage) => _damage.Report(damage);
 
     /// <summary>Bytes of all store files (segments, logs, checkpoint).</summary>
     public long DiskBytes()

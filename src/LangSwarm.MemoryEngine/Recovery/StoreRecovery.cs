@@ -21,8 +21,7 @@ namespace LangSwarm.MemoryEngine.Recovery;
 /// </summary>
 internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentAppender appender, SessionIndex index, IndexFile? indexFile, string? indexProblem, ISessionContentSource contentSource)
 {
-    private readonly List<StoreDamage> _damage = [];
-    private readonly List<string> _foreign = [];
+    private readonly LogReplayer _logs = new(fs, files, appender, index, new RecoveryTally());
     private readonly List<(ulong Session, StoreDamage Damage)> _missing = [];
     private readonly HashSet<ulong> _deletedInSegments = [];
 
@@ -37,20 +36,28 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
     // log usually settles it (delete X, create X again), so they are scanned again after the replay.
     private readonly List<(string Name, ulong Session, uint Segment, long Length)> _deferred = [];
     private long _segmentRecords;
-    private long _logRecords;
-    private long _torn;
 
-    public ulong NextLsn { get; private set; } = 1;
+    private RecoveryTally Tally => _logs.Tally;
 
-    public ulong NextSession { get; private set; } = 1;
+    public ulong NextLsn
+    {
+        get => Tally.NextLsn;
+        private set => Tally.NextLsn = value;
+    }
+
+    public ulong NextSession
+    {
+        get => Tally.NextSession;
+        private set => Tally.NextSession = value;
+    }
 
     public ulong CoveredLsn { get; private set; }
 
     /// <summary>Log files that recovery read; they may be deleted once a new checkpoint is durable.</summary>
-    public List<string> ReplayedLogs { get; } = [];
+    public List<string> ReplayedLogs => _logs.ReplayedLogs;
 
     /// <summary>Replayed log files with damage: kept aside (renamed), never deleted, once a new checkpoint is durable.</summary>
-    public List<string> DamagedLogs { get; } = [];
+    public List<string> DamagedLogs => _logs.DamagedLogs;
 
     /// <param name="cleanShutdown">
     /// True when the store was closed cleanly and nothing has been written since: segments then hold exactly
@@ -61,7 +68,7 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
     {
         if (openDamage is not null)
         {
-            _damage.Add(openDamage);
+            Tally.Damage.Add(openDamage);
         }
         var sw = Stopwatch.StartNew();
         var (loaded, problem) = LoadCheckpoint();
@@ -77,7 +84,7 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
             RepairMissingSegments(ListSegments(fs.ListFiles(SegmentFiles.Directory)));
         }
         var segmentTime = sw.Elapsed - checkpointTime;
-        ReplayLogs();
+        _logs.Run(CoveredLsn);
         ScanDeferred();
         var logTime = sw.Elapsed - checkpointTime - segmentTime;
         foreach (var (session, damage) in _missing)
@@ -85,7 +92,7 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
             // Only sessions that are still alive lost something; a delete in the log explains the rest.
             if (index.TryGet(session, out _))
             {
-                _damage.Add(damage);
+                Tally.Damage.Add(damage);
             }
         }
         sw.Stop();
@@ -97,7 +104,7 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
                 messages += e.State.LiveMessages; // not e.Messages: that would read every session's entries
             }
         }
-        return new RecoveryResult(loaded, problem, index.Count, messages, _segmentRecords, _logRecords, _torn, _damage, _foreign, sw.Elapsed)
+        return new RecoveryResult(loaded, problem, index.Count, messages, _segmentRecords, _logs.Records, Tally.Torn, Tally.Damage, Tally.Foreign, sw.Elapsed)
         {
             CheckpointLoadTime = checkpointTime,
             SegmentScanTime = segmentTime,
@@ -148,7 +155,7 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
         {
             if (!SegmentFiles.TryParseName(name, out var session, out var segment))
             {
-                _foreign.Add($"{SegmentFiles.Directory}/{name}");
+                Tally.Foreign.Add($"{SegmentFiles.Directory}/{name}");
                 continue;
             }
             index.TryGet(session, out var entry);
@@ -204,7 +211,7 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
             if (_deferred.Count > 0)
             {
                 var path = $"{SegmentFiles.Directory}/{name}";
-                _damage.Add(new StoreDamage(path, FileHeader.Size, length - FileHeader.Size, $"session {session} has an id another session holds; its segment is left as it is"));
+                Tally.Damage.Add(new StoreDamage(path, FileHeader.Size, length - FileHeader.Size, $"session {session} has an id another session holds; its segment is left as it is"));
             }
         }
         _deferred.Clear();
@@ -323,13 +330,13 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
             if (entry is null)
             {
                 // A segment whose creation a crash cut short holds nothing acknowledged.
-                _torn += length;
+                Tally.Torn += length;
                 files.Delete(session, segment);
                 return;
             }
             if (start <= FileHeader.Size)
             {
-                _torn += length;
+                Tally.Torn += length;
                 bool known;
                 lock (entry.Lock)
                 {
@@ -347,14 +354,14 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
                 }
                 return;
             }
-            _damage.Add(new StoreDamage(path, 0, FileHeader.Size, $"segment header is {status}"));
+            Tally.Damage.Add(new StoreDamage(path, 0, FileHeader.Size, $"segment header is {status}"));
             return;
         }
         if (start >= length)
         {
             if (start > length)
             {
-                _damage.Add(new StoreDamage(path, length, start - length, "segment shorter than the checkpoint says"));
+                Tally.Damage.Add(new StoreDamage(path, length, start - length, "segment shorter than the checkpoint says"));
             }
             return;
         }
@@ -375,7 +382,7 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
             }
             if (h.Session != session)
             {
-                _damage.Add(new StoreDamage(path, offset, h.TotalLength, $"record of session {h.Session} in a segment of session {session}"));
+                Tally.Damage.Add(new StoreDamage(path, offset, h.TotalLength, $"record of session {h.Session} in a segment of session {session}"));
                 return;
             }
             index.TryGet(session, out var current);
@@ -386,7 +393,7 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
             var why = RecordApplier.Apply(index, h, record, segment, offset);
             if (why is not null)
             {
-                _damage.Add(new StoreDamage(path, offset, h.TotalLength, why));
+                Tally.Damage.Add(new StoreDamage(path, offset, h.TotalLength, why));
                 return;
             }
             _segmentRecords++;
@@ -412,7 +419,7 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
         }
         if (result.ValidEnd < length)
         {
-            _torn += length - result.ValidEnd;
+            Tally.Torn += length - result.ValidEnd;
             files.Truncate(session, segment, result.ValidEnd);
         }
         if (index.TryGet(session, out var after))
@@ -428,125 +435,4 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
             }
         }
     }
-
-    private void ReplayLogs()
-    {
-        foreach (var (name, _) in fs.ListFiles(CommitLog.Directory))
-        {
-            var path = $"{CommitLog.Directory}/{name}";
-            if (name.EndsWith(CommitLog.DamagedSuffix, StringComparison.Ordinal) && CommitLog.TryParseName(name[..^CommitLog.DamagedSuffix.Length], out _))
-            {
-                continue; // a damaged log an earlier recovery replayed and kept aside for inspection
-            }
-            if (!CommitLog.TryParseName(name, out _))
-            {
-                _foreign.Add(path);
-                continue;
-            }
-            using var f = fs.Open(path, create: false);
-            var length = f.Length;
-            var head = new byte[FileHeader.Size];
-            FileHeader header = default;
-            var status = f.Read(0, head) == FileHeader.Size ? FileHeader.TryRead(head, FileKind.CommitLog, out header) : FileHeaderStatus.Torn;
-            if (status == FileHeaderStatus.NewerVersion)
-            {
-                throw new StoreVersionException($"Commit log '{path}' is format version {header.Version}; this build reads up to {FileHeader.CurrentVersion}.");
-            }
-            var damaged = false;
-            if (status != FileHeaderStatus.Ok)
-            {
-                // A log whose creation a crash cut short holds nothing, but a damaged header in front of
-                // acknowledged records must not hide them: records are self-delimiting and checksummed.
-                damaged = true;
-            }
-            var result = StreamingRecordScanner.Scan(f.Read, FileHeader.Size, length, (long offset, in RecordHeader h, ReadOnlySpan<byte> record) => ReplayRecord(path, offset, h, record), resync: true);
-            _torn += length - result.ValidEnd;
-            if (damaged && result.Records == 0)
-            {
-                _torn += result.ValidEnd;
-                ReplayedLogs.Add(path);
-                continue;
-            }
-            if (damaged)
-            {
-                _damage.Add(new StoreDamage(path, 0, FileHeader.Size, $"commit log header is {status}; its records were replayed; the log is kept as {path}{CommitLog.DamagedSuffix}"));
-            }
-            foreach (var (offset, bytes) in result.Damage)
-            {
-                damaged = true;
-                _damage.Add(new StoreDamage(path, offset, bytes, $"damaged commit log record(s) skipped; the records after them were replayed; the log is kept as {path}{CommitLog.DamagedSuffix}"));
-            }
-            (damaged ? DamagedLogs : ReplayedLogs).Add(path);
-        }
-    }
-
-    private void ReplayRecord(string path, long offset, in RecordHeader h, ReadOnlySpan<byte> record)
-    {
-        NextLsn = Math.Max(NextLsn, h.Lsn + 1);
-        if (h.Lsn < CoveredLsn)
-        {
-            return; // already in the checkpoint
-        }
-        index.TryGet(h.Session, out var entry);
-        if (entry is not null && h.Lsn <= entry.LastLsn)
-        {
-            return;
-        }
-        if (entry is null && RecordApplier.IdHeldByAnother(index, h, record) is { } holder)
-        {
-            if (h.Session < holder.Number)
-            {
-                return; // an older number of a re-created id: its delete follows in the log
-            }
-            _damage.Add(new StoreDamage(path, offset, h.TotalLength, $"session {h.Session} is created with the id of session {holder.Number}, which was never deleted; skipped"));
-            return;
-        }
-        if (entry is null && h.Type != RecordType.SessionState)
-        {
-            // Records of a session deleted later in the log, or whose creation is damaged.
-            if (h.Session >= NextSession)
-            {
-                _damage.Add(new StoreDamage(path, offset, h.TotalLength, $"{h.Type} record for session {h.Session}, which has no creation record"));
-            }
-            return;
-        }
-        if (h.Type == RecordType.SessionDelete && entry is not null)
-        {
-            // The session ends here: nothing to append, only its files to remove.
-            RecordApplier.Apply(index, h, record, entry.Segments[^1].Segment, entry.Segments[^1].Length);
-            _logRecords++;
-            DeleteSegments(entry);
-            return;
-        }
-        var (segment, at) = appender.Append(entry, h.Session, record);
-        var why = RecordApplier.Apply(index, h, record, segment, at);
-        if (why is not null)
-        {
-            _damage.Add(new StoreDamage(path, offset, h.TotalLength, why));
-            return;
-        }
-        _logRecords++;
-        NextSession = Math.Max(NextSession, h.Session + 1);
-    }
-
-    private void DeleteSegments(SessionEntry entry)
-    {
-        foreach (var s in entry.Segments)
-        {
-            if (fs.FileExists(SegmentFiles.PathFor(entry.Number, s.Segment)))
-            {
-                files.Delete(entry.Number, s.Segment);
-            }
-        }
-    }
-}
-
-/// <summary>Used by <see cref="StoreRecovery"/> and the engine to keep messages of a failure readable.</summary>
-internal static class StorageErrors
-{
-    public static MemoryException Wrap(Exception ex, string what) => ex switch
-    {
-        MemoryException m => m,
-        _ => StorageFailureException.From(ex, what),
-    };
 }

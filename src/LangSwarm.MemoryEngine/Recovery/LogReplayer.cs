@@ -1,0 +1,141 @@
+using LangSwarm.MemoryEngine.Engine;
+using LangSwarm.MemoryEngine.Format;
+using LangSwarm.MemoryEngine.Index;
+using LangSwarm.MemoryEngine.Storage;
+
+namespace LangSwarm.MemoryEngine.Recovery;
+
+/// <summary>
+/// Step 3 of recovery (FORMAT.md §8): replays the commit logs. Each record newer than its session's last
+/// applied LSN is appended to the session's segment and applied; a damaged record or header is skipped to the
+/// next record that verifies, reported, and its log kept aside rather than deleted.
+/// </summary>
+internal sealed class LogReplayer(IFileSystem fs, SegmentFiles files, SegmentAppender appender, SessionIndex index, RecoveryTally tally)
+{
+    private ulong _coveredLsn;
+
+    /// <summary>What this and the other steps of the recovery found.</summary>
+    public RecoveryTally Tally => tally;
+
+    /// <summary>Records replayed into segments.</summary>
+    public long Records { get; private set; }
+
+    /// <summary>Log files read without damage; they may be deleted once a new checkpoint is durable.</summary>
+    public List<string> ReplayedLogs { get; } = [];
+
+    /// <summary>Log files read with damage: renamed aside once a new checkpoint is durable, never deleted.</summary>
+    public List<string> DamagedLogs { get; } = [];
+
+    /// <summary>Replays every log of the store, skipping records below <paramref name="coveredLsn"/> (in the checkpoint).</summary>
+    public void Run(ulong coveredLsn)
+    {
+        _coveredLsn = coveredLsn;
+        foreach (var (name, _) in fs.ListFiles(CommitLog.Directory))
+        {
+            var path = $"{CommitLog.Directory}/{name}";
+            if (name.EndsWith(CommitLog.DamagedSuffix, StringComparison.Ordinal) && CommitLog.TryParseName(name[..^CommitLog.DamagedSuffix.Length], out _))
+            {
+                continue; // a damaged log an earlier recovery replayed and kept aside for inspection
+            }
+            if (!CommitLog.TryParseName(name, out _))
+            {
+                tally.Foreign.Add(path);
+                continue;
+            }
+            using var f = fs.Open(path, create: false);
+            var length = f.Length;
+            var head = new byte[FileHeader.Size];
+            FileHeader header = default;
+            var status = f.Read(0, head) == FileHeader.Size ? FileHeader.TryRead(head, FileKind.CommitLog, out header) : FileHeaderStatus.Torn;
+            if (status == FileHeaderStatus.NewerVersion)
+            {
+                throw new StoreVersionException($"Commit log '{path}' is format version {header.Version}; this build reads up to {FileHeader.CurrentVersion}.");
+            }
+            var damaged = false;
+            if (status != FileHeaderStatus.Ok)
+            {
+                // A log whose creation a crash cut short holds nothing, but a damaged header in front of
+                // acknowledged records must not hide them: records are self-delimiting and checksummed.
+                damaged = true;
+            }
+            var result = StreamingRecordScanner.Scan(f.Read, FileHeader.Size, length, (long offset, in RecordHeader h, ReadOnlySpan<byte> record) => ReplayRecord(path, offset, h, record), resync: true);
+            tally.Torn += length - result.ValidEnd;
+            if (damaged && result.Records == 0)
+            {
+                tally.Torn += result.ValidEnd;
+                ReplayedLogs.Add(path);
+                continue;
+            }
+            if (damaged)
+            {
+                tally.Damage.Add(new StoreDamage(path, 0, FileHeader.Size, $"commit log header is {status}; its records were replayed; the log is kept as {path}{CommitLog.DamagedSuffix}"));
+            }
+            foreach (var (offset, bytes) in result.Damage)
+            {
+                damaged = true;
+                tally.Damage.Add(new StoreDamage(path, offset, bytes, $"damaged commit log record(s) skipped; the records after them were replayed; the log is kept as {path}{CommitLog.DamagedSuffix}"));
+            }
+            (damaged ? DamagedLogs : ReplayedLogs).Add(path);
+        }
+    }
+
+    private void ReplayRecord(string path, long offset, in RecordHeader h, ReadOnlySpan<byte> record)
+    {
+        tally.NextLsn = Math.Max(tally.NextLsn, h.Lsn + 1);
+        if (h.Lsn < _coveredLsn)
+        {
+            return; // already in the checkpoint
+        }
+        index.TryGet(h.Session, out var entry);
+        if (entry is not null && h.Lsn <= entry.LastLsn)
+        {
+            return;
+        }
+        if (entry is null && RecordApplier.IdHeldByAnother(index, h, record) is { } holder)
+        {
+            if (h.Session < holder.Number)
+            {
+                return; // an older number of a re-created id: its delete follows in the log
+            }
+            tally.Damage.Add(new StoreDamage(path, offset, h.TotalLength, $"session {h.Session} is created with the id of session {holder.Number}, which was never deleted; skipped"));
+            return;
+        }
+        if (entry is null && h.Type != RecordType.SessionState)
+        {
+            // Records of a session deleted later in the log, or whose creation is damaged.
+            if (h.Session >= tally.NextSession)
+            {
+                tally.Damage.Add(new StoreDamage(path, offset, h.TotalLength, $"{h.Type} record for session {h.Session}, which has no creation record"));
+            }
+            return;
+        }
+        if (h.Type == RecordType.SessionDelete && entry is not null)
+        {
+            // The session ends here: nothing to append, only its files to remove.
+            RecordApplier.Apply(index, h, record, entry.Segments[^1].Segment, entry.Segments[^1].Length);
+            Records++;
+            DeleteSegments(entry);
+            return;
+        }
+        var (segment, at) = appender.Append(entry, h.Session, record);
+        var why = RecordApplier.Apply(index, h, record, segment, at);
+        if (why is not null)
+        {
+            tally.Damage.Add(new StoreDamage(path, offset, h.TotalLength, why));
+            return;
+        }
+        Records++;
+        tally.NextSession = Math.Max(tally.NextSession, h.Session + 1);
+    }
+
+    private void DeleteSegments(SessionEntry entry)
+    {
+        foreach (var s in entry.Segments)
+        {
+            if (fs.FileExists(SegmentFiles.PathFor(entry.Number, s.Segment)))
+            {
+                files.Delete(entry.Number, s.Segment);
+            }
+        }
+    }
+}
