@@ -40,6 +40,10 @@ public static class Harness
             {
                 await Writes.RunAsync(ctx).ConfigureAwait(false);
             }
+            if (options.IncludesAny("W4"))
+            {
+                await Summaries.RunAsync(ctx).ConfigureAwait(false);
+            }
             if (options.IncludesAny("R1", "R2"))
             {
                 await Reads.RunAsync(ctx).ConfigureAwait(false);

@@ -27,6 +27,9 @@ public sealed record MacroOptions
     /// <summary>R1/R2: sessions of 1,000 messages, small sessions beside them, timed calls per repetition.</summary>
     public (int LongSessions, int SmallSessions, int Calls) Reads => Quick ? (2, 100, 100) : (10, 2_000, 2_000);
 
+    /// <summary>W4: adds of ~400 tokens to the one long conversation.</summary>
+    public int W4Messages => Quick ? 400 : 20_000;
+
     /// <summary>S1/O1: messages to write (the run stops early at <see cref="FillBudget"/> and says how many it wrote).</summary>
     public int SpaceMessages => Quick ? 20_000 : 1_000_000;
 
