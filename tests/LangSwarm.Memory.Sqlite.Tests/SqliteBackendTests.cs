@@ -102,7 +102,7 @@ public sealed class SqliteBackendTests : IDisposable
             Assert.Equal(SqliteSchema.CurrentVersion, stats.Extra["schema_version"]);
         }
         Assert.Equal(SqliteSchema.CurrentVersion, Scalar(path, "SELECT MAX(version) FROM schema_version"));
-        Assert.Equal(1, Scalar(path, "SELECT COUNT(*) FROM schema_version"));
+        Assert.Equal(SqliteSchema.CurrentVersion, Scalar(path, "SELECT COUNT(*) FROM schema_version"));
         foreach (var index in new[] { "ix_messages_session_timestamp", "ix_summaries_session", "ix_sessions_user_updated", "ix_sessions_status_updated", "ix_sessions_updated" })
         {
             Assert.Equal(1, Scalar(path, $"SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = '{index}'"));
@@ -113,7 +113,7 @@ public sealed class SqliteBackendTests : IDisposable
         {
             Assert.Empty(await again.ListSessionsAsync());
         }
-        Assert.Equal(1, Scalar(path, "SELECT COUNT(*) FROM schema_version"));
+        Assert.Equal(SqliteSchema.CurrentVersion, Scalar(path, "SELECT COUNT(*) FROM schema_version"));
     }
 
     [Fact]
