@@ -23,6 +23,7 @@ internal static class RedisMapping
     internal const string FMaxTokens = "max_tokens";
     internal const string FThreshold = "auto_summarize_threshold";
     internal const string FStrategy = "summary_strategy";
+    internal const string FLowWater = "eviction_low_water";
     internal const string FMetadata = "metadata";
     internal const string FLastSequence = "last_sequence";
     internal const string FLiveMessages = "live_messages";
@@ -48,6 +49,7 @@ internal static class RedisMapping
             FMaxTokens, m.MaxTokens,
             FThreshold, m.AutoSummarizeThreshold,
             FStrategy, (int)m.SummaryStrategy,
+            FLowWater, m.EvictionLowWater.ToString("R", CultureInfo.InvariantCulture),
             FMetadata, m.Metadata.ToJsonString(),
             FLastSequence, state.LastSequence,
             FLiveMessages, state.LiveMessages,
@@ -85,6 +87,10 @@ internal static class RedisMapping
             MaxTokens = Int(d, FMaxTokens),
             AutoSummarizeThreshold = Int(d, FThreshold),
             SummaryStrategy = (SummaryStrategy)Int(d, FStrategy),
+            // Hashes written before the field existed hold none: the default.
+            EvictionLowWater = d.TryGetValue(FLowWater, out var lw) && !lw.IsNullOrEmpty
+                ? double.Parse((string)lw!, NumberStyles.Float, CultureInfo.InvariantCulture)
+                : SessionMetadata.DefaultEvictionLowWater,
             Metadata = d.TryGetValue(FMetadata, out var j) && !j.IsNullOrEmpty ? (JsonNode.Parse((string)j!, null, MemoryLimits.JsonReadOptions) as JsonObject ?? []) : [],
         };
         return new SessionState(metadata)

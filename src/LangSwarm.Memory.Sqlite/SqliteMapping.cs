@@ -51,6 +51,7 @@ internal static class SqliteMapping
         p.AddWithValue("$live_messages", state.LiveMessages);
         p.AddWithValue("$live_tokens", state.LiveTokens);
         p.AddWithValue("$summarized_through", state.SummarizedThrough);
+        p.AddWithValue("$eviction_low_water", m.EvictionLowWater);
     }
 
     /// <summary>Reads a session row selected with <see cref="SqliteStatements.SessionColumns"/>.</summary>
@@ -68,6 +69,7 @@ internal static class SqliteMapping
             AutoSummarizeThreshold = r.GetInt32(7),
             SummaryStrategy = (SummaryStrategy)r.GetInt32(8),
             Metadata = ParseObject(r.GetString(9), "session metadata"),
+            EvictionLowWater = r.GetDouble(14),
         };
         return new SessionState(metadata)
         {

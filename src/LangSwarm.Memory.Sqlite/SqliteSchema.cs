@@ -14,7 +14,7 @@ namespace LangSwarm.Memory.Sqlite;
 public static class SqliteSchema
 {
     /// <summary>The schema version this library writes and reads.</summary>
-    public const int CurrentVersion = 1;
+    public const int CurrentVersion = 2;
 
     private const string CreateVersionTable =
         "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL PRIMARY KEY, applied_at INTEGER NOT NULL)";
@@ -76,6 +76,12 @@ public static class SqliteSchema
             "CREATE INDEX ix_sessions_user_updated ON sessions (user_id, updated_at)",
             "CREATE INDEX ix_sessions_status_updated ON sessions (status, updated_at)",
             "CREATE INDEX ix_sessions_updated ON sessions (updated_at)",
+        ],
+
+        // Version 2: each session's eviction low-water mark (SessionMetadata.EvictionLowWater); rows written
+        // before it get the default.
+        [
+            "ALTER TABLE sessions ADD COLUMN eviction_low_water REAL NOT NULL DEFAULT 0.8",
         ],
     ];
 

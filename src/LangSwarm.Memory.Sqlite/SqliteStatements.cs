@@ -11,7 +11,7 @@ internal static class SqliteStatements
     /// <summary>Columns of a session row, in the order <see cref="SqliteMapping.ReadSessionState"/> reads them.</summary>
     public const string SessionColumns =
         "session_id, user_id, created_at, updated_at, status, max_messages, max_tokens, auto_summarize_threshold, " +
-        "summary_strategy, metadata, last_sequence, live_messages, live_tokens, summarized_through";
+        "summary_strategy, metadata, last_sequence, live_messages, live_tokens, summarized_through, eviction_low_water";
 
     /// <summary>Columns of a message row, in the order <see cref="SqliteMapping.ReadMessage"/> reads them.</summary>
     public const string MessageColumns =
@@ -24,13 +24,14 @@ internal static class SqliteStatements
     public const string InsertSession =
         "INSERT INTO sessions (" + SessionColumns + ") VALUES ($session_id, $user_id, $created_at, $updated_at, $status, " +
         "$max_messages, $max_tokens, $auto_summarize_threshold, $summary_strategy, $metadata, $last_sequence, $live_messages, " +
-        "$live_tokens, $summarized_through) ON CONFLICT (session_id) DO NOTHING";
+        "$live_tokens, $summarized_through, $eviction_low_water) ON CONFLICT (session_id) DO NOTHING";
 
     public const string UpdateSession =
         "UPDATE sessions SET user_id = $user_id, created_at = $created_at, updated_at = $updated_at, status = $status, " +
         "max_messages = $max_messages, max_tokens = $max_tokens, auto_summarize_threshold = $auto_summarize_threshold, " +
         "summary_strategy = $summary_strategy, metadata = $metadata, last_sequence = $last_sequence, " +
-        "live_messages = $live_messages, live_tokens = $live_tokens, summarized_through = $summarized_through " +
+        "live_messages = $live_messages, live_tokens = $live_tokens, summarized_through = $summarized_through, " +
+        "eviction_low_water = $eviction_low_water " +
         "WHERE session_id = $session_id";
 
     public const string SelectSession = "SELECT " + SessionColumns + " FROM sessions WHERE session_id = $session_id";

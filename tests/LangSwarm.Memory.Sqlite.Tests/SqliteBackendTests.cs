@@ -102,7 +102,7 @@ public sealed class SqliteBackendTests : IDisposable
             Assert.Equal(SqliteSchema.CurrentVersion, stats.Extra["schema_version"]);
         }
         Assert.Equal(SqliteSchema.CurrentVersion, Scalar(path, "SELECT MAX(version) FROM schema_version"));
-        Assert.Equal(1, Scalar(path, "SELECT COUNT(*) FROM schema_version"));
+        Assert.Equal(SqliteSchema.CurrentVersion, Scalar(path, "SELECT COUNT(*) FROM schema_version"));
         foreach (var index in new[] { "ix_messages_session_timestamp", "ix_summaries_session", "ix_sessions_user_updated", "ix_sessions_status_updated", "ix_sessions_updated" })
         {
             Assert.Equal(1, Scalar(path, $"SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = '{index}'"));
@@ -113,7 +113,32 @@ public sealed class SqliteBackendTests : IDisposable
         {
             Assert.Empty(await again.ListSessionsAsync());
         }
-        Assert.Equal(1, Scalar(path, "SELECT COUNT(*) FROM schema_version"));
+        Assert.Equal(SqliteSchema.CurrentVersion, Scalar(path, "SELECT COUNT(*) FROM schema_version"));
+    }
+
+    [Fact]
+    public async Task Version1Database_Migrates_AndItsSessionsGetTheDefaultLowWaterMark()
+    {
+        var path = _dir.File("v1.db");
+        await using (var backend = await OpenAsync(path))
+        {
+            await backend.CreateSessionAsync(new SessionMetadata("old", "u") { EvictionLowWater = 0.5, MaxMessages = 9 });
+        }
+        // Back to the version 1 layout: no eviction_low_water column, one migration recorded.
+        Scalar(path, "ALTER TABLE sessions DROP COLUMN eviction_low_water; DELETE FROM schema_version WHERE version > 1; SELECT 0");
+        Assert.Equal(1, Scalar(path, "SELECT MAX(version) FROM schema_version"));
+
+        await using (var backend = await OpenAsync(path))
+        {
+            var old = (await backend.GetSessionAsync("old"))!.Metadata;
+            Assert.Equal(SessionMetadata.DefaultEvictionLowWater, old.EvictionLowWater);
+            Assert.Equal(9, old.MaxMessages);
+            var s = await backend.CreateSessionAsync(new SessionMetadata("new", "u") { EvictionLowWater = 0.25 });
+            Assert.Equal(0.25, s.Metadata.EvictionLowWater);
+        }
+        Assert.Equal(SqliteSchema.CurrentVersion, Scalar(path, "SELECT MAX(version) FROM schema_version"));
+        await using var again = await OpenAsync(path);
+        Assert.Equal(0.25, (await again.GetSessionAsync("new"))!.Metadata.EvictionLowWater);
     }
 
     [Fact]

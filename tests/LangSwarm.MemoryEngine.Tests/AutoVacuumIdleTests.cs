@@ -86,7 +86,7 @@ public sealed class AutoVacuumIdleTests
             AutoVacuumWhenIdleFor = Ms(40),
         });
         await backend.ConnectAsync();
-        var s = await backend.CreateSessionAsync(new SessionMetadata("idle", "u") { MaxMessages = 10, SummaryStrategy = SummaryStrategy.Manual });
+        var s = await backend.CreateSessionAsync(new SessionMetadata("idle", "u") { MaxMessages = 10, EvictionLowWater = 1.0, SummaryStrategy = SummaryStrategy.Manual });
         await s.AddMessagesAsync(Enumerable.Range(0, 200).Select(i => new Message(MessageRole.User, $"m{i} " + new string('z', 300)) { TokenCount = 5 }));
         await s.AddMessageAsync(new Message(MessageRole.User, "last") { TokenCount = 5 });
 

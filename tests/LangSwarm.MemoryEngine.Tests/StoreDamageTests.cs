@@ -104,7 +104,7 @@ public sealed class StoreDamageTests
         var verify = await r.VerifyAsync();
         Assert.True(verify.Ok, string.Join("; ", verify.Problems));
         var x = (await r.GetSessionAsync("x"))!;
-        await x.UpdateMetadataAsync(new Dictionary<string, object?> { ["max_messages"] = 5 });
+        await x.UpdateMetadataAsync(new Dictionary<string, object?> { ["max_messages"] = 5, ["eviction_low_water"] = 1.0 });
         await x.AddMessageAsync(Msg(15));
         Assert.Equal(5, (await x.GetMessagesAsync()).Count);
         Assert.True(r.Engine.Index.TryGet("x", out var live) && live.State.LiveMessages == 5, "live counter drifted");

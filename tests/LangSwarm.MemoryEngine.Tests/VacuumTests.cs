@@ -12,7 +12,7 @@ public sealed class VacuumTests
         using var dir = new TempStore();
         var backend = new EngineBackend(dir.Path, Storage.DurabilityMode.None);
         await backend.ConnectAsync();
-        var s = await backend.CreateSessionAsync(new SessionMetadata("evicting", "u") { MaxMessages = 50, SummaryStrategy = SummaryStrategy.Manual });
+        var s = await backend.CreateSessionAsync(new SessionMetadata("evicting", "u") { MaxMessages = 50, EvictionLowWater = 1.0, SummaryStrategy = SummaryStrategy.Manual });
         var text = string.Join(' ', Enumerable.Range(0, 80).Select(i => $"word{i * 7919 % 1000}"));
         for (var i = 0; i < 1000; i++)
         {
@@ -53,7 +53,7 @@ public sealed class VacuumTests
         var sessions = new List<IMemorySession>();
         for (var k = 0; k < 4; k++)
         {
-            var s = await backend.CreateSessionAsync(new SessionMetadata($"busy-{k}", "u") { MaxMessages = 30, SummaryStrategy = SummaryStrategy.Manual });
+            var s = await backend.CreateSessionAsync(new SessionMetadata($"busy-{k}", "u") { MaxMessages = 30, EvictionLowWater = 1.0, SummaryStrategy = SummaryStrategy.Manual });
             await s.AddMessagesAsync(Enumerable.Range(0, 300).Select(i => new Message(MessageRole.User, $"old {i} " + new string('q', 400)) { TokenCount = 5 }));
             sessions.Add(s);
         }
@@ -105,7 +105,7 @@ public sealed class VacuumTests
         };
         var backend = new EngineBackend(options);
         await backend.ConnectAsync();
-        var s = await backend.CreateSessionAsync(new SessionMetadata("auto", "u") { MaxMessages = 10, SummaryStrategy = SummaryStrategy.Manual });
+        var s = await backend.CreateSessionAsync(new SessionMetadata("auto", "u") { MaxMessages = 10, EvictionLowWater = 1.0, SummaryStrategy = SummaryStrategy.Manual });
         await s.AddMessagesAsync(Enumerable.Range(0, 200).Select(i => new Message(MessageRole.User, $"m{i} " + new string('z', 300)) { TokenCount = 5 }));
         await s.AddMessageAsync(new Message(MessageRole.User, "last") { TokenCount = 5 });
         var deadline = DateTime.UtcNow.AddSeconds(10);

@@ -52,7 +52,7 @@ public interface IMemorySession
 
     /// <summary>
     /// Updates metadata. Known keys (<c>max_messages</c>, <c>max_tokens</c>, <c>auto_summarize_threshold</c>,
-    /// <c>summary_strategy</c>, <c>status</c>; snake_case or PascalCase) set the typed fields; every other key is
+    /// <c>eviction_low_water</c>, <c>summary_strategy</c>, <c>status</c>; snake_case or PascalCase) set the typed fields; every other key is
     /// stored in <see cref="SessionMetadata.Metadata"/> (a null value removes it). The owner cannot change:
     /// <c>user_id</c> may only name the owner the session already has, and <c>session_id</c>, <c>created_at</c>,
     /// <c>updated_at</c> cannot be set at all; either is an <see cref="ArgumentException"/>, as is an invalid value,

@@ -344,6 +344,10 @@ public abstract partial class MemoryBackendBase : IMemoryBackend
         {
             throw new ArgumentException($"MaxTokens must be positive (was {m.MaxTokens}).", nameof(m));
         }
+        if (!(m.EvictionLowWater > 0 && m.EvictionLowWater <= 1))
+        {
+            throw new ArgumentException($"EvictionLowWater must be in (0, 1] (was {m.EvictionLowWater}).", nameof(m));
+        }
         if (m.AutoSummarizeThreshold < 0)
         {
             throw new ArgumentException($"AutoSummarizeThreshold must be zero (off) or positive (was {m.AutoSummarizeThreshold}).", nameof(m));

@@ -82,10 +82,31 @@ public static class ContextWindow
     /// <summary>
     /// Sequences of the oldest non-system blocks to evict so that the live window holds at most
     /// <paramref name="maxMessages"/> messages and <paramref name="maxTokens"/> tokens. System messages and the
-    /// newest block always stay.
+    /// newest block always stay. The same as <see cref="SelectEvictions(IReadOnlyList{MessageInfo}, int, long, double)"/>
+    /// with a low-water mark of 1 (evict just enough).
     /// </summary>
-    public static List<long> SelectEvictions(IReadOnlyList<MessageInfo> infos, int maxMessages, long maxTokens)
+    public static List<long> SelectEvictions(IReadOnlyList<MessageInfo> infos, int maxMessages, long maxTokens) =>
+        SelectEvictions(infos, maxMessages, maxTokens, 1.0);
+
+    /// <summary>
+    /// Sequences of the oldest non-system blocks to evict once the live window holds more than
+    /// <paramref name="maxMessages"/> messages or more than <paramref name="maxTokens"/> tokens: whole blocks go,
+    /// oldest first, until it holds at most <c>floor(lowWater × maxMessages)</c> messages and at most
+    /// <c>floor(lowWater × maxTokens)</c> tokens, so the next eviction is a chunk of adds away. Nothing is
+    /// evicted while both limits hold. System messages and the newest block always stay (so a window can stay
+    /// above the low-water mark, or even a limit, when those alone exceed it).
+    /// </summary>
+    /// <param name="infos">The live messages, ascending.</param>
+    /// <param name="maxMessages">The message limit that triggers eviction.</param>
+    /// <param name="maxTokens">The token limit that triggers eviction.</param>
+    /// <param name="lowWater">The fraction of each limit eviction goes down to, in (0, 1].</param>
+    public static List<long> SelectEvictions(IReadOnlyList<MessageInfo> infos, int maxMessages, long maxTokens, double lowWater)
     {
+        ArgumentNullException.ThrowIfNull(infos);
+        if (!(lowWater > 0 && lowWater <= 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(lowWater), lowWater, "The low-water mark must be in (0, 1].");
+        }
         var evict = new List<long>();
         long count = infos.Count;
         long tokens = 0;
@@ -97,6 +118,8 @@ public static class ContextWindow
         {
             return evict;
         }
+        var messageTarget = LowWaterMark(maxMessages, lowWater);
+        var tokenTarget = LowWaterMark(maxTokens, lowWater);
         var nonSystem = new List<MessageInfo>(infos.Count);
         foreach (var i in infos)
         {
@@ -106,7 +129,7 @@ public static class ContextWindow
             }
         }
         var blocks = Blocks(nonSystem);
-        for (var b = 0; b < blocks.Count - 1 && (count > maxMessages || tokens > maxTokens); b++)
+        for (var b = 0; b < blocks.Count - 1 && (count > messageTarget || tokens > tokenTarget); b++)
         {
             for (var i = blocks[b].Start; i < blocks[b].End; i++)
             {
@@ -117,6 +140,10 @@ public static class ContextWindow
         }
         return evict;
     }
+
+    /// <summary><c>floor(lowWater × limit)</c>: what eviction goes down to; exactly the limit at a low-water mark of 1.</summary>
+    internal static long LowWaterMark(long limit, double lowWater) =>
+        lowWater >= 1 ? limit : (long)Math.Floor(limit * lowWater);
 
     /// <summary>Splits messages into call blocks: [start, end) ranges, flagged when a tool result has no call before it.</summary>
     internal static List<(int Start, int End, bool Orphan)> Blocks(IReadOnlyList<MessageInfo> infos)

@@ -40,6 +40,7 @@ public sealed class SessionMetadata
         MaxMessages = source.MaxMessages;
         MaxTokens = source.MaxTokens;
         AutoSummarizeThreshold = source.AutoSummarizeThreshold;
+        EvictionLowWater = source.EvictionLowWater;
         SummaryStrategy = source.SummaryStrategy;
         _metadata = source._metadata.Count == 0 ? new JsonObject(source._metadata.Options) : (JsonObject)source._metadata.DeepClone();
     }
@@ -67,11 +68,35 @@ public sealed class SessionMetadata
     /// <summary>Lifecycle state.</summary>
     public SessionStatus Status { get; set; } = SessionStatus.Active;
 
-    /// <summary>Most live (non-evicted) messages kept; beyond it the oldest non-system messages leave the window.</summary>
+    /// <summary>
+    /// Most live (non-evicted) messages kept; beyond it the oldest non-system messages leave the window, down to
+    /// <see cref="EvictionLowWater"/> of this limit.
+    /// </summary>
     public int MaxMessages { get; set; } = 1000;
 
-    /// <summary>Most live tokens kept; beyond it the oldest non-system messages leave the window.</summary>
+    /// <summary>
+    /// Most live tokens kept; beyond it the oldest non-system messages leave the window, down to
+    /// <see cref="EvictionLowWater"/> of this limit.
+    /// </summary>
     public int MaxTokens { get; set; } = 32000;
+
+    /// <summary>
+    /// How far eviction goes once a limit is passed, as a fraction of each limit, in (0, 1]; default
+    /// <see cref="DefaultEvictionLowWater"/> (update key <c>eviction_low_water</c>).
+    /// </summary>
+    /// <remarks>
+    /// When an add takes the live window over <see cref="MaxMessages"/> or <see cref="MaxTokens"/>, the oldest
+    /// non-system messages are evicted in whole call blocks (an assistant tool call never leaves without its
+    /// results, nor they without it) until the window holds at most <c>floor(EvictionLowWater × MaxMessages)</c>
+    /// messages and at most <c>floor(EvictionLowWater × MaxTokens)</c> tokens. Unless the strategy is manual or
+    /// the threshold is 0, what leaves is summarized first, in one summary per eviction: with the default 0.8
+    /// that is one summarizer call per 20 % of a limit's worth of adds, not one per add. 1 evicts just enough
+    /// to get back under the limits. System messages and the newest block are never evicted.
+    /// </remarks>
+    public double EvictionLowWater { get; set; } = DefaultEvictionLowWater;
+
+    /// <summary>The default <see cref="EvictionLowWater"/>: eviction goes down to 80 % of each limit.</summary>
+    public const double DefaultEvictionLowWater = 0.8;
 
     /// <summary>New messages after which a summary is made automatically (see <see cref="SummaryStrategy"/>).</summary>
     public int AutoSummarizeThreshold { get; set; } = 100;

@@ -27,6 +27,7 @@ internal static class MetadataUpdater
                 case "maxmessages": target.MaxMessages = ToInt(key, value); break;
                 case "maxtokens": target.MaxTokens = ToInt(key, value); break;
                 case "autosummarizethreshold": target.AutoSummarizeThreshold = ToInt(key, value); break;
+                case "evictionlowwater": target.EvictionLowWater = ToDouble(key, value); break;
                 case "summarystrategy": target.SummaryStrategy = ToEnum<SummaryStrategy>(key, value); break;
                 case "status": target.Status = ToEnum<SessionStatus>(key, value); break;
                 case "userid":
@@ -105,6 +106,27 @@ internal static class MetadataUpdater
         catch (Exception ex) when (ex is FormatException or InvalidCastException or OverflowException or InvalidOperationException)
         {
             throw new ArgumentException($"Metadata '{key}' needs an integer (got '{value}').", key, ex);
+        }
+    }
+
+    private static double ToDouble(string key, object? value)
+    {
+        try
+        {
+            return value switch
+            {
+                double d => d,
+                float f => f,
+                JsonValue j => j.GetValue<double>(),
+                JsonElement e => e.GetDouble(),
+                string s => double.Parse(s, NumberStyles.Float, CultureInfo.InvariantCulture),
+                IConvertible c => c.ToDouble(CultureInfo.InvariantCulture),
+                _ => throw new FormatException("not a number"),
+            };
+        }
+        catch (Exception ex) when (ex is FormatException or InvalidCastException or OverflowException or InvalidOperationException)
+        {
+            throw new ArgumentException($"Metadata '{key}' needs a number (got '{value}').", key, ex);
         }
     }
 

@@ -280,7 +280,11 @@ internal sealed class StoredSession : IMemorySession
         }
     }
 
-    /// <summary>Moves the oldest non-system messages out of the live window when a limit is passed.</summary>
+    /// <summary>
+    /// Moves the oldest non-system messages out of the live window when a limit is passed, down to the session's
+    /// low-water mark (<see cref="SessionMetadata.EvictionLowWater"/>), so eviction and its one summary happen
+    /// once per chunk of adds rather than on every add.
+    /// </summary>
     private async Task EnforceLimitsAsync(SessionState state, CancellationToken cancellationToken)
     {
         var m = state.Metadata;
@@ -289,7 +293,7 @@ internal sealed class StoredSession : IMemorySession
             return;
         }
         var infos = await _backend.ReadMessageInfosAsync(SessionId, cancellationToken).ConfigureAwait(false);
-        var evict = ContextWindow.SelectEvictions(infos, m.MaxMessages, m.MaxTokens);
+        var evict = ContextWindow.SelectEvictions(infos, m.MaxMessages, m.MaxTokens, m.EvictionLowWater);
         if (evict.Count == 0)
         {
             return;

@@ -188,4 +188,38 @@ public sealed class ContextWindowTests
         });
         Check.One(Config.QuickThrowOnFailure.WithMaxTest(300), prop);
     }
+
+    [Fact]
+    public void SelectEvictions_WithALowWaterMark_EvictsDownToItOnlyOnceALimitIsPassed()
+    {
+        // Ten 10-token turns and a system message: at the limit (11 messages) nothing goes.
+        var spec = new List<(MessageRole, int, bool)> { (S, 10, false) };
+        spec.AddRange(Enumerable.Range(0, 10).Select(i => (i % 2 == 0 ? U : A, 10, false)));
+        Assert.Empty(ContextWindow.SelectEvictions(Infos([.. spec]), 11, 1000, 0.8));
+
+        // One past: down to floor(0.8 × 11) = 8 messages, oldest non-system first.
+        spec.Add((U, 10, false));
+        Assert.Equal([2L, 3, 4, 5], ContextWindow.SelectEvictions(Infos([.. spec]), 11, 1000, 0.8));
+        // Just enough with a mark of 1 (the three-argument overload).
+        Assert.Equal([2L], ContextWindow.SelectEvictions(Infos([.. spec]), 11, 1000));
+        Assert.Equal([2L], ContextWindow.SelectEvictions(Infos([.. spec]), 11, 1000, 1.0));
+        // Tokens: 120 > 110, down to floor(0.5 × 110) = 55 tokens.
+        Assert.Equal([2L, 3, 4, 5, 6, 7, 8], ContextWindow.SelectEvictions(Infos([.. spec]), 100, 110, 0.5));
+    }
+
+    [Fact]
+    public void SelectEvictions_WithALowWaterMark_TakesWholeCallBlocks()
+    {
+        // u, call + 2 results, u, a, u: six messages over a limit of 5, down to 4: the u and the whole call block go.
+        var infos = Infos((U, 10, false), (A, 10, true), (T, 10, false), (T, 10, false), (U, 10, false), (A, 10, false), (U, 10, false));
+        Assert.Equal([1L, 2, 3, 4], ContextWindow.SelectEvictions(infos, 5, 1000, 0.8));
+    }
+
+    [Theory]
+    [InlineData(0.0)]
+    [InlineData(-1.0)]
+    [InlineData(1.5)]
+    [InlineData(double.NaN)]
+    public void SelectEvictions_RefusesALowWaterMarkOutsideZeroToOne(double lowWater) =>
+        Assert.Throws<ArgumentOutOfRangeException>(() => ContextWindow.SelectEvictions(Infos((U, 10, false)), 1, 1, lowWater));
 }

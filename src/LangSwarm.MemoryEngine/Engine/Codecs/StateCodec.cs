@@ -6,12 +6,14 @@ using LangSwarm.MemoryEngine.Format;
 namespace LangSwarm.MemoryEngine.Engine.Codecs;
 
 /// <summary>
-/// Session state payload, version 1: session id, user id, created/updated ticks, status, max messages, max tokens,
-/// auto-summarize threshold, strategy, metadata JSON, last sequence, live messages, live tokens, summarized-through.
+/// Session state payload, version 2: session id, user id, created/updated ticks, status, max messages, max tokens,
+/// auto-summarize threshold, strategy, metadata JSON, last sequence, live messages, live tokens, summarized-through,
+/// eviction low-water mark (f64). Version 1 is the same without the last field; it reads with the default
+/// low-water mark (<see cref="SessionMetadata.DefaultEvictionLowWater"/>).
 /// </summary>
 internal static class StateCodec
 {
-    private const byte Version = 1;
+    private const byte Version = 2;
 
     public static void Write(IBufferWriter<byte> output, SessionState s)
     {
@@ -32,15 +34,16 @@ internal static class StateCodec
         w.WriteInt32(s.LiveMessages);
         w.WriteInt64(s.LiveTokens);
         w.WriteInt64(s.SummarizedThrough);
+        w.WriteInt64(BitConverter.DoubleToInt64Bits(m.EvictionLowWater));
     }
 
     public static SessionState Read(ReadOnlySpan<byte> payload)
     {
         var r = new PayloadReader(payload);
         var version = r.ReadByte();
-        if (version != Version)
+        if (version is < 1 or > Version)
         {
-            throw new InvalidDataException($"Session state version {version} is not supported (this reader knows {Version}).");
+            throw new InvalidDataException($"Session state version {version} is not supported (this reader knows 1 to {Version}).");
         }
         var meta = new SessionMetadata
         {
@@ -55,12 +58,17 @@ internal static class StateCodec
             SummaryStrategy = (SummaryStrategy)r.ReadByte(),
         };
         meta.Metadata = r.ReadJsonObject() ?? new JsonObject();
-        return new SessionState(meta)
+        var state = new SessionState(meta)
         {
             LastSequence = r.ReadInt64(),
             LiveMessages = r.ReadInt32(),
             LiveTokens = r.ReadInt64(),
             SummarizedThrough = r.ReadInt64(),
         };
+        if (version >= 2)
+        {
+            meta.EvictionLowWater = BitConverter.Int64BitsToDouble(r.ReadInt64());
+        }
+        return state;
     }
 }
