@@ -226,7 +226,7 @@ public sealed class StoreDamageTests
     }
 
     [Fact]
-    public async Task MissingSegmentFile_InACleanlyClosedStore_IsNamed_AndOtherSessionsKeepWriting()
+    public async Task MissingSegmentFile_InACleanlyClosedStore_IsNamedAtUse_OtherSessionsKeepWriting_NextOpenRepairs()
     {
         var fs = new FaultInjectingFileSystem();
         var b = await OpenAsync(fs);
@@ -239,20 +239,32 @@ public sealed class StoreDamageTests
         var segment = SegmentFiles.PathFor(number, 0);
         fs.Delete(segment);
 
+        // A clean open trusts the checkpoint without listing the segments (its cost must not grow with the
+        // store): the loss surfaces at the session's first use, as a typed error naming the file.
         var r = await OpenAsync(fs);
+        var read = await Assert.ThrowsAsync<StorageCorruptionException>(() => ContentsAsync(r, "a"));
+        Assert.Contains(segment, read.Message);
+        await Assert.ThrowsAsync<StorageCorruptionException>(() => r.GetSessionAsync("a").ContinueWith(t => t.Result!.AddMessageAsync(Msg(3))).Unwrap());
+        await (await r.GetSessionAsync("c"))!.AddMessageAsync(Msg(4));
+        Assert.Equal([Msg(2).Content, Msg(4).Content], await ContentsAsync(r, "c"));
         Assert.Contains(r.Engine.Damage, d => d.File == segment);
         Assert.Equal(HealthStatus.Degraded, (await r.HealthCheckAsync()).Status);
-        Assert.Empty(await ContentsAsync(r, "a"));
-        await (await r.GetSessionAsync("a"))!.AddMessageAsync(Msg(3));
-        await (await r.GetSessionAsync("c"))!.AddMessageAsync(Msg(4));
-        Assert.Equal([Msg(3).Content], await ContentsAsync(r, "a"));
-        Assert.Equal([Msg(2).Content, Msg(4).Content], await ContentsAsync(r, "c"));
         Assert.Null(r.Engine.Failure);
         await r.DisposeAsync();
+
+        // That close leaves no CLEAN marker: the next open is a full one and repairs the session.
         var again = await OpenAsync(fs);
+        Assert.Contains(again.Engine.Damage, d => d.File == segment);
+        Assert.Empty(await ContentsAsync(again, "a"));
+        await (await again.GetSessionAsync("a"))!.AddMessageAsync(Msg(3));
         Assert.Equal([Msg(3).Content], await ContentsAsync(again, "a"));
+        Assert.Equal([Msg(2).Content, Msg(4).Content], await ContentsAsync(again, "c"));
         await AssertVerifiedAsync(again);
         await again.DisposeAsync();
+        var third = await OpenAsync(fs);
+        Assert.Empty(third.Engine.Damage);
+        Assert.Equal([Msg(3).Content], await ContentsAsync(third, "a"));
+        await third.DisposeAsync();
     }
 
     [Fact]
@@ -371,6 +383,7 @@ public sealed class StoreDamageTests
         var lastSegment = e.Segments[^1].Segment;
         await b.DisposeAsync();
         fs.Delete(SegmentFiles.PathFor(number, 1));
+        fs.Delete("CLEAN"); // a full open, as after a close that met the loss
         var r = await OpenSmallAsync(fs);
         Assert.Contains(r.Engine.Damage, d => d.File == SegmentFiles.PathFor(number, 1));
         var survivors = await ContentsAsync(r, "x");

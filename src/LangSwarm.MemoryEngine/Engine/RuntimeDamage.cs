@@ -10,11 +10,15 @@ internal sealed class RuntimeDamage
 
     private readonly List<StoreDamage> _found = [];
 
-    /// <summary>Records <paramref name="damage"/> once.</summary>
-    public void Report(StoreDamage damage)
+    /// <summary>True once damage was found that only a full open repairs (a segment file lost from under the store).</summary>
+    public bool NeedsFullOpen { get; private set; }
+
+    /// <summary>Records <paramref name="damage"/> once; <paramref name="repairAtOpen"/> when the next open must not trust the checkpoint alone.</summary>
+    public void Report(StoreDamage damage, bool repairAtOpen = false)
     {
         lock (_found)
         {
+            NeedsFullOpen |= repairAtOpen;
             if (_found.Count < Limit && !_found.Contains(damage))
             {
                 _found.Add(damage);

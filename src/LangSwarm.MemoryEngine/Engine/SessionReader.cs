@@ -144,8 +144,8 @@ internal sealed class SessionReader(SessionIndex index, SegmentFiles segments, R
     {
         var path = SegmentFiles.PathFor(entry.Number, segment);
         var id = entry.State.Metadata.SessionId;
-        damage.Report(new StoreDamage(path, 0, 0, $"segment file of session '{id}' is missing"));
-        return new StorageCorruptionException($"Segment file '{path}' of session '{id}' is missing; the session can be neither read nor written until the store is reopened, which drops its lost messages from the index (reported as damage). Other sessions are unaffected.");
+        damage.Report(new StoreDamage(path, 0, 0, $"segment file of session '{id}' is missing"), repairAtOpen: true);
+        return new StorageCorruptionException($"Segment file '{path}' of session '{id}' is missing; the session can be neither read nor written until the store is reopened, which repairs it (its lost messages leave the index, reported as damage). Other sessions are unaffected.");
     }
 
     /// <summary>The current index entries of the picked messages from <paramref name="from"/> on (still live ones only).</summary>

@@ -489,11 +489,14 @@ internal sealed partial class StoreEngine : IDisposable, ISessionContentSource
                 // A clean close leaves a current checkpoint, so the next open reads no log, and a marker
                 // that lets it trust the checkpoint's segment lengths without reading the segments.
                 CheckpointAsync().GetAwaiter().GetResult();
-                using (var marker = _fs.Open(CleanFile, create: true))
+                if (!_damage.NeedsFullOpen)
                 {
-                    marker.Flush();
+                    using (var marker = _fs.Open(CleanFile, create: true))
+                    {
+                        marker.Flush();
+                    }
+                    _fs.SyncDirectory(string.Empty);
                 }
-                _fs.SyncDirectory(string.Empty);
             }
             catch (Exception ex) when (ex is IOException or MemoryException)
             {

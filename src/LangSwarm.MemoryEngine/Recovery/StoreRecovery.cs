@@ -77,12 +77,8 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
         {
             ScanSegments();
         }
-        else
-        {
-            // The segments hold exactly what the checkpoint says, if they are all there: a listing (not a
-            // read) finds one lost since the close, which would otherwise surface only at its first read.
-            RepairMissingSegments(ListSegments(fs.ListFiles(SegmentFiles.Directory)));
-        }
+        // (After a clean close nothing is listed: a segment lost since then surfaces at its session's first read
+        // or write as a typed error, and that close leaves no CLEAN marker, so the next open repairs it here.)
         var segmentTime = sw.Elapsed - checkpointTime;
         _logs.Run(CoveredLsn);
         ScanDeferred();
