@@ -255,12 +255,8 @@ public sealed class StoreDamageTests
         // That close leaves no CLEAN marker: the next open is a full one and repairs the session.
         var again = await OpenAsync(fs);
         Assert.Contains(again.Engine.Damage, d => d.File == segment);
-        Assert.Empty(await ContentsAsync(again, "a"));
-        await (await again.GetSessionAsync("a"))!.AddMessageAsync(Msg(3));
-        Assert.Equal([Msg(3).Content], await ContentsAsync(again, "a"));
         Assert.Equal([Msg(2).Content, Msg(4).Content], await ContentsAsync(again, "c"));
-        await AssertVerifiedAsync(again);
-        await again.DisposeAsync();
+        await AssertRepairedEmptyAndWritableAsync(again, "a", 3);
         var third = await OpenAsync(fs);
         Assert.Empty(third.Engine.Damage);
         Assert.Equal([Msg(3).Content], await ContentsAsync(third, "a"));
@@ -291,11 +287,7 @@ public sealed class StoreDamageTests
         Assert.Null(b.Engine.Failure);
         await b.DisposeAsync();
         var again = await OpenAsync(fs);
-        Assert.Empty(await ContentsAsync(again, "a")); // the refused add was never written
-        await (await again.GetSessionAsync("a"))!.AddMessageAsync(Msg(5));
-        Assert.Equal([Msg(5).Content], await ContentsAsync(again, "a"));
-        await AssertVerifiedAsync(again);
-        await again.DisposeAsync();
+        await AssertRepairedEmptyAndWritableAsync(again, "a", 5); // the refused add was never written
     }
 
     [Fact]
@@ -421,11 +413,7 @@ public sealed class StoreDamageTests
 
         var r = await OpenAsync(fs);
         Assert.Contains(r.Engine.Damage, d => d.File == path);
-        Assert.Empty(await ContentsAsync(r, "a"));
-        await (await r.GetSessionAsync("a"))!.AddMessageAsync(Msg(3));
-        Assert.Equal([Msg(3).Content], await ContentsAsync(r, "a"));
-        await AssertVerifiedAsync(r);
-        await r.DisposeAsync();
+        await AssertRepairedEmptyAndWritableAsync(r, "a", 3);
     }
 
     [Fact]
@@ -499,6 +487,16 @@ public sealed class StoreDamageTests
         Assert.Equal(Enumerable.Range(0, 7).Select(i => Msg(i).Content), await ContentsAsync(r, "x"));
         await AssertVerifiedAsync(r);
         await r.DisposeAsync();
+    }
+
+    /// <summary>A session whose lost segment was repaired: empty, writable, and the store verifies; then closes it.</summary>
+    private static async Task AssertRepairedEmptyAndWritableAsync(EngineBackend b, string id, int next)
+    {
+        Assert.Empty(await ContentsAsync(b, id));
+        await (await b.GetSessionAsync(id))!.AddMessageAsync(Msg(next));
+        Assert.Equal([Msg(next).Content], await ContentsAsync(b, id));
+        await AssertVerifiedAsync(b);
+        await b.DisposeAsync();
     }
 
     private static async Task AssertVerifiedAsync(EngineBackend b)
