@@ -11,8 +11,8 @@ namespace LangSwarm.MemoryEngine.Storage;
 public sealed class FaultInjectingFileSystem : IFileSystem
 {
     private readonly object _gate = new();
-    private readonly Dictionary<string, Node> _live = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, Node> _durable = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, FaultFileNode> _live = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, FaultFileNode> _durable = new(StringComparer.Ordinal);
     private readonly HashSet<string> _dirs = new(StringComparer.Ordinal) { string.Empty };
     private readonly HashSet<string> _locks = new(StringComparer.Ordinal);
     private long _operations;
@@ -45,24 +45,7 @@ public sealed class FaultInjectingFileSystem : IFileSystem
         {
             // Directory entries: unsynced creations/renames/deletions either all reached the disk or none did.
             var keepNamespace = random.Next(2) == 0;
-            var names = keepNamespace ? new Dictionary<string, Node>(_live) : new Dictionary<string, Node>(_durable);
-            var survivors = new Dictionary<Node, byte[]>();
-            foreach (var node in names.Values.Distinct())
-            {
-                survivors[node] = node.ImageAfterCrash(random, AllowReordering);
-            }
-            _live.Clear();
-            _durable.Clear();
-            foreach (var (path, node) in names)
-            {
-                node.Reset(survivors[node]);
-                _live[path] = node;
-                _durable[path] = node;
-            }
-            _locks.Clear();
-            IsDead = false;
-            CrashAfterOperations = null;
-            FailNextFsyncs = 0;
+            Reboot(new Dictionary<string, FaultFileNode>(keepNamespace ? _live : _durable), node => node.ImageAfterCrash(random, AllowReordering));
         }
     }
 
@@ -75,20 +58,30 @@ public sealed class FaultInjectingFileSystem : IFileSystem
     {
         lock (_gate)
         {
-            foreach (var node in _live.Values.Distinct())
-            {
-                node.Reset(node.CurrentImage());
-            }
-            _durable.Clear();
-            foreach (var (path, node) in _live)
-            {
-                _durable[path] = node;
-            }
-            _locks.Clear();
-            IsDead = false;
-            CrashAfterOperations = null;
-            FailNextFsyncs = 0;
+            Reboot(new Dictionary<string, FaultFileNode>(_live), node => node.CurrentImage());
         }
+    }
+
+    /// <summary>The restart after a crash: <paramref name="names"/> with each file's image become the durable state (caller holds the gate).</summary>
+    private void Reboot(Dictionary<string, FaultFileNode> names, Func<FaultFileNode, byte[]> imageOf)
+    {
+        var survivors = new Dictionary<FaultFileNode, byte[]>();
+        foreach (var node in names.Values.Distinct())
+        {
+            survivors[node] = imageOf(node);
+        }
+        _live.Clear();
+        _durable.Clear();
+        foreach (var (path, node) in names)
+        {
+            node.Reset(survivors[node]);
+            _live[path] = node;
+            _durable[path] = node;
+        }
+        _locks.Clear();
+        IsDead = false;
+        CrashAfterOperations = null;
+        FailNextFsyncs = 0;
     }
 
     /// <summary>Cuts the simulated process off now: every later call throws until <see cref="Crash"/>.</summary>
@@ -193,7 +186,7 @@ public sealed class FaultInjectingFileSystem : IFileSystem
                 throw new FileNotFoundException($"No file '{path}'.", path);
             }
             Tick();
-            node = new Node();
+            node = new FaultFileNode();
             _live[p] = node;
             return new Handle(this, node);
         }
@@ -298,122 +291,7 @@ public sealed class FaultInjectingFileSystem : IFileSystem
         }
     }
 
-    /// <summary>One file's bytes: what is durable, and the writes since.</summary>
-    private sealed class Node
-    {
-        private byte[] _current = [];
-        private byte[] _durableImage = [];
-        private readonly List<(long Offset, byte[]? Data, long NewLength)> _pending = [];
-
-        public int Length { get; private set; }
-
-        public int Read(long offset, Span<byte> buffer)
-        {
-            if (offset >= Length)
-            {
-                return 0;
-            }
-            var n = (int)Math.Min(buffer.Length, Length - offset);
-            _current.AsSpan((int)offset, n).CopyTo(buffer);
-            return n;
-        }
-
-        public void Write(long offset, ReadOnlySpan<byte> data)
-        {
-            var end = (int)(offset + data.Length);
-            Grow(end);
-            data.CopyTo(_current.AsSpan((int)offset));
-            Length = Math.Max(Length, end);
-            _pending.Add((offset, data.ToArray(), -1));
-        }
-
-        public void SetLength(long length)
-        {
-            Grow((int)length);
-            if (length > Length)
-            {
-                Array.Clear(_current, Length, (int)length - Length);
-            }
-            Length = (int)length;
-            _pending.Add((0, null, length));
-        }
-
-        public void Flush()
-        {
-            _durableImage = _current.AsSpan(0, Length).ToArray();
-            _pending.Clear();
-        }
-
-        public byte[] CurrentImage() => _current.AsSpan(0, Length).ToArray();
-
-        public byte[] ImageAfterCrash(Random random, bool reorder)
-        {
-            var image = new List<byte>(_durableImage);
-            if (_pending.Count == 0)
-            {
-                return [.. image];
-            }
-            // Keep a prefix of the unsynced writes (or a random subset), the last kept one possibly torn.
-            var keep = random.Next(_pending.Count + 1);
-            var chosen = reorder
-                ? _pending.Where(_ => random.Next(2) == 0).ToList()
-                : _pending.Take(keep).ToList();
-            for (var i = 0; i < chosen.Count; i++)
-            {
-                var (offset, data, newLength) = chosen[i];
-                if (data is null)
-                {
-                    Resize(image, (int)newLength);
-                    continue;
-                }
-                var len = data.Length;
-                if (i == chosen.Count - 1 && random.Next(3) == 0)
-                {
-                    len = random.Next(len + 1); // torn write
-                }
-                var end = (int)offset + len;
-                if (image.Count < end)
-                {
-                    Resize(image, end);
-                }
-                for (var b = 0; b < len; b++)
-                {
-                    image[(int)offset + b] = data[b];
-                }
-            }
-            return [.. image];
-        }
-
-        public void Reset(byte[] image)
-        {
-            _current = image;
-            _durableImage = image.ToArray();
-            Length = image.Length;
-            _pending.Clear();
-        }
-
-        private void Grow(int size)
-        {
-            if (_current.Length < size)
-            {
-                Array.Resize(ref _current, Math.Max(size, _current.Length * 2));
-            }
-        }
-
-        private static void Resize(List<byte> image, int length)
-        {
-            if (image.Count > length)
-            {
-                image.RemoveRange(length, image.Count - length);
-            }
-            else
-            {
-                image.AddRange(new byte[length - image.Count]);
-            }
-        }
-    }
-
-    private sealed class Handle(FaultInjectingFileSystem fs, Node node) : IStorageFile
+    private sealed class Handle(FaultInjectingFileSystem fs, FaultFileNode node) : IStorageFile
     {
         public long Length
         {
