@@ -208,10 +208,7 @@ public sealed class StoreDamageTests
             await s.AddMessageAsync(Msg(i));
         }
         await b.DisposeAsync();
-        var index = ReadAll(fs, "index.btree");
-        var newer = BinaryPrimitives.ReadUInt64LittleEndian(index.AsSpan(16)) > BinaryPrimitives.ReadUInt64LittleEndian(index.AsSpan(4096 + 16)) ? 0 : 1;
-        index[(newer * 4096) + 100] ^= 0x01;
-        WriteAll(fs, "index.btree", index);
+        DamageNewerMetaPage(fs);
 
         var r = await OpenAsync(fs);
         var expected = Enumerable.Range(0, 20).Select(i => Msg(i).Content).ToList();
@@ -450,10 +447,7 @@ public sealed class StoreDamageTests
         await b.CheckpointAsync();
         Assert.True(await b.DeleteSessionAsync("a"));
         await b.DisposeAsync();
-        var index = ReadAll(fs, "index.btree");
-        var newer = BinaryPrimitives.ReadUInt64LittleEndian(index.AsSpan(16)) > BinaryPrimitives.ReadUInt64LittleEndian(index.AsSpan(4096 + 16)) ? 0 : 1;
-        index[(newer * 4096) + 100] ^= 0x01;
-        WriteAll(fs, "index.btree", index);
+        DamageNewerMetaPage(fs);
 
         var r = await OpenAsync(fs);
         Assert.Contains(r.Engine.Damage, d => d.File == "index.btree");
@@ -478,10 +472,7 @@ public sealed class StoreDamageTests
         await b.VacuumAsync(0.0); // commits the rewrite and deletes the old segment
         await s.AddMessageAsync(Msg(6));
         await b.DisposeAsync();
-        var index = ReadAll(fs, "index.btree");
-        var newer = BinaryPrimitives.ReadUInt64LittleEndian(index.AsSpan(16)) > BinaryPrimitives.ReadUInt64LittleEndian(index.AsSpan(4096 + 16)) ? 0 : 1;
-        index[(newer * 4096) + 100] ^= 0x01;
-        WriteAll(fs, "index.btree", index);
+        DamageNewerMetaPage(fs);
 
         var r = await OpenAsync(fs);
         Assert.Equal(Enumerable.Range(0, 7).Select(i => Msg(i).Content), await ContentsAsync(r, "x"));
@@ -503,6 +494,15 @@ public sealed class StoreDamageTests
     {
         var report = await b.VerifyAsync();
         Assert.True(report.Ok, string.Join("; ", report.Problems));
+    }
+
+    /// <summary>Flips a bit in the body of the index file's newer meta page (the one with the higher transaction id).</summary>
+    private static void DamageNewerMetaPage(FaultInjectingFileSystem fs)
+    {
+        var index = ReadAll(fs, "index.btree");
+        var newer = BinaryPrimitives.ReadUInt64LittleEndian(index.AsSpan(16)) > BinaryPrimitives.ReadUInt64LittleEndian(index.AsSpan(4096 + 16)) ? 0 : 1;
+        index[(newer * 4096) + 100] ^= 0x01;
+        WriteAll(fs, "index.btree", index);
     }
 
     internal static byte[] ReadAll(FaultInjectingFileSystem fs, string path)
