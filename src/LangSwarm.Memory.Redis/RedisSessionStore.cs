@@ -27,12 +27,16 @@ internal sealed class RedisSessionStore : ISessionStore
     /// <summary>Creates an unopened store over validated options.</summary>
     public RedisSessionStore(RedisBackendOptions options)
     {
+        Options = options;
         _keys = new RedisKeys(options.KeyPrefix);
         _ttlMs = options.TtlSeconds is > 0 and var t ? t * 1000L : 0;
         _connection = new RedisConnection(options);
         _indexes = new RedisIndexes(_connection, _keys);
         _usage = new RedisUsage(_connection, _keys, _indexes, options, _ttlMs);
     }
+
+    /// <summary>The options the store was made with.</summary>
+    public RedisBackendOptions Options { get; }
 
     /// <summary>Where the store connects, for messages (no password).</summary>
     public string Endpoint => _connection.Endpoint;
