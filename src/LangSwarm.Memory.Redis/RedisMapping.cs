@@ -36,32 +36,6 @@ internal static class RedisMapping
     /// <summary>The index score of an activity time: whole milliseconds since year 1 (exact in a double).</summary>
     public static long Score(DateTimeOffset time) => time.UtcTicks / TimeSpan.TicksPerMillisecond;
 
-    /// <summary>The hash fields of a state (without the owner marker, which the scripts write).</summary>
-    public static List<RedisValue> StateFields(SessionState state)
-    {
-        var m = state.Metadata;
-        var f = new List<RedisValue>(30)
-        {
-            FSessionId, m.SessionId,
-            FStatus, (int)m.Status,
-            FCreatedAt, m.CreatedAt.UtcTicks,
-            FUpdatedAt, m.UpdatedAt.UtcTicks,
-            FMaxMessages, m.MaxMessages,
-            FMaxTokens, m.MaxTokens,
-            FThreshold, m.AutoSummarizeThreshold,
-            FStrategy, (int)m.SummaryStrategy,
-            FLowWater, m.EvictionLowWater.ToString("R", CultureInfo.InvariantCulture),
-            FMetadata, m.Metadata.ToJsonString(),
-            FLastSequence, state.LastSequence,
-            FLiveMessages, state.LiveMessages,
-            FLiveTokens, state.LiveTokens,
-            FSummarizedThrough, state.SummarizedThrough,
-            // An empty user_id field means "no user"; valid user ids are never empty.
-            FUserId, m.UserId ?? string.Empty,
-        };
-        return f;
-    }
-
     /// <summary>The metadata's hash fields, as alternating names and values (no counters, no owner marker).</summary>
     public static List<RedisValue> MetadataFields(SessionMetadata m) =>
     [
