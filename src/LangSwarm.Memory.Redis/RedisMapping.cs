@@ -29,41 +29,40 @@ internal static class RedisMapping
     internal const string FLiveMessages = "live_messages";
     internal const string FLiveTokens = "live_tokens";
     internal const string FSummarizedThrough = "summarized_through";
+    internal const string FGeneration = "gen";
 
     private static readonly JsonWriterOptions WriterOptions = new() { SkipValidation = false, MaxDepth = MemoryLimits.MaxJsonReadDepth };
 
     /// <summary>The index score of an activity time: whole milliseconds since year 1 (exact in a double).</summary>
     public static long Score(DateTimeOffset time) => time.UtcTicks / TimeSpan.TicksPerMillisecond;
 
-    /// <summary>The hash fields of a state (without the owner marker, which the scripts write).</summary>
-    public static List<RedisValue> StateFields(SessionState state)
-    {
-        var m = state.Metadata;
-        var f = new List<RedisValue>(30)
-        {
-            FSessionId, m.SessionId,
-            FStatus, (int)m.Status,
-            FCreatedAt, m.CreatedAt.UtcTicks,
-            FUpdatedAt, m.UpdatedAt.UtcTicks,
-            FMaxMessages, m.MaxMessages,
-            FMaxTokens, m.MaxTokens,
-            FThreshold, m.AutoSummarizeThreshold,
-            FStrategy, (int)m.SummaryStrategy,
-            FLowWater, m.EvictionLowWater.ToString("R", CultureInfo.InvariantCulture),
-            FMetadata, m.Metadata.ToJsonString(),
-            FLastSequence, state.LastSequence,
-            FLiveMessages, state.LiveMessages,
-            FLiveTokens, state.LiveTokens,
-            FSummarizedThrough, state.SummarizedThrough,
-            // An empty user_id field means "no user"; valid user ids are never empty.
-            FUserId, m.UserId ?? string.Empty,
-        };
-        return f;
-    }
+    /// <summary>The metadata's hash fields, as alternating names and values (no counters, no owner marker).</summary>
+    public static List<RedisValue> MetadataFields(SessionMetadata m) =>
+    [
+        FSessionId, m.SessionId,
+        FStatus, (int)m.Status,
+        FCreatedAt, m.CreatedAt.UtcTicks,
+        FUpdatedAt, m.UpdatedAt.UtcTicks,
+        FMaxMessages, m.MaxMessages,
+        FMaxTokens, m.MaxTokens,
+        FThreshold, m.AutoSummarizeThreshold,
+        FStrategy, (int)m.SummaryStrategy,
+        FLowWater, m.EvictionLowWater.ToString("R", CultureInfo.InvariantCulture),
+        FMetadata, m.Metadata.ToJsonString(),
+        // An empty user_id field means "no user"; valid user ids are never empty.
+        FUserId, m.UserId ?? string.Empty,
+    ];
 
     /// <summary>The state stored in a session hash, or null when the hash is empty (no such session).</summary>
-    public static SessionState? StateFromHash(HashEntry[] entries)
+    public static SessionState? StateFromHash(HashEntry[] entries) => StateFromHash(entries, out _);
+
+    /// <summary>
+    /// The state stored in a session hash and its generation token (empty when the hash predates tokens), or null
+    /// when the hash is empty (no such session).
+    /// </summary>
+    public static SessionState? StateFromHash(HashEntry[] entries, out string generation)
     {
+        generation = string.Empty;
         if (entries.Length == 0)
         {
             return null;
@@ -76,6 +75,10 @@ internal static class RedisMapping
         if (!d.ContainsKey(FSessionId))
         {
             return null;
+        }
+        if (d.TryGetValue(FGeneration, out var g) && !g.IsNullOrEmpty)
+        {
+            generation = (string)g!;
         }
         string? user = d.TryGetValue(FUserId, out var u) && !u.IsNullOrEmpty ? (string?)u : null;
         var metadata = new SessionMetadata((string)d[FSessionId]!, user)
@@ -103,13 +106,22 @@ internal static class RedisMapping
     }
 
     /// <summary>A message as JSON with every field (JSON members embedded verbatim).</summary>
-    public static byte[] MessageToJson(Message m)
+    public static byte[] MessageToJson(Message m) => MessageToJson(m, withSequence: true);
+
+    /// <summary>
+    /// A message as JSON; without its sequence the object starts <c>{"id":</c>, and the append script splices
+    /// <c>"seq":N,</c> in front, giving what <see cref="MessageToJson(Message)"/> writes.
+    /// </summary>
+    public static byte[] MessageToJson(Message m, bool withSequence)
     {
         var buffer = new ArrayBufferWriter<byte>(256 + (m.Content.Length * 2));
         using (var w = new Utf8JsonWriter(buffer, WriterOptions))
         {
             w.WriteStartObject();
-            w.WriteNumber("seq", m.Sequence);
+            if (withSequence)
+            {
+                w.WriteNumber("seq", m.Sequence);
+            }
             w.WriteString("id", m.MessageId);
             w.WriteNumber("role", (int)m.Role);
             w.WriteString("content", m.Content);
@@ -135,7 +147,7 @@ internal static class RedisMapping
         return buffer.WrittenSpan.ToArray();
     }
 
-    /// <summary>Reads a message written by <see cref="MessageToJson"/>.</summary>
+    /// <summary>Reads a message written by <see cref="MessageToJson(Message)"/>.</summary>
     public static Message MessageFromJson(RedisValue value)
     {
         var root = JsonNode.Parse((byte[])value!, null, MemoryLimits.JsonReadOptions)!.AsObject();
@@ -158,6 +170,11 @@ internal static class RedisMapping
     public static string InfoMember(Message m) => string.Create(
         CultureInfo.InvariantCulture,
         $"{m.Sequence}|{(int)m.Role}|{m.TokenCount ?? 0}|{m.Timestamp.UtcTicks}|{(m.HasCalls ? 1 : 0)}");
+
+    /// <summary>The index facts of a message without the sequence (<c>role|tokens|ticks|calls</c>); the append script puts <c>seq|</c> in front.</summary>
+    public static string InfoTail(Message m) => string.Create(
+        CultureInfo.InvariantCulture,
+        $"{(int)m.Role}|{m.TokenCount ?? 0}|{m.Timestamp.UtcTicks}|{(m.HasCalls ? 1 : 0)}");
 
     /// <summary>Reads an index fact written by <see cref="InfoMember"/>.</summary>
     public static MessageInfo ParseInfo(string member)

@@ -8,7 +8,7 @@ public sealed class RedisMappingTests
 {
     private static HashEntry[] Hash(SessionState state, bool withLowWater)
     {
-        var fields = RedisMapping.StateFields(state);
+        var fields = RedisMapping.MetadataFields(state.Metadata);
         var entries = new List<HashEntry>();
         for (var i = 0; i < fields.Count; i += 2)
         {

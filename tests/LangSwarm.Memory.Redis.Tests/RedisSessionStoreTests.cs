@@ -1,0 +1,162 @@
+using StackExchange.Redis;
+using Xunit;
+
+namespace LangSwarm.Memory.Redis.Tests;
+
+/// <summary>
+/// What the Redis store adds to the contract: counters computed inside the write scripts (two writers or a stale
+/// handle never make them wrong), the generation token, the unchanged stored format, and TTL renewal.
+/// </summary>
+[Collection(RedisCollection.Name)]
+public sealed class RedisSessionStoreTests(RedisServerFixture redis) : IAsyncLifetime
+{
+    private readonly string _prefix = RedisServerFixture.NewPrefix();
+    private readonly List<RedisSessionStore> _stores = [];
+
+    [Fact]
+    public async Task TwoWriters_OnStaleState_GetDistinctSequences_AndRightCounters()
+    {
+        var one = await OpenAsync();
+        var two = await OpenAsync();
+        var a = (await one.CreateSessionAsync(Meta("shared"), CancellationToken.None))!;
+        var b = (await two.OpenSessionAsync("shared", CancellationToken.None))!;
+        var seen = new List<long>();
+        for (var i = 0; i < 5; i++)
+        {
+            // Each handle's cached state is stale after the other wrote: the script counts from what is stored.
+            var ma = Msg("a" + i, 2);
+            var mb = Msg("b" + i, 3);
+            await a.AppendAsync([ma], DateTimeOffset.UtcNow, CancellationToken.None);
+            var s = await b.AppendAsync([mb], DateTimeOffset.UtcNow, CancellationToken.None);
+            seen.Add(ma.Sequence);
+            seen.Add(mb.Sequence);
+            Assert.Equal(((2 * i) + 2L, (2 * i) + 2, 5L * (i + 1)), (s.LastSequence, s.LiveMessages, s.LiveTokens));
+        }
+        Assert.Equal(Enumerable.Range(1, 10).Select(x => (long)x), seen);
+
+        // Both evict the same message: it is subtracted once.
+        await a.EvictAsync([1L], CancellationToken.None);
+        var after = await b.EvictAsync([1L, 2L], CancellationToken.None);
+        Assert.Equal((10L, 8, 20L), (after.LastSequence, after.LiveMessages, after.LiveTokens));
+        var fresh = await a.RefreshAsync(CancellationToken.None);
+        Assert.Equal(after, fresh with { Metadata = after.Metadata });
+        Assert.Equal(8, (await a.ReadMessageInfosAsync(CancellationToken.None)).Count);
+    }
+
+    [Fact]
+    public async Task OldHandle_OfARecreatedSession_WritesAndReadsNothing()
+    {
+        var store = await OpenAsync();
+        var old = (await store.CreateSessionAsync(Meta("again"), CancellationToken.None))!;
+        await old.AppendAsync([Msg("first life", 1)], DateTimeOffset.UtcNow, CancellationToken.None);
+        Assert.True(await store.RemoveSessionAsync("again", CancellationToken.None));
+        var fresh = (await store.CreateSessionAsync(Meta("again"), CancellationToken.None))!;
+
+        var batch = new[] { Msg("stale", 1) };
+        await Assert.ThrowsAsync<SessionNotFoundException>(() => old.AppendAsync(batch, DateTimeOffset.UtcNow, CancellationToken.None));
+        Assert.Equal(0, batch[0].Sequence);
+        var summary = new ConversationSummary { SessionId = "again", SummaryText = "x", FirstSequence = 1, LastSequence = 1, MessageCount = 1 };
+        await Assert.ThrowsAsync<SessionNotFoundException>(() => old.AddSummaryAsync(summary, CancellationToken.None));
+        await Assert.ThrowsAsync<SessionNotFoundException>(() => old.SaveAsync(old.State.Metadata.Clone(), 50, 0, CancellationToken.None));
+        await Assert.ThrowsAsync<SessionNotFoundException>(() => old.ReadMessageInfosAsync(CancellationToken.None));
+        await Assert.ThrowsAsync<SessionNotFoundException>(() => old.ReadSummariesAsync(CancellationToken.None));
+        await Assert.ThrowsAsync<SessionNotFoundException>(() => old.ReadNewestMessagesAsync(MessageQuery.All, 5, CancellationToken.None));
+        await Assert.ThrowsAsync<SessionNotFoundException>(async () =>
+        {
+            await foreach (var m in old.ReadMessagesAsync(MessageQuery.All, CancellationToken.None))
+            {
+                Assert.Fail($"read {m.Content}");
+            }
+        });
+
+        var s = await fresh.RefreshAsync(CancellationToken.None);
+        Assert.Equal((0L, 0, 0L, 0L), (s.LastSequence, s.LiveMessages, s.LiveTokens, s.SummarizedThrough));
+        Assert.Empty(await fresh.ReadSummariesAsync(CancellationToken.None));
+        Assert.Empty(await fresh.ReadMessageInfosAsync(CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task StoredFormat_IsWhatTheBackendAlwaysWrote()
+    {
+        var store = await OpenAsync();
+        var h = (await store.CreateSessionAsync(Meta("format"), CancellationToken.None))!;
+        var m = Msg("héllo \"quoted\"", 4);
+        m.Metadata["k"] = 1;
+        await h.AppendAsync([Msg("first", 1), m], DateTimeOffset.UtcNow, CancellationToken.None);
+        Assert.Equal(2, m.Sequence);
+
+        var json = await redis.Db.SortedSetRangeByScoreAsync($"{_prefix}:s:{{format}}:msgs", 2, 2);
+        Assert.Equal(RedisMapping.MessageToJson(m), (byte[])Assert.Single(json)!);
+        var info = await redis.Db.SortedSetRangeByScoreAsync($"{_prefix}:s:{{format}}:info", 2, 2);
+        Assert.Equal(RedisMapping.InfoMember(m), (string)Assert.Single(info)!);
+        var read = Assert.Single(await h.ReadNewestMessagesAsync(MessageQuery.All, 1, CancellationToken.None));
+        Assert.Equal((2L, m.MessageId, m.Content, 4), (read.Sequence, read.MessageId, read.Content, read.TokenCount!.Value));
+        var gen = await redis.Db.HashGetAsync($"{_prefix}:s:{{format}}:meta", "gen");
+        Assert.Equal(16, ((string)gen!).Length);
+    }
+
+    [Fact]
+    public async Task EveryWrite_RenewsTheTtl_OfEveryKey()
+    {
+        var store = await OpenAsync(ttlSeconds: 600);
+        var h = (await store.CreateSessionAsync(Meta("ttl"), CancellationToken.None))!;
+        await h.AppendAsync([Msg("a", 1)], DateTimeOffset.UtcNow, CancellationToken.None);
+        await h.AddSummaryAsync(new ConversationSummary { SessionId = "ttl", SummaryText = "a", FirstSequence = 1, LastSequence = 1, MessageCount = 1 }, CancellationToken.None);
+        foreach (var key in new[] { "meta", "msgs", "info", "sums" })
+        {
+            await redis.Db.KeyExpireAsync($"{_prefix}:s:{{ttl}}:{key}", TimeSpan.FromSeconds(5));
+        }
+        await h.EvictAsync([99L], CancellationToken.None);
+        foreach (var key in new[] { "meta", "msgs", "info", "sums" })
+        {
+            var ttl = await redis.Db.KeyTimeToLiveAsync($"{_prefix}:s:{{ttl}}:{key}");
+            Assert.True(ttl is { TotalSeconds: > 500 }, $"{key} has TTL {ttl}");
+        }
+    }
+
+    [Fact]
+    public async Task Save_MovesTheIndexes_AndAppendFollows()
+    {
+        var store = await OpenAsync();
+        var h = (await store.CreateSessionAsync(Meta("indexed"), CancellationToken.None))!;
+        var meta = h.State.Metadata.Clone();
+        meta.Status = SessionStatus.Archived;
+        await h.SaveAsync(meta, 0, 0, CancellationToken.None);
+        Assert.Equal(["indexed"], (await store.QuerySessionsAsync(new SessionQuery(null, SessionStatus.Archived, 10, 0), CancellationToken.None)).Select(m => m.SessionId));
+        Assert.Empty(await store.QuerySessionsAsync(new SessionQuery(null, SessionStatus.Active, 10, 0), CancellationToken.None));
+
+        var later = DateTimeOffset.UtcNow.AddHours(1);
+        await h.AppendAsync([Msg("a", 1)], later, CancellationToken.None);
+        foreach (var index in new[] { "time", "status:1", "user:u1" })
+        {
+            var score = await redis.Db.SortedSetScoreAsync($"{_prefix}:idx:{index}", "indexed");
+            Assert.Equal(RedisMapping.Score(later), (long)score!.Value);
+        }
+        Assert.Null(await redis.Db.SortedSetScoreAsync($"{_prefix}:idx:status:0", "indexed"));
+    }
+
+    /// <inheritdoc />
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    /// <inheritdoc />
+    public async Task DisposeAsync()
+    {
+        foreach (var s in _stores)
+        {
+            await s.DisposeAsync();
+        }
+        await redis.DeletePrefixAsync(_prefix);
+    }
+
+    private static Message Msg(string text, int tokens) => new(MessageRole.User, text) { TokenCount = tokens };
+
+    private static SessionMetadata Meta(string id) => new() { SessionId = id, UserId = "u1", SummaryStrategy = SummaryStrategy.Manual };
+
+    private async Task<RedisSessionStore> OpenAsync(int? ttlSeconds = null)
+    {
+        var store = new RedisSessionStore(redis.Options(_prefix, ttlSeconds));
+        _stores.Add(store);
+        await store.OpenAsync(CancellationToken.None);
+        return store;
+    }
+}
