@@ -11,18 +11,21 @@ public abstract partial class BackendConformanceTests
     /// <summary>Counts summarizer calls and answers with a short fixed text.</summary>
     protected sealed class CountingSummarizer : ISummarizer
     {
+        private int _calls;
+        private int _messages;
+
         /// <summary>Calls so far.</summary>
-        public int Calls { get; private set; }
+        public int Calls => Volatile.Read(ref _calls);
 
         /// <summary>Messages handed over in all calls.</summary>
-        public int Messages { get; private set; }
+        public int Messages => Volatile.Read(ref _messages);
 
         /// <inheritdoc />
         public Task<string> SummarizeAsync(IReadOnlyList<Message> messages, string? previousSummary, CancellationToken cancellationToken = default)
         {
-            Calls++;
-            Messages += messages.Count;
-            return Task.FromResult($"summary {Calls} of {messages.Count} messages");
+            var n = Interlocked.Increment(ref _calls);
+            Interlocked.Add(ref _messages, messages.Count);
+            return Task.FromResult($"summary {n} of {messages.Count} messages");
         }
     }
 
