@@ -55,29 +55,45 @@ internal static class SqliteMapping
     }
 
     /// <summary>Reads a session row selected with <see cref="SqliteStatements.SessionColumns"/>.</summary>
-    public static SessionState ReadSessionState(SqliteDataReader r)
+    public static SessionState ReadSessionState(SqliteDataReader r) => new(ReadMetadata(r))
     {
-        var metadata = new SessionMetadata
-        {
-            SessionId = r.GetString(0),
-            UserId = r.IsDBNull(1) ? null : r.GetString(1),
-            CreatedAt = FromTicks(r.GetInt64(2)),
-            UpdatedAt = FromTicks(r.GetInt64(3)),
-            Status = (SessionStatus)r.GetInt32(4),
-            MaxMessages = r.GetInt32(5),
-            MaxTokens = r.GetInt32(6),
-            AutoSummarizeThreshold = r.GetInt32(7),
-            SummaryStrategy = (SummaryStrategy)r.GetInt32(8),
-            Metadata = ParseObject(r.GetString(9), "session metadata"),
-            EvictionLowWater = r.GetDouble(14),
-        };
-        return new SessionState(metadata)
-        {
-            LastSequence = r.GetInt64(10),
-            LiveMessages = r.GetInt32(11),
-            LiveTokens = r.GetInt64(12),
-            SummarizedThrough = r.GetInt64(13),
-        };
+        LastSequence = r.GetInt64(10),
+        LiveMessages = r.GetInt32(11),
+        LiveTokens = r.GetInt64(12),
+        SummarizedThrough = r.GetInt64(13),
+    };
+
+    /// <summary>Reads the metadata of a session row selected with <see cref="SqliteStatements.SessionColumns"/>.</summary>
+    public static SessionMetadata ReadMetadata(SqliteDataReader r) => new()
+    {
+        SessionId = r.GetString(0),
+        UserId = r.IsDBNull(1) ? null : r.GetString(1),
+        CreatedAt = FromTicks(r.GetInt64(2)),
+        UpdatedAt = FromTicks(r.GetInt64(3)),
+        Status = (SessionStatus)r.GetInt32(4),
+        MaxMessages = r.GetInt32(5),
+        MaxTokens = r.GetInt32(6),
+        AutoSummarizeThreshold = r.GetInt32(7),
+        SummaryStrategy = (SummaryStrategy)r.GetInt32(8),
+        Metadata = ParseObject(r.GetString(9), "session metadata"),
+        EvictionLowWater = r.GetDouble(14),
+    };
+
+    /// <summary>Adds the metadata parameters of a session row (no counters).</summary>
+    public static void BindMetadata(SqliteCommand command, string sessionId, SessionMetadata m)
+    {
+        var p = command.Parameters;
+        p.AddWithValue("$session_id", sessionId);
+        p.AddWithValue("$user_id", (object?)m.UserId ?? DBNull.Value);
+        p.AddWithValue("$created_at", ToTicks(m.CreatedAt));
+        p.AddWithValue("$updated_at", ToTicks(m.UpdatedAt));
+        p.AddWithValue("$status", (int)m.Status);
+        p.AddWithValue("$max_messages", m.MaxMessages);
+        p.AddWithValue("$max_tokens", m.MaxTokens);
+        p.AddWithValue("$auto_summarize_threshold", m.AutoSummarizeThreshold);
+        p.AddWithValue("$summary_strategy", (int)m.SummaryStrategy);
+        p.AddWithValue("$metadata", m.Metadata.ToJsonString());
+        p.AddWithValue("$eviction_low_water", m.EvictionLowWater);
     }
 
     /// <summary>Adds the (empty) parameters of <see cref="SqliteStatements.InsertMessage"/>, to be filled per row.</summary>
