@@ -40,6 +40,9 @@ internal sealed class SqliteLinkPool : IAsyncDisposable
     /// <summary>True when the database is in WAL mode (reads use their own links).</summary>
     public bool IsWal => _useReaders;
 
+    /// <summary>Told the message of every SQLite failure (the backend keeps the last one for its health report).</summary>
+    public Action<string>? FailureObserver { get; set; }
+
     /// <summary>Opens the writer (creating the file and its directory, migrating the schema) unless it is open.</summary>
     public async Task OpenAsync(CancellationToken cancellationToken)
     {
@@ -74,7 +77,7 @@ internal sealed class SqliteLinkPool : IAsyncDisposable
         }
         catch (SqliteException ex)
         {
-            throw SqliteErrors.Translate(ex, SqliteBackend.BackendName, "open the database");
+            throw Fail(ex, "open the database");
         }
         finally
         {
@@ -101,7 +104,7 @@ internal sealed class SqliteLinkPool : IAsyncDisposable
         }
         catch (SqliteException ex)
         {
-            throw SqliteErrors.Translate(ex, SqliteBackend.BackendName, operation);
+            throw Fail(ex, operation);
         }
         finally
         {
@@ -131,7 +134,7 @@ internal sealed class SqliteLinkPool : IAsyncDisposable
         }
         catch (SqliteException ex)
         {
-            throw SqliteErrors.Translate(ex, SqliteBackend.BackendName, operation);
+            throw Fail(ex, operation);
         }
         catch
         {
@@ -214,7 +217,7 @@ internal sealed class SqliteLinkPool : IAsyncDisposable
         }
         catch (SqliteException ex)
         {
-            throw SqliteErrors.Translate(ex, SqliteBackend.BackendName, operation);
+            throw Fail(ex, operation);
         }
     }
 
@@ -244,6 +247,12 @@ internal sealed class SqliteLinkPool : IAsyncDisposable
         {
             link.Dispose();
         }
+    }
+
+    private MemoryException Fail(SqliteException ex, string operation)
+    {
+        FailureObserver?.Invoke(ex.Message);
+        return SqliteErrors.Translate(ex, SqliteBackend.BackendName, operation);
     }
 
     private static BackendUnavailableException NotOpen() =>

@@ -11,8 +11,9 @@ namespace LangSwarm.Memory.Sqlite;
 /// <see cref="SessionNotFoundException"/>, and the transaction rolls back.
 /// </summary>
 /// <remarks>
-/// The snapshots share one metadata object, parsed again only when the row's revision shows that another writer
-/// replaced the metadata; a write moves its <see cref="SessionMetadata.UpdatedAt"/> to the stored value.
+/// Snapshots share the handle's metadata object, which is replaced, never changed in place: parsed again only when
+/// the row's revision shows that another writer replaced the metadata, else copied (sharing its JSON) when a write
+/// moves <see cref="SessionMetadata.UpdatedAt"/>.
 /// </remarks>
 internal sealed class SqliteSessionHandle : ISessionHandle
 {
@@ -292,7 +293,8 @@ internal sealed class SqliteSessionHandle : ISessionHandle
         }
         else if (_metadata.UpdatedAt.UtcTicks != row.UpdatedAtTicks)
         {
-            _metadata.UpdatedAt = SqliteMapping.FromTicks(row.UpdatedAtTicks);
+            // Replaced, never changed in place: earlier snapshots keep theirs.
+            _metadata = SqliteMapping.WithUpdatedAt(_metadata, row.UpdatedAtTicks);
         }
         _state = new SessionSnapshot(_metadata, row.LastSequence, row.LiveMessages, row.LiveTokens, row.SummarizedThrough);
         return _state;

@@ -25,6 +25,13 @@ internal sealed class SqliteSessionStore : ISessionStore
     /// <summary>True for a <c>:memory:</c> database.</summary>
     public bool IsInMemory => _links.IsInMemory;
 
+    /// <summary>Told the message of every SQLite failure (the backend keeps the last one for its health report).</summary>
+    public Action<string>? FailureObserver
+    {
+        get => _links.FailureObserver;
+        set => _links.FailureObserver = value;
+    }
+
     /// <inheritdoc />
     public Task OpenAsync(CancellationToken cancellationToken) => _links.OpenAsync(cancellationToken);
 
