@@ -8,7 +8,7 @@ internal static class SqliteStatements
     /// <summary>A collation that orders text like <see cref="string.CompareOrdinal(string, string)"/> (UTF-16 code units).</summary>
     public const string OrdinalCollation = "LANGSWARM_ORDINAL";
 
-    /// <summary>Columns of a session row, in the order <see cref="SqliteMapping.ReadSessionState"/> reads them.</summary>
+    /// <summary>Columns of a session row, in the order <see cref="SqliteMapping.ReadMetadata"/> and <see cref="SqliteSessionHandle"/> read them.</summary>
     public const string SessionColumns =
         "session_id, user_id, created_at, updated_at, status, max_messages, max_tokens, auto_summarize_threshold, " +
         "summary_strategy, metadata, last_sequence, live_messages, live_tokens, summarized_through, eviction_low_water";
@@ -77,9 +77,11 @@ internal static class SqliteStatements
 
     private const string WhereIncarnation = " WHERE s.session_id = $session_id AND s.incarnation = $incarnation";
 
+    /// <summary><see cref="MessageColumns"/> of the joined message row.</summary>
     private const string JoinedMessageColumns =
         "m.sequence, m.message_id, m.role, m.content, m.timestamp, m.token_count, m.metadata, m.function_call, m.tool_calls";
 
+    /// <summary>The filter of a <see cref="MessageQuery"/>: sequence range, time floor and a bit mask of roles.</summary>
     private const string JoinedMessageFilter =
         "messages m ON m.session_id = s.session_id AND m.sequence BETWEEN $from AND $to AND m.timestamp >= $since " +
         "AND (($roles >> m.role) & 1) = 1";
@@ -102,21 +104,6 @@ internal static class SqliteStatements
         "SELECT u.summary_id, u.session_id, u.summary_text, u.message_count, u.token_count, u.created_at, u.summary_type, " +
         "u.first_sequence, u.last_sequence" + FromIncarnation + "summaries u ON u.session_id = s.session_id" + WhereIncarnation +
         " ORDER BY u.summary_pk";
-
-    public const string InsertSession =
-        "INSERT INTO sessions (" + SessionColumns + ") VALUES ($session_id, $user_id, $created_at, $updated_at, $status, " +
-        "$max_messages, $max_tokens, $auto_summarize_threshold, $summary_strategy, $metadata, $last_sequence, $live_messages, " +
-        "$live_tokens, $summarized_through, $eviction_low_water) ON CONFLICT (session_id) DO NOTHING";
-
-    public const string UpdateSession =
-        "UPDATE sessions SET user_id = $user_id, created_at = $created_at, updated_at = $updated_at, status = $status, " +
-        "max_messages = $max_messages, max_tokens = $max_tokens, auto_summarize_threshold = $auto_summarize_threshold, " +
-        "summary_strategy = $summary_strategy, metadata = $metadata, last_sequence = $last_sequence, " +
-        "live_messages = $live_messages, live_tokens = $live_tokens, summarized_through = $summarized_through, " +
-        "eviction_low_water = $eviction_low_water " +
-        "WHERE session_id = $session_id";
-
-    public const string SelectSession = "SELECT " + SessionColumns + " FROM sessions WHERE session_id = $session_id";
 
     private const string SessionOrderAndPage =
         " ORDER BY updated_at DESC, session_id COLLATE " + OrdinalCollation + " LIMIT $limit OFFSET $offset";
@@ -150,32 +137,10 @@ internal static class SqliteStatements
         "INSERT INTO messages (session_id, " + MessageColumns + ", has_calls) VALUES ($session_id, $sequence, $message_id, " +
         "$role, CAST($content AS TEXT), $timestamp, $token_count, $metadata, $function_call, $tool_calls, $has_calls)";
 
-    public const string DeleteMessage = "DELETE FROM messages WHERE session_id = $session_id AND sequence = $sequence";
-
-    /// <summary>The filter of a <see cref="MessageQuery"/>: sequence range, time floor and a bit mask of roles.</summary>
-    private const string MessageFilter =
-        " FROM messages WHERE session_id = $session_id AND sequence BETWEEN $from AND $to AND timestamp >= $since " +
-        "AND (($roles >> role) & 1) = 1";
-
-    /// <summary>One page of matching messages, ascending (keyset paging on the sequence).</summary>
-    public const string SelectMessagesPage =
-        "SELECT " + MessageColumns + MessageFilter + " ORDER BY sequence LIMIT $limit";
-
-    /// <summary>The newest matching messages, descending; the caller reverses them.</summary>
-    public const string SelectNewestMessages =
-        "SELECT " + MessageColumns + MessageFilter + " ORDER BY sequence DESC LIMIT $limit";
-
-    /// <summary>Index facts of the live messages, without their content.</summary>
-    public const string SelectMessageInfos =
-        "SELECT sequence, role, token_count, timestamp, has_calls FROM messages WHERE session_id = $session_id ORDER BY sequence";
-
     /// <summary>Inserts a summary; its text arrives as <see cref="SqliteMapping.TextValue"/> makes it.</summary>
     public const string InsertSummary =
         "INSERT INTO summaries (" + SummaryColumns + ") VALUES ($summary_id, $session_id, CAST($summary_text AS TEXT), $message_count, " +
         "$token_count, $created_at, $summary_type, $first_sequence, $last_sequence)";
-
-    public const string SelectSummaries =
-        "SELECT " + SummaryColumns + " FROM summaries WHERE session_id = $session_id ORDER BY summary_pk";
 
     public const string CountSessions =
         "SELECT COUNT(*), COALESCE(SUM(status = 0), 0), COALESCE(SUM(status = 1), 0) FROM sessions";
