@@ -60,6 +60,23 @@ public sealed class SqliteSessionStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task TwoStoresOnOneFile_LikeTwoProcesses_CountFromWhatIsStored()
+    {
+        var path = _dir.File("shared.db");
+        await using var first = await OpenAsync(path);
+        await using var second = await OpenAsync(path);
+        var a = (await first.CreateSessionAsync(Meta("s"), None))!;
+        var b = (await second.OpenSessionAsync("s", None))!;
+        await a.AppendAsync([Msg("a", 2)], DateTimeOffset.UtcNow, None);
+        await b.AppendAsync([Msg("b", 3)], DateTimeOffset.UtcNow, None);
+        var s = await a.AppendAsync([Msg("c", 4)], DateTimeOffset.UtcNow, None);
+        Assert.Equal((3L, 3, 9L), (s.LastSequence, s.LiveMessages, s.LiveTokens));
+        Assert.Equal(["a", "b", "c"], await ContentsAsync(b));
+        Assert.True(await second.RemoveSessionAsync("s", None));
+        await Assert.ThrowsAsync<SessionNotFoundException>(() => a.AppendAsync([Msg("d", 1)], DateTimeOffset.UtcNow, None));
+    }
+
+    [Fact]
     public async Task MetadataSavedByOneHandle_ReachesTheOtherOnItsNextWrite()
     {
         await using var store = await OpenAsync(_dir.File("meta.db"));
