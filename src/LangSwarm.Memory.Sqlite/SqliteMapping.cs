@@ -32,12 +32,46 @@ internal static class SqliteMapping
         return mask;
     }
 
-    /// <summary>Adds the parameters of a session row.</summary>
-    public static void BindSession(SqliteCommand command, SessionState state)
+    /// <summary>Reads the metadata of a session row selected with <see cref="SqliteStatements.SessionColumns"/>.</summary>
+    public static SessionMetadata ReadMetadata(SqliteDataReader r) => new()
     {
-        var m = state.Metadata;
+        SessionId = r.GetString(0),
+        UserId = r.IsDBNull(1) ? null : r.GetString(1),
+        CreatedAt = FromTicks(r.GetInt64(2)),
+        UpdatedAt = FromTicks(r.GetInt64(3)),
+        Status = (SessionStatus)r.GetInt32(4),
+        MaxMessages = r.GetInt32(5),
+        MaxTokens = r.GetInt32(6),
+        AutoSummarizeThreshold = r.GetInt32(7),
+        SummaryStrategy = (SummaryStrategy)r.GetInt32(8),
+        Metadata = ParseObject(r.GetString(9), "session metadata"),
+        EvictionLowWater = r.GetDouble(14),
+    };
+
+    /// <summary>
+    /// A copy of <paramref name="m"/> at another activity time, sharing its JSON metadata: metadata handed out in
+    /// snapshots is replaced, never changed in place, and nobody changes the JSON of a snapshot (they clone first).
+    /// </summary>
+    public static SessionMetadata WithUpdatedAt(SessionMetadata m, long updatedAtTicks) => new()
+    {
+        SessionId = m.SessionId,
+        UserId = m.UserId,
+        CreatedAt = m.CreatedAt,
+        UpdatedAt = FromTicks(updatedAtTicks),
+        Status = m.Status,
+        MaxMessages = m.MaxMessages,
+        MaxTokens = m.MaxTokens,
+        AutoSummarizeThreshold = m.AutoSummarizeThreshold,
+        SummaryStrategy = m.SummaryStrategy,
+        EvictionLowWater = m.EvictionLowWater,
+        Metadata = m.Metadata,
+    };
+
+    /// <summary>Adds the metadata parameters of a session row (no counters).</summary>
+    public static void BindMetadata(SqliteCommand command, string sessionId, SessionMetadata m)
+    {
         var p = command.Parameters;
-        p.AddWithValue("$session_id", m.SessionId);
+        p.AddWithValue("$session_id", sessionId);
         p.AddWithValue("$user_id", (object?)m.UserId ?? DBNull.Value);
         p.AddWithValue("$created_at", ToTicks(m.CreatedAt));
         p.AddWithValue("$updated_at", ToTicks(m.UpdatedAt));
@@ -47,37 +81,7 @@ internal static class SqliteMapping
         p.AddWithValue("$auto_summarize_threshold", m.AutoSummarizeThreshold);
         p.AddWithValue("$summary_strategy", (int)m.SummaryStrategy);
         p.AddWithValue("$metadata", m.Metadata.ToJsonString());
-        p.AddWithValue("$last_sequence", state.LastSequence);
-        p.AddWithValue("$live_messages", state.LiveMessages);
-        p.AddWithValue("$live_tokens", state.LiveTokens);
-        p.AddWithValue("$summarized_through", state.SummarizedThrough);
         p.AddWithValue("$eviction_low_water", m.EvictionLowWater);
-    }
-
-    /// <summary>Reads a session row selected with <see cref="SqliteStatements.SessionColumns"/>.</summary>
-    public static SessionState ReadSessionState(SqliteDataReader r)
-    {
-        var metadata = new SessionMetadata
-        {
-            SessionId = r.GetString(0),
-            UserId = r.IsDBNull(1) ? null : r.GetString(1),
-            CreatedAt = FromTicks(r.GetInt64(2)),
-            UpdatedAt = FromTicks(r.GetInt64(3)),
-            Status = (SessionStatus)r.GetInt32(4),
-            MaxMessages = r.GetInt32(5),
-            MaxTokens = r.GetInt32(6),
-            AutoSummarizeThreshold = r.GetInt32(7),
-            SummaryStrategy = (SummaryStrategy)r.GetInt32(8),
-            Metadata = ParseObject(r.GetString(9), "session metadata"),
-            EvictionLowWater = r.GetDouble(14),
-        };
-        return new SessionState(metadata)
-        {
-            LastSequence = r.GetInt64(10),
-            LiveMessages = r.GetInt32(11),
-            LiveTokens = r.GetInt64(12),
-            SummarizedThrough = r.GetInt64(13),
-        };
     }
 
     /// <summary>Adds the (empty) parameters of <see cref="SqliteStatements.InsertMessage"/>, to be filled per row.</summary>
@@ -111,7 +115,7 @@ internal static class SqliteMapping
         ToolCalls = r.IsDBNull(8) ? null : ParseArray(r.GetString(8), "tool calls"),
     };
 
-    /// <summary>Reads a row of <see cref="SqliteStatements.SelectMessageInfos"/>.</summary>
+    /// <summary>Reads a row of <see cref="SqliteStatements.SessionMessageInfos"/>.</summary>
     public static MessageInfo ReadMessageInfo(SqliteDataReader r) => new(
         r.GetInt64(0),
         (MessageRole)r.GetInt32(1),

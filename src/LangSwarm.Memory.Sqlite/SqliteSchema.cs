@@ -14,7 +14,7 @@ namespace LangSwarm.Memory.Sqlite;
 public static class SqliteSchema
 {
     /// <summary>The schema version this library writes and reads.</summary>
-    public const int CurrentVersion = 2;
+    public const int CurrentVersion = 3;
 
     private const string CreateVersionTable =
         "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL PRIMARY KEY, applied_at INTEGER NOT NULL)";
@@ -82,6 +82,18 @@ public static class SqliteSchema
         // before it get the default.
         [
             "ALTER TABLE sessions ADD COLUMN eviction_low_water REAL NOT NULL DEFAULT 0.8",
+        ],
+
+        // Version 3: a session's incarnation and metadata revision, which a session handle checks. The incarnation
+        // comes from a store-wide counter on every create (never reused, unlike a rowid), so a handle on a removed
+        // session never writes a session created again under its id; the revision grows with every metadata
+        // replace, so a handle parses the metadata again only when another writer changed it. Rows written
+        // before it get 0 for both: every session created afterwards gets an incarnation of at least 1.
+        [
+            "ALTER TABLE sessions ADD COLUMN incarnation INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE sessions ADD COLUMN revision INTEGER NOT NULL DEFAULT 0",
+            "CREATE TABLE counters (name TEXT NOT NULL PRIMARY KEY, value INTEGER NOT NULL)",
+            "INSERT INTO counters (name, value) VALUES ('incarnation', 0)",
         ],
     ];
 

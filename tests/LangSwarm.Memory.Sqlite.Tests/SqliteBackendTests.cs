@@ -124,8 +124,9 @@ public sealed class SqliteBackendTests : IDisposable
         {
             await backend.CreateSessionAsync(new SessionMetadata("old", "u") { EvictionLowWater = 0.5, MaxMessages = 9 });
         }
-        // Back to the version 1 layout: no eviction_low_water column, one migration recorded.
-        Scalar(path, "ALTER TABLE sessions DROP COLUMN eviction_low_water; DELETE FROM schema_version WHERE version > 1; SELECT 0");
+        // Back to the version 1 layout: no eviction_low_water column (nor what version 3 added), one migration recorded.
+        Scalar(path, "ALTER TABLE sessions DROP COLUMN eviction_low_water; ALTER TABLE sessions DROP COLUMN incarnation; " +
+            "ALTER TABLE sessions DROP COLUMN revision; DROP TABLE counters; DELETE FROM schema_version WHERE version > 1; SELECT 0");
         Assert.Equal(1, Scalar(path, "SELECT MAX(version) FROM schema_version"));
 
         await using (var backend = await OpenAsync(path))
