@@ -55,6 +55,8 @@ public static class Summaries
             var session = await b.CreateSessionAsync(meta).ConfigureAwait(false);
             await session.AddMessageAsync(new Message(MessageRole.System, "You are a helpful assistant.") { TokenCount = 12 }).ConfigureAwait(false);
             var latencies = new List<double>(adds);
+            var checks = 0;
+            var overBudget = 0;
             var sw = Stopwatch.StartNew();
             for (var i = 0; i < adds; i++)
             {
@@ -63,14 +65,32 @@ public static class Summaries
                 var t0 = Stopwatch.GetTimestamp();
                 await session.AddMessageAsync(m).ConfigureAwait(false);
                 latencies.Add(Stopwatch.GetElapsedTime(t0).TotalMicroseconds);
+                if (i % 500 == 499)
+                {
+                    // The budget is a promise at every point of the conversation, not only at its end.
+                    sw.Stop();
+                    checks++;
+                    var mid = await session.GetConversationContextAsync(ContextBudget).ConfigureAwait(false);
+                    overBudget += mid.Sum(x => x.TokenCount ?? 0) > ContextBudget ? 1 : 0;
+                    sw.Start();
+                }
             }
             sw.Stop();
+            // The summaries owed by the last adds are made in the background; the context is read once they are.
+            var settle = Stopwatch.StartNew();
+            await b.WhenSummariesIdleAsync().ConfigureAwait(false);
+            settle.Stop();
             var context = await session.GetConversationContextAsync(ContextBudget).ConfigureAwait(false);
             var tokens = context.Sum(x => x.TokenCount ?? 0);
             var summaries = await session.GetSummariesAsync().ConfigureAwait(false);
-            var newest = summaries.Count == 0 ? "none" : $"{summaries.Count} stored, the newest covering sequences {summaries[^1].FirstSequence}–{summaries[^1].LastSequence}";
+            var used = context.FirstOrDefault(x => x.Metadata.ContainsKey("summary_id"));
+            var usedSummary = used is null ? null : summaries.FirstOrDefault(x => x.SummaryId == used.Metadata["summary_id"]!.GetValue<string>());
             var firstInWindow = context.FirstOrDefault(x => x.Role != MessageRole.System)?.Sequence;
-            var note = $"{client.Calls} summarizer calls; context {tokens:N0} of {ContextBudget:N0} tokens, {context.Count} messages from sequence {firstInWindow}; summaries: {newest}";
+            var coverage = usedSummary is null
+                ? "no summary in the context"
+                : $"the context's summary covers sequences {usedSummary.FirstSequence}–{usedSummary.LastSequence}, the window starts at {firstInWindow}";
+            var note = $"{client.Calls} summarizer calls ({summaries.Count} summaries); context {tokens:N0} of {ContextBudget:N0} tokens, {context.Count} messages; {coverage}; "
+                + $"{checks} contexts along the way, {overBudget} over budget; background caught up {settle.Elapsed.TotalMilliseconds:N0} ms after the last add";
             BenchContext.Log($"W4 {spec.Column} {(summarize ? "summaries" : "baseline")}: {note}");
             return Stats.Fold([new Sample(adds / sw.Elapsed.TotalSeconds, Stats.Percentile(latencies, 0.99))], note);
         }

@@ -217,8 +217,10 @@ internal sealed class SummaryWorker
         var target = st.SummarizedThrough;
         if (periodic || owed)
         {
-            // The chain reaches to the newest message: the next chunks to evict are then already covered.
-            target = st.LastSequence;
+            // The chain grows by at most a threshold of messages per link, so a context always finds a summary
+            // ending at most that far before its window, even when adds outran the summarizer (it then catches
+            // up link by link). Within that, it reaches as far as it can, so the next chunks leave covered.
+            target = Math.Min(st.LastSequence, st.SummarizedThrough + st.Metadata.AutoSummarizeThreshold);
             var type = periodic ? SummaryChain.AutomaticType(st.Metadata) : SummaryType.Auto;
             summary = await SummaryChain.MakeAsync(handle, _backend.Summarizer, st, target, type, _backend.Clock, cancellationToken).ConfigureAwait(false);
         }
