@@ -122,8 +122,8 @@ public sealed class EngineBackend : MemoryBackendBase
     }
 
     /// <inheritdoc />
-    protected override Task<bool> TryCreateSessionAsync(SessionState state, CancellationToken cancellationToken) =>
-        Engine.CreateSessionAsync(state.Clone());
+    protected override async Task<bool> TryCreateSessionAsync(SessionState state, CancellationToken cancellationToken) =>
+        await Engine.CreateSessionAsync(state.Clone()).ConfigureAwait(false) is not null;
 
     /// <inheritdoc />
     protected override Task<SessionState?> LoadSessionAsync(string sessionId, CancellationToken cancellationToken)

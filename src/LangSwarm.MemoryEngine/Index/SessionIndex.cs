@@ -119,6 +119,10 @@ internal sealed class SessionIndex
         {
             if (_byNumber.Remove(entry.Number))
             {
+                lock (entry.Lock)
+                {
+                    entry.Removed = true;
+                }
                 _byId.Remove(entry.State.Metadata.SessionId);
                 Unfile(entry);
                 if (entry.Saved.InFile)
