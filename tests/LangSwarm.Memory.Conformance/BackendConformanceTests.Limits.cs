@@ -215,6 +215,7 @@ public abstract partial class BackendConformanceTests
         {
             await s.AddMessageAsync(m);
         }
+        await IdleAsync();
         Assert.NotEmpty(await s.GetSummariesAsync());
         await AssertMessagesStayAsync(s.SessionId, after);
     }

@@ -19,8 +19,14 @@ public abstract partial class BackendConformanceTests
 
         await s.AddMessagesAsync([Msg(MessageRole.User, "And the hotel?", 5), Msg(MessageRole.Assistant, "The hotel costs 90 euros.", 5)]);
         var second = await s.CreateSummaryAsync();
-        Assert.Equal(2, second.MessageCount);
-        Assert.Equal(7, second.FirstSequence);
+        // The chain: the second summary folds the first and the two messages after it.
+        Assert.Equal(8, second.MessageCount);
+        Assert.Equal(82, second.TokenCount);
+        Assert.Equal((1L, 8L), (second.FirstSequence, second.LastSequence));
+        Assert.Equal(SummaryType.Auto, second.SummaryType);
+
+        // Nothing new since: the newest summary again, no summarizer call, nothing stored.
+        Assert.Equal(second.SummaryId, (await s.CreateSummaryAsync()).SummaryId);
 
         var all = await s.GetSummariesAsync();
         Assert.Equal([first.SummaryId, second.SummaryId], all.Select(x => x.SummaryId));
@@ -39,13 +45,15 @@ public abstract partial class BackendConformanceTests
         });
         for (var i = 0; i < 9; i++)
         {
-            await s.AddMessageAsync(Msg(MessageRole.User, $"Point {i} about the launch plan.", 5));
+            await AddAndSettleAsync(s, Msg(MessageRole.User, $"Point {i} about the launch plan.", 5));
         }
         var sums = await s.GetSummariesAsync();
         Assert.Equal(2, sums.Count);
         Assert.All(sums, x => Assert.Equal(SummaryType.Periodic, x.SummaryType));
+        // One running chain: the second summary covers the conversation from its start.
         Assert.Equal((1L, 4L), (sums[0].FirstSequence, sums[0].LastSequence));
-        Assert.Equal((5L, 8L), (sums[1].FirstSequence, sums[1].LastSequence));
+        Assert.Equal((1L, 8L), (sums[1].FirstSequence, sums[1].LastSequence));
+        Assert.Equal([4, 8], sums.Select(x => x.MessageCount));
     }
 
     [Fact]
@@ -58,7 +66,7 @@ public abstract partial class BackendConformanceTests
         });
         for (var i = 0; i < 6; i++)
         {
-            await s.AddMessageAsync(Msg(MessageRole.User, $"Fact {i} about the garden.", 5));
+            await AddAndSettleAsync(s, Msg(MessageRole.User, $"Fact {i} about the garden.", 5));
         }
         var sums = await s.GetSummariesAsync();
         Assert.Equal(2, sums.Count);
@@ -87,19 +95,21 @@ public abstract partial class BackendConformanceTests
         await s.AddMessageAsync(Msg(MessageRole.System, "rules", 5));
         for (var i = 0; i < 8; i++)
         {
-            await s.AddMessageAsync(Msg(MessageRole.User, $"Note {i} on the contract terms.", 5));
+            await AddAndSettleAsync(s, Msg(MessageRole.User, $"Note {i} on the contract terms.", 5));
         }
         var live = await s.GetMessagesAsync();
         Assert.Equal(["rules", "Note 4 on the contract terms.", "Note 5 on the contract terms.", "Note 6 on the contract terms.", "Note 7 on the contract terms."], live.Select(m => m.Content));
         var sums = await s.GetSummariesAsync();
         // Past 5 messages, eviction goes down to 4 (the low-water mark, 0.8 of the limit): two chunks of two
-        // notes, one summary each, not one summary per add.
-        Assert.Equal([2, 2], sums.Select(x => x.MessageCount));
-        Assert.Equal([(2L, 3L), (4L, 5L)], sums.Select(x => (x.FirstSequence, x.LastSequence)));
-        // The context shows the summary in place of what left the window.
+        // notes. The first chunk's summary reaches to the newest message (notes 0-4), so the second chunk
+        // leaves already covered: one summarizer call, not one per add.
+        var only = Assert.Single(sums);
+        Assert.Equal((2L, 6L, 5), (only.FirstSequence, only.LastSequence, only.MessageCount));
+        // The context shows the summary in place of what it covers, then the messages after it.
         var ctx = await s.GetConversationContextAsync(10000);
         Assert.Equal("rules", ctx[0].Content);
-        Assert.Equal(sums[^1].SummaryId, ctx[1].Metadata["summary_id"]!.GetValue<string>());
+        Assert.Equal(only.SummaryId, ctx[1].Metadata["summary_id"]!.GetValue<string>());
+        Assert.Equal(["Note 5 on the contract terms.", "Note 6 on the contract terms.", "Note 7 on the contract terms."], ctx.Skip(2).Select(m => m.Content));
         var stats = await Backend.GetUsageStatsAsync();
         Assert.Equal(5, stats.TotalMessages);
     }

@@ -69,20 +69,33 @@ public abstract partial class BackendConformanceTests
         var s = await NewSessionAsync();
         await s.AddMessageAsync(Msg(MessageRole.System, "rules", 5));
         await s.AddMessagesAsync(Enumerable.Range(0, 20).Select(i => Msg(i % 2 == 0 ? MessageRole.User : MessageRole.Assistant, $"Turn {i} talks about the Paris trip budget.", 10)));
-        var summary = await s.CreateSummaryAsync();
+        var first = await s.CreateSummaryAsync();
+        await s.AddMessagesAsync(Enumerable.Range(20, 20).Select(i => Msg(i % 2 == 0 ? MessageRole.User : MessageRole.Assistant, $"Turn {i} talks about the Paris trip budget.", 10)));
+        var second = await s.CreateSummaryAsync();
+        await s.AddMessagesAsync(Enumerable.Range(40, 10).Select(i => Msg(i % 2 == 0 ? MessageRole.User : MessageRole.Assistant, $"Turn {i} talks about the Paris trip budget.", 10)));
 
         var all = await s.GetConversationContextAsync(100000);
-        Assert.Equal(21, all.Count);
+        Assert.Equal(51, all.Count);
         Assert.DoesNotContain(all, m => m.Metadata.ContainsKey("summary_id"));
 
+        // A window of ~15 turns starts after the second summary's end (turn 39): that summary, then the window.
         var ctx = await s.GetConversationContextAsync(200);
         Assert.Equal("rules", ctx[0].Content);
         Assert.Equal(MessageRole.System, ctx[1].Role);
-        Assert.Contains(summary.SummaryText, ctx[1].Content);
-        Assert.Equal(summary.SummaryId, ctx[1].Metadata["summary_id"]!.GetValue<string>());
+        Assert.Contains(second.SummaryText, ctx[1].Content);
+        Assert.Equal(second.SummaryId, ctx[1].Metadata["summary_id"]!.GetValue<string>());
         Assert.True(ctx.Sum(m => m.TokenCount!.Value) <= 200);
-        Assert.Equal("Turn 19 talks about the Paris trip budget.", ctx[^1].Content);
+        Assert.Equal("Turn 49 talks about the Paris trip budget.", ctx[^1].Content);
         Assert.All(ctx.Skip(2), m => Assert.NotEqual(MessageRole.System, m.Role));
+        Assert.True(ctx[2].Sequence > second.LastSequence);
+
+        // A wider window reaches into the second summary: the first one, which ends before it, stands in.
+        var wide = await s.GetConversationContextAsync(330);
+        Assert.Equal(first.SummaryId, wide[1].Metadata["summary_id"]!.GetValue<string>());
+        Assert.True(wide[2].Sequence > first.LastSequence);
+        Assert.True(wide.Sum(m => m.TokenCount!.Value) <= 330);
+        Assert.Equal((1L + 1, 21L), (first.FirstSequence, first.LastSequence));
+        Assert.Equal((2L, 41L), (second.FirstSequence, second.LastSequence));
     }
 
     [Fact]

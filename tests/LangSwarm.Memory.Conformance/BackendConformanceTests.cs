@@ -51,6 +51,20 @@ public abstract partial class BackendConformanceTests : IAsyncLifetime
         await CleanupStorageAsync();
     }
 
+    /// <summary>Waits (at most 30 s) until the background summarizer has caught up with every add so far.</summary>
+    protected async Task IdleAsync()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await Backend.WhenSummariesIdleAsync(timeout.Token);
+    }
+
+    /// <summary>Adds one message and waits for the automatic summaries and evictions it causes.</summary>
+    protected async Task AddAndSettleAsync(IMemorySession session, Message message)
+    {
+        await session.AddMessageAsync(message);
+        await IdleAsync();
+    }
+
     /// <summary>Swaps in the reopened backend.</summary>
     protected async Task ReopenBackendAsync() => _backend = await ReopenAsync(Backend);
 

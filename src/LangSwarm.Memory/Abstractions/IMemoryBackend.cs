@@ -41,4 +41,10 @@ public interface IMemoryBackend : IAsyncDisposable
 
     /// <summary>Usage statistics.</summary>
     Task<UsageStats> GetUsageStatsAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Completes when automatic summaries made in the background (and the evictions they allow) have caught up
+    /// with every add so far. Backends that summarize inline complete at once.
+    /// </summary>
+    Task WhenSummariesIdleAsync(CancellationToken cancellationToken = default) => Task.CompletedTask;
 }

@@ -39,7 +39,8 @@ public abstract partial class MemoryBackendBase
     /// <summary>
     /// Ids of sessions in <paramref name="status"/> whose last activity is before <paramref name="cutoff"/>. The
     /// default narrows <see cref="FindSessionsUpdatedBeforeAsync(DateTimeOffset, CancellationToken)"/> by each
-    /// candidate's state (no messages are read); a backend with a status index can answer directly.
+    /// candidate's state (no messages are read); a backend with a status index can answer directly. Only for
+    /// backends not yet on <see cref="ISessionStore"/>.
     /// </summary>
     protected internal virtual async Task<IReadOnlyList<string>> FindSessionsUpdatedBeforeAsync(DateTimeOffset cutoff, SessionStatus status, CancellationToken cancellationToken)
     {
@@ -65,7 +66,7 @@ public abstract partial class MemoryBackendBase
         {
             return 0;
         }
-        var ids = await FindSessionsUpdatedBeforeAsync(cutoff, cancellationToken).ConfigureAwait(false);
+        var ids = await Store.FindSessionsUpdatedBeforeAsync(cutoff, null, cancellationToken).ConfigureAwait(false);
         return await DeleteWhereAsync(ids, m => m.UpdatedAt < cutoff, cancellationToken).ConfigureAwait(false);
     }
 
@@ -79,20 +80,9 @@ public abstract partial class MemoryBackendBase
         foreach (var id in ids)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var gate = LockFor(id);
-            await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-            try
+            if (await DeleteWhereAsync(id, expired, cancellationToken).ConfigureAwait(false))
             {
-                var state = await LoadSessionAsync(id, cancellationToken).ConfigureAwait(false);
-                if (state is not null && expired(state.Metadata)
-                    && await RemoveSessionAsync(id, cancellationToken).ConfigureAwait(false))
-                {
-                    removed++;
-                }
-            }
-            finally
-            {
-                gate.Release();
+                removed++;
             }
         }
         return removed;
@@ -122,14 +112,14 @@ public abstract partial class MemoryBackendBase
         var removed = 0;
         if (policy.MaxAge is { } maxAge && CutoffBefore(now, maxAge) is { } cutoff)
         {
-            var ids = await FindSessionsUpdatedBeforeAsync(cutoff, cancellationToken).ConfigureAwait(false);
+            var ids = await Store.FindSessionsUpdatedBeforeAsync(cutoff, null, cancellationToken).ConfigureAwait(false);
             removed += await DeleteWhereAsync(ids, m => m.UpdatedAt < cutoff, cancellationToken).ConfigureAwait(false);
         }
         // An archive age at or past MaxAge has nothing left to find: the pass above took every such session.
         if (policy.ArchivedMaxAge is { } archivedAge && (policy.MaxAge is null || archivedAge < policy.MaxAge)
             && CutoffBefore(now, archivedAge) is { } archivedCutoff)
         {
-            var ids = await FindSessionsUpdatedBeforeAsync(archivedCutoff, SessionStatus.Archived, cancellationToken).ConfigureAwait(false);
+            var ids = await Store.FindSessionsUpdatedBeforeAsync(archivedCutoff, SessionStatus.Archived, cancellationToken).ConfigureAwait(false);
             removed += await DeleteWhereAsync(ids, m => m.Status == SessionStatus.Archived && m.UpdatedAt < archivedCutoff, cancellationToken).ConfigureAwait(false);
         }
         LastRetention = new RetentionReport(Clock.GetUtcNow(), removed);

@@ -4,24 +4,36 @@ using System.Runtime.CompilerServices;
 namespace LangSwarm.Memory;
 
 /// <summary>
-/// The shared body of every backend. It implements the seed's behaviour once — validation, per-session
-/// ordering, token counting, eviction, summarization, cleanup, health — on top of a small set of storage
-/// primitives that each backend provides. That is what lets one conformance suite hold every backend to the
-/// same observable behaviour.
+/// The session layer every backend shares. It implements the seed's behaviour once — validation, per-session
+/// ordering, token counting, eviction, the summary chain and its background worker, cleanup, health — over an
+/// <see cref="ISessionStore"/> that each backend provides. That is what lets one conformance suite hold every
+/// backend to the same observable behaviour.
 /// </summary>
 public abstract partial class MemoryBackendBase : IMemoryBackend
 {
-    private const int LockStripes = 256;
-    private readonly SemaphoreSlim[] _sessionLocks = CreateStripes();
     private readonly SemaphoreSlim _connectLock = new(1, 1);
+    private readonly SessionLinks _links = new();
+    private readonly SummaryWorker _summaries;
     private volatile bool _connected;
     private string? _lastError;
 
-    /// <summary>Creates the backend with its token counter and summarizer.</summary>
-    protected MemoryBackendBase(ITokenCounter? tokenCounter = null, ISummarizer? summarizer = null)
+    /// <summary>Creates the backend over a store, with its token counter and summarizer.</summary>
+    protected MemoryBackendBase(ISessionStore store, ITokenCounter? tokenCounter = null, ISummarizer? summarizer = null)
     {
+        ArgumentNullException.ThrowIfNull(store);
+        Store = store;
         TokenCounter = tokenCounter ?? TiktokenCounter.Default;
         Summarizer = summarizer ?? new ExtractiveSummarizer();
+        _summaries = new SummaryWorker(this);
+    }
+
+    /// <summary>Creates a backend that implements the storage hooks itself (being replaced by <see cref="ISessionStore"/>).</summary>
+    protected MemoryBackendBase(ITokenCounter? tokenCounter = null, ISummarizer? summarizer = null)
+    {
+        Store = new LegacyHookStore(this);
+        TokenCounter = tokenCounter ?? TiktokenCounter.Default;
+        Summarizer = summarizer ?? new ExtractiveSummarizer();
+        _summaries = new SummaryWorker(this);
     }
 
     /// <inheritdoc />
@@ -36,6 +48,9 @@ public abstract partial class MemoryBackendBase : IMemoryBackend
     /// <summary>Makes the summaries of automatic and manual summarization.</summary>
     public ISummarizer Summarizer { get; set; }
 
+    /// <summary>How automatic summaries run in the background (concurrency, retry backoff); read at connect.</summary>
+    public BackgroundSummaryOptions BackgroundSummaries { get; } = new();
+
     /// <summary>
     /// Set by a <see cref="MemoryManager"/> over this backend (until it shuts down): the manager connects on first use,
     /// and a health check is a use, so <see cref="HealthCheckAsync"/> connects a backend that is not connected yet and
@@ -45,6 +60,9 @@ public abstract partial class MemoryBackendBase : IMemoryBackend
 
     /// <summary>Clock used for activity times (tests may move it).</summary>
     public TimeProvider Clock { get; set; } = TimeProvider.System;
+
+    /// <summary>The storage under the session layer.</summary>
+    internal ISessionStore Store { get; }
 
     /// <inheritdoc />
     public async Task ConnectAsync(CancellationToken cancellationToken = default)
@@ -58,7 +76,7 @@ public abstract partial class MemoryBackendBase : IMemoryBackend
             }
             try
             {
-                await OpenStoreAsync(cancellationToken).ConfigureAwait(false);
+                await Store.OpenAsync(cancellationToken).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is not MemoryException and not OperationCanceledException and not ArgumentException)
             {
@@ -71,7 +89,10 @@ public abstract partial class MemoryBackendBase : IMemoryBackend
                 throw;
             }
             _connected = true;
+            _summaries.Start();
             StartRetention();
+            // Summaries owed when the store last closed (a crash, a disconnect mid-summary) are queued again.
+            _ = _summaries.TrackAsync(QueueOwedSummariesAsync);
         }
         finally
         {
@@ -90,8 +111,10 @@ public abstract partial class MemoryBackendBase : IMemoryBackend
                 return;
             }
             await StopRetentionAsync().ConfigureAwait(false);
+            await _summaries.StopAsync().ConfigureAwait(false);
             _connected = false;
-            await CloseStoreAsync(cancellationToken).ConfigureAwait(false);
+            _links.CloseAll();
+            await Store.CloseAsync(cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -103,9 +126,16 @@ public abstract partial class MemoryBackendBase : IMemoryBackend
     public async ValueTask DisposeAsync()
     {
         await DisconnectAsync().ConfigureAwait(false);
-        await DisposeStoreAsync().ConfigureAwait(false);
+        await Store.DisposeAsync().ConfigureAwait(false);
         GC.SuppressFinalize(this);
     }
+
+    /// <summary>
+    /// Completes when the background summarizer has nothing running or queued: every automatic summary owed so
+    /// far is made and its chunk evicted. A session whose summaries keep failing stays queued (retrying), so use
+    /// a cancellation token when the summarizer may be failing.
+    /// </summary>
+    public Task WhenSummariesIdleAsync(CancellationToken cancellationToken = default) => _summaries.WhenIdleAsync(cancellationToken);
 
     /// <inheritdoc />
     public async Task<HealthReport> HealthCheckAsync(CancellationToken cancellationToken = default)
@@ -128,8 +158,13 @@ public abstract partial class MemoryBackendBase : IMemoryBackend
         var sw = Stopwatch.StartNew();
         try
         {
-            var issues = await ProbeAsync(cancellationToken).ConfigureAwait(false);
+            var found = await Store.ProbeAsync(cancellationToken).ConfigureAwait(false);
             sw.Stop();
+            var issues = new List<string>(found);
+            if (_summaries.Problem is { } summaries)
+            {
+                issues.Add(summaries);
+            }
             return new HealthReport
             {
                 Status = issues.Count == 0 ? HealthStatus.Healthy : HealthStatus.Degraded,
@@ -158,21 +193,9 @@ public abstract partial class MemoryBackendBase : IMemoryBackend
             MessageValidator.ValidateUserId(metadata.UserId, nameof(metadata));
         }
         ValidateLimits(metadata);
-        var state = new SessionState(metadata.Clone());
-        var gate = LockFor(metadata.SessionId);
-        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            if (!await TryCreateSessionAsync(state, cancellationToken).ConfigureAwait(false))
-            {
-                throw new SessionAlreadyExistsException(metadata.SessionId);
-            }
-        }
-        finally
-        {
-            gate.Release();
-        }
-        return new StoredSession(this, state.Metadata.Clone());
+        var handle = await Store.CreateSessionAsync(metadata.Clone(), cancellationToken).ConfigureAwait(false)
+            ?? throw new SessionAlreadyExistsException(metadata.SessionId);
+        return new StoredSession(this, _links.Register(handle));
     }
 
     /// <inheritdoc />
@@ -180,8 +203,21 @@ public abstract partial class MemoryBackendBase : IMemoryBackend
     {
         MessageValidator.ValidateSessionId(sessionId);
         EnsureConnected();
-        var state = await LoadSessionAsync(sessionId, cancellationToken).ConfigureAwait(false);
-        return state is null ? null : new StoredSession(this, state.Metadata);
+        if (_links.Find(sessionId) is { } inUse)
+        {
+            // The session may have gone from under this process (another process, a Redis TTL): ask the store.
+            try
+            {
+                await inUse.Handle.RefreshAsync(cancellationToken).ConfigureAwait(false);
+                return new StoredSession(this, inUse);
+            }
+            catch (SessionNotFoundException)
+            {
+                _links.Close(inUse);
+            }
+        }
+        var link = await FindLinkAsync(sessionId, cancellationToken).ConfigureAwait(false);
+        return link is null ? null : new StoredSession(this, link);
     }
 
     /// <inheritdoc />
@@ -203,7 +239,7 @@ public abstract partial class MemoryBackendBase : IMemoryBackend
         {
             return Task.FromResult<IReadOnlyList<SessionMetadata>>([]);
         }
-        return QuerySessionsAsync(new SessionQuery(userId, status, limit, offset), cancellationToken);
+        return Store.QuerySessionsAsync(new SessionQuery(userId, status, limit, offset), cancellationToken);
     }
 
     /// <inheritdoc />
@@ -211,32 +247,107 @@ public abstract partial class MemoryBackendBase : IMemoryBackend
     {
         MessageValidator.ValidateSessionId(sessionId);
         EnsureConnected();
-        var gate = LockFor(sessionId);
-        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            return await RemoveSessionAsync(sessionId, cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            gate.Release();
-        }
+        return await DeleteWhereAsync(sessionId, static _ => true, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
     public Task<UsageStats> GetUsageStatsAsync(CancellationToken cancellationToken = default)
     {
         EnsureConnected();
-        return ComputeUsageStatsAsync(cancellationToken);
+        return Store.ComputeUsageStatsAsync(cancellationToken);
     }
 
-    // ---- Storage primitives each backend implements -------------------------------------------------------
+    // ---- Sessions in use ------------------------------------------------------------------------------------
+
+    /// <summary>The link of a session: the one in use, else found in the store (one lookup); null when there is none.</summary>
+    internal async ValueTask<SessionLink?> FindLinkAsync(string sessionId, CancellationToken cancellationToken)
+    {
+        if (_links.Find(sessionId) is { } link)
+        {
+            return link;
+        }
+        var handle = await Store.OpenSessionAsync(sessionId, cancellationToken).ConfigureAwait(false);
+        return handle is null ? null : _links.Register(handle);
+    }
+
+    /// <summary>Queues a session for the background summarizer.</summary>
+    internal void QueueSummary(SessionLink link) => _summaries.Enqueue(link);
+
+    /// <summary>
+    /// Removes a session when, under its lock, <paramref name="expired"/> still holds for its stored metadata (a
+    /// session touched since it was found is kept); its links close. True when it was removed.
+    /// </summary>
+    private async Task<bool> DeleteWhereAsync(string sessionId, Func<SessionMetadata, bool> expired, CancellationToken cancellationToken)
+    {
+        var link = await FindLinkAsync(sessionId, cancellationToken).ConfigureAwait(false);
+        if (link is null)
+        {
+            return false;
+        }
+        await link.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (link.Closed)
+            {
+                return false;
+            }
+            SessionSnapshot st;
+            try
+            {
+                st = await link.Handle.RefreshAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (SessionNotFoundException)
+            {
+                _links.Close(link);
+                return false;
+            }
+            if (!expired(st.Metadata))
+            {
+                return false;
+            }
+            var removed = await Store.RemoveSessionAsync(sessionId, cancellationToken).ConfigureAwait(false);
+            _links.Close(link);
+            return removed;
+        }
+        finally
+        {
+            link.Gate.Release();
+        }
+    }
+
+    /// <summary>Queues every session whose state says a summary or an eviction is owed (after connect).</summary>
+    private async Task QueueOwedSummariesAsync(CancellationToken cancellationToken)
+    {
+        const int Page = 500;
+        for (var offset = 0; !cancellationToken.IsCancellationRequested; offset += Page)
+        {
+            var page = await Store.QuerySessionsAsync(new SessionQuery(null, SessionStatus.Active, Page, offset), cancellationToken).ConfigureAwait(false);
+            foreach (var m in page)
+            {
+                if (!SummaryChain.Automatic(m))
+                {
+                    continue;
+                }
+                var link = await FindLinkAsync(m.SessionId, cancellationToken).ConfigureAwait(false);
+                if (link is not null && SummaryChain.Due(link.Handle.State))
+                {
+                    _summaries.Enqueue(link);
+                }
+            }
+            if (page.Count < Page)
+            {
+                return;
+            }
+        }
+    }
+
+    // ---- Storage hooks of backends not yet on ISessionStore (LegacyHookStore calls them) --------------------
 
     /// <summary>Opens or creates the storage.</summary>
-    protected abstract Task OpenStoreAsync(CancellationToken cancellationToken);
+    protected virtual Task OpenStoreAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     /// <summary>Flushes and closes the storage.</summary>
-    protected abstract Task CloseStoreAsync(CancellationToken cancellationToken);
+    protected virtual Task CloseStoreAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     /// <summary>Releases what outlives a disconnect (default: nothing).</summary>
     protected virtual ValueTask DisposeStoreAsync() => ValueTask.CompletedTask;
@@ -249,35 +360,30 @@ public abstract partial class MemoryBackendBase : IMemoryBackend
     }
 
     /// <summary>Stores a new session; false when the id exists.</summary>
-    protected internal abstract Task<bool> TryCreateSessionAsync(SessionState state, CancellationToken cancellationToken);
+    protected internal virtual Task<bool> TryCreateSessionAsync(SessionState state, CancellationToken cancellationToken) => throw Legacy();
 
     /// <summary>The stored state of a session, or null.</summary>
-    protected internal abstract Task<SessionState?> LoadSessionAsync(string sessionId, CancellationToken cancellationToken);
+    protected internal virtual Task<SessionState?> LoadSessionAsync(string sessionId, CancellationToken cancellationToken) => throw Legacy();
 
     /// <summary>Replaces the stored state (metadata and counters) of an existing session.</summary>
-    protected internal abstract Task SaveSessionAsync(SessionState state, CancellationToken cancellationToken);
+    protected internal virtual Task SaveSessionAsync(SessionState state, CancellationToken cancellationToken) => throw Legacy();
 
     /// <summary>Sessions matching the query, in <see cref="SessionQuery.Compare"/> order, paged.</summary>
-    protected internal abstract Task<IReadOnlyList<SessionMetadata>> QuerySessionsAsync(SessionQuery query, CancellationToken cancellationToken);
+    protected internal virtual Task<IReadOnlyList<SessionMetadata>> QuerySessionsAsync(SessionQuery query, CancellationToken cancellationToken) => throw Legacy();
 
     /// <summary>Removes a session and all it holds; false when there was none.</summary>
-    protected internal abstract Task<bool> RemoveSessionAsync(string sessionId, CancellationToken cancellationToken);
+    protected internal virtual Task<bool> RemoveSessionAsync(string sessionId, CancellationToken cancellationToken) => throw Legacy();
 
     /// <summary>Ids of sessions whose last activity is before <paramref name="cutoff"/>.</summary>
-    protected internal abstract Task<IReadOnlyList<string>> FindSessionsUpdatedBeforeAsync(DateTimeOffset cutoff, CancellationToken cancellationToken);
+    protected internal virtual Task<IReadOnlyList<string>> FindSessionsUpdatedBeforeAsync(DateTimeOffset cutoff, CancellationToken cancellationToken) => throw Legacy();
 
-    /// <summary>
-    /// Appends messages (sequences and token counts assigned) and stores the new state, as one atomic change.
-    /// </summary>
-    protected internal abstract Task AppendMessagesAsync(SessionState state, IReadOnlyList<Message> messages, CancellationToken cancellationToken);
+    /// <summary>Appends messages (sequences and token counts assigned) and stores the new state, as one atomic change.</summary>
+    protected internal virtual Task AppendMessagesAsync(SessionState state, IReadOnlyList<Message> messages, CancellationToken cancellationToken) => throw Legacy();
 
     /// <summary>Live messages matching the query, ascending by sequence.</summary>
-    protected internal abstract IAsyncEnumerable<Message> ReadMessagesAsync(string sessionId, MessageQuery query, CancellationToken cancellationToken);
+    protected internal virtual IAsyncEnumerable<Message> ReadMessagesAsync(string sessionId, MessageQuery query, CancellationToken cancellationToken) => throw Legacy();
 
-    /// <summary>
-    /// The newest <paramref name="limit"/> live messages matching the query, ascending. The default reads
-    /// all matches and keeps the tail; backends with an index override it.
-    /// </summary>
+    /// <summary>The newest <paramref name="limit"/> live messages matching the query, ascending.</summary>
     protected internal virtual async Task<IReadOnlyList<Message>> ReadNewestMessagesAsync(string sessionId, MessageQuery query, int limit, CancellationToken cancellationToken)
     {
         var tail = new Queue<Message>();
@@ -292,7 +398,7 @@ public abstract partial class MemoryBackendBase : IMemoryBackend
         return tail.ToArray();
     }
 
-    /// <summary>Index facts of every live message, ascending. The default reads messages; indexed backends override it.</summary>
+    /// <summary>Index facts of every live message, ascending.</summary>
     protected internal virtual async Task<IReadOnlyList<MessageInfo>> ReadMessageInfosAsync(string sessionId, CancellationToken cancellationToken)
     {
         var list = new List<MessageInfo>();
@@ -304,16 +410,28 @@ public abstract partial class MemoryBackendBase : IMemoryBackend
     }
 
     /// <summary>Takes messages out of the live window and stores the new state, as one atomic change.</summary>
-    protected internal abstract Task RemoveMessagesAsync(SessionState state, IReadOnlyList<long> sequences, CancellationToken cancellationToken);
+    protected internal virtual Task RemoveMessagesAsync(SessionState state, IReadOnlyList<long> sequences, CancellationToken cancellationToken) => throw Legacy();
 
     /// <summary>Stores a summary and the new state, as one atomic change.</summary>
-    protected internal abstract Task AppendSummaryAsync(SessionState state, ConversationSummary summary, CancellationToken cancellationToken);
+    protected internal virtual Task AppendSummaryAsync(SessionState state, ConversationSummary summary, CancellationToken cancellationToken) => throw Legacy();
 
     /// <summary>The session's summaries, oldest first.</summary>
-    protected internal abstract Task<IReadOnlyList<ConversationSummary>> ReadSummariesAsync(string sessionId, CancellationToken cancellationToken);
+    protected internal virtual Task<IReadOnlyList<ConversationSummary>> ReadSummariesAsync(string sessionId, CancellationToken cancellationToken) => throw Legacy();
 
     /// <summary>Usage figures of the store.</summary>
-    protected abstract Task<UsageStats> ComputeUsageStatsAsync(CancellationToken cancellationToken);
+    protected virtual Task<UsageStats> ComputeUsageStatsAsync(CancellationToken cancellationToken) => throw Legacy();
+
+    internal Task OpenLegacyAsync(CancellationToken cancellationToken) => OpenStoreAsync(cancellationToken);
+
+    internal Task CloseLegacyAsync(CancellationToken cancellationToken) => CloseStoreAsync(cancellationToken);
+
+    internal ValueTask DisposeLegacyAsync() => DisposeStoreAsync();
+
+    internal Task<IReadOnlyList<string>> ProbeLegacyAsync(CancellationToken cancellationToken) => ProbeAsync(cancellationToken);
+
+    internal Task<UsageStats> StatsLegacyAsync(CancellationToken cancellationToken) => ComputeUsageStatsAsync(cancellationToken);
+
+    private static NotSupportedException Legacy() => new("This backend works through its ISessionStore.");
 
     // ---- Shared helpers -------------------------------------------------------------------------------------
 
@@ -327,11 +445,7 @@ public abstract partial class MemoryBackendBase : IMemoryBackend
     }
 
     /// <summary>Remembers an error for the health report.</summary>
-    protected void RecordError(string message) => _lastError = message;
-
-    /// <summary>The lock that orders one session's writes (striped, so memory stays bounded).</summary>
-    internal SemaphoreSlim LockFor(string sessionId) =>
-        _sessionLocks[(uint)StringComparer.Ordinal.GetHashCode(sessionId) % LockStripes];
+    protected internal void RecordError(string message) => _lastError = message;
 
     /// <summary>Checks a session's settings and its metadata (<see cref="MemoryLimits"/>) before anything is written.</summary>
     internal static void ValidateLimits(SessionMetadata m)
@@ -383,15 +497,5 @@ public abstract partial class MemoryBackendBase : IMemoryBackend
             yield return item;
         }
         await Task.CompletedTask.ConfigureAwait(false);
-    }
-
-    private static SemaphoreSlim[] CreateStripes()
-    {
-        var a = new SemaphoreSlim[LockStripes];
-        for (var i = 0; i < a.Length; i++)
-        {
-            a[i] = new SemaphoreSlim(1, 1);
-        }
-        return a;
     }
 }

@@ -100,7 +100,15 @@ public static class ContextWindow
     /// <param name="maxMessages">The message limit that triggers eviction.</param>
     /// <param name="maxTokens">The token limit that triggers eviction.</param>
     /// <param name="lowWater">The fraction of each limit eviction goes down to, in (0, 1].</param>
-    public static List<long> SelectEvictions(IReadOnlyList<MessageInfo> infos, int maxMessages, long maxTokens, double lowWater)
+    public static List<long> SelectEvictions(IReadOnlyList<MessageInfo> infos, int maxMessages, long maxTokens, double lowWater) =>
+        SelectEvictions(infos, maxMessages, maxTokens, lowWater, long.MaxValue);
+
+    /// <summary>
+    /// As <see cref="SelectEvictions(IReadOnlyList{MessageInfo}, int, long, double)"/>, but only whole blocks whose
+    /// messages all have sequences up to <paramref name="evictableThrough"/> go (what the summary chain covers):
+    /// eviction stops before the first block that reaches past it.
+    /// </summary>
+    public static List<long> SelectEvictions(IReadOnlyList<MessageInfo> infos, int maxMessages, long maxTokens, double lowWater, long evictableThrough)
     {
         ArgumentNullException.ThrowIfNull(infos);
         if (!(lowWater > 0 && lowWater <= 1))
@@ -131,6 +139,10 @@ public static class ContextWindow
         var blocks = Blocks(nonSystem);
         for (var b = 0; b < blocks.Count - 1 && (count > messageTarget || tokens > tokenTarget); b++)
         {
+            if (nonSystem[blocks[b].End - 1].Sequence > evictableThrough)
+            {
+                break;
+            }
             for (var i = blocks[b].Start; i < blocks[b].End; i++)
             {
                 evict.Add(nonSystem[i].Sequence);

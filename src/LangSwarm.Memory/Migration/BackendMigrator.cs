@@ -87,29 +87,30 @@ public sealed class BackendMigrator : IMemoryMigrator
             {
                 // Keep the source's sequence numbers (gaps of evicted messages included): the summaries'
                 // FirstSequence/LastSequence and the summarized-through mark refer to them.
-                var sourceState = source is MemoryBackendBase sb ? await sb.LoadSessionAsync(from, cancellationToken).ConfigureAwait(false) : null;
-                var gate = b.LockFor(to);
-                await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+                SessionSnapshot? sourceState = source is MemoryBackendBase sb && await sb.FindLinkAsync(from, cancellationToken).ConfigureAwait(false) is { } sourceLink
+                    ? sourceLink.Handle.State
+                    : null;
+                var link = await b.FindLinkAsync(to, cancellationToken).ConfigureAwait(false) ?? throw new SessionNotFoundException(to);
+                await link.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
                 try
                 {
-                    var state = await b.LoadSessionAsync(to, cancellationToken).ConfigureAwait(false) ?? throw new SessionNotFoundException(to);
-                    messages += await CopyKeepingSequencesAsync(src, b, state, cancellationToken).ConfigureAwait(false);
+                    var handle = link.Handle;
+                    messages += await CopyKeepingSequencesAsync(src, b, handle, cancellationToken).ConfigureAwait(false);
                     foreach (var s in summaries)
                     {
                         var copy = s.Clone();
                         copy.SessionId = to;
-                        await b.AppendSummaryAsync(state, copy, cancellationToken).ConfigureAwait(false);
+                        await handle.AddSummaryAsync(copy, cancellationToken).ConfigureAwait(false);
                     }
                     var restored = original.Clone();
                     restored.SessionId = to;
-                    state.Metadata = restored;
-                    state.LastSequence = Math.Max(state.LastSequence, sourceState?.LastSequence ?? 0);
-                    state.SummarizedThrough = sourceState?.SummarizedThrough ?? (summaries.Count > 0 ? summaries.Max(x => x.LastSequence) : 0);
-                    await b.SaveSessionAsync(state, cancellationToken).ConfigureAwait(false);
+                    var state = handle.State;
+                    var summarizedThrough = sourceState?.SummarizedThrough ?? (summaries.Count > 0 ? summaries.Max(x => x.LastSequence) : 0);
+                    await handle.SaveAsync(restored, Math.Max(state.LastSequence, sourceState?.LastSequence ?? 0), summarizedThrough, cancellationToken).ConfigureAwait(false);
                 }
                 finally
                 {
-                    gate.Release();
+                    link.Gate.Release();
                 }
             }
             else
@@ -159,10 +160,10 @@ public sealed class BackendMigrator : IMemoryMigrator
 
     /// <summary>
     /// Appends the source's live messages with their own sequence numbers, in contiguous runs: before a run
-    /// that follows a gap, the state's last sequence is moved to just before it, so every append continues
-    /// from the stored last sequence as the backends expect.
+    /// that follows a gap, the stored last sequence is moved to just before it, so the store numbers the run
+    /// exactly as the source did.
     /// </summary>
-    private static async Task<long> CopyKeepingSequencesAsync(IMemorySession src, MemoryBackendBase target, SessionState state, CancellationToken cancellationToken)
+    private static async Task<long> CopyKeepingSequencesAsync(IMemorySession src, MemoryBackendBase target, ISessionHandle handle, CancellationToken cancellationToken)
     {
         const int BatchSize = 256;
         var run = new List<Message>(BatchSize);
@@ -172,7 +173,7 @@ public sealed class BackendMigrator : IMemoryMigrator
             MessageValidator.ValidateMessage(m);
             var copy = m.Clone();
             copy.TokenCount ??= target.TokenCounter.CountMessageTokens(copy);
-            var last = run.Count > 0 ? run[^1].Sequence : state.LastSequence;
+            var last = run.Count > 0 ? run[^1].Sequence : handle.State.LastSequence;
             if (copy.Sequence <= last)
             {
                 // A source that does not number its messages (or not increasingly): number them here.
@@ -180,32 +181,27 @@ public sealed class BackendMigrator : IMemoryMigrator
             }
             if (run.Count == BatchSize || (run.Count > 0 && copy.Sequence != last + 1))
             {
-                copied += await AppendRunAsync(target, state, run, cancellationToken).ConfigureAwait(false);
+                copied += await AppendRunAsync(handle, run, cancellationToken).ConfigureAwait(false);
             }
             run.Add(copy);
         }
-        copied += await AppendRunAsync(target, state, run, cancellationToken).ConfigureAwait(false);
+        copied += await AppendRunAsync(handle, run, cancellationToken).ConfigureAwait(false);
         return copied;
     }
 
-    private static async Task<int> AppendRunAsync(MemoryBackendBase target, SessionState state, List<Message> run, CancellationToken cancellationToken)
+    private static async Task<int> AppendRunAsync(ISessionHandle handle, List<Message> run, CancellationToken cancellationToken)
     {
         if (run.Count == 0)
         {
             return 0;
         }
+        var state = handle.State;
         if (run[0].Sequence != state.LastSequence + 1)
         {
-            state.LastSequence = run[0].Sequence - 1;
-            await target.SaveSessionAsync(state, cancellationToken).ConfigureAwait(false);
+            await handle.SaveAsync(state.Metadata, run[0].Sequence - 1, state.SummarizedThrough, cancellationToken).ConfigureAwait(false);
         }
-        state.LastSequence = run[^1].Sequence;
-        state.LiveMessages += run.Count;
-        foreach (var m in run)
-        {
-            state.LiveTokens += m.TokenCount ?? 0;
-        }
-        await target.AppendMessagesAsync(state, run.ToArray(), cancellationToken).ConfigureAwait(false);
+        var at = run[^1].Timestamp > state.Metadata.UpdatedAt ? run[^1].Timestamp : state.Metadata.UpdatedAt;
+        await handle.AppendAsync(run.ToArray(), at, cancellationToken).ConfigureAwait(false);
         var n = run.Count;
         run.Clear();
         return n;

@@ -163,6 +163,7 @@ public sealed class BackendMigratorTests
         for (var i = 1; i <= 8; i++)
         {
             await s.AddMessageAsync(new Message(i % 2 == 1 ? MessageRole.User : MessageRole.Assistant, $"Message number {i}."));
+            await source.WhenSummariesIdleAsync();
         }
         var sourceContext = await s.GetConversationContextAsync();
 

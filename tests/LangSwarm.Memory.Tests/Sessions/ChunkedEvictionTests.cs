@@ -36,7 +36,8 @@ public sealed class ChunkedEvictionTests
         for (var i = 0; i < adds; i++)
         {
             await s.AddMessageAsync(new Message(i % 2 == 0 ? MessageRole.User : MessageRole.Assistant, $"turn {i}") { TokenCount = 400 });
-            var state = (await backend.LoadSessionAsync("seed", CancellationToken.None))!;
+            await backend.WhenSummariesIdleAsync();
+            var state = (await backend.FindLinkAsync("seed", CancellationToken.None))!.Handle.State;
             maxLive = Math.Max(maxLive, state.LiveTokens);
         }
 

@@ -1,0 +1,121 @@
+namespace LangSwarm.Memory;
+
+/// <summary>
+/// The one in-process owner of a stored session: its store handle and the lock that orders its writes. Every
+/// session object for the same id in one backend shares the link, so state read from the handle is the state
+/// the last write left. A link closes when its session is removed or the store disconnects; session objects
+/// holding a closed link find the session again by id.
+/// </summary>
+internal sealed class SessionLink
+{
+    private volatile bool _closed;
+
+    public SessionLink(ISessionHandle handle)
+    {
+        Handle = handle;
+    }
+
+    /// <summary>The store's handle on the session.</summary>
+    public ISessionHandle Handle { get; }
+
+    /// <summary>Orders the session's writes. Never held across a summarizer call or other work outside the store.</summary>
+    public SemaphoreSlim Gate { get; } = new(1, 1);
+
+    /// <summary>True once the session was removed or the store disconnected.</summary>
+    public bool Closed => _closed;
+
+    /// <summary>The session's id.</summary>
+    public string SessionId => Handle.SessionId;
+
+    /// <summary>Marks the link closed (its handle must not be used again).</summary>
+    public void Close() => _closed = true;
+}
+
+/// <summary>
+/// The links of one backend, by session id. Links are held weakly: a session nobody holds a session object
+/// for costs nothing here once collected, so the table follows the sessions in use, not the store's size.
+/// </summary>
+internal sealed class SessionLinks
+{
+    private readonly Dictionary<string, WeakReference<SessionLink>> _links = new(StringComparer.Ordinal);
+    private readonly Lock _lock = new();
+    private int _sweepAt = 1024;
+
+    /// <summary>The open link of a session, or null.</summary>
+    public SessionLink? Find(string sessionId)
+    {
+        lock (_lock)
+        {
+            return _links.TryGetValue(sessionId, out var weak) && weak.TryGetTarget(out var link) && !link.Closed ? link : null;
+        }
+    }
+
+    /// <summary>Registers a new handle; when another thread registered one for the id first, returns that link.</summary>
+    public SessionLink Register(ISessionHandle handle)
+    {
+        lock (_lock)
+        {
+            if (_links.TryGetValue(handle.SessionId, out var weak) && weak.TryGetTarget(out var existing) && !existing.Closed)
+            {
+                return existing;
+            }
+            var link = new SessionLink(handle);
+            _links[handle.SessionId] = new WeakReference<SessionLink>(link);
+            if (_links.Count >= _sweepAt)
+            {
+                Sweep();
+            }
+            return link;
+        }
+    }
+
+    /// <summary>Closes and forgets the link of a session (it was removed).</summary>
+    public void Close(SessionLink link)
+    {
+        link.Close();
+        lock (_lock)
+        {
+            if (_links.TryGetValue(link.SessionId, out var weak) && weak.TryGetTarget(out var current) && ReferenceEquals(current, link))
+            {
+                _links.Remove(link.SessionId);
+            }
+        }
+    }
+
+    /// <summary>Closes every link (the store disconnected).</summary>
+    public void CloseAll()
+    {
+        lock (_lock)
+        {
+            foreach (var weak in _links.Values)
+            {
+                if (weak.TryGetTarget(out var link))
+                {
+                    link.Close();
+                }
+            }
+            _links.Clear();
+            _sweepAt = 1024;
+        }
+    }
+
+    private void Sweep()
+    {
+        List<string>? dead = null;
+        foreach (var (id, weak) in _links)
+        {
+            if (!weak.TryGetTarget(out var link) || link.Closed)
+            {
+                (dead ??= []).Add(id);
+            }
+        }
+        if (dead is not null)
+        {
+            foreach (var id in dead)
+            {
+                _links.Remove(id);
+            }
+        }
+        _sweepAt = Math.Max(1024, _links.Count * 2);
+    }
+}
