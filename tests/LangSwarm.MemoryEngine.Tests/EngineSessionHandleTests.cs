@@ -4,7 +4,10 @@ using Xunit;
 
 namespace LangSwarm.MemoryEngine.Tests;
 
-/// <summary>What the engine's handles add to the storage contract: a removed or closed session writes nothing.</summary>
+/// <summary>
+/// What the engine's store and handles add to the storage contract: a removed or closed session writes nothing,
+/// and concurrent creates of one id make exactly one session.
+/// </summary>
 public sealed class EngineSessionHandleTests : IDisposable
 {
     private readonly TempStore _dir = new();
@@ -44,6 +47,21 @@ public sealed class EngineSessionHandleTests : IDisposable
         var again = (await store.OpenSessionAsync("s", CancellationToken.None))!;
         Assert.Equal(1L, (await again.AppendAsync([Msg("a")], DateTimeOffset.UtcNow, CancellationToken.None)).LastSequence);
         await store.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task ConcurrentCreates_OfOneId_FileExactlyOne()
+    {
+        await using var store = Make();
+        await store.OpenAsync(CancellationToken.None);
+        for (var round = 0; round < 20; round++)
+        {
+            var id = $"race-{round}";
+            var made = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(() => store.CreateSessionAsync(new SessionMetadata(id, "u"), CancellationToken.None))));
+            Assert.Single(made, h => h is not null);
+        }
+        Assert.Equal(20, store.Engine.Index.Count);
+        Assert.Empty(store.Engine.Damage);
     }
 
     public void Dispose() => _dir.Dispose();

@@ -188,7 +188,8 @@ internal sealed partial class StoreEngine : IDisposable, ISessionContentSource
     /// <summary>Creates a session from <paramref name="state"/> (encoded, not kept); its new entry, or null when the id exists.</summary>
     public async Task<SessionEntry?> CreateSessionAsync(SessionState state)
     {
-        if (Index.TryGet(state.Metadata.SessionId, out _))
+        var id = state.Metadata.SessionId;
+        if (!Index.TryReserve(id))
         {
             return null;
         }
@@ -199,10 +200,11 @@ internal sealed partial class StoreEngine : IDisposable, ISessionContentSource
             AddState(batch, number, state);
             await CommitAsync(null, number, batch).ConfigureAwait(false);
             // Filed by the commit; gone only if a delete already followed it.
-            return Index.TryGet(number, out var entry) ? entry : throw new SessionNotFoundException(state.Metadata.SessionId);
+            return Index.TryGet(number, out var entry) ? entry : throw new SessionNotFoundException(id);
         }
         finally
         {
+            Index.Unreserve(id);
             RecordBatch.Return(batch);
         }
     }
