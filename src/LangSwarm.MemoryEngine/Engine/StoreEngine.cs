@@ -185,12 +185,13 @@ internal sealed partial class StoreEngine : IDisposable, ISessionContentSource
 
     // ---- writes ---------------------------------------------------------------------------------------------
 
-    /// <summary>Creates a session; false when the id exists.</summary>
-    public async Task<bool> CreateSessionAsync(SessionState state)
+    /// <summary>Creates a session from <paramref name="state"/> (encoded, not kept); its new entry, or null when the id exists.</summary>
+    public async Task<SessionEntry?> CreateSessionAsync(SessionState state)
     {
-        if (Index.TryGet(state.Metadata.SessionId, out _))
+        var id = state.Metadata.SessionId;
+        if (!Index.TryReserve(id))
         {
-            return false;
+            return null;
         }
         var number = (ulong)Interlocked.Increment(ref _nextSession) - 1;
         var batch = RecordBatch.Rent();
@@ -198,10 +199,12 @@ internal sealed partial class StoreEngine : IDisposable, ISessionContentSource
         {
             AddState(batch, number, state);
             await CommitAsync(null, number, batch).ConfigureAwait(false);
-            return true;
+            // Filed by the commit; gone only if a delete already followed it.
+            return Index.TryGet(number, out var entry) ? entry : throw new SessionNotFoundException(id);
         }
         finally
         {
+            Index.Unreserve(id);
             RecordBatch.Return(batch);
         }
     }
@@ -291,9 +294,14 @@ internal sealed partial class StoreEngine : IDisposable, ISessionContentSource
             return;
         }
         // A compaction swaps a session's segments only while none of its writes is between the log and the
-        // index (SessionEntry.Appending), so it needs no store-wide exclusive gate.
+        // index (SessionEntry.Appending), so it needs no store-wide exclusive gate. A deleted session takes no
+        // write at all: nothing reaches the log for it.
         lock (entry.Lock)
         {
+            if (entry.Removed)
+            {
+                throw new SessionNotFoundException(entry.State.Metadata.SessionId);
+            }
             entry.Appending++;
         }
         try

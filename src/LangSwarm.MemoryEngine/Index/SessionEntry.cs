@@ -142,6 +142,12 @@ internal sealed class SessionEntry(ulong number, SessionState state, ISessionCon
         }
     }
 
+    /// <summary>
+    /// True once the index dropped the session (a delete): no write may start on it again (guarded by
+    /// <see cref="Lock"/>). A session created again under the id gets a new entry.
+    /// </summary>
+    public bool Removed { get; set; }
+
     /// <summary>Writes of this session between their LSN and their index update (guarded by <see cref="Lock"/>).</summary>
     public int Appending { get; set; }
 

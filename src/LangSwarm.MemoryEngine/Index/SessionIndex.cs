@@ -15,6 +15,9 @@ internal sealed class SessionIndex
     private readonly Dictionary<string, SortedSet<SessionKey>> _byUser = new(StringComparer.Ordinal);
     private readonly Dictionary<SessionStatus, SortedSet<SessionKey>> _byStatus = [];
 
+    // Ids of sessions being created (between the id check and the creation record's filing).
+    private readonly HashSet<string> _reserved = new(StringComparer.Ordinal);
+
     // Sessions removed since the last checkpoint that the index file still holds.
     private List<SessionEntry> _removed = [];
 
@@ -46,6 +49,28 @@ internal sealed class SessionIndex
         lock (_lock)
         {
             return _byNumber.TryGetValue(number, out entry!);
+        }
+    }
+
+    /// <summary>
+    /// Reserves an id for a session about to be created, so concurrent creates of one id make exactly one; false
+    /// when a session holds it or another create reserved it. <see cref="Unreserve"/> after the create is filed
+    /// (or failed).
+    /// </summary>
+    public bool TryReserve(string sessionId)
+    {
+        lock (_lock)
+        {
+            return !_byId.ContainsKey(sessionId) && _reserved.Add(sessionId);
+        }
+    }
+
+    /// <summary>Ends a <see cref="TryReserve"/>.</summary>
+    public void Unreserve(string sessionId)
+    {
+        lock (_lock)
+        {
+            _reserved.Remove(sessionId);
         }
     }
 
@@ -119,6 +144,10 @@ internal sealed class SessionIndex
         {
             if (_byNumber.Remove(entry.Number))
             {
+                lock (entry.Lock)
+                {
+                    entry.Removed = true;
+                }
                 _byId.Remove(entry.State.Metadata.SessionId);
                 Unfile(entry);
                 if (entry.Saved.InFile)

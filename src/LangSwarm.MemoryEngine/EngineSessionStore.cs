@@ -1,0 +1,189 @@
+using LangSwarm.Memory;
+using LangSwarm.MemoryEngine.Engine;
+using LangSwarm.MemoryEngine.Recovery;
+
+namespace LangSwarm.MemoryEngine;
+
+/// <summary>
+/// The embedded engine as an <see cref="ISessionStore"/>: owns the <see cref="StoreEngine"/> of one store
+/// directory from open to close, and hands out <see cref="EngineSessionHandle"/>s over its index entries.
+/// </summary>
+internal sealed class EngineSessionStore : ISessionStore
+{
+    private readonly EngineOptions _options;
+    private volatile StoreEngine? _engine;
+
+    /// <summary>A store over <paramref name="options"/>' directory (opened by <see cref="OpenAsync"/>).</summary>
+    /// <exception cref="ArgumentException">No store path, or a non-positive auto-vacuum idle time.</exception>
+    public EngineSessionStore(EngineOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (string.IsNullOrWhiteSpace(options.Path))
+        {
+            throw new ArgumentException("The engine needs a store directory path.", nameof(options));
+        }
+        if (options.AutoVacuumWhenIdleFor <= TimeSpan.Zero)
+        {
+            throw new ArgumentException($"AutoVacuumWhenIdleFor must be positive (was {options.AutoVacuumWhenIdleFor}).", nameof(options));
+        }
+        _options = options;
+    }
+
+    /// <summary>The options.</summary>
+    public EngineOptions Options => _options;
+
+    /// <summary>What the last open found and repaired; null while closed.</summary>
+    public RecoveryResult? Recovery => _engine?.Recovery;
+
+    /// <summary>The open engine.</summary>
+    /// <exception cref="BackendUnavailableException">The store is not open.</exception>
+    public StoreEngine Engine => _engine ?? throw NotConnected();
+
+    /// <summary>The open engine, or null (no exception): handles compare it with the engine they were made on.</summary>
+    internal StoreEngine? Current => _engine;
+
+    /// <inheritdoc />
+    public Task OpenAsync(CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        _engine = StoreEngine.Open(_options);
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public Task CloseAsync(CancellationToken cancellationToken)
+    {
+        var e = _engine;
+        _engine = null;
+        e?.Dispose();
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Drops the open engine as a killed process would (crash tests only).</summary>
+    public void Abandon()
+    {
+        var e = _engine;
+        _engine = null;
+        e?.Abandon();
+    }
+
+    /// <inheritdoc />
+    public ValueTask DisposeAsync() => new(CloseAsync(CancellationToken.None));
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<string>> ProbeAsync(CancellationToken cancellationToken)
+    {
+        var issues = new List<string>();
+        var e = Engine;
+        if (e.Failure is { } f)
+        {
+            issues.Add($"writes stopped after a storage failure: {f.Message}");
+        }
+        foreach (var d in e.Damage)
+        {
+            issues.Add(d.ToString());
+        }
+        return Task.FromResult<IReadOnlyList<string>>(issues);
+    }
+
+    /// <inheritdoc />
+    public async Task<ISessionHandle?> CreateSessionAsync(SessionMetadata metadata, CancellationToken cancellationToken)
+    {
+        var engine = Engine;
+        // The state is only encoded: the index keeps what it decodes from the record, never the caller's object.
+        var entry = await engine.CreateSessionAsync(new SessionState(metadata)).ConfigureAwait(false);
+        return entry is null ? null : EngineSessionHandle.Over(this, engine, entry);
+    }
+
+    /// <inheritdoc />
+    public Task<ISessionHandle?> OpenSessionAsync(string sessionId, CancellationToken cancellationToken)
+    {
+        var engine = Engine;
+        return Task.FromResult<ISessionHandle?>(engine.Index.TryGet(sessionId, out var entry) ? EngineSessionHandle.Over(this, engine, entry) : null);
+    }
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<SessionMetadata>> QuerySessionsAsync(SessionQuery query, CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<SessionMetadata>>(Engine.Index.Query(query));
+
+    /// <inheritdoc />
+    public async Task<bool> RemoveSessionAsync(string sessionId, CancellationToken cancellationToken)
+    {
+        var engine = Engine;
+        if (!engine.Index.TryGet(sessionId, out var e))
+        {
+            return false;
+        }
+        try
+        {
+            await engine.DeleteSessionAsync(e).ConfigureAwait(false);
+            return true;
+        }
+        catch (SessionNotFoundException)
+        {
+            return false; // another remove took it first
+        }
+    }
+
+    /// <inheritdoc />
+    /// <remarks>With a status, walks that status's own activity order: sessions of other statuses are never looked at.</remarks>
+    public Task<IReadOnlyList<string>> FindSessionsUpdatedBeforeAsync(DateTimeOffset cutoff, SessionStatus? status, CancellationToken cancellationToken)
+    {
+        var index = Engine.Index;
+        return Task.FromResult<IReadOnlyList<string>>(status is { } s ? index.UpdatedBefore(cutoff, s) : index.UpdatedBefore(cutoff));
+    }
+
+    /// <inheritdoc />
+    public Task<UsageStats> ComputeUsageStatsAsync(CancellationToken cancellationToken)
+    {
+        var engine = Engine;
+        long sessions = 0, active = 0, archived = 0, messages = 0, summaries = 0, dead = 0, segments = 0, cold = 0;
+        foreach (var e in engine.Index.All())
+        {
+            lock (e.Lock)
+            {
+                sessions++;
+                active += e.State.Metadata.Status == SessionStatus.Active ? 1 : 0;
+                archived += e.State.Metadata.Status == SessionStatus.Archived ? 1 : 0;
+                messages += e.MessageCount; // counts, not the lists: those load from the index file on first use
+                summaries += e.SummaryCount;
+                dead += e.DeadBytes;
+                segments += e.Segments.Count;
+                cold += e.Cold ? 1 : 0;
+            }
+        }
+        var disk = engine.DiskBytes();
+        return Task.FromResult(new UsageStats
+        {
+            Backend = EngineBackend.BackendName,
+            TotalSessions = sessions,
+            ActiveSessions = active,
+            ArchivedSessions = archived,
+            TotalMessages = messages,
+            TotalSummaries = summaries,
+            StorageBytes = disk,
+            Extra = new Dictionary<string, object?>
+            {
+                ["path"] = Path.GetFullPath(_options.Path),
+                ["durability"] = _options.Durability.ToString().ToLowerInvariant(),
+                ["segments"] = segments,
+                ["dead_bytes"] = dead,
+                ["live_bytes"] = disk - dead,
+                ["log_bytes"] = engine.LogBytes,
+                ["cold_sessions"] = cold,
+                ["last_vacuum"] = engine.LastVacuum?.At.ToString("O"),
+                ["last_vacuum_bytes_reclaimed"] = engine.LastVacuum?.Report.BytesReclaimed,
+                ["index_bytes"] = engine.IndexFileBytes,
+                ["index_free_pages"] = engine.IndexFreePages,
+                ["checkpoints"] = engine.CheckpointCount,
+                ["last_checkpoint"] = engine.LastCheckpoint?.ToString("O"),
+                ["last_recovery_ms"] = Math.Round(engine.Recovery.Elapsed.TotalMilliseconds, 2),
+                ["damaged_records"] = engine.Damage.Count,
+            },
+        });
+    }
+
+    /// <summary>The error of a call made while the store is closed.</summary>
+    internal static BackendUnavailableException NotConnected() =>
+        new($"Backend '{EngineBackend.BackendName}' is not connected; call ConnectAsync first.");
+}
