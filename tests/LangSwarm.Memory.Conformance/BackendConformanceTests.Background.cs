@@ -209,7 +209,8 @@ public abstract partial class BackendConformanceTests
         await ReopenBackendAsync();
         await IdleAsync();
         var again = (await Backend.GetSessionAsync("owed"))!;
+        // The chain grows a threshold (3) at a time: 1-3 is owed; 4-5 wait for the sixth message.
         var sums = await again.GetSummariesAsync();
-        Assert.Equal((1L, 5L), (sums[^1].FirstSequence, sums[^1].LastSequence));
+        Assert.Equal((1L, 3L), (sums.Single().FirstSequence, sums.Single().LastSequence));
     }
 }

@@ -36,26 +36,6 @@ public abstract partial class MemoryBackendBase
         return _retention is { IsEnabled: true } policy ? RetainAsync(policy, cancellationToken) : Task.FromResult(0);
     }
 
-    /// <summary>
-    /// Ids of sessions in <paramref name="status"/> whose last activity is before <paramref name="cutoff"/>. The
-    /// default narrows <see cref="FindSessionsUpdatedBeforeAsync(DateTimeOffset, CancellationToken)"/> by each
-    /// candidate's state (no messages are read); a backend with a status index can answer directly. Only for
-    /// backends not yet on <see cref="ISessionStore"/>.
-    /// </summary>
-    protected internal virtual async Task<IReadOnlyList<string>> FindSessionsUpdatedBeforeAsync(DateTimeOffset cutoff, SessionStatus status, CancellationToken cancellationToken)
-    {
-        var ids = new List<string>();
-        foreach (var id in await FindSessionsUpdatedBeforeAsync(cutoff, cancellationToken).ConfigureAwait(false))
-        {
-            var state = await LoadSessionAsync(id, cancellationToken).ConfigureAwait(false);
-            if (state?.Metadata.Status == status)
-            {
-                ids.Add(id);
-            }
-        }
-        return ids;
-    }
-
     /// <inheritdoc />
     public async Task<int> CleanupExpiredSessionsAsync(int maxAgeDays = 30, CancellationToken cancellationToken = default)
     {

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.CompilerServices;
 
 namespace LangSwarm.Memory;
 
@@ -22,15 +21,6 @@ public abstract partial class MemoryBackendBase : IMemoryBackend
     {
         ArgumentNullException.ThrowIfNull(store);
         Store = store;
-        TokenCounter = tokenCounter ?? TiktokenCounter.Default;
-        Summarizer = summarizer ?? new ExtractiveSummarizer();
-        _summaries = new SummaryWorker(this);
-    }
-
-    /// <summary>Creates a backend that implements the storage hooks itself (being replaced by <see cref="ISessionStore"/>).</summary>
-    protected MemoryBackendBase(ITokenCounter? tokenCounter = null, ISummarizer? summarizer = null)
-    {
-        Store = new LegacyHookStore(this);
         TokenCounter = tokenCounter ?? TiktokenCounter.Default;
         Summarizer = summarizer ?? new ExtractiveSummarizer();
         _summaries = new SummaryWorker(this);
@@ -341,98 +331,6 @@ public abstract partial class MemoryBackendBase : IMemoryBackend
         }
     }
 
-    // ---- Storage hooks of backends not yet on ISessionStore (LegacyHookStore calls them) --------------------
-
-    /// <summary>Opens or creates the storage.</summary>
-    protected virtual Task OpenStoreAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    /// <summary>Flushes and closes the storage.</summary>
-    protected virtual Task CloseStoreAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    /// <summary>Releases what outlives a disconnect (default: nothing).</summary>
-    protected virtual ValueTask DisposeStoreAsync() => ValueTask.CompletedTask;
-
-    /// <summary>Problems a health probe finds (empty when healthy); throws when the store is unreachable.</summary>
-    protected virtual async Task<IReadOnlyList<string>> ProbeAsync(CancellationToken cancellationToken)
-    {
-        await QuerySessionsAsync(new SessionQuery(null, null, 1, 0), cancellationToken).ConfigureAwait(false);
-        return [];
-    }
-
-    /// <summary>Stores a new session; false when the id exists.</summary>
-    protected internal virtual Task<bool> TryCreateSessionAsync(SessionState state, CancellationToken cancellationToken) => throw Legacy();
-
-    /// <summary>The stored state of a session, or null.</summary>
-    protected internal virtual Task<SessionState?> LoadSessionAsync(string sessionId, CancellationToken cancellationToken) => throw Legacy();
-
-    /// <summary>Replaces the stored state (metadata and counters) of an existing session.</summary>
-    protected internal virtual Task SaveSessionAsync(SessionState state, CancellationToken cancellationToken) => throw Legacy();
-
-    /// <summary>Sessions matching the query, in <see cref="SessionQuery.Compare"/> order, paged.</summary>
-    protected internal virtual Task<IReadOnlyList<SessionMetadata>> QuerySessionsAsync(SessionQuery query, CancellationToken cancellationToken) => throw Legacy();
-
-    /// <summary>Removes a session and all it holds; false when there was none.</summary>
-    protected internal virtual Task<bool> RemoveSessionAsync(string sessionId, CancellationToken cancellationToken) => throw Legacy();
-
-    /// <summary>Ids of sessions whose last activity is before <paramref name="cutoff"/>.</summary>
-    protected internal virtual Task<IReadOnlyList<string>> FindSessionsUpdatedBeforeAsync(DateTimeOffset cutoff, CancellationToken cancellationToken) => throw Legacy();
-
-    /// <summary>Appends messages (sequences and token counts assigned) and stores the new state, as one atomic change.</summary>
-    protected internal virtual Task AppendMessagesAsync(SessionState state, IReadOnlyList<Message> messages, CancellationToken cancellationToken) => throw Legacy();
-
-    /// <summary>Live messages matching the query, ascending by sequence.</summary>
-    protected internal virtual IAsyncEnumerable<Message> ReadMessagesAsync(string sessionId, MessageQuery query, CancellationToken cancellationToken) => throw Legacy();
-
-    /// <summary>The newest <paramref name="limit"/> live messages matching the query, ascending.</summary>
-    protected internal virtual async Task<IReadOnlyList<Message>> ReadNewestMessagesAsync(string sessionId, MessageQuery query, int limit, CancellationToken cancellationToken)
-    {
-        var tail = new Queue<Message>();
-        await foreach (var m in ReadMessagesAsync(sessionId, query, cancellationToken).ConfigureAwait(false))
-        {
-            tail.Enqueue(m);
-            if (tail.Count > limit)
-            {
-                tail.Dequeue();
-            }
-        }
-        return tail.ToArray();
-    }
-
-    /// <summary>Index facts of every live message, ascending.</summary>
-    protected internal virtual async Task<IReadOnlyList<MessageInfo>> ReadMessageInfosAsync(string sessionId, CancellationToken cancellationToken)
-    {
-        var list = new List<MessageInfo>();
-        await foreach (var m in ReadMessagesAsync(sessionId, MessageQuery.All, cancellationToken).ConfigureAwait(false))
-        {
-            list.Add(MessageInfo.Of(m));
-        }
-        return list;
-    }
-
-    /// <summary>Takes messages out of the live window and stores the new state, as one atomic change.</summary>
-    protected internal virtual Task RemoveMessagesAsync(SessionState state, IReadOnlyList<long> sequences, CancellationToken cancellationToken) => throw Legacy();
-
-    /// <summary>Stores a summary and the new state, as one atomic change.</summary>
-    protected internal virtual Task AppendSummaryAsync(SessionState state, ConversationSummary summary, CancellationToken cancellationToken) => throw Legacy();
-
-    /// <summary>The session's summaries, oldest first.</summary>
-    protected internal virtual Task<IReadOnlyList<ConversationSummary>> ReadSummariesAsync(string sessionId, CancellationToken cancellationToken) => throw Legacy();
-
-    /// <summary>Usage figures of the store.</summary>
-    protected virtual Task<UsageStats> ComputeUsageStatsAsync(CancellationToken cancellationToken) => throw Legacy();
-
-    internal Task OpenLegacyAsync(CancellationToken cancellationToken) => OpenStoreAsync(cancellationToken);
-
-    internal Task CloseLegacyAsync(CancellationToken cancellationToken) => CloseStoreAsync(cancellationToken);
-
-    internal ValueTask DisposeLegacyAsync() => DisposeStoreAsync();
-
-    internal Task<IReadOnlyList<string>> ProbeLegacyAsync(CancellationToken cancellationToken) => ProbeAsync(cancellationToken);
-
-    internal Task<UsageStats> StatsLegacyAsync(CancellationToken cancellationToken) => ComputeUsageStatsAsync(cancellationToken);
-
-    private static NotSupportedException Legacy() => new("This backend works through its ISessionStore.");
-
     // ---- Shared helpers -------------------------------------------------------------------------------------
 
     /// <summary>Throws when not connected.</summary>
@@ -475,27 +373,5 @@ public abstract partial class MemoryBackendBase : IMemoryBackend
             throw new ArgumentException($"Unknown summary strategy {(int)m.SummaryStrategy}.", nameof(m));
         }
         MemoryLimits.ValidateSessionMetadata(m.Metadata, nameof(m));
-    }
-
-    /// <summary>Materializes an async sequence.</summary>
-    protected static async Task<List<T>> ToListAsync<T>(IAsyncEnumerable<T> source, CancellationToken cancellationToken)
-    {
-        var list = new List<T>();
-        await foreach (var item in source.WithCancellation(cancellationToken).ConfigureAwait(false))
-        {
-            list.Add(item);
-        }
-        return list;
-    }
-
-    /// <summary>An async sequence over a list (for backends whose reads are synchronous).</summary>
-    protected static async IAsyncEnumerable<T> AsAsync<T>(IEnumerable<T> items, [EnumeratorCancellation] CancellationToken cancellationToken = default)
-    {
-        foreach (var item in items)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            yield return item;
-        }
-        await Task.CompletedTask.ConfigureAwait(false);
     }
 }
