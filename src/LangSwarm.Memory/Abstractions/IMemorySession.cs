@@ -8,10 +8,15 @@ public interface IMemorySession
     /// <summary>The session's id.</summary>
     string SessionId { get; }
 
-    /// <summary>A snapshot of the session's metadata, refreshed by every operation of this object.</summary>
+    /// <summary>A copy of the session's metadata as this process last wrote or read it.</summary>
     SessionMetadata Metadata { get; }
 
-    /// <summary>Adds a message. Fills <see cref="Message.TokenCount"/> when missing and assigns <see cref="Message.Sequence"/>.</summary>
+    /// <summary>
+    /// Adds a message. Fills <see cref="Message.TokenCount"/> when missing and assigns <see cref="Message.Sequence"/>.
+    /// Returns once the message is stored: the automatic summaries and evictions it makes due run in the
+    /// backend's background summarizer (<see cref="IMemoryBackend.WhenSummariesIdleAsync"/>), whose failures
+    /// never reach the add.
+    /// </summary>
     /// <exception cref="InvalidMessageException">The message is malformed.</exception>
     /// <exception cref="SessionNotFoundException">The session was deleted.</exception>
     Task AddMessageAsync(Message message, CancellationToken cancellationToken = default);
@@ -45,8 +50,9 @@ public interface IMemorySession
     /// What an LLM call should get within <paramref name="maxTokens"/>, which is never exceeded (tokens as the
     /// backend's token counter counted them, <see cref="Message.TokenCount"/>): the system messages, newest first
     /// while they fit (one that does not fit, even the newest alone, is left out with every older one; no
-    /// exception), then the latest summary as a system message when older messages are left out and it fits in
-    /// what remains, then the newest other messages that fit.
+    /// exception), then, when older messages are left out, the newest summary of the chain that ends before the
+    /// window's first message (a system message; nothing it covers is repeated), then the window: the newest
+    /// other messages that fit, whole tool-call blocks only. Until a summary exists, the newest messages only.
     /// </summary>
     Task<IReadOnlyList<Message>> GetConversationContextAsync(int maxTokens = 8000, CancellationToken cancellationToken = default);
 
@@ -67,8 +73,10 @@ public interface IMemorySession
     Task DeleteSessionAsync(CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Summarizes the live messages not yet covered by a summary (all live messages when none are new). The type
-    /// defaults to <see cref="SummaryType.Auto"/>, as in the seed's <c>create_summary</c>.
+    /// Extends the session's summary chain now, synchronously: a summary that folds the newest summary and the
+    /// live messages after it, covering the conversation from its first non-system message to the newest
+    /// message. When nothing arrived since the chain's end, returns the newest summary (no summarizer call). The
+    /// type defaults to <see cref="SummaryType.Auto"/>, as in the seed's <c>create_summary</c>.
     /// </summary>
     Task<ConversationSummary> CreateSummaryAsync(SummaryType summaryType = SummaryType.Auto, CancellationToken cancellationToken = default);
 
