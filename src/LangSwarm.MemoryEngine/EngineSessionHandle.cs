@@ -61,23 +61,46 @@ internal sealed class EngineSessionHandle : ISessionHandle
     }
 
     /// <inheritdoc />
-    public async Task<SessionSnapshot> AppendAsync(IReadOnlyList<Message> messages, DateTimeOffset updatedAt, CancellationToken cancellationToken)
+    /// <remarks>Not an async method: an append the engine completes at once needs no state machine here.</remarks>
+    public Task<SessionSnapshot> AppendAsync(IReadOnlyList<Message> messages, DateTimeOffset updatedAt, CancellationToken cancellationToken)
     {
-        ThrowIfClosed();
         long next;
-        lock (_entry.Lock)
+        try
         {
-            ThrowIfRemoved();
-            next = _entry.State.LastSequence;
+            ThrowIfClosed();
+            lock (_entry.Lock)
+            {
+                ThrowIfRemoved();
+                next = _entry.State.LastSequence;
+            }
+        }
+        catch (Exception ex)
+        {
+            return Task.FromException<SessionSnapshot>(ex);
         }
         for (var i = 0; i < messages.Count; i++)
         {
             messages[i].Sequence = ++next;
         }
+        // The engine checks Removed again under the entry's lock before the log sees anything.
+        Task append;
         try
         {
-            // The engine checks Removed again under the entry's lock before the log sees anything.
-            await _engine.AppendMessagesAsync(_entry, messages, updatedAt.UtcTicks).ConfigureAwait(false);
+            append = _engine.AppendMessagesAsync(_entry, messages, updatedAt.UtcTicks);
+        }
+        catch (Exception ex)
+        {
+            append = Task.FromException(ex);
+        }
+        return append.IsCompletedSuccessfully ? Task.FromResult(Snapshot()) : AppendedAsync(append, messages);
+    }
+
+    /// <summary>The rest of <see cref="AppendAsync"/> once the engine's append completes (or failed).</summary>
+    private async Task<SessionSnapshot> AppendedAsync(Task append, IReadOnlyList<Message> messages)
+    {
+        try
+        {
+            await append.ConfigureAwait(false);
         }
         catch
         {

@@ -18,7 +18,7 @@ public static class Harness
         var ctx = new BenchContext(options, new DataGenerator(), workDir);
         try
         {
-            if (options.Only is null)
+            if (options.Only is null || options.Limits)
             {
                 BenchContext.Log("physical limits ...");
                 ctx.Limits = PhysicalLimits.Measure(workDir, ctx.Data, options.Quick);

@@ -41,7 +41,7 @@ public sealed record MacroOptions
 
     /// <summary>
     /// Row ids to run (<c>--only W3,R1</c>), or null for all. A partial run is for comparing one workload
-    /// before and after a change; it skips the physical limits and writes to a temp folder unless <c>--out</c> says otherwise.
+    /// before and after a change; it skips the physical limits (unless <c>--limits</c>) and writes to a temp folder unless <c>--out</c> says otherwise.
     /// </summary>
     public IReadOnlySet<string>? Only { get; init; }
 
@@ -50,6 +50,12 @@ public sealed record MacroOptions
     /// background tier-1 JIT lags, and the first repetitions of a short row otherwise measure tier-0 code.
     /// </summary>
     public bool Warmup { get; init; }
+
+    /// <summary>
+    /// <c>--limits</c>: measure the physical limits in a partial run too, so a W3-only run can report the
+    /// engine's speed as a fraction of LZ4 and sequential write measured alongside it.
+    /// </summary>
+    public bool Limits { get; init; }
 
     /// <summary>Columns to measure (<c>--backends engine,sqlite</c>), or null for all.</summary>
     public IReadOnlySet<string>? BackendFilter { get; init; }
@@ -67,7 +73,7 @@ public sealed record MacroOptions
     public string CommandLine { get; init; } = string.Empty;
 
     /// <summary>The options, for error messages.</summary>
-    public const string Usage = "macro [--quick] [--out DIR] [--only W1,W2,W3,R1,R2,S1,O1,C1,M1] [--backends engine,sqlite,redis] [--warmup]";
+    public const string Usage = "macro [--quick] [--out DIR] [--only W1,W2,W3,R1,R2,S1,O1,C1,M1] [--backends engine,sqlite,redis] [--warmup] [--limits]";
 
     private bool OutGiven { get; init; }
 
@@ -81,6 +87,7 @@ public sealed record MacroOptions
             {
                 "--quick" => o with { Quick = true },
                 "--warmup" => o with { Warmup = true },
+                "--limits" => o with { Limits = true },
                 "--out" when i + 1 < args.Length => o with { OutDir = args[++i], OutGiven = true },
                 "--only" when i + 1 < args.Length => o with { Only = Set(args[++i], s => s.ToUpperInvariant()) },
                 "--backends" when i + 1 < args.Length => o with { BackendFilter = Set(args[++i], s => s.ToLowerInvariant()) },

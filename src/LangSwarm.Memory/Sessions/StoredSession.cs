@@ -261,7 +261,40 @@ internal sealed class StoredSession : IMemorySession
     }
 
     /// <summary>Takes the session's write lock on an open link (finding the session again when its link closed).</summary>
-    private async ValueTask<SessionLink> EnterAsync(CancellationToken cancellationToken)
+    private ValueTask<SessionLink> EnterAsync(CancellationToken cancellationToken)
+    {
+        // The common case, an open link and a free lock, without a state machine: every add comes through here.
+        _backend.EnsureConnected();
+        var link = _link;
+        if (!link.Closed)
+        {
+            var entered = link.Gate.WaitAsync(cancellationToken);
+            if (!entered.IsCompletedSuccessfully)
+            {
+                return EnterAfterAsync(link, entered, cancellationToken);
+            }
+            if (!link.Closed)
+            {
+                return new ValueTask<SessionLink>(link);
+            }
+            link.Gate.Release();
+        }
+        return EnterSlowAsync(cancellationToken);
+    }
+
+    /// <summary><see cref="EnterAsync"/> once the lock of <paramref name="link"/> is being waited for.</summary>
+    private async ValueTask<SessionLink> EnterAfterAsync(SessionLink link, Task entered, CancellationToken cancellationToken)
+    {
+        await entered.ConfigureAwait(false);
+        if (!link.Closed)
+        {
+            return link;
+        }
+        link.Gate.Release();
+        return await EnterSlowAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async ValueTask<SessionLink> EnterSlowAsync(CancellationToken cancellationToken)
     {
         while (true)
         {

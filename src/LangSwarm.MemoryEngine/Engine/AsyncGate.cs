@@ -13,7 +13,22 @@ internal sealed class AsyncGate
     private TaskCompletionSource? _drained;
     private TaskCompletionSource? _closed;
 
-    public async ValueTask EnterSharedAsync()
+    /// <summary>Enters shared; completes at once unless a checkpoint holds the gate exclusive.</summary>
+    public ValueTask EnterSharedAsync()
+    {
+        // The common case without a state machine: every add comes through here.
+        lock (_lock)
+        {
+            if (_closed is null)
+            {
+                _shared++;
+                return default;
+            }
+        }
+        return EnterSharedSlowAsync();
+    }
+
+    private async ValueTask EnterSharedSlowAsync()
     {
         while (true)
         {

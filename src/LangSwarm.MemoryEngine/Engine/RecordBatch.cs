@@ -15,6 +15,9 @@ internal sealed class RecordBatch
     private static readonly ConcurrentBag<RecordBatch> Pool = [];
     private readonly List<int> _starts = [];
 
+    /// <summary>The batch's own LZ4 state: kept warm from one write to the next instead of built per record.</summary>
+    private readonly Lz4FastEncoder _lz4 = new();
+
     public ArrayBufferWriter<byte> Buffer { get; } = new(4096);
 
     /// <summary>Scratch space for a payload before it is framed.</summary>
@@ -44,7 +47,7 @@ internal sealed class RecordBatch
     public void AddFromPayload(RecordHeader header, bool seal = true)
     {
         _starts.Add(Buffer.WrittenCount);
-        RecordCodec.Encode(Buffer, header, Payload.WrittenSpan, K4os.Compression.LZ4.LZ4Level.L00_FAST, allowCompression: true, seal);
+        RecordCodec.Encode(Buffer, header, Payload.WrittenSpan, K4os.Compression.LZ4.LZ4Level.L00_FAST, allowCompression: true, seal, _lz4);
         Payload.ResetWrittenCount();
     }
 

@@ -209,9 +209,15 @@ internal sealed partial class StoreEngine : IDisposable, ISessionContentSource
         }
     }
 
-    public async Task AppendMessagesAsync(SessionEntry entry, IReadOnlyList<Message> messages, long writtenTicks)
+    /// <summary>
+    /// Appends messages as one batch. Not an async method: an add that completes at once (no fsync to wait for,
+    /// no checkpoint holding the gate) runs without a state machine of its own; the returned task carries
+    /// every failure, as an async method's would.
+    /// </summary>
+    public Task AppendMessagesAsync(SessionEntry entry, IReadOnlyList<Message> messages, long writtenTicks)
     {
         var batch = RecordBatch.Rent();
+        Task commit;
         try
         {
             for (var i = 0; i < messages.Count; i++)
@@ -224,7 +230,27 @@ internal sealed partial class StoreEngine : IDisposable, ISessionContentSource
                 // Sealed by CommitAsync (StampLsns) once the LSNs are reserved.
                 batch.AddFromPayload(MessageCodec.Header(entry.Number, messages[i], writtenTicks), seal: false);
             }
-            await CommitAsync(entry, entry.Number, batch).ConfigureAwait(false);
+            commit = CommitAsync(entry, entry.Number, batch);
+        }
+        catch (Exception ex)
+        {
+            RecordBatch.Return(batch);
+            return Task.FromException(ex);
+        }
+        if (commit.IsCompleted)
+        {
+            RecordBatch.Return(batch);
+            return commit;
+        }
+        return ReturnAfterAsync(commit, batch);
+    }
+
+    /// <summary>Returns <paramref name="batch"/> to its pool once <paramref name="commit"/> is done with it.</summary>
+    private static async Task ReturnAfterAsync(Task commit, RecordBatch batch)
+    {
+        try
+        {
+            await commit.ConfigureAwait(false);
         }
         finally
         {
@@ -279,114 +305,6 @@ internal sealed partial class StoreEngine : IDisposable, ISessionContentSource
         StateCodec.Write(batch.Payload, state);
         var now = state.Metadata.UpdatedAt.UtcTicks;
         batch.AddFromPayload(new RecordHeader(RecordType.SessionState, 0, 0, 0, number, 0, state.LastSequence, now, now, 0, 0));
-    }
-
-    /// <summary>
-    /// The write path: reserve LSNs, append to the commit log and wait for the policy's acknowledgement, then
-    /// append to the session's segment and apply to the index. Any storage failure stops all writes.
-    /// </summary>
-    private async Task CommitAsync(SessionEntry? entry, ulong session, RecordBatch batch, bool deleting = false)
-    {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        if (entry is null)
-        {
-            await CommitGatedAsync(null, session, batch, deleting).ConfigureAwait(false);
-            return;
-        }
-        // A compaction swaps a session's segments only while none of its writes is between the log and the
-        // index (SessionEntry.Appending), so it needs no store-wide exclusive gate. A deleted session takes no
-        // write at all: nothing reaches the log for it.
-        lock (entry.Lock)
-        {
-            if (entry.Removed)
-            {
-                throw new SessionNotFoundException(entry.State.Metadata.SessionId);
-            }
-            entry.Appending++;
-        }
-        try
-        {
-            await CommitGatedAsync(entry, session, batch, deleting).ConfigureAwait(false);
-        }
-        finally
-        {
-            lock (entry.Lock)
-            {
-                entry.Appending--;
-            }
-        }
-    }
-
-    private async Task CommitGatedAsync(SessionEntry? entry, ulong session, RecordBatch batch, bool deleting)
-    {
-        await _gate.EnterSharedAsync().ConfigureAwait(false);
-        try
-        {
-            ThrowIfFailed();
-            if (entry is not null && !deleting)
-            {
-                EnsureWritable(entry);
-            }
-            var first = (ulong)Interlocked.Add(ref _nextLsn, batch.Count) - (ulong)batch.Count;
-            batch.StampLsns(first);
-            await _log.AppendAsync(batch.Buffer.WrittenSpan).ConfigureAwait(false);
-            try
-            {
-                for (var i = 0; i < batch.Count; i++)
-                {
-                    var record = batch.Record(i);
-                    RecordHeader.TryRead(record, out var header, out _);
-                    if (header.Type == RecordType.SessionDelete && entry is not null)
-                    {
-                        // A deleted session's files go away whole; the record lives only in the log.
-                        var last = entry.Segments[^1];
-                        RecordApplier.Apply(Index, header, record, last.Segment, last.Length);
-                        continue;
-                    }
-                    var (segment, offset) = _appender.Append(entry, session, record);
-                    var why = RecordApplier.Apply(Index, header, record, segment, offset);
-                    if (why is not null)
-                    {
-                        throw new StorageCorruptionException($"Index refused a new record: {why}");
-                    }
-                    if (entry is null)
-                    {
-                        Index.TryGet(session, out entry);
-                    }
-                }
-                if (deleting && entry is not null)
-                {
-                    foreach (var s in entry.Segments)
-                    {
-                        _segments.Delete(entry.Number, s.Segment);
-                    }
-                }
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                // Durable in the log but not in the segment: reopening replays it. Stop writing until then.
-                _failure ??= ex;
-                throw StorageErrors.Wrap(ex, "Writing a segment failed after the commit log took the record");
-            }
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            _failure ??= ex;
-            throw StorageErrors.Wrap(ex, "Writing the commit log failed");
-        }
-        finally
-        {
-            _gate.ExitShared();
-        }
-        MaybeCheckpoint();
-    }
-
-    private void ThrowIfFailed()
-    {
-        if (Failure is { } f)
-        {
-            throw StorageFailureException.From(f, "The store stopped accepting writes after a storage failure; reopen it to recover");
-        }
     }
 
     // ---- reads (SessionReader) -------------------------------------------------------------------------------

@@ -27,7 +27,17 @@ public static class RecordCodec
     /// <paramref name="seal"/> is false): the write path stamps LSNs into its records afterwards and seals them
     /// then, so computing the checksum here as well would be done twice per record.
     /// </summary>
-    internal static int Encode(IBufferWriter<byte> output, RecordHeader header, ReadOnlySpan<byte> payload, LZ4Level level, bool allowCompression, bool seal)
+    /// <param name="output">Destination buffer.</param>
+    /// <param name="header">The header; its lengths and the LZ4 flag are set here.</param>
+    /// <param name="payload">Raw payload.</param>
+    /// <param name="level">LZ4 level.</param>
+    /// <param name="allowCompression">False stores the payload raw whatever its size.</param>
+    /// <param name="seal">False leaves the checksum (bytes 0..3) for the caller to write.</param>
+    /// <param name="fast">
+    /// At <see cref="LZ4Level.L00_FAST"/>, compresses with this encoder (same bytes as LZ4Codec, without a fresh
+    /// state per call); null uses LZ4Codec.
+    /// </param>
+    internal static int Encode(IBufferWriter<byte> output, RecordHeader header, ReadOnlySpan<byte> payload, LZ4Level level, bool allowCompression, bool seal, Lz4FastEncoder? fast = null)
     {
         if (payload.Length > RecordHeader.MaxPayload)
         {
@@ -41,7 +51,7 @@ public static class RecordCodec
         var compressed = false;
         if (allowCompression && payload.Length >= CompressionThreshold)
         {
-            var n = LZ4Codec.Encode(payload, body, level);
+            var n = fast is not null && level == LZ4Level.L00_FAST ? fast.Encode(payload, body) : LZ4Codec.Encode(payload, body, level);
             if (n > 0 && n < payload.Length - (payload.Length >> 4))
             {
                 stored = n;

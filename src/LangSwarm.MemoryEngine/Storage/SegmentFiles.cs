@@ -253,8 +253,12 @@ internal sealed class SegmentFiles : IDisposable
         {
             if (_open.TryGetValue((session, segment), out var slot))
             {
-                _lru.Remove(slot.Node);
-                _lru.AddFirst(slot.Node);
+                // An add touches its segment several times in a row: it is most often first already.
+                if (_lru.First != slot.Node)
+                {
+                    _lru.Remove(slot.Node);
+                    _lru.AddFirst(slot.Node);
+                }
                 slot.Users++;
                 return slot;
             }
