@@ -26,6 +26,51 @@ internal static class SessionEviction
         return true;
     }
 
+    /// <summary>Most messages one locked eviction step takes.</summary>
+    private const int Step = 256;
+
+    /// <summary>
+    /// Evicts what the summary chain covers down to the low-water mark: chosen from the window with no lock
+    /// held, then taken in steps of at most <see cref="Step"/> messages, each under the session's lock (a
+    /// sequence evicted meanwhile is ignored by the store, so a stale choice costs nothing). Returns true when
+    /// something was evicted.
+    /// </summary>
+    public static async Task<bool> EvictCoveredAsync(SessionLink link, CancellationToken cancellationToken)
+    {
+        var handle = link.Handle;
+        var st = handle.State;
+        if (!st.OverLimits)
+        {
+            return false;
+        }
+        var m = st.Metadata;
+        var infos = await handle.ReadMessageInfosAsync(cancellationToken).ConfigureAwait(false);
+        var evict = ContextWindow.SelectEvictions(infos, m.MaxMessages, m.MaxTokens, m.EvictionLowWater, st.SummarizedThrough);
+        if (evict.Count == 0)
+        {
+            return false;
+        }
+        for (var i = 0; i < evict.Count; i += Step)
+        {
+            // A step may end inside a call block; the next step takes the rest, and a context read between
+            // the two never opens its window with a result whose call is gone (ContextWindow skips those).
+            await link.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                if (link.Closed)
+                {
+                    return i > 0;
+                }
+                await handle.EvictAsync(evict.GetRange(i, Math.Min(Step, evict.Count - i)), CancellationToken.None).ConfigureAwait(false);
+            }
+            finally
+            {
+                link.Gate.Release();
+            }
+        }
+        return true;
+    }
+
     /// <summary>True when eviction would need the chain to reach past its end first (a summary is owed).</summary>
     public static async Task<bool> OwesSummaryAsync(ISessionHandle handle, SessionSnapshot st, CancellationToken cancellationToken)
     {

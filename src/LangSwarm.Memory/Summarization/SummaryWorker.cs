@@ -224,6 +224,7 @@ internal sealed class SummaryWorker
             var type = periodic ? SummaryChain.AutomaticType(st.Metadata) : SummaryType.Auto;
             summary = await SummaryChain.MakeAsync(handle, _backend.Summarizer, st, target, type, _backend.Clock, cancellationToken).ConfigureAwait(false);
         }
+        var changed = false;
         await link.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -237,7 +238,6 @@ internal sealed class SummaryWorker
                 // A manual summary moved the chain while this one was made: drop it, look again.
                 return true;
             }
-            var changed = false;
             if (summary is not null)
             {
                 await handle.AddSummaryAsync(summary, CancellationToken.None).ConfigureAwait(false);
@@ -249,13 +249,15 @@ internal sealed class SummaryWorker
                 await handle.SaveAsync(now.Metadata, now.LastSequence, target, CancellationToken.None).ConfigureAwait(false);
                 changed = true;
             }
-            changed |= await SessionEviction.EvictAsync(handle, handle.State.SummarizedThrough, CancellationToken.None).ConfigureAwait(false);
-            return changed;
         }
         finally
         {
             link.Gate.Release();
         }
+        // The eviction is chosen with no lock held and taken in short locked steps: adds to the session wait
+        // for a step, never for a read of its whole window (which grows while the summarizer lags).
+        changed |= await SessionEviction.EvictCoveredAsync(link, cancellationToken).ConfigureAwait(false);
+        return changed;
     }
 
     private void Failed(string sessionId, Exception ex)
