@@ -82,7 +82,7 @@ public abstract partial class MemoryBackendBase : IMemoryBackend
             _summaries.Start();
             StartRetention();
             // Summaries owed when the store last closed (a crash, a disconnect mid-summary) are queued again.
-            _ = _summaries.TrackAsync(QueueOwedSummariesAsync);
+            _summaries.Track(QueueOwedSummariesAsync);
         }
         finally
         {

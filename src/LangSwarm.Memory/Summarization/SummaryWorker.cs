@@ -102,8 +102,11 @@ internal sealed class SummaryWorker
         _ = Task.Run(() => RunAsync(job));
     }
 
-    /// <summary>Counts a piece of background work (the reopen scan) toward idleness.</summary>
-    public async Task TrackAsync(Func<CancellationToken, Task> work)
+    /// <summary>
+    /// Runs a piece of background work (the scan after connect) on the thread pool, counted toward idleness from
+    /// this call on: the caller never runs any of it, and <see cref="WhenIdleAsync"/> waits for it.
+    /// </summary>
+    public void Track(Func<CancellationToken, Task> work)
     {
         CancellationToken stop;
         lock (_lock)
@@ -114,18 +117,24 @@ internal sealed class SummaryWorker
                 _idle = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             }
         }
-        try
+        _ = Task.Run(async () =>
         {
-            await work(stop).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
-        {
-            _backend.RecordError($"background summary scan failed: {ex.Message}");
-        }
-        finally
-        {
-            End();
-        }
+            try
+            {
+                await work(stop).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                if (!stop.IsCancellationRequested)
+                {
+                    _backend.RecordError($"background summary scan failed: {ex.Message}");
+                }
+            }
+            finally
+            {
+                End();
+            }
+        });
     }
 
     private async Task RunAsync(Job job)
