@@ -161,7 +161,7 @@ internal sealed class SummaryWorker
                     await slots.WaitAsync(stop).ConfigureAwait(false);
                     try
                     {
-                        progress = await SummarizeDueAsync(job.Link, stop).ConfigureAwait(false);
+                        progress = await SummarizeDueAsync(job, stop).ConfigureAwait(false);
                     }
                     finally
                     {
@@ -212,8 +212,9 @@ internal sealed class SummaryWorker
     /// summarizer runs unlocked), then, under the session's lock, store the summary if nobody moved the chain
     /// meanwhile and evict what it covers. True when something changed.
     /// </summary>
-    private async Task<bool> SummarizeDueAsync(SessionLink link, CancellationToken cancellationToken)
+    private async Task<bool> SummarizeDueAsync(Job job, CancellationToken cancellationToken)
     {
+        var link = job.Link;
         var handle = link.Handle;
         var st = handle.State;
         if (!SummaryChain.Automatic(st.Metadata))
@@ -265,7 +266,14 @@ internal sealed class SummaryWorker
         }
         // The eviction is chosen with no lock held and taken in short locked steps: adds to the session wait
         // for a step, never for a read of its whole window (which grows while the summarizer lags).
-        changed |= await SessionEviction.EvictCoveredAsync(link, cancellationToken).ConfigureAwait(false);
+        // While the chain lags (adds outrun the summarizer), eviction waits until it catches up: each eviction
+        // reads the whole window, which keeps growing meanwhile, and those reads competed with the adds (their
+        // p99) while evicting no more than the chain covers. The catching-up round evicts everything covered.
+        var after = handle.State;
+        if (after.LastSequence - after.SummarizedThrough < after.Metadata.AutoSummarizeThreshold)
+        {
+            changed |= await SessionEviction.EvictCoveredAsync(link, cancellationToken).ConfigureAwait(false);
+        }
         return changed;
     }
 
