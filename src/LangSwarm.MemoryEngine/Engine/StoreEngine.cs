@@ -197,7 +197,7 @@ internal sealed partial class StoreEngine : IDisposable, ISessionContentSource
         var batch = RecordBatch.Rent();
         try
         {
-            AddState(batch, number, state);
+            WriteRecords.AddState(batch, number, state);
             await CommitAsync(null, number, batch).ConfigureAwait(false);
             // Filed by the commit; gone only if a delete already followed it.
             return Index.TryGet(number, out var entry) ? entry : throw new SessionNotFoundException(id);
@@ -220,16 +220,8 @@ internal sealed partial class StoreEngine : IDisposable, ISessionContentSource
         Task commit;
         try
         {
-            for (var i = 0; i < messages.Count; i++)
-            {
-                MessageCodec.Write(batch.Payload, messages[i]);
-                if (batch.Payload.WrittenCount > RecordHeader.MaxPayload)
-                {
-                    throw new InvalidMessageException($"Message encodes to {batch.Payload.WrittenCount} bytes; the largest record is {RecordHeader.MaxPayload} bytes.");
-                }
-                // Sealed by CommitAsync (StampLsns) once the LSNs are reserved.
-                batch.AddFromPayload(MessageCodec.Header(entry.Number, messages[i], writtenTicks), seal: false);
-            }
+            // Sealed by CommitAsync (StampLsns) once the LSNs are reserved.
+            WriteRecords.AddMessages(batch, entry.Number, messages, writtenTicks);
             commit = CommitAsync(entry, entry.Number, batch);
         }
         catch (Exception ex)
@@ -266,16 +258,13 @@ internal sealed partial class StoreEngine : IDisposable, ISessionContentSource
             var now = DateTimeOffset.UtcNow.UtcTicks;
             if (summary is not null)
             {
-                SummaryCodec.Write(batch.Payload, summary);
-                batch.AddFromPayload(new RecordHeader(RecordType.Summary, 0, 0, 0, entry.Number, 0, state.LastSequence, summary.CreatedAt.UtcTicks, now, 0, 0));
+                WriteRecords.AddSummary(batch, entry.Number, summary, state.LastSequence, now);
             }
             if (evict is not null)
             {
-                var sorted = evict.Order().ToList();
-                EvictCodec.Write(batch.Payload, sorted);
-                batch.AddFromPayload(new RecordHeader(RecordType.Evict, 0, 0, 0, entry.Number, 0, state.LastSequence, now, now, 0, 0));
+                WriteRecords.AddEvict(batch, entry.Number, evict, state.LastSequence, now);
             }
-            AddState(batch, entry.Number, state);
+            WriteRecords.AddState(batch, entry.Number, state);
             await CommitAsync(entry, entry.Number, batch).ConfigureAwait(false);
         }
         finally
@@ -290,21 +279,13 @@ internal sealed partial class StoreEngine : IDisposable, ISessionContentSource
         var batch = RecordBatch.Rent();
         try
         {
-            var now = DateTimeOffset.UtcNow.UtcTicks;
-            batch.AddFromPayload(new RecordHeader(RecordType.SessionDelete, 0, 0, 0, entry.Number, 0, 0, now, now, 0, 0));
+            WriteRecords.AddDelete(batch, entry.Number, DateTimeOffset.UtcNow.UtcTicks);
             await CommitAsync(entry, entry.Number, batch, deleting: true).ConfigureAwait(false);
         }
         finally
         {
             RecordBatch.Return(batch);
         }
-    }
-
-    private static void AddState(RecordBatch batch, ulong number, SessionState state)
-    {
-        StateCodec.Write(batch.Payload, state);
-        var now = state.Metadata.UpdatedAt.UtcTicks;
-        batch.AddFromPayload(new RecordHeader(RecordType.SessionState, 0, 0, 0, number, 0, state.LastSequence, now, now, 0, 0));
     }
 
     // ---- reads (SessionReader) -------------------------------------------------------------------------------
