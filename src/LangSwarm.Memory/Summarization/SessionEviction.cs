@@ -3,21 +3,16 @@ namespace LangSwarm.Memory;
 /// <summary>Takes the oldest non-system blocks out of a session's live window once it is over a limit.</summary>
 internal static class SessionEviction
 {
+    /// <summary>Most messages one locked eviction step takes.</summary>
+    private const int Step = 256;
+
     /// <summary>
-    /// Evicts down to the session's low-water mark (<see cref="ContextWindow.SelectEvictions(IReadOnlyList{MessageInfo}, int, long, double, long)"/>),
-    /// whole blocks with sequences up to <paramref name="evictableThrough"/> only (what the summary chain covers).
-    /// Call holding the session's lock. Returns true when something was evicted.
+    /// Evicts down to the session's low-water mark, whole blocks with sequences up to
+    /// <paramref name="evictableThrough"/> only. Call holding the session's lock. True when something was evicted.
     /// </summary>
     public static async Task<bool> EvictAsync(ISessionHandle handle, long evictableThrough, CancellationToken cancellationToken)
     {
-        var st = handle.State;
-        if (!st.OverLimits)
-        {
-            return false;
-        }
-        var m = st.Metadata;
-        var infos = await handle.ReadMessageInfosAsync(cancellationToken).ConfigureAwait(false);
-        var evict = ContextWindow.SelectEvictions(infos, m.MaxMessages, m.MaxTokens, m.EvictionLowWater, evictableThrough);
+        var evict = await ChooseAsync(handle, handle.State, evictableThrough, cancellationToken).ConfigureAwait(false);
         if (evict.Count == 0)
         {
             return false;
@@ -25,9 +20,6 @@ internal static class SessionEviction
         await handle.EvictAsync(evict, cancellationToken).ConfigureAwait(false);
         return true;
     }
-
-    /// <summary>Most messages one locked eviction step takes.</summary>
-    private const int Step = 256;
 
     /// <summary>
     /// Evicts what the summary chain covers down to the low-water mark: chosen from the window with no lock
@@ -39,17 +31,7 @@ internal static class SessionEviction
     {
         var handle = link.Handle;
         var st = handle.State;
-        if (!st.OverLimits)
-        {
-            return false;
-        }
-        var m = st.Metadata;
-        var infos = await handle.ReadMessageInfosAsync(cancellationToken).ConfigureAwait(false);
-        var evict = ContextWindow.SelectEvictions(infos, m.MaxMessages, m.MaxTokens, m.EvictionLowWater, st.SummarizedThrough);
-        if (evict.Count == 0)
-        {
-            return false;
-        }
+        var evict = await ChooseAsync(handle, st, st.SummarizedThrough, cancellationToken).ConfigureAwait(false);
         for (var i = 0; i < evict.Count; i += Step)
         {
             // A step may end inside a call block; the next step takes the rest, and a context read between
@@ -68,19 +50,28 @@ internal static class SessionEviction
                 link.Gate.Release();
             }
         }
-        return true;
+        return evict.Count > 0;
     }
 
     /// <summary>True when eviction would need the chain to reach past its end first (a summary is owed).</summary>
     public static async Task<bool> OwesSummaryAsync(ISessionHandle handle, SessionSnapshot st, CancellationToken cancellationToken)
     {
+        var evict = await ChooseAsync(handle, st, long.MaxValue, cancellationToken).ConfigureAwait(false);
+        return evict.Count > 0 && evict[^1] > st.SummarizedThrough;
+    }
+
+    /// <summary>
+    /// The sequences eviction takes from the window as it is now (<see cref="ContextWindow.SelectEvictions(IReadOnlyList{MessageInfo}, int, long, double, long)"/>);
+    /// none, without reading the window, while <paramref name="st"/> is within its limits.
+    /// </summary>
+    private static async Task<List<long>> ChooseAsync(ISessionHandle handle, SessionSnapshot st, long evictableThrough, CancellationToken cancellationToken)
+    {
         if (!st.OverLimits)
         {
-            return false;
+            return [];
         }
         var m = st.Metadata;
         var infos = await handle.ReadMessageInfosAsync(cancellationToken).ConfigureAwait(false);
-        var evict = ContextWindow.SelectEvictions(infos, m.MaxMessages, m.MaxTokens, m.EvictionLowWater);
-        return evict.Count > 0 && evict[^1] > st.SummarizedThrough;
+        return ContextWindow.SelectEvictions(infos, m.MaxMessages, m.MaxTokens, m.EvictionLowWater, evictableThrough);
     }
 }

@@ -17,8 +17,11 @@ internal static class SummaryChain
     /// summarized and evicted), or <c>AutoSummarizeThreshold</c> messages arrived since the chain's end.
     /// </summary>
     public static bool Due(in SessionSnapshot s) =>
-        Automatic(s.Metadata)
-        && (s.OverLimits || s.LastSequence - s.SummarizedThrough >= s.Metadata.AutoSummarizeThreshold);
+        Automatic(s.Metadata) && (s.OverLimits || ThresholdReached(s));
+
+    /// <summary>True when <c>AutoSummarizeThreshold</c> messages arrived since the chain's end (a link is owed).</summary>
+    public static bool ThresholdReached(in SessionSnapshot s) =>
+        s.LastSequence - s.SummarizedThrough >= s.Metadata.AutoSummarizeThreshold;
 
     /// <summary>The type an automatic summary is stored with: Periodic under that strategy, else Auto.</summary>
     public static SummaryType AutomaticType(SessionMetadata m) =>

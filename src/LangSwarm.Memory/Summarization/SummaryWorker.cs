@@ -221,7 +221,7 @@ internal sealed class SummaryWorker
         {
             return false;
         }
-        var periodic = st.LastSequence - st.SummarizedThrough >= st.Metadata.AutoSummarizeThreshold;
+        var periodic = SummaryChain.ThresholdReached(st);
         var owed = !periodic && await SessionEviction.OwesSummaryAsync(handle, st, cancellationToken).ConfigureAwait(false);
         ConversationSummary? summary = null;
         var target = st.SummarizedThrough;
@@ -269,8 +269,7 @@ internal sealed class SummaryWorker
         // While the chain lags (adds outrun the summarizer), eviction waits until it catches up: each eviction
         // reads the whole window, which keeps growing meanwhile, and those reads competed with the adds (their
         // p99) while evicting no more than the chain covers. The catching-up round evicts everything covered.
-        var after = handle.State;
-        if (after.LastSequence - after.SummarizedThrough < after.Metadata.AutoSummarizeThreshold)
+        if (!SummaryChain.ThresholdReached(handle.State))
         {
             changed |= await SessionEviction.EvictCoveredAsync(link, cancellationToken).ConfigureAwait(false);
         }
