@@ -29,7 +29,7 @@ internal sealed partial class StoreEngine : IDisposable, ISessionContentSource
     private readonly SemaphoreSlim _checkpointLock = new(1, 1);
     private readonly RuntimeDamage _damage = new();
     private readonly SessionReader _reader;
-    private CommitLog _log;
+    private ICommitLog _log;
     private IndexFile _indexFile = null!;
     private long _nextLsn;
     private long _nextSession;
@@ -176,7 +176,7 @@ internal sealed partial class StoreEngine : IDisposable, ISessionContentSource
             }
         }
         _fs.SyncDirectory(CommitLog.Directory);
-        _log = CommitLog.Create(_fs, DurabilityPolicies.For(_options.Durability, _options.BatchedInterval), recovery.NextLsn);
+        _log = CommitLog.Open(_fs, _options.Durability, _options.BatchedInterval, recovery.NextLsn);
         StartAutoVacuum();
     }
 
@@ -343,7 +343,7 @@ internal sealed partial class StoreEngine : IDisposable, ISessionContentSource
     }
 
     /// <summary>Background fsyncs of the commit log so far (Batched mode).</summary>
-    public long BackgroundSyncs => _log.BackgroundSyncs;
+    public long BackgroundSyncs => (_log as BatchedCommitLog)?.BackgroundSyncs ?? 0;
 
     /// <summary>
     /// Drops the engine as a killed process would: no checkpoint, no flush, threads stopped. For crash tests,

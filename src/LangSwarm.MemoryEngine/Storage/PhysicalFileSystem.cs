@@ -129,34 +129,6 @@ public sealed partial class PhysicalFileSystem : IFileSystem
 
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     private static partial int Close(int fd);
-
-    private sealed class PhysicalFile(SafeFileHandle handle) : IStorageFile
-    {
-        public long Length => RandomAccess.GetLength(handle);
-
-        public int Read(long offset, Span<byte> buffer)
-        {
-            var total = 0;
-            while (total < buffer.Length)
-            {
-                var n = RandomAccess.Read(handle, buffer[total..], offset + total);
-                if (n == 0)
-                {
-                    break;
-                }
-                total += n;
-            }
-            return total;
-        }
-
-        public void Write(long offset, ReadOnlySpan<byte> data) => RandomAccess.Write(handle, data, offset);
-
-        public void SetLength(long length) => RandomAccess.SetLength(handle, length);
-
-        public void Flush() => RandomAccess.FlushToDisk(handle);
-
-        public void Dispose() => handle.Dispose();
-    }
 }
 
 /// <summary>The store directory is locked by another opener.</summary>

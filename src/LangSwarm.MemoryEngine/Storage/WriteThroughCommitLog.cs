@@ -1,0 +1,148 @@
+using LangSwarm.MemoryEngine.Format;
+
+namespace LangSwarm.MemoryEngine.Storage;
+
+/// <summary>
+/// The <see cref="DurabilityMode.None"/> log: each append is written on the caller's thread with one
+/// <c>write</c> (in the OS's page cache once it returns, so a killed process loses nothing acknowledged);
+/// fsync only at rotation and close (and on the <see cref="BatchedCommitLog"/> timer).
+/// </summary>
+internal sealed class WriteThroughCommitLog : ICommitLog
+{
+    private readonly IFileSystem _fs;
+    private readonly object _lock = new();
+    private IStorageFile _file;
+    private string _fileName;
+    private long _length;
+    private long _unsynced;
+    private Exception? _failure;
+    private bool _stopping;
+
+    /// <summary>Creates a new, empty log file starting at <paramref name="firstLsn"/>.</summary>
+    public WriteThroughCommitLog(IFileSystem fs, ulong firstLsn)
+    {
+        _fs = fs;
+        (_file, _fileName) = CommitLog.CreateFile(fs, firstLsn);
+        _length = FileHeader.Size;
+    }
+
+    /// <inheritdoc />
+    public long Length => Interlocked.Read(ref _length);
+
+    /// <inheritdoc />
+    public Exception? Failure => _failure;
+
+    /// <inheritdoc />
+    public Task AppendAsync(ReadOnlySpan<byte> records)
+    {
+        lock (_lock)
+        {
+            if (_failure is not null)
+            {
+                return Task.FromException(StorageFailureException.From(_failure, "The commit log failed earlier; reopen the store"));
+            }
+            if (_stopping)
+            {
+                return Task.FromException(new ObjectDisposedException(nameof(WriteThroughCommitLog)));
+            }
+            try
+            {
+                _file.Write(_length, records);
+                Interlocked.Add(ref _length, records.Length);
+                _unsynced += records.Length;
+                return Task.CompletedTask;
+            }
+            catch (Exception ex)
+            {
+                _failure ??= ex;
+                return Task.FromException(StorageFailureException.From(ex, "Writing the commit log failed; the add is not durable"));
+            }
+        }
+    }
+
+    /// <summary>fsyncs everything written so far (the Batched timer).</summary>
+    public void SyncNow()
+    {
+        lock (_lock)
+        {
+            if (_failure is not null || _stopping || _unsynced == 0)
+            {
+                return;
+            }
+            try
+            {
+                _file.Flush();
+                _unsynced = 0;
+            }
+            catch (Exception ex)
+            {
+                _failure ??= ex;
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public string? Rotate(ulong firstLsn)
+    {
+        lock (_lock)
+        {
+            if (_failure is not null)
+            {
+                throw StorageFailureException.From(_failure, "The commit log failed earlier; reopen the store");
+            }
+            if (CommitLog.FileNameFor(firstLsn) == _fileName)
+            {
+                return null;
+            }
+            var (file, name) = CommitLog.CreateFile(_fs, firstLsn);
+            try
+            {
+                _file.Flush();
+            }
+            catch (Exception ex)
+            {
+                file.Dispose();
+                _failure ??= ex;
+                throw StorageFailureException.From(ex, "fsync of the commit log failed");
+            }
+            _file.Dispose();
+            var old = _fileName;
+            _file = file;
+            _fileName = name;
+            Interlocked.Exchange(ref _length, FileHeader.Size);
+            _unsynced = 0;
+            return old;
+        }
+    }
+
+    /// <inheritdoc />
+    public void Abandon()
+    {
+        lock (_lock)
+        {
+            _failure ??= new ObjectDisposedException(nameof(WriteThroughCommitLog), "abandoned");
+            _stopping = true;
+        }
+    }
+
+    /// <summary>fsyncs (unless the log failed or was abandoned) and closes the file.</summary>
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            _stopping = true;
+            if (_failure is null)
+            {
+                try
+                {
+                    _file.Flush();
+                }
+                catch (IOException)
+                {
+                    // Nothing waits for this fsync any more; recovery will judge what reached the disk.
+                }
+            }
+            _file.Dispose();
+        }
+    }
+}
