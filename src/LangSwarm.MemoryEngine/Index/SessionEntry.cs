@@ -176,6 +176,9 @@ internal sealed class SessionEntry(ulong number, SessionState state, ISessionCon
 
     public SessionStatus IndexedStatus { get; set; }
 
+    /// <summary>True while the entry waits in the index's queue of entries to re-file (guarded by the index's lock).</summary>
+    public bool RefileQueued { get; set; }
+
     /// <summary>True once compaction rewrote the session in its cold (archived, LZ4 HC) form.</summary>
     public bool Cold { get; set; }
 

@@ -18,6 +18,10 @@ internal sealed class SessionIndex
     // Ids of sessions being created (between the id check and the creation record's filing).
     private readonly HashSet<string> _reserved = new(StringComparer.Ordinal);
 
+    // Sessions whose activity time, user or status may have changed since they were filed: re-filed before the
+    // next query that reads the ordered sets, so an add costs a flag instead of three sorted-set moves.
+    private readonly List<SessionEntry> _refile = [];
+
     // Sessions removed since the last checkpoint that the index file still holds.
     private List<SessionEntry> _removed = [];
 
@@ -158,29 +162,45 @@ internal sealed class SessionIndex
         }
     }
 
-    /// <summary>Re-files a session after its activity time, user or status changed.</summary>
+    /// <summary>Notes that a session's activity time, user or status may have changed; it is re-filed before the next query.</summary>
     public void Refile(SessionEntry entry)
     {
         lock (_lock)
         {
+            if (!entry.RefileQueued)
+            {
+                entry.RefileQueued = true;
+                _refile.Add(entry);
+            }
+        }
+    }
+
+    /// <summary>Re-files the queued sessions whose keys changed. Under <see cref="_lock"/>.</summary>
+    private void Settle()
+    {
+        foreach (var entry in _refile)
+        {
+            entry.RefileQueued = false;
             if (!_byNumber.ContainsKey(entry.Number))
             {
-                return;
+                continue; // removed since: Remove unfiled it
             }
             var m = entry.State.Metadata;
             if (entry.IndexedKey.UpdatedTicks == m.UpdatedAt.UtcTicks && entry.IndexedUser == m.UserId && entry.IndexedStatus == m.Status)
             {
-                return;
+                continue;
             }
             Unfile(entry);
             File(entry);
         }
+        _refile.Clear();
     }
 
     public List<SessionMetadata> Query(SessionQuery query)
     {
         lock (_lock)
         {
+            Settle();
             SortedSet<SessionKey>? set = query.UserId is not null
                 ? _byUser.GetValueOrDefault(query.UserId)
                 : query.Status is { } st ? _byStatus.GetValueOrDefault(st) : _byTime;
@@ -219,6 +239,7 @@ internal sealed class SessionIndex
     {
         lock (_lock)
         {
+            Settle();
             var ids = new List<string>();
             foreach (var key in _byTime.Reverse())
             {
@@ -268,6 +289,7 @@ internal sealed class SessionIndex
     {
         lock (_lock)
         {
+            Settle();
             var ids = new List<string>();
             if (_byStatus.TryGetValue(status, out var set))
             {
