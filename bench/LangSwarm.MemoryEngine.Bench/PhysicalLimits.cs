@@ -5,7 +5,7 @@ using LangSwarm.MemoryEngine.Bench.Macro;
 namespace LangSwarm.MemoryEngine.Bench;
 
 /// <summary>What the hardware allows, measured in the same run on the bench directory's disk and the same data.</summary>
-public sealed record PhysicalLimits(double FsyncMedianMicros, double FsyncP99Micros, double SequentialWriteMBps, double Lz4CompressMBps, double Lz4DecompressMBps, double Lz4Ratio)
+public sealed record PhysicalLimits(double FsyncMedianMicros, double FsyncP99Micros, double SequentialWriteMBps, double Lz4CompressMBps, double Lz4DecompressMBps, double Lz4Ratio, double Lz4FixedCompressMBps)
 {
     /// <summary>fsyncs per second one writer can do (1 / median latency).</summary>
     public double FsyncsPerSecond => 1e6 / FsyncMedianMicros;
@@ -43,8 +43,8 @@ public sealed record PhysicalLimits(double FsyncMedianMicros, double FsyncP99Mic
                 fs.Flush(true);
             }
             var seq = mb * 1.048576 / sw.Elapsed.TotalSeconds;
-            var (c, d, ratio) = Lz4(data);
-            return new PhysicalLimits(Stats.Median(lat), Stats.Percentile(lat, 0.99), seq, c, d, ratio);
+            var (c, d, ratio, f) = Lz4(new Lz4Probe(data));
+            return new PhysicalLimits(Stats.Median(lat), Stats.Percentile(lat, 0.99), seq, c, d, ratio, f);
         }
         finally
         {
@@ -52,45 +52,36 @@ public sealed record PhysicalLimits(double FsyncMedianMicros, double FsyncP99Mic
         }
     }
 
-    private static (double Compress, double Decompress, double Ratio) Lz4(DataGenerator data)
+    private static (double Compress, double Decompress, double Ratio, double FixedCompress) Lz4(Lz4Probe probe)
     {
-        var payloads = Enumerable.Range(0, 4_096).Select(i => System.Text.Encoding.UTF8.GetBytes(data.Mixed(i).Content + data.Mixed(i).ToolCalls?.ToJsonString())).ToArray();
+        var payloads = probe.Mixed;
         var raw = payloads.Sum(p => (long)p.Length);
         var encoded = payloads.Select(p => new byte[LZ4Codec.MaximumOutputSize(p.Length)]).ToArray();
-        var lengths = new int[payloads.Length];
-        // Warm-up first, so tiered JIT has optimized LZ4's loops before the timed rounds.
-        for (var i = 0; i < payloads.Length * 4; i++)
+        var lengths = new int[payloads.Count];
+        for (var i = 0; i < payloads.Count; i++)
         {
-            var k = i % payloads.Length;
-            lengths[k] = LZ4Codec.Encode(payloads[k], encoded[k], LZ4Level.L00_FAST);
-            LZ4Codec.Decode(encoded[k].AsSpan(0, lengths[k]), new byte[payloads[k].Length]);
+            lengths[i] = LZ4Codec.Encode(payloads[i], encoded[i], LZ4Level.L00_FAST);
+        }
+        // Warm-up first, so tiered JIT has optimized LZ4's loops before the timed rounds.
+        probe.MixedMBps(TimeSpan.FromMilliseconds(300));
+        var target = new byte[payloads.Max(p => p.Length)];
+        for (var i = 0; i < payloads.Count * 4; i++)
+        {
+            LZ4Codec.Decode(encoded[i % payloads.Count].AsSpan(0, lengths[i % payloads.Count]), target);
         }
         Thread.Sleep(200);
+        var compress = probe.MixedMBps(TimeSpan.FromMilliseconds(300));
         var sw = Stopwatch.StartNew();
         var rounds = 0;
-        long stored = 0;
         while (sw.Elapsed.TotalMilliseconds < 300)
         {
-            stored = 0;
-            for (var i = 0; i < payloads.Length; i++)
-            {
-                lengths[i] = LZ4Codec.Encode(payloads[i], encoded[i], LZ4Level.L00_FAST);
-                stored += lengths[i];
-            }
-            rounds++;
-        }
-        var compress = raw * rounds / 1e6 / sw.Elapsed.TotalSeconds;
-        var target = new byte[payloads.Max(p => p.Length)];
-        sw.Restart();
-        rounds = 0;
-        while (sw.Elapsed.TotalMilliseconds < 300)
-        {
-            for (var i = 0; i < payloads.Length; i++)
+            for (var i = 0; i < payloads.Count; i++)
             {
                 LZ4Codec.Decode(encoded[i].AsSpan(0, lengths[i]), target);
             }
             rounds++;
         }
-        return (compress, raw * rounds / 1e6 / sw.Elapsed.TotalSeconds, (double)stored / raw);
+        var decompress = raw * rounds / 1e6 / sw.Elapsed.TotalSeconds;
+        return (compress, decompress, (double)lengths.Sum(l => (long)l) / raw, probe.FixedMBps(TimeSpan.FromMilliseconds(300)));
     }
 }

@@ -4,6 +4,7 @@ namespace LangSwarm.MemoryEngine.Bench.Macro;
 public sealed class BenchContext(MacroOptions options, DataGenerator data, string workDir)
 {
     private int _dirs;
+    private Lz4Probe? _lz4;
 
     /// <summary>Sizes and switches.</summary>
     public MacroOptions Options { get; } = options;
@@ -22,6 +23,9 @@ public sealed class BenchContext(MacroOptions options, DataGenerator data, strin
 
     /// <summary>The results, in table order.</summary>
     public List<Row> Rows { get; } = [];
+
+    /// <summary>LZ4 speed, measured again beside each W3 engine repetition.</summary>
+    public Lz4Probe Lz4 => _lz4 ??= new Lz4Probe(Data);
 
     /// <summary>The physical limits measured in this run.</summary>
     public PhysicalLimits? Limits { get; set; }

@@ -3,6 +3,9 @@ namespace LangSwarm.MemoryEngine.Bench.Macro;
 /// <summary>One figure: the median over repetitions with its spread; latencies carry a p99.</summary>
 public sealed record Measure(double Median, double Min, double Max, double? P99 = null, double? MegabytesPerSecond = null, string? Note = null)
 {
+    /// <summary>MB/s ÷ the LZ4 line measured beside each repetition: median, min and max (W3 engine rows).</summary>
+    public (double Median, double Min, double Max)? OfLz4 { get; init; }
+
     /// <summary>A figure that was not measured, with the reason.</summary>
     public static Measure NotApplicable(string why) => new(double.NaN, double.NaN, double.NaN, Note: why);
 
@@ -74,15 +77,19 @@ public static class Stats
         var values = reps.Select(r => r.Value).ToList();
         var p99 = reps.Where(r => r.P99.HasValue).Select(r => r.P99!.Value).ToList();
         var mbps = reps.Where(r => r.MegabytesPerSecond.HasValue).Select(r => r.MegabytesPerSecond!.Value).ToList();
+        var ofLz4 = reps.Where(r => r.MegabytesPerSecond.HasValue && r.Lz4MBps > 0).Select(r => r.MegabytesPerSecond!.Value / r.Lz4MBps!.Value).ToList();
         return new Measure(
             Median(values),
             values.Min(),
             values.Max(),
             p99.Count > 0 ? Median(p99) : null,
             mbps.Count > 0 ? Median(mbps) : null,
-            note);
+            note)
+        {
+            OfLz4 = ofLz4.Count > 0 && ofLz4.Count == reps.Count ? (Median(ofLz4), ofLz4.Min(), ofLz4.Max()) : null,
+        };
     }
 }
 
-/// <summary>One repetition's result.</summary>
-public readonly record struct Sample(double Value, double? P99 = null, double? MegabytesPerSecond = null);
+/// <summary>One repetition's result; <paramref name="Lz4MBps"/> is the LZ4 line measured just before it, where measured.</summary>
+public readonly record struct Sample(double Value, double? P99 = null, double? MegabytesPerSecond = null, double? Lz4MBps = null);
