@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using LangSwarm.Memory.AI;
 using Microsoft.Agents.AI;
 using Microsoft.Extensions.AI;
@@ -19,7 +20,6 @@ namespace LangSwarm.Memory.Agents;
 /// </summary>
 public sealed class LangSwarmChatHistoryProvider : ChatHistoryProvider
 {
-    private static readonly JsonSerializerOptions StateJson = new(JsonSerializerDefaults.Web);
 
     private readonly IMemoryManager _manager;
     private readonly LangSwarmChatHistoryOptions _options;
@@ -34,7 +34,7 @@ public sealed class LangSwarmChatHistoryProvider : ChatHistoryProvider
         _options = options ?? new LangSwarmChatHistoryOptions();
         ArgumentOutOfRangeException.ThrowIfNegative(_options.MaxContextTokens);
         _logger = logger ?? NullLogger.Instance;
-        _state = new ProviderSessionState<SessionState>(NewState, nameof(LangSwarmChatHistoryProvider), StateJson);
+        _state = new ProviderSessionState<SessionState>(NewState, nameof(LangSwarmChatHistoryProvider), SessionStateJson.Default.Options);
     }
 
     /// <summary>Creates the provider over a backend (connected on first use).</summary>
@@ -105,3 +105,8 @@ public sealed class LangSwarmChatHistoryProvider : ChatHistoryProvider
         public string SessionId { get; set; } = string.Empty;
     }
 }
+
+/// <summary>The JSON of <see cref="LangSwarmChatHistoryProvider.SessionState"/> in a serialized agent session (source-generated).</summary>
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
+[JsonSerializable(typeof(LangSwarmChatHistoryProvider.SessionState))]
+internal sealed partial class SessionStateJson : JsonSerializerContext;
