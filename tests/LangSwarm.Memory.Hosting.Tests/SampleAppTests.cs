@@ -30,6 +30,9 @@ public sealed class SampleAppTests
         {
             var manager = host.Services.GetRequiredService<IMemoryManager>();
             Assert.Equal("engine", manager.Backend.Name);
+            // Read from the sample's appsettings.json.
+            Assert.Equal(TimeSpan.FromDays(30), Assert.IsAssignableFrom<MemoryBackendBase>(manager.Backend).Retention!.ArchivedMaxAge);
+            Assert.Equal("console-agent", host.Services.GetRequiredService<Microsoft.Agents.AI.AIAgent>().Name);
             await host.StartAsync(Ct.Token);
             await AgentConsoleApp.RunAsync(host, Lines("Hello, my name is Ada.", "What time is it?"), first, Ct.Token);
             await host.StopAsync(Ct.Token);
