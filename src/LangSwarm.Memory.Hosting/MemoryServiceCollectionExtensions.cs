@@ -58,6 +58,10 @@ public static class MemoryServiceCollectionExtensions
         bind(builder);
         builder.ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<LangSwarmMemoryOptions>, LangSwarmMemoryOptionsValidator>());
+        if (services.Any(d => d.IsKeyedService && d.ServiceType == typeof(MemoryStore) && Equals(d.ServiceKey, name)))
+        {
+            return services; // the store is registered: a second call only adds configuration
+        }
 
         services.AddKeyedSingleton(name, (sp, _) =>
             MemoryStore.Create(name, sp.GetRequiredService<IOptionsMonitor<LangSwarmMemoryOptions>>().Get(name), sp));

@@ -2,6 +2,7 @@ using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Xunit;
 
@@ -98,6 +99,33 @@ public sealed class HostingTests
         await session.AddMessageAsync(new Message(MessageRole.User, "one"), Ct.Token);
         var summary = await session.CreateSummaryAsync(cancellationToken: Ct.Token);
         Assert.Equal("a summary", summary.SummaryText);
+        await host.StopAsync(Ct.Token);
+    }
+
+    [Fact]
+    public async Task Start_and_stop_are_logged_by_event_id()
+    {
+        var log = new ListLogger();
+        using var host = BuildHost(new() { ["LangSwarm:Memory:Backend"] = "in_memory" }, s => s.AddLogging(l => l.AddProvider(new ListLoggerProvider(log))));
+        await host.StartAsync(Ct.Token);
+        await host.StopAsync(Ct.Token);
+        Assert.Equal(
+            [MemoryEventIds.BackendConnected, MemoryEventIds.HostStarted, MemoryEventIds.BackendDisconnected, MemoryEventIds.HostStopped],
+            log.Entries.Select(e => e.Id).Where(id => id is >= 1000 and < 1200));
+    }
+
+    [Fact]
+    public async Task Adding_the_same_store_twice_registers_it_once()
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Services.AddLangSwarmMemory(o => o.Backend = "in_memory");
+        builder.Services.AddLangSwarmMemory(o => o.Sessions.MaxTokens = 999);
+        using var host = builder.Build();
+        Assert.Single(host.Services.GetServices<IMemoryManager>());
+        Assert.Single(host.Services.GetServices<IHostedService>(), s => s.GetType().Name == "MemoryHostedService");
+        await host.StartAsync(Ct.Token);
+        var session = await host.Services.GetRequiredService<IMemoryManager>().CreateSessionAsync(cancellationToken: Ct.Token);
+        Assert.Equal(999, session.Metadata.MaxTokens);
         await host.StopAsync(Ct.Token);
     }
 

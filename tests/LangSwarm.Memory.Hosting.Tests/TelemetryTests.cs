@@ -142,19 +142,3 @@ public sealed class TelemetryTests : IDisposable
         public void Advance(TimeSpan by) => _now += by;
     }
 }
-
-/// <summary>A logger that keeps every entry (id, level, formatted text, exception message).</summary>
-internal sealed class ListLogger : ILogger
-{
-    public ConcurrentQueue<(int Id, LogLevel Level, string Text)> EntriesQueue { get; } = new();
-
-    public IReadOnlyList<(int Id, LogLevel Level, string Text)> Entries => EntriesQueue.ToList();
-
-    public IDisposable? BeginScope<TState>(TState state)
-        where TState : notnull => null;
-
-    public bool IsEnabled(LogLevel logLevel) => true;
-
-    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-        EntriesQueue.Enqueue((eventId.Id, logLevel, formatter(state, exception) + " " + exception?.Message));
-}
