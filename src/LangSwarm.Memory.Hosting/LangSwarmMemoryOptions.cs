@@ -24,7 +24,7 @@ public sealed class LangSwarmMemoryOptions
 
     /// <summary>
     /// The backend's options, as its provider names them (snake_case or PascalCase: <c>path</c>, <c>db_path</c>,
-    /// <c>host</c>, ...). <c>lsmem backends</c> lists them.
+    /// <c>host</c>, ...). An unknown one stops the host's start with the list of valid ones.
     /// </summary>
     public Dictionary<string, string?> Options { get; set; } = new(StringComparer.OrdinalIgnoreCase);
 
