@@ -1,3 +1,6 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+
 namespace LangSwarm.Memory;
 
 /// <summary>The retention policy: deleting expired sessions in the background, once for every backend.</summary>
@@ -86,7 +89,32 @@ public abstract partial class MemoryBackendBase
     internal static DateTimeOffset? CutoffBefore(DateTimeOffset now, TimeSpan age) =>
         age >= now - DateTimeOffset.MinValue ? null : now - age;
 
+    /// <summary>A retention pass, measured, traced and logged (<see cref="MemoryEventIds.RetentionPass"/>).</summary>
     private async Task<int> RetainAsync(RetentionPolicy policy, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        using var span = MemoryTelemetry.Source.StartActivity(MemoryTelemetry.Spans.Retention);
+        span?.SetTag(MemoryTelemetry.BackendTag, Name);
+        int removed;
+        try
+        {
+            removed = await RetainUnmeasuredAsync(policy, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            MemoryTelemetry.Fail(span, ex);
+            throw;
+        }
+        var elapsed = Stopwatch.GetElapsedTime(started);
+        var tag = MemoryTelemetry.Backend(Name);
+        MemoryTelemetry.RetentionDurationHistogram.Record(elapsed.TotalSeconds, tag);
+        MemoryTelemetry.RetentionDeletedCounter.Add(removed, tag);
+        span?.SetTag("langswarm.memory.sessions.deleted", removed);
+        MemoryLog.RetentionPass(Logger, removed > 0 ? LogLevel.Information : LogLevel.Debug, Name, removed, elapsed.TotalMilliseconds);
+        return removed;
+    }
+
+    private async Task<int> RetainUnmeasuredAsync(RetentionPolicy policy, CancellationToken cancellationToken)
     {
         var now = Clock.GetUtcNow();
         var removed = 0;
@@ -135,6 +163,7 @@ public abstract partial class MemoryBackendBase
             {
                 // Nobody awaits this loop but disconnect: keep the error for the health check, try again later.
                 RecordError($"Retention pass failed: {ex.Message}");
+                MemoryLog.RetentionFailed(Logger, Name, ex);
                 try
                 {
                     await Task.Delay(policy.Interval, Clock, token).ConfigureAwait(false);

@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace LangSwarm.Memory;
 
@@ -11,7 +13,7 @@ namespace LangSwarm.Memory;
 public abstract partial class MemoryBackendBase : IMemoryBackend
 {
     private readonly SemaphoreSlim _connectLock = new(1, 1);
-    private readonly SessionLinks _links = new();
+    private readonly SessionLinks _links;
     private readonly SummaryWorker _summaries;
     private volatile bool _connected;
     private string? _lastError;
@@ -24,6 +26,7 @@ public abstract partial class MemoryBackendBase : IMemoryBackend
         TokenCounter = tokenCounter ?? TiktokenCounter.Default;
         Summarizer = summarizer ?? new ExtractiveSummarizer();
         _summaries = new SummaryWorker(this);
+        _links = new SessionLinks(this);
     }
 
     /// <inheritdoc />
@@ -48,6 +51,9 @@ public abstract partial class MemoryBackendBase : IMemoryBackend
     /// </summary>
     internal bool ConnectOnHealthCheck { get; set; }
 
+    /// <summary>Where the backend logs (<see cref="MemoryEventIds"/>); never message content. Set before connecting.</summary>
+    public ILogger Logger { get; set; } = NullLogger.Instance;
+
     /// <summary>Clock used for activity times (tests may move it).</summary>
     public TimeProvider Clock { get; set; } = TimeProvider.System;
 
@@ -64,6 +70,7 @@ public abstract partial class MemoryBackendBase : IMemoryBackend
             {
                 return;
             }
+            var started = Stopwatch.GetTimestamp();
             try
             {
                 await Store.OpenAsync(cancellationToken).ConfigureAwait(false);
@@ -71,13 +78,16 @@ public abstract partial class MemoryBackendBase : IMemoryBackend
             catch (Exception ex) when (ex is not MemoryException and not OperationCanceledException and not ArgumentException)
             {
                 _lastError = ex.Message;
+                MemoryLog.BackendConnectFailed(Logger, Name, ex);
                 throw new BackendUnavailableException($"Backend '{Name}' could not connect: {ex.Message}", ex);
             }
             catch (MemoryException ex)
             {
                 _lastError = ex.Message;
+                MemoryLog.BackendConnectFailed(Logger, Name, ex);
                 throw;
             }
+            MemoryLog.BackendConnected(Logger, Name, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             _connected = true;
             _summaries.Start();
             StartRetention();
@@ -100,11 +110,13 @@ public abstract partial class MemoryBackendBase : IMemoryBackend
             {
                 return;
             }
+            var started = Stopwatch.GetTimestamp();
             await StopRetentionAsync().ConfigureAwait(false);
             await _summaries.StopAsync().ConfigureAwait(false);
             _connected = false;
             _links.CloseAll();
             await Store.CloseAsync(cancellationToken).ConfigureAwait(false);
+            MemoryLog.BackendDisconnected(Logger, Name, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         }
         finally
         {

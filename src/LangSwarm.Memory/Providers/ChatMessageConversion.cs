@@ -11,33 +11,32 @@ public static class ChatMessageConversion
     /// A stored message as a <see cref="ChatMessage"/>: text, function calls and function results as AI contents.
     /// A legacy <c>function_call</c> carries no id, so its call id is the function's name, the id a function
     /// result without a <c>tool_call_id</c> gets from its <c>name</c>: a call and the result that follows it pair
-    /// up (legacy function calling has one call outstanding at a time).
+    /// up (legacy function calling has one call outstanding at a time). Contents a message has no field for (data,
+    /// URI, usage, reasoning, ...) come back from its metadata as <see cref="FromChatMessage"/> stored them, in
+    /// their original order (see <c>ai_contents</c> in the README).
     /// </summary>
     public static ChatMessage ToChatMessage(this Message message)
     {
         ArgumentNullException.ThrowIfNull(message);
         var contents = new List<AIContent>();
+        var calls = Calls(message);
         if (message.Role is MessageRole.Tool or MessageRole.Function)
         {
             contents.Add(new FunctionResultContent(message.ToolCallId ?? message.Name ?? "call_unknown", message.Content));
+            contents.AddRange(calls);
         }
-        else if (message.Content.Length > 0)
+        else if (message.Metadata.TryGetPropertyValue(ChatContentLayout.Key, out var layout)
+            && ChatContentLayout.Read(layout, message.Content, calls) is { } laidOut)
         {
-            contents.Add(new TextContent(message.Content));
+            contents.AddRange(laidOut);
         }
-        // Calls are read without trusting their shape (JsonRead): a missing or odd member takes a default.
-        foreach (var call in message.ToolCalls ?? [])
+        else
         {
-            var fn = JsonRead.Member(call, "function");
-            contents.Add(new FunctionCallContent(
-                JsonRead.String(JsonRead.Member(call, "id")) ?? "call_" + message.MessageId,
-                JsonRead.String(JsonRead.Member(fn, "name")) ?? "unknown",
-                Arguments(JsonRead.Member(fn, "arguments"))));
-        }
-        if (message.FunctionCall is { } fc)
-        {
-            var name = JsonRead.String(JsonRead.Member(fc, "name")) ?? "unknown";
-            contents.Add(new FunctionCallContent(name, name, Arguments(JsonRead.Member(fc, "arguments"))));
+            if (message.Content.Length > 0)
+            {
+                contents.Add(new TextContent(message.Content));
+            }
+            contents.AddRange(calls);
         }
         var role = message.Role switch
         {
@@ -59,7 +58,10 @@ public static class ChatMessageConversion
 
     /// <summary>
     /// A chat message as stored messages: one message, or one tool message per function result when the chat
-    /// message carries several.
+    /// message carries several. Text goes to <see cref="Message.Content"/>, calls to <see cref="Message.ToolCalls"/>,
+    /// results to tool messages; any other content (data, URI, usage, reasoning, annotated text, ...) is kept in
+    /// the message's metadata (<c>ai_contents</c>) with the order of all contents, so <see cref="ToChatMessage"/>
+    /// gives it back unchanged. A message whose only contents have no text gets a stand-in text (<c>[image/png]</c>).
     /// </summary>
     public static List<Message> FromChatMessage(ChatMessage chatMessage)
     {
@@ -76,7 +78,7 @@ public static class ChatMessageConversion
         var textAt = -1;
         foreach (var c in chatMessage.Contents)
         {
-            if (c is (TextContent or FunctionCallContent) && textAt < 0)
+            if (c is not FunctionResultContent && textAt < 0)
             {
                 textAt = result.Count;
             }
@@ -124,12 +126,18 @@ public static class ChatMessageConversion
             }
             MessageValidator.ValidateMessage(result[0]);
         }
-        if (text.Count > 0 || calls.Count > 0 || result.Count == 0)
+        var layout = ChatContentLayout.Build(chatMessage.Contents);
+        if (text.Count > 0 || calls.Count > 0 || layout is not null || result.Count == 0)
         {
-            var m = new Message(role == MessageRole.Tool ? MessageRole.User : role, string.Concat(text))
+            var content = string.Concat(text);
+            var m = new Message(role == MessageRole.Tool ? MessageRole.User : role, content.Length == 0 && calls.Count == 0 ? ChatContentLayout.Placeholder(chatMessage.Contents) : content)
             {
                 ToolCalls = calls.Count > 0 ? calls : null,
             };
+            if (layout is not null)
+            {
+                m.Metadata[ChatContentLayout.Key] = layout;
+            }
             if (chatMessage.MessageId is { Length: > 0 } id)
             {
                 m.MessageId = id;
@@ -146,6 +154,27 @@ public static class ChatMessageConversion
             result.Insert(Math.Max(textAt, 0), m);
         }
         return result;
+    }
+
+    /// <summary>The message's tool calls and legacy function call as call contents, in order.</summary>
+    private static List<AIContent> Calls(Message message)
+    {
+        var calls = new List<AIContent>();
+        // Calls are read without trusting their shape (JsonRead): a missing or odd member takes a default.
+        foreach (var call in message.ToolCalls ?? [])
+        {
+            var fn = JsonRead.Member(call, "function");
+            calls.Add(new FunctionCallContent(
+                JsonRead.String(JsonRead.Member(call, "id")) ?? "call_" + message.MessageId,
+                JsonRead.String(JsonRead.Member(fn, "name")) ?? "unknown",
+                Arguments(JsonRead.Member(fn, "arguments"))));
+        }
+        if (message.FunctionCall is { } fc)
+        {
+            var name = JsonRead.String(JsonRead.Member(fc, "name")) ?? "unknown";
+            calls.Add(new FunctionCallContent(name, name, Arguments(JsonRead.Member(fc, "arguments"))));
+        }
+        return calls;
     }
 
     private static Dictionary<string, object?>? Arguments(JsonNode? arguments)

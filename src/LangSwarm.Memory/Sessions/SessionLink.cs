@@ -34,8 +34,9 @@ internal sealed class SessionLink
 /// <summary>
 /// The links of one backend, by session id. Links are held weakly: a session nobody holds a session object
 /// for costs nothing here once collected, so the table follows the sessions in use, not the store's size.
+/// Entries entering and leaving the table are the <c>sessions.open</c> metric.
 /// </summary>
-internal sealed class SessionLinks
+internal sealed class SessionLinks(MemoryBackendBase owner)
 {
     private readonly Dictionary<string, WeakReference<SessionLink>> _links = new(StringComparer.Ordinal);
     private readonly Lock _lock = new();
@@ -60,6 +61,10 @@ internal sealed class SessionLinks
                 return existing;
             }
             var link = new SessionLink(handle);
+            if (!_links.ContainsKey(handle.SessionId))
+            {
+                Opened(1);
+            }
             _links[handle.SessionId] = new WeakReference<SessionLink>(link);
             if (_links.Count >= _sweepAt)
             {
@@ -78,6 +83,7 @@ internal sealed class SessionLinks
             if (_links.TryGetValue(link.SessionId, out var weak) && weak.TryGetTarget(out var current) && ReferenceEquals(current, link))
             {
                 _links.Remove(link.SessionId);
+                Opened(-1);
             }
         }
     }
@@ -94,6 +100,7 @@ internal sealed class SessionLinks
                     link.Close();
                 }
             }
+            Opened(-_links.Count);
             _links.Clear();
             _sweepAt = 1024;
         }
@@ -115,7 +122,16 @@ internal sealed class SessionLinks
             {
                 _links.Remove(id);
             }
+            Opened(-dead.Count);
         }
         _sweepAt = Math.Max(1024, _links.Count * 2);
+    }
+
+    private void Opened(int delta)
+    {
+        if (delta != 0 && MemoryTelemetry.SessionsOpenCounter.Enabled)
+        {
+            MemoryTelemetry.SessionsOpenCounter.Add(delta, MemoryTelemetry.Backend(owner.Name));
+        }
     }
 }

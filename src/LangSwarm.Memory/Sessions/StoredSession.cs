@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using System.Text;
 
 namespace LangSwarm.Memory;
 
@@ -105,8 +107,21 @@ internal sealed class StoredSession : IMemorySession
     public async Task<IReadOnlyList<Message>> GetConversationContextAsync(int maxTokens = 8000, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(maxTokens);
-        var handle = await HandleAsync(cancellationToken).ConfigureAwait(false);
-        return await ConversationContext.BuildAsync(handle, _backend.TokenCounter, maxTokens, cancellationToken).ConfigureAwait(false);
+        var started = Stopwatch.GetTimestamp();
+        using var span = MemoryTelemetry.StartSessionSpan(MemoryTelemetry.Spans.Context, _backend.Name, _sessionId);
+        try
+        {
+            var handle = await HandleAsync(cancellationToken).ConfigureAwait(false);
+            var context = await ConversationContext.BuildAsync(handle, _backend.TokenCounter, maxTokens, cancellationToken).ConfigureAwait(false);
+            MemoryTelemetry.ContextDurationHistogram.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, MemoryTelemetry.Backend(_backend.Name));
+            span?.SetTag("langswarm.memory.context.messages", context.Count);
+            return context;
+        }
+        catch (Exception ex)
+        {
+            MemoryTelemetry.Fail(span, ex);
+            throw;
+        }
     }
 
     public Task UpdateMetadataAsync(IReadOnlyDictionary<string, object?> updates, CancellationToken cancellationToken = default)
@@ -146,7 +161,7 @@ internal sealed class StoredSession : IMemorySession
         {
             var handle = await HandleAsync(cancellationToken).ConfigureAwait(false);
             var st = handle.State;
-            var made = await SummaryChain.MakeAsync(handle, _backend.Summarizer, st, long.MaxValue, summaryType, _backend.Clock, cancellationToken).ConfigureAwait(false);
+            var made = await SummaryChain.MakeAsync(handle, _backend.Summarizer, st, long.MaxValue, summaryType, _backend, cancellationToken).ConfigureAwait(false);
             if (made is null)
             {
                 var existing = await handle.ReadSummariesAsync(cancellationToken).ConfigureAwait(false);
@@ -178,7 +193,36 @@ internal sealed class StoredSession : IMemorySession
 
     // ---- internals -------------------------------------------------------------------------------------------
 
+    /// <summary>An add, measured and traced (<see cref="MemoryTelemetry"/>): counts on success only.</summary>
     private async Task AddCoreAsync(IReadOnlyList<Message> messages, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        using var span = MemoryTelemetry.StartSessionSpan(MemoryTelemetry.Spans.Add, _backend.Name, _sessionId);
+        try
+        {
+            await AddUnmeasuredAsync(messages, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            MemoryTelemetry.Fail(span, ex);
+            throw;
+        }
+        var backend = MemoryTelemetry.Backend(_backend.Name);
+        MemoryTelemetry.AddDurationHistogram.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, backend);
+        MemoryTelemetry.MessagesAddedCounter.Add(messages.Count, backend);
+        if (MemoryTelemetry.BytesAddedCounter.Enabled)
+        {
+            long bytes = 0;
+            for (var i = 0; i < messages.Count; i++)
+            {
+                bytes += Encoding.UTF8.GetByteCount(messages[i].Content);
+            }
+            MemoryTelemetry.BytesAddedCounter.Add(bytes, backend);
+        }
+        span?.SetTag("langswarm.memory.messages", messages.Count);
+    }
+
+    private async Task AddUnmeasuredAsync(IReadOnlyList<Message> messages, CancellationToken cancellationToken)
     {
         var counter = _backend.TokenCounter;
         // Count tokens outside the session lock: it is the costly part of an add.
@@ -209,6 +253,7 @@ internal sealed class StoredSession : IMemorySession
                 catch (Exception ex) when (ex is not OutOfMemoryException)
                 {
                     _backend.RecordError($"evicting from session '{SessionId}' failed: {ex.Message}");
+                    MemoryLog.EvictionFailed(_backend.Logger, SessionId, _backend.Name, ex);
                 }
                 return;
             }

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace LangSwarm.Memory;
 
 /// <summary>
@@ -30,7 +32,8 @@ internal static class SummaryChain
     /// <summary>
     /// Makes (does not store) the chain's next summary through <paramref name="through"/>: the previous summary's
     /// text and the live non-system messages after <paramref name="state"/>'s summarized-through mark. Null when
-    /// there are no such messages. Calls the summarizer: never call it holding a session lock.
+    /// there are no such messages. Calls the summarizer (measured and traced for <paramref name="backend"/>):
+    /// never call it holding a session lock.
     /// </summary>
     public static async Task<ConversationSummary?> MakeAsync(
         ISessionHandle handle,
@@ -38,7 +41,7 @@ internal static class SummaryChain
         SessionSnapshot state,
         long through,
         SummaryType type,
-        TimeProvider clock,
+        MemoryBackendBase backend,
         CancellationToken cancellationToken)
     {
         var fresh = new List<Message>();
@@ -55,7 +58,8 @@ internal static class SummaryChain
             return null;
         }
         var previous = await NewestAsync(handle, state.SummarizedThrough, cancellationToken).ConfigureAwait(false);
-        var text = await summarizer.SummarizeAsync(fresh, previous?.SummaryText, cancellationToken).ConfigureAwait(false);
+        var text = await SummarizeMeasuredAsync(summarizer, fresh, previous?.SummaryText, backend.Name, handle.SessionId, cancellationToken).ConfigureAwait(false);
+        var clock = backend.Clock;
         long tokens = previous?.TokenCount ?? 0;
         foreach (var m in fresh)
         {
@@ -72,6 +76,29 @@ internal static class SummaryChain
             FirstSequence = previous?.FirstSequence ?? fresh[0].Sequence,
             LastSequence = Math.Max(through == long.MaxValue ? fresh[^1].Sequence : through, fresh[^1].Sequence),
         };
+    }
+
+    private static async Task<string> SummarizeMeasuredAsync(ISummarizer summarizer, List<Message> fresh, string? previous, string backend, string sessionId, CancellationToken cancellationToken)
+    {
+        var tag = MemoryTelemetry.Backend(backend);
+        var started = Stopwatch.GetTimestamp();
+        using var span = MemoryTelemetry.StartSessionSpan(MemoryTelemetry.Spans.Summarize, backend, sessionId);
+        span?.SetTag("langswarm.memory.messages", fresh.Count);
+        MemoryTelemetry.SummarizerCallsCounter.Add(1, tag);
+        try
+        {
+            return await summarizer.SummarizeAsync(fresh, previous, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            MemoryTelemetry.SummarizerFailuresCounter.Add(1, tag, new KeyValuePair<string, object?>("error.type", ex.GetType().FullName));
+            MemoryTelemetry.Fail(span, ex);
+            throw;
+        }
+        finally
+        {
+            MemoryTelemetry.SummarizerDurationHistogram.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, tag);
+        }
     }
 
     /// <summary>The chain's newest link: the newest summary ending at <paramref name="summarizedThrough"/> (null: none).</summary>

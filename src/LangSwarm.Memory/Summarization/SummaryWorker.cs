@@ -181,8 +181,10 @@ internal sealed class SummaryWorker
                 catch (Exception ex) when (ex is not OutOfMemoryException)
                 {
                     attempt++;
+                    var backoff = _backend.BackgroundSummaries.Backoff(attempt);
                     Failed(job.Link.SessionId, ex);
-                    await Task.Delay(_backend.BackgroundSummaries.Backoff(attempt), stop).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                    MemoryLog.SummaryFailed(_backend.Logger, job.Link.SessionId, _backend.Name, attempt, backoff.TotalMilliseconds, ex);
+                    await Task.Delay(backoff, stop).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
                     continue;
                 }
                 lock (_lock)
@@ -232,7 +234,7 @@ internal sealed class SummaryWorker
             // up link by link). Within that, it reaches as far as it can, so the next chunks leave covered.
             target = Math.Min(st.LastSequence, st.SummarizedThrough + st.Metadata.AutoSummarizeThreshold);
             var type = periodic ? SummaryChain.AutomaticType(st.Metadata) : SummaryType.Auto;
-            summary = await SummaryChain.MakeAsync(handle, _backend.Summarizer, st, target, type, _backend.Clock, cancellationToken).ConfigureAwait(false);
+            summary = await SummaryChain.MakeAsync(handle, _backend.Summarizer, st, target, type, _backend, cancellationToken).ConfigureAwait(false);
         }
         var changed = false;
         await link.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);

@@ -1,0 +1,46 @@
+using Microsoft.Extensions.Logging;
+
+namespace LangSwarm.Memory;
+
+/// <summary>
+/// The log events of LangSwarm memory, source-generated with stable ids (<see cref="MemoryEventIds"/>). Events
+/// name backends, sessions and counts; none carries message content.
+/// </summary>
+internal static partial class MemoryLog
+{
+    [LoggerMessage(EventId = MemoryEventIds.BackendConnected, Level = LogLevel.Information, Message = "Memory backend {Backend} connected in {ElapsedMs:F1} ms")]
+    public static partial void BackendConnected(ILogger logger, string backend, double elapsedMs);
+
+    [LoggerMessage(EventId = MemoryEventIds.BackendConnectFailed, Level = LogLevel.Error, Message = "Memory backend {Backend} could not connect")]
+    public static partial void BackendConnectFailed(ILogger logger, string backend, Exception exception);
+
+    [LoggerMessage(EventId = MemoryEventIds.BackendDisconnected, Level = LogLevel.Information, Message = "Memory backend {Backend} disconnected in {ElapsedMs:F1} ms")]
+    public static partial void BackendDisconnected(ILogger logger, string backend, double elapsedMs);
+
+    [LoggerMessage(EventId = MemoryEventIds.SummaryFailed, Level = LogLevel.Warning, Message = "Summarizing session {SessionId} on {Backend} failed (attempt {Attempt}); retrying in {RetryMs} ms")]
+    public static partial void SummaryFailed(ILogger logger, string sessionId, string backend, int attempt, double retryMs, Exception exception);
+
+    [LoggerMessage(EventId = MemoryEventIds.EvictionFailed, Level = LogLevel.Warning, Message = "Evicting from session {SessionId} on {Backend} failed; the next add retries")]
+    public static partial void EvictionFailed(ILogger logger, string sessionId, string backend, Exception exception);
+
+    [LoggerMessage(EventId = MemoryEventIds.RetentionPass, Message = "Retention pass on {Backend} deleted {Deleted} session(s) in {ElapsedMs:F1} ms")]
+    public static partial void RetentionPass(ILogger logger, LogLevel level, string backend, int deleted, double elapsedMs);
+
+    [LoggerMessage(EventId = MemoryEventIds.RetentionFailed, Level = LogLevel.Warning, Message = "Retention pass on {Backend} failed; retrying at the next interval")]
+    public static partial void RetentionFailed(ILogger logger, string backend, Exception exception);
+
+    [LoggerMessage(EventId = MemoryEventIds.HostStarted, Level = LogLevel.Information, Message = "Memory store {Store} started on backend {Backend}")]
+    public static partial void HostStarted(ILogger logger, string store, string backend);
+
+    [LoggerMessage(EventId = MemoryEventIds.HostStopped, Level = LogLevel.Information, Message = "Memory store {Store} stopped")]
+    public static partial void HostStopped(ILogger logger, string store);
+
+    [LoggerMessage(EventId = MemoryEventIds.HistoryLoaded, Level = LogLevel.Debug, Message = "Loaded {Count} message(s) of session {SessionId} within {Budget} tokens")]
+    public static partial void HistoryLoaded(ILogger logger, int count, string sessionId, int budget);
+
+    [LoggerMessage(EventId = MemoryEventIds.HistoryStored, Level = LogLevel.Debug, Message = "Stored {Count} message(s) in session {SessionId}")]
+    public static partial void HistoryStored(ILogger logger, int count, string sessionId);
+
+    [LoggerMessage(EventId = MemoryEventIds.HistoryReduced, Level = LogLevel.Debug, Message = "Reduced {Before} message(s) to {After} within {Budget} tokens")]
+    public static partial void HistoryReduced(ILogger logger, int before, int after, int budget);
+}
