@@ -30,7 +30,7 @@ internal sealed class StoredSession : IMemorySession
     public Task AddMessageAsync(Message message, CancellationToken cancellationToken = default)
     {
         MessageValidator.ValidateMessage(message);
-        return AddCoreAsync([message], cancellationToken);
+        return AddAsync([message], cancellationToken);
     }
 
     public Task AddMessagesAsync(IEnumerable<Message> messages, CancellationToken cancellationToken = default)
@@ -41,7 +41,7 @@ internal sealed class StoredSession : IMemorySession
         {
             MessageValidator.ValidateMessage(m);
         }
-        return list.Count == 0 ? Task.CompletedTask : AddCoreAsync(list, cancellationToken);
+        return list.Count == 0 ? Task.CompletedTask : AddAsync(list, cancellationToken);
     }
 
     public async Task<IReadOnlyList<Message>> GetMessagesAsync(
@@ -192,6 +192,10 @@ internal sealed class StoredSession : IMemorySession
     }
 
     // ---- internals -------------------------------------------------------------------------------------------
+
+    /// <summary>An add: measured only while something listens, so an unobserved add pays no extra frame.</summary>
+    private Task AddAsync(IReadOnlyList<Message> messages, CancellationToken cancellationToken) =>
+        MemoryTelemetry.AddsObserved ? AddCoreAsync(messages, cancellationToken) : AddUnmeasuredAsync(messages, cancellationToken);
 
     /// <summary>An add, measured and traced (<see cref="MemoryTelemetry"/>): counts on success only.</summary>
     private async Task AddCoreAsync(IReadOnlyList<Message> messages, CancellationToken cancellationToken)

@@ -100,6 +100,10 @@ public static class MemoryTelemetry
     /// <summary>The backend tag for a measurement.</summary>
     internal static KeyValuePair<string, object?> Backend(string name) => new(BackendTag, name);
 
+    /// <summary>True when a listener takes any of the add instruments or spans.</summary>
+    internal static bool AddsObserved =>
+        AddDurationHistogram.Enabled || MessagesAddedCounter.Enabled || BytesAddedCounter.Enabled || Source.HasListeners();
+
     /// <summary>Starts a span for an operation on a session (null when nobody listens).</summary>
     internal static Activity? StartSessionSpan(string name, string backend, string sessionId)
     {
