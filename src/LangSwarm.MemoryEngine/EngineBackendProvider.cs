@@ -1,6 +1,7 @@
 using LangSwarm.Memory;
 using LangSwarm.MemoryEngine.Engine;
-using LangSwarm.MemoryEngine.Storage;
+using LangSwarm.MemoryEngine.Device;
+using LangSwarm.MemoryEngine.Log;
 
 namespace LangSwarm.MemoryEngine;
 

@@ -3,7 +3,9 @@ using System.Buffers.Binary;
 using LangSwarm.Memory;
 using LangSwarm.MemoryEngine.Engine;
 using LangSwarm.MemoryEngine.Format;
-using LangSwarm.MemoryEngine.Storage;
+using LangSwarm.MemoryEngine.Device;
+using LangSwarm.MemoryEngine.Log;
+using LangSwarm.MemoryEngine.Testing;
 using Xunit;
 
 namespace LangSwarm.MemoryEngine.Tests;

@@ -1,6 +1,8 @@
 using LangSwarm.Memory;
 using LangSwarm.MemoryEngine.Engine;
-using LangSwarm.MemoryEngine.Storage;
+using LangSwarm.MemoryEngine.Device;
+using LangSwarm.MemoryEngine.Log;
+using LangSwarm.MemoryEngine.Testing;
 using Xunit;
 
 namespace LangSwarm.MemoryEngine.Tests;

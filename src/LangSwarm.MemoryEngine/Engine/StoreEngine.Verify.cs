@@ -1,7 +1,8 @@
 using LangSwarm.MemoryEngine.Format;
 using LangSwarm.MemoryEngine.Index;
 using LangSwarm.MemoryEngine.Recovery;
-using LangSwarm.MemoryEngine.Storage;
+using LangSwarm.MemoryEngine.Device;
+using LangSwarm.MemoryEngine.Log;
 
 namespace LangSwarm.MemoryEngine.Engine;
 

@@ -1,5 +1,6 @@
 using LangSwarm.Memory;
-using LangSwarm.MemoryEngine.Storage;
+using LangSwarm.MemoryEngine.Device;
+using LangSwarm.MemoryEngine.Log;
 
 namespace LangSwarm.MemoryEngine.Recovery;
 

@@ -1,7 +1,8 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using LangSwarm.MemoryEngine.Format;
-using LangSwarm.MemoryEngine.Storage;
+using LangSwarm.MemoryEngine.Device;
+using LangSwarm.MemoryEngine.Log;
 
 namespace LangSwarm.MemoryEngine.Index.BTree;
 

@@ -1,4 +1,4 @@
-namespace LangSwarm.MemoryEngine.Storage;
+namespace LangSwarm.MemoryEngine;
 
 /// <summary>When an acknowledged add is safe (see FORMAT.md, "Durability").</summary>
 public enum DurabilityMode
