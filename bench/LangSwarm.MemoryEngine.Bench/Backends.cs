@@ -2,7 +2,6 @@ using LangSwarm.Memory;
 using LangSwarm.Memory.Redis;
 using LangSwarm.Memory.Sqlite;
 using LangSwarm.MemoryEngine.Engine;
-using LangSwarm.MemoryEngine.Device;
 using LangSwarm.MemoryEngine.Log;
 
 namespace LangSwarm.MemoryEngine.Bench;

@@ -7,7 +7,6 @@ using LangSwarm.MemoryEngine.Format;
 using LangSwarm.MemoryEngine.Index;
 using LangSwarm.MemoryEngine.Index.BTree;
 using LangSwarm.MemoryEngine.Recovery;
-using LangSwarm.MemoryEngine.Device;
 using LangSwarm.MemoryEngine.Log;
 using LangSwarm.MemoryEngine.Testing;
 

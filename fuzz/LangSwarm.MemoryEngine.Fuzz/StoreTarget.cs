@@ -3,7 +3,6 @@ using System.Text.Json.Nodes;
 using LangSwarm.Memory;
 using LangSwarm.MemoryEngine.Format;
 using LangSwarm.MemoryEngine.Index;
-using LangSwarm.MemoryEngine.Device;
 using LangSwarm.MemoryEngine.Log;
 using LangSwarm.MemoryEngine.Testing;
 

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using LangSwarm.Memory;
 using LangSwarm.MemoryEngine;
-using LangSwarm.MemoryEngine.Device;
 using LangSwarm.MemoryEngine.Log;
 
 namespace LangSwarm.Memory.Cli;

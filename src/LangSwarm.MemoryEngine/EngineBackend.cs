@@ -1,7 +1,6 @@
 using LangSwarm.Memory;
 using LangSwarm.MemoryEngine.Engine;
 using LangSwarm.MemoryEngine.Recovery;
-using LangSwarm.MemoryEngine.Device;
 using LangSwarm.MemoryEngine.Log;
 
 [assembly: MemoryBackendProvider(typeof(LangSwarm.MemoryEngine.EngineBackendProvider))]

@@ -1,4 +1,3 @@
-using LangSwarm.MemoryEngine.Device;
 using LangSwarm.MemoryEngine.Log;
 
 namespace LangSwarm.MemoryEngine;

@@ -2,7 +2,6 @@ using System.Text;
 using System.Text.Json.Nodes;
 using LangSwarm.Memory;
 using LangSwarm.MemoryEngine.Engine;
-using LangSwarm.MemoryEngine.Device;
 using LangSwarm.MemoryEngine.Log;
 using LangSwarm.MemoryEngine.Testing;
 

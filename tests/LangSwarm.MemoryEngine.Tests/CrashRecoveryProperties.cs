@@ -1,7 +1,6 @@
 using FsCheck;
 using FsCheck.Fluent;
 using LangSwarm.Memory;
-using LangSwarm.MemoryEngine.Device;
 using LangSwarm.MemoryEngine.Log;
 using LangSwarm.MemoryEngine.Testing;
 using Xunit;

@@ -1,6 +1,5 @@
 using LangSwarm.Memory;
 using LangSwarm.Memory.Conformance;
-using LangSwarm.MemoryEngine.Device;
 using LangSwarm.MemoryEngine.Log;
 using LangSwarm.MemoryEngine.Testing;
 

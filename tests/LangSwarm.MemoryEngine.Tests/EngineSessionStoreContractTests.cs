@@ -1,7 +1,6 @@
 using LangSwarm.Memory;
 using LangSwarm.Memory.Conformance;
 using LangSwarm.MemoryEngine.Engine;
-using LangSwarm.MemoryEngine.Device;
 using LangSwarm.MemoryEngine.Log;
 using LangSwarm.MemoryEngine.Testing;
 

@@ -4,7 +4,6 @@ using System.Text.Json.Nodes;
 using LangSwarm.Memory;
 using LangSwarm.MemoryEngine.Format.Codecs;
 using LangSwarm.MemoryEngine.Format;
-using LangSwarm.MemoryEngine.Device;
 using LangSwarm.MemoryEngine.Log;
 using LangSwarm.MemoryEngine.Testing;
 using Xunit;

@@ -1,6 +1,5 @@
 using LangSwarm.MemoryEngine.Format;
 using LangSwarm.MemoryEngine.Index.BTree;
-using LangSwarm.MemoryEngine.Device;
 using LangSwarm.MemoryEngine.Log;
 using LangSwarm.MemoryEngine.Testing;
 using Xunit;

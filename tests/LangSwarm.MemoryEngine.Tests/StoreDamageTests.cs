@@ -3,7 +3,6 @@ using System.Buffers.Binary;
 using LangSwarm.Memory;
 using LangSwarm.MemoryEngine.Engine;
 using LangSwarm.MemoryEngine.Format;
-using LangSwarm.MemoryEngine.Device;
 using LangSwarm.MemoryEngine.Log;
 using LangSwarm.MemoryEngine.Testing;
 using Xunit;

@@ -1,6 +1,5 @@
 using LangSwarm.Memory;
 using LangSwarm.MemoryEngine.Engine;
-using LangSwarm.MemoryEngine.Device;
 using LangSwarm.MemoryEngine.Log;
 using LangSwarm.MemoryEngine.Testing;
 using Xunit;

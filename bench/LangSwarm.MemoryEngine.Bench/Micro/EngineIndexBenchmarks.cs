@@ -1,7 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using LangSwarm.Memory;
 using LangSwarm.MemoryEngine.Engine;
-using LangSwarm.MemoryEngine.Device;
 using LangSwarm.MemoryEngine.Log;
 
 namespace LangSwarm.MemoryEngine.Bench.Micro;

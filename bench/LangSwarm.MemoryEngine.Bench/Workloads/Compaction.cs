@@ -3,7 +3,6 @@ using System.Globalization;
 using LangSwarm.Memory;
 using LangSwarm.Memory.Sqlite;
 using LangSwarm.MemoryEngine.Bench.Macro;
-using LangSwarm.MemoryEngine.Device;
 using LangSwarm.MemoryEngine.Log;
 
 namespace LangSwarm.MemoryEngine.Bench.Workloads;

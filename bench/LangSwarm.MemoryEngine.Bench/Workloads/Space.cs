@@ -1,7 +1,6 @@
 using System.Globalization;
 using LangSwarm.Memory.Sqlite;
 using LangSwarm.MemoryEngine.Bench.Macro;
-using LangSwarm.MemoryEngine.Device;
 using LangSwarm.MemoryEngine.Log;
 
 namespace LangSwarm.MemoryEngine.Bench.Workloads;

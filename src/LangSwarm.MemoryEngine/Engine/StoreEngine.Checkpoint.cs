@@ -1,5 +1,4 @@
 using LangSwarm.MemoryEngine.Index;
-using LangSwarm.MemoryEngine.Device;
 using LangSwarm.MemoryEngine.Log;
 
 namespace LangSwarm.MemoryEngine.Engine;

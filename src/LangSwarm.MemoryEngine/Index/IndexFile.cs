@@ -2,7 +2,6 @@ using System.Buffers;
 using LangSwarm.Memory;
 using LangSwarm.MemoryEngine.Format.Codecs;
 using LangSwarm.MemoryEngine.Index.BTree;
-using LangSwarm.MemoryEngine.Device;
 using LangSwarm.MemoryEngine.Log;
 
 namespace LangSwarm.MemoryEngine.Index;

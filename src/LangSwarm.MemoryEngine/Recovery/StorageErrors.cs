@@ -1,5 +1,4 @@
 using LangSwarm.Memory;
-using LangSwarm.MemoryEngine.Device;
 using LangSwarm.MemoryEngine.Log;
 
 namespace LangSwarm.MemoryEngine.Recovery;

@@ -4,7 +4,6 @@ using LangSwarm.Memory;
 using LangSwarm.MemoryEngine.Engine;
 using LangSwarm.MemoryEngine.Format;
 using LangSwarm.MemoryEngine.Index;
-using LangSwarm.MemoryEngine.Device;
 using LangSwarm.MemoryEngine.Log;
 
 namespace LangSwarm.MemoryEngine.Recovery;

@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using LangSwarm.MemoryEngine.Format;
-using LangSwarm.MemoryEngine.Device;
 using LangSwarm.MemoryEngine.Log;
 
 namespace LangSwarm.MemoryEngine.Index.BTree;
