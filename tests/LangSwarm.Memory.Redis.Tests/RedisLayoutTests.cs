@@ -133,6 +133,41 @@ public sealed class RedisLayoutTests(RedisServerFixture redis) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task LostIndexEntries_AreRestoredByTheRepairPass()
+    {
+        var b = await OpenAsync(_prefix);
+        for (var i = 0; i < 5; i++)
+        {
+            var s = await b.CreateSessionAsync(new SessionMetadata($"lost-{i}", i % 2 == 0 ? "even" : null));
+            if (i == 4)
+            {
+                await s.ArchiveSessionAsync();
+            }
+        }
+        var keys = new RedisKeys(_prefix);
+        await redis.Db.KeyDeleteAsync([.. keys.AllShardKeys(), keys.UserIndex("even"), keys.UserIndex(null)]);
+        Assert.Empty(await b.ListSessionsAsync());
+
+        Assert.Equal(5, await b.RepairIndexesAsync());
+
+        Assert.Equal(5, (await b.ListSessionsAsync()).Count);
+        Assert.Equal(["lost-0", "lost-2", "lost-4"], (await b.ListSessionsAsync(userId: "even")).Select(m => m.SessionId).Order());
+        Assert.Equal(["lost-4"], (await b.ListSessionsAsync(status: SessionStatus.Archived)).Select(m => m.SessionId));
+    }
+
+    [Fact]
+    public async Task EntriesInTheWrongUserIndex_AreDroppedWhenListed()
+    {
+        var b = await OpenAsync(_prefix);
+        await b.CreateSessionAsync(new SessionMetadata("mine", "owner"));
+        var keys = new RedisKeys(_prefix);
+        await redis.Db.SortedSetAddAsync(keys.UserIndex("intruder"), "mine", 1);
+        Assert.Empty(await b.ListSessionsAsync(userId: "intruder"));
+        Assert.Equal(0, await redis.Db.SortedSetLengthAsync(keys.UserIndex("intruder")));
+        Assert.Single(await b.ListSessionsAsync(userId: "owner"));
+    }
+
+    [Fact]
     public async Task UsageStats_MeasureStorage_WithMemoryUsage()
     {
         var b = await OpenAsync(_prefix);
