@@ -52,19 +52,24 @@ internal static class RedisSessionScripts
         """ + Renew + Counters;
 
     /// <summary>
-    /// Appends messages with the sequences after the stored last one, counts them and marks the session active.
+    /// Appends messages with the sequences after the stored last one, counts them and marks the session active,
+    /// in as few commands as the hot path allows (one read, two adds per message, one write).
     /// When the stored index score is more than the slack off the new activity time, it moves to it and the answer
     /// asks the caller to write the index entries: <c>{'ok', counters…, 1, status, owner, ver}</c> (else 0).
+    /// The TTL of the four keys is renewed when the window was empty (the message sets are new keys) or the
+    /// hash's remaining TTL is more than a second off the configured one; so within a second of every write,
+    /// every key lives the full TTL.
     /// KEYS: 1 meta, 2 msgs, 3 info, 4 sums.
     /// ARGV: 1 generation, 2 TTL ms, 3 updated_at ticks, 4 score, 5 slack ms, 6 N,
     /// then N × (message JSON without its sequence, index facts without theirs, token count).
     /// </summary>
     public const string Append = """
-        local h = redis.call('HMGET', KEYS[1], 'session_id', 'gen', 'last_sequence', 'ix', 'status', 'owner', 'ver')
+        local h = redis.call('HMGET', KEYS[1], 'session_id', 'gen', 'last_sequence', 'ix', 'status', 'owner', 'ver', 'live_messages', 'live_tokens', 'summarized_through')
         if not h[1] or (h[2] or '') ~= ARGV[1] then return {'missing'} end
         local last = tonumber(h[3] or '0')
+        local live = tonumber(h[8] or '0')
         local n = tonumber(ARGV[6])
-        local tokens = 0
+        local tokens = tonumber(h[9] or '0')
         local p = 7
         for j = 1, n do
           local s = string.format('%d', last + j)
@@ -73,18 +78,21 @@ internal static class RedisSessionScripts
           tokens = tokens + tonumber(ARGV[p + 2])
           p = p + 3
         end
-        redis.call('HSET', KEYS[1], 'last_sequence', string.format('%d', last + n), 'updated_at', ARGV[3])
-        redis.call('HINCRBY', KEYS[1], 'live_messages', n)
-        redis.call('HINCRBY', KEYS[1], 'live_tokens', tokens)
         local reindex = 0
-        if math.abs(tonumber(ARGV[4]) - tonumber(h[4] or '0')) > tonumber(ARGV[5]) then
-          redis.call('HSET', KEYS[1], 'ix', ARGV[4])
+        local ix = h[4] or '0'
+        if math.abs(tonumber(ARGV[4]) - tonumber(ix)) > tonumber(ARGV[5]) then
+          ix = ARGV[4]
           reindex = 1
         end
-        """ + Renew + """
-
-        local c = redis.call('HMGET', KEYS[1], 'live_messages', 'live_tokens', 'summarized_through')
-        return {'ok', string.format('%d', last + n), c[1] or '0', c[2] or '0', c[3] or '0', reindex, h[5] or '0', h[6] or '', h[7] or '0'}
+        local c = {'ok', string.format('%d', last + n), string.format('%d', live + n), string.format('%d', tokens), h[10] or '0', reindex, h[5] or '0', h[6] or '', h[7] or '0'}
+        redis.call('HSET', KEYS[1], 'last_sequence', c[2], 'updated_at', ARGV[3], 'live_messages', c[3], 'live_tokens', c[4], 'ix', ix)
+        local ttl = tonumber(ARGV[2])
+        if live == 0 or math.abs(redis.call('PTTL', KEYS[1]) - (ttl > 0 and ttl or -1)) > 1000 then
+          for k = 1, 4 do
+            if ttl > 0 then redis.call('PEXPIRE', KEYS[k], ttl) else redis.call('PERSIST', KEYS[k]) end
+          end
+        end
+        return c
         """;
 
     /// <summary>
