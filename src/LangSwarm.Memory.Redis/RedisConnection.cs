@@ -11,6 +11,7 @@ namespace LangSwarm.Memory.Redis;
 internal sealed class RedisConnection
 {
     private static readonly Version HashFieldExpiryVersion = new(7, 4);
+    private static readonly string[] TransientPrefixes = ["CLUSTERDOWN", "TRYAGAIN", "READONLY", "MASTERDOWN", "LOADING"];
 
     private readonly RedisBackendOptions _options;
     private ConnectionMultiplexer? _mux;
@@ -103,8 +104,15 @@ internal sealed class RedisConnection
         }
     }
 
-    /// <summary>True for the exceptions that mean the server cannot be reached.</summary>
-    public static bool IsUnavailable(Exception ex) => ex is RedisConnectionException or RedisTimeoutException or ObjectDisposedException;
+    /// <summary>
+    /// True for the exceptions that mean the server cannot be reached or cannot serve the key right now: connection
+    /// loss and timeouts, and the transient refusals of a cluster or replica set in transition (<c>CLUSTERDOWN</c>,
+    /// <c>TRYAGAIN</c>, <c>READONLY</c>, <c>MASTERDOWN</c>, <c>LOADING</c>; <c>MOVED</c>/<c>ASK</c> are followed by
+    /// StackExchange.Redis itself).
+    /// </summary>
+    public static bool IsUnavailable(Exception ex) =>
+        ex is RedisConnectionException or RedisTimeoutException or ObjectDisposedException
+        || (ex is RedisServerException server && TransientPrefixes.Any(p => server.Message.StartsWith(p, StringComparison.Ordinal)));
 
     /// <summary>Records a connection failure and wraps it.</summary>
     public BackendUnavailableException Unavailable(Exception ex)

@@ -96,9 +96,10 @@ internal sealed class RedisIndexes
         {
             await RemoveEntriesAsync(sessionId, (string)r[1]!, (string)r[2]!).ConfigureAwait(false);
         }
-        catch (BackendUnavailableException)
+        catch (Exception ex) when (ex is MemoryException or RedisException)
         {
             // The session is gone (the removal happened); its index entries are ghosts now, dropped when met.
+            _connection.ErrorSink?.Invoke($"removing the index entries of session '{sessionId}' failed after it was deleted (dropped when met): {ex.Message}");
         }
         return true;
     }
