@@ -10,9 +10,10 @@ namespace LangSwarm.Memory.Redis;
 /// atomically on Redis Cluster. The session is always written first and its index entries after; an index write
 /// that fails after its session write succeeded is reported to the health sink, never to the caller (the write
 /// did happen). The indexes repair themselves: an entry whose session is gone (expired, or its removal was cut
-/// short) is detected and dropped when listing, clean-up or statistics meet it; an entry in the wrong user index
-/// is dropped when that user's listing meets it; a missing or stale entry is rewritten by the session's next
-/// index write, and <see cref="RedisIndexRepair"/> restores every entry from the session hashes.</para>
+/// short) is detected and dropped when listing, clean-up or statistics meet it; an entry in the wrong user or
+/// status index is dropped when a listing of that user or status meets it; a missing or stale entry is rewritten
+/// by the session's next index write, and <see cref="RedisIndexRepair"/> restores every entry from the session
+/// hashes.</para>
 /// <para>Index scores follow a session's activity lazily: an add rewrites them only when they are more than
 /// <see cref="SlackMs"/> off (the add's script says so), so the common add is one script on one slot. Readers
 /// allow for that slack.</para>
@@ -127,6 +128,17 @@ internal sealed class RedisIndexes
         {
             RedisValue[] members = [.. strays.Select(s => (RedisValue)s)];
             await _connection.Guard(db => db.SortedSetRemoveAsync(userIndex, members)).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Drops entries a status listing found in that status's index but whose session has another status.</summary>
+    public async Task DropFromStatusIndexAsync(SessionStatus status, List<string> strays)
+    {
+        foreach (var id in strays)
+        {
+            RedisValue[] args = [id, (int)status];
+            var shard = _keys.ShardKeys(id);
+            await _connection.Guard(db => db.ScriptEvaluateAsync(RedisScripts.IndexDropStatus, shard, args)).ConfigureAwait(false);
         }
     }
 

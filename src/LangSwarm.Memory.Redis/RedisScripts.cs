@@ -63,6 +63,18 @@ internal static class RedisScripts
         """;
 
     /// <summary>
+    /// Drops a session from one status index of its shard unless the registry says it has that status (a listing
+    /// found the entry stale: the session hash holds another status). KEYS: as <see cref="IndexPut"/>.
+    /// ARGV: 1 session id, 2 the status whose index holds the stale entry.
+    /// </summary>
+    public const string IndexDropStatus = """
+        local cur = redis.call('HGET', KEYS[5], ARGV[1])
+        local st = cur and string.match(cur, '^[^|]*|[^|]*|([^|]*)|') or ''
+        if st == ARGV[2] then return 0 end
+        return redis.call('ZREM', KEYS[2 + tonumber(ARGV[2])], ARGV[1])
+        """;
+
+    /// <summary>
     /// Deletes a session's keys. KEYS: 1 meta, 2 msgs, 3 info, 4 sums.
     /// Answers <c>{'deleted', generation, owner}</c> or <c>{'absent'}</c>.
     /// </summary>
@@ -80,5 +92,5 @@ internal static class RedisScripts
         """;
 
     /// <summary>Every script, for loading at connect.</summary>
-    public static IEnumerable<string> All => [IndexPut, IndexRemove, RemoveSession, ClearIndexScore];
+    public static IEnumerable<string> All => [IndexPut, IndexRemove, IndexDropStatus, RemoveSession, ClearIndexScore];
 }

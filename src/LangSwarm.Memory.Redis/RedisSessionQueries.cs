@@ -4,8 +4,8 @@ namespace LangSwarm.Memory.Redis;
 
 /// <summary>
 /// Listing and clean-up queries over the indexes. Every candidate's session hash decides (the indexes only find
-/// candidates), so stale entries never show: entries of gone sessions are purged, entries in the wrong user index
-/// dropped, and the slack of lazily updated scores (<see cref="RedisIndexes.SlackMs"/>) is read past.
+/// candidates), so stale entries never show: entries of gone sessions are purged, entries in the wrong user or
+/// status index dropped, and the slack of lazily updated scores (<see cref="RedisIndexes.SlackMs"/>) is read past.
 /// </summary>
 internal sealed class RedisSessionQueries
 {
@@ -60,6 +60,10 @@ internal sealed class RedisSessionQueries
         if (query.UserId is not null)
         {
             await _indexes.DropFromUserIndexAsync(userIndex, [.. strays, .. gone]).ConfigureAwait(false);
+        }
+        else if (query.Status is { } status)
+        {
+            await _indexes.DropFromStatusIndexAsync(status, strays).ConfigureAwait(false);
         }
         matched.Sort(SessionQuery.Compare);
         return matched.Skip(query.Offset).Take(query.Limit).ToList();
@@ -119,8 +123,9 @@ internal sealed class RedisSessionQueries
                 {
                     matched.Add(state.Metadata);
                 }
-                else if (query.UserId is not null && !string.Equals(state.Metadata.UserId, query.UserId, StringComparison.Ordinal))
+                else if (query.UserId is not null ? !string.Equals(state.Metadata.UserId, query.UserId, StringComparison.Ordinal) : query.Status is not null)
                 {
+                    // Found through the user's (or the status's) index, but the session belongs elsewhere now.
                     strays.Add(ids[i]);
                 }
             }

@@ -168,6 +168,19 @@ public sealed class RedisLayoutTests(RedisServerFixture redis) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task EntriesInTheWrongStatusIndex_AreDroppedWhenListed()
+    {
+        var b = await OpenAsync(_prefix);
+        var s = await b.CreateSessionAsync(new SessionMetadata("shelved", "owner"));
+        await s.ArchiveSessionAsync();
+        var shard = new RedisKeys(_prefix).ShardKeys("shelved");
+        await redis.Db.SortedSetAddAsync(shard[1], "shelved", 1);
+        Assert.Empty(await b.ListSessionsAsync(status: SessionStatus.Active));
+        Assert.Null(await redis.Db.SortedSetScoreAsync(shard[1], "shelved"));
+        Assert.Single(await b.ListSessionsAsync(status: SessionStatus.Archived));
+    }
+
+    [Fact]
     public async Task UsageStats_MeasureStorage_WithMemoryUsage()
     {
         var b = await OpenAsync(_prefix);
