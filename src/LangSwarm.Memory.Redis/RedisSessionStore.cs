@@ -17,6 +17,9 @@ namespace LangSwarm.Memory.Redis;
 /// </remarks>
 internal sealed class RedisSessionStore : ISessionStore
 {
+    // A registry field outlives its session by this much, so an add racing the expiry never finds it gone first.
+    private const long RegistryTtlMarginMs = 60_000;
+
     private readonly RedisKeys _keys;
     private readonly long _ttlMs;
     private readonly RedisConnection _connection;
@@ -129,7 +132,4 @@ internal sealed class RedisSessionStore : ISessionStore
 
     /// <summary>Rewrites every session's index entries from its hash (see <see cref="RedisIndexRepair"/>).</summary>
     public Task<long> RepairIndexesAsync(CancellationToken cancellationToken) => _repair.RunAsync(cancellationToken);
-
-    // A registry field outlives its session by this much, so an add racing the expiry never finds it gone first.
-    private const long RegistryTtlMarginMs = 60_000;
 }
