@@ -112,6 +112,27 @@ public sealed class FormatRulesTests
         Assert.Equal(2, Varint.Write(buffer, 128));
     }
 
+    /// <summary>Conventions: the CRC is CRC-32C, whose check value (of "123456789") is 0xE3069283.</summary>
+    [Fact]
+    public void Crc_IsCrc32C() => Assert.Equal(0xE3069283u, Crc32C.Compute("123456789"u8));
+
+    /// <summary>§2.3: JSON fields are compact text, escaped as the spec lists (the golden vectors' escaping).</summary>
+    [Fact]
+    public void JsonFields_AreCompact_AndEscapedAsTheSpecSays()
+    {
+        var node = new System.Text.Json.Nodes.JsonObject
+        {
+            ["k"] = "\"&'+<>`\\\b\t\n\f\r\u0001\u007F\u00E9\U0001F600 a~",
+            ["n"] = new System.Text.Json.Nodes.JsonArray(1, 2.5, true, null),
+        };
+        var output = new ArrayBufferWriter<byte>();
+        new PayloadWriter(output).WriteJson(node);
+        var expected = """{"k":"\u0022\u0026\u0027\u002B\u003C\u003E\u0060\\\b\t\n\f\r\u0001\u007F\u00E9\uD83D\uDE00 a~","n":[1,2.5,true,null]}"""u8;
+        var reader = new PayloadReader(output.WrittenSpan);
+        Assert.Equal((ulong)expected.Length + 1, reader.ReadVarint());
+        Assert.Equal(System.Text.Encoding.UTF8.GetString(expected), System.Text.Encoding.UTF8.GetString(output.WrittenSpan[^expected.Length..]));
+    }
+
     /// <summary>§4: a SessionDelete carries the session's last sequence, like every record that is not a Message.</summary>
     [Fact]
     public async Task SessionDelete_CarriesTheSessionsLastSequence()

@@ -25,7 +25,7 @@ public sealed class GoldenVectorTests
 
     public static TheoryData<string> RecordFiles => [GoldenVectorSet.SegmentFile, GoldenVectorSet.LogFile];
 
-    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     private static string Committed(string name) => Path.Combine(AppContext.BaseDirectory, "GoldenVectors", name);
 
