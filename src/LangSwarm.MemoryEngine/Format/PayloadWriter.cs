@@ -111,7 +111,7 @@ public ref struct PayloadReader
             _data = _data[1..];
             if (shift == 63 && b > 1)
             {
-                // The tenth byte holds bit 63 only (FORMAT.md §2): anything more is not a 64-bit value.
+                // The tenth byte holds bit 63 only (FORMAT.md §2.1): anything more is not a 64-bit value.
                 throw new InvalidDataException("Varint past 64 bits: its tenth byte holds more than bit 63.");
             }
             result |= (ulong)(b & 0x7F) << shift;
