@@ -2,7 +2,7 @@ using LangSwarm.Memory;
 using LangSwarm.Memory.Redis;
 using LangSwarm.Memory.Sqlite;
 using LangSwarm.MemoryEngine.Engine;
-using LangSwarm.MemoryEngine.Storage;
+using LangSwarm.MemoryEngine.Log;
 
 namespace LangSwarm.MemoryEngine.Bench;
 

@@ -2,12 +2,13 @@ using System.Buffers;
 using System.Buffers.Binary;
 using K4os.Compression.LZ4;
 using LangSwarm.MemoryEngine.Engine;
-using LangSwarm.MemoryEngine.Engine.Codecs;
+using LangSwarm.MemoryEngine.Format.Codecs;
 using LangSwarm.MemoryEngine.Format;
 using LangSwarm.MemoryEngine.Index;
 using LangSwarm.MemoryEngine.Index.BTree;
 using LangSwarm.MemoryEngine.Recovery;
-using LangSwarm.MemoryEngine.Storage;
+using LangSwarm.MemoryEngine.Log;
+using LangSwarm.MemoryEngine.Testing;
 
 namespace LangSwarm.MemoryEngine.Fuzz;
 

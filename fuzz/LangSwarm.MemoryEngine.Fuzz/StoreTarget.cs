@@ -3,7 +3,8 @@ using System.Text.Json.Nodes;
 using LangSwarm.Memory;
 using LangSwarm.MemoryEngine.Format;
 using LangSwarm.MemoryEngine.Index;
-using LangSwarm.MemoryEngine.Storage;
+using LangSwarm.MemoryEngine.Log;
+using LangSwarm.MemoryEngine.Testing;
 
 namespace LangSwarm.MemoryEngine.Fuzz;
 

@@ -1,7 +1,7 @@
 using LangSwarm.Memory;
 using LangSwarm.MemoryEngine;
 using LangSwarm.MemoryEngine.Engine;
-using LangSwarm.MemoryEngine.Storage;
+using LangSwarm.MemoryEngine.Log;
 
 namespace LangSwarm.Memory.Cli;
 

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using LangSwarm.Memory;
 using LangSwarm.MemoryEngine;
-using LangSwarm.MemoryEngine.Storage;
+using LangSwarm.MemoryEngine.Log;
 
 namespace LangSwarm.Memory.Cli;
 

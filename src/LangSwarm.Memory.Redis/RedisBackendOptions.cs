@@ -18,13 +18,18 @@ public sealed class RedisBackendOptions
     /// <summary>Password for <c>AUTH</c> (used unless the connection string names one).</summary>
     public string? Password { get; set; }
 
+    /// <summary>The seed's default <c>pool_size</c>.</summary>
+    public const int DefaultPoolSize = 10;
+
     /// <summary>
-    /// Accepted for compatibility with the seed's <c>pool_size</c>; it opens nothing. StackExchange.Redis multiplexes
-    /// every command of the process over one connection per endpoint (requests are pipelined, not queued behind
-    /// each other), so there is no pool to size: one <see cref="RedisBackend"/> serves any number of concurrent
-    /// callers over that single connection. The value is validated (1 or more) and reported in usage stats.
+    /// Accepted for compatibility with the seed's <c>pool_size</c> and <b>ignored</b>: it opens nothing. StackExchange.Redis
+    /// multiplexes every command of the process over one connection per endpoint (requests are pipelined, not
+    /// queued behind each other), and Redis runs each primary's commands on one thread, so a second connection to
+    /// the same primary adds no server capacity: one <see cref="RedisBackend"/> serves any number of concurrent
+    /// callers. The value is validated (1 or more) and reported in usage stats; a value other than the default
+    /// is warned about once per process (<see cref="System.Diagnostics.Trace.TraceWarning(string)"/>).
     /// </summary>
-    public int PoolSize { get; set; } = 10;
+    public int PoolSize { get; set; } = DefaultPoolSize;
 
     /// <summary>The TTL of a session when none is set (the seed's 24 h), alike from options and from configuration.</summary>
     public const int DefaultTtlSeconds = 86400;
@@ -53,6 +58,18 @@ public sealed class RedisBackendOptions
 
     /// <summary>Makes summaries (null: the extractive summarizer).</summary>
     public ISummarizer? Summarizer { get; set; }
+
+    private static int _poolSizeWarned;
+
+    /// <summary>Writes the one warning of the process that <see cref="PoolSize"/> is ignored.</summary>
+    internal static void WarnPoolSizeIgnored()
+    {
+        if (Interlocked.Exchange(ref _poolSizeWarned, 1) == 0)
+        {
+            System.Diagnostics.Trace.TraceWarning(
+                "LangSwarm.Memory.Redis: pool_size is ignored; one multiplexed connection per Redis endpoint serves every caller (see RedisBackendOptions.PoolSize).");
+        }
+    }
 
     /// <summary>Throws <see cref="MemoryConfigurationException"/> when a setting cannot work.</summary>
     public void Validate()

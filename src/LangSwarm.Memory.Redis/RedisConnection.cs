@@ -10,6 +10,9 @@ namespace LangSwarm.Memory.Redis;
 /// </summary>
 internal sealed class RedisConnection
 {
+    private static readonly Version HashFieldExpiryVersion = new(7, 4);
+    private static readonly string[] TransientPrefixes = ["CLUSTERDOWN", "TRYAGAIN", "READONLY", "MASTERDOWN", "LOADING"];
+
     private readonly RedisBackendOptions _options;
     private ConnectionMultiplexer? _mux;
     private IDatabase? _db;
@@ -27,6 +30,12 @@ internal sealed class RedisConnection
     public string Endpoint => string.IsNullOrWhiteSpace(_options.ConnectionString)
         ? $"{_options.Host}:{_options.Port.ToString(CultureInfo.InvariantCulture)}"
         : RedactedConnectionString();
+
+    /// <summary>True when every primary has hash-field expiry (<c>HPEXPIRE</c>, Redis 7.4 and later); set at connect.</summary>
+    public bool HasHashFieldExpiry { get; private set; }
+
+    /// <summary>The primaries the connection knows (one for a standalone server, each shard's for a cluster).</summary>
+    public IReadOnlyList<IServer> Primaries() => Primaries(_mux ?? throw NotConnected());
 
     /// <summary>The database, or <see cref="BackendUnavailableException"/> when not connected.</summary>
     public IDatabase Database => _db ?? throw NotConnected();
@@ -50,6 +59,7 @@ internal sealed class RedisConnection
             var db = mux.GetDatabase(config.DefaultDatabase ?? _options.Db);
             await db.PingAsync().ConfigureAwait(false);
             await LoadScriptsAsync(mux, scripts).ConfigureAwait(false);
+            HasHashFieldExpiry = Primaries(mux).All(server => server.Version >= HashFieldExpiryVersion);
             _db = db;
             _mux = mux;
         }
@@ -94,8 +104,15 @@ internal sealed class RedisConnection
         }
     }
 
-    /// <summary>True for the exceptions that mean the server cannot be reached.</summary>
-    public static bool IsUnavailable(Exception ex) => ex is RedisConnectionException or RedisTimeoutException or ObjectDisposedException;
+    /// <summary>
+    /// True for the exceptions that mean the server cannot be reached or cannot serve the key right now: connection
+    /// loss and timeouts, and the transient refusals of a cluster or replica set in transition (<c>CLUSTERDOWN</c>,
+    /// <c>TRYAGAIN</c>, <c>READONLY</c>, <c>MASTERDOWN</c>, <c>LOADING</c>; <c>MOVED</c>/<c>ASK</c> are followed by
+    /// StackExchange.Redis itself).
+    /// </summary>
+    public static bool IsUnavailable(Exception ex) =>
+        ex is RedisConnectionException or RedisTimeoutException or ObjectDisposedException
+        || (ex is RedisServerException server && TransientPrefixes.Any(p => server.Message.StartsWith(p, StringComparison.Ordinal)));
 
     /// <summary>Records a connection failure and wraps it.</summary>
     public BackendUnavailableException Unavailable(Exception ex)
@@ -104,11 +121,22 @@ internal sealed class RedisConnection
         return new BackendUnavailableException($"Redis at {Endpoint} is unavailable: {ex.Message}", ex);
     }
 
-    /// <summary>The server's <c>used_memory</c> (<c>INFO memory</c>), 0 when it does not say.</summary>
+    /// <summary>The primaries' <c>used_memory</c> (<c>INFO memory</c>) summed, 0 when they do not say.</summary>
     public async Task<long> UsedMemoryAsync()
     {
-        var mux = _mux ?? throw NotConnected();
-        var server = mux.GetServer(mux.GetEndPoints()[0]);
+        long total = 0;
+        foreach (var server in Primaries())
+        {
+            total += await UsedMemoryAsync(server).ConfigureAwait(false);
+        }
+        return total;
+    }
+
+    private static IReadOnlyList<IServer> Primaries(ConnectionMultiplexer mux) =>
+        [.. mux.GetServers().Where(server => server.IsConnected && !server.IsReplica)];
+
+    private async Task<long> UsedMemoryAsync(IServer server)
+    {
         var info = await Guard(_ => server.InfoAsync("memory")).ConfigureAwait(false);
         foreach (var group in info)
         {

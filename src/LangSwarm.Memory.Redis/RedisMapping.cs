@@ -30,6 +30,7 @@ internal static class RedisMapping
     internal const string FLiveTokens = "live_tokens";
     internal const string FSummarizedThrough = "summarized_through";
     internal const string FGeneration = "gen";
+    internal const string FVersion = "ver";
 
     private static readonly JsonWriterOptions WriterOptions = new() { SkipValidation = false, MaxDepth = MemoryLimits.MaxJsonReadDepth };
 
@@ -54,15 +55,19 @@ internal static class RedisMapping
     ];
 
     /// <summary>The state stored in a session hash, or null when the hash is empty (no such session).</summary>
-    public static SessionState? StateFromHash(HashEntry[] entries) => StateFromHash(entries, out _);
+    public static SessionState? StateFromHash(HashEntry[] entries) => StateFromHash(entries, out _, out _);
+
+    /// <summary>The state stored in a session hash and its generation token, or null when there is none.</summary>
+    public static SessionState? StateFromHash(HashEntry[] entries, out string generation) => StateFromHash(entries, out generation, out _);
 
     /// <summary>
-    /// The state stored in a session hash and its generation token (empty when the hash predates tokens), or null
-    /// when the hash is empty (no such session).
+    /// The state stored in a session hash, its generation token (empty when the hash predates tokens) and its
+    /// metadata version (0 when the hash predates versions), or null when the hash is empty (no such session).
     /// </summary>
-    public static SessionState? StateFromHash(HashEntry[] entries, out string generation)
+    public static SessionState? StateFromHash(HashEntry[] entries, out string generation, out long version)
     {
         generation = string.Empty;
+        version = 0;
         if (entries.Length == 0)
         {
             return null;
@@ -80,6 +85,7 @@ internal static class RedisMapping
         {
             generation = (string)g!;
         }
+        version = Long(d, FVersion);
         string? user = d.TryGetValue(FUserId, out var u) && !u.IsNullOrEmpty ? (string?)u : null;
         var metadata = new SessionMetadata((string)d[FSessionId]!, user)
         {

@@ -4,30 +4,39 @@ namespace LangSwarm.Memory.Redis;
 
 /// <summary>
 /// One Redis session, found once: its keys are built when the handle is made, and each write is one script
-/// (<see cref="RedisSessionScripts"/>) — one round trip — that checks the session's generation token, computes the
-/// counters from what the session stores and answers them.
+/// (<see cref="RedisSessionScripts"/>) on the session's slot — one round trip in the common case — that checks the
+/// session's generation token, computes the counters from what the session stores and answers them. The index
+/// entries follow (see <see cref="RedisIndexes"/>): after a create or a save, and after an add that moved the
+/// activity time past the index slack.
 /// </summary>
 /// <remarks>
-/// The handle keeps one metadata object, shared with the snapshots it hands out: an append moves its
-/// <see cref="SessionMetadata.UpdatedAt"/> in place (no copy per add); a save or refresh replaces it.
+/// <para>The handle keeps one metadata object, shared with the snapshots it hands out: an append moves its
+/// <see cref="SessionMetadata.UpdatedAt"/> in place (no copy per add); a save or refresh replaces it.</para>
+/// <para>Concurrent writers: a save names the metadata version the handle last read; when another process (or
+/// handle) saved meanwhile, the handle reads the stored metadata, merges the caller's changes onto it
+/// (<see cref="RedisMetadataMerge"/>) and saves again, so neither writer's update is lost.</para>
 /// </remarks>
 internal sealed class RedisSessionHandle : ISessionHandle
 {
-    private const int MaxOwnerRetries = 5;
+    private const int MaxSaveAttempts = 16;
 
     private readonly RedisConnection _connection;
     private readonly RedisSessionKeys _keys;
+    private readonly RedisIndexes _indexes;
     private readonly RedisSessionReader _reader;
     private readonly string _generation;
     private readonly long _ttlMs;
     private SessionSnapshot _state;
+    private long _version;
 
-    /// <summary>Creates the handle of a session generation whose stored state is <paramref name="state"/>.</summary>
-    public RedisSessionHandle(RedisConnection connection, RedisSessionKeys keys, string generation, long ttlMs, SessionSnapshot state)
+    /// <summary>Creates the handle of a session generation whose stored state is <paramref name="state"/> at metadata version <paramref name="version"/>.</summary>
+    public RedisSessionHandle(RedisConnection connection, RedisSessionKeys keys, RedisIndexes indexes, string generation, long version, long ttlMs, SessionSnapshot state)
     {
         _connection = connection;
         _keys = keys;
+        _indexes = indexes;
         _generation = generation;
+        _version = version;
         _ttlMs = ttlMs;
         _state = state;
         SessionId = state.Metadata.SessionId;
@@ -43,14 +52,8 @@ internal sealed class RedisSessionHandle : ISessionHandle
     /// <inheritdoc />
     public async Task<SessionSnapshot> RefreshAsync(CancellationToken cancellationToken)
     {
-        var meta = _keys.Meta;
-        var entries = await _connection.Guard(db => db.HashGetAllAsync(meta)).ConfigureAwait(false);
-        if (RedisMapping.StateFromHash(entries, out var generation) is not { } state
-            || !string.Equals(generation, _generation, StringComparison.Ordinal))
-        {
-            throw new SessionNotFoundException(SessionId);
-        }
-        _keys.MoveTo(RedisKeys.OwnerMarker(state.Metadata.UserId));
+        var (state, version) = await ReadStoredAsync().ConfigureAwait(false);
+        _version = version;
         return _state = SessionSnapshot.Of(state);
     }
 
@@ -58,44 +61,26 @@ internal sealed class RedisSessionHandle : ISessionHandle
     public async Task<SessionSnapshot> AppendAsync(IReadOnlyList<Message> messages, DateTimeOffset updatedAt, CancellationToken cancellationToken)
     {
         var n = messages.Count;
+        RedisResult[] r;
+        var score = RedisMapping.Score(updatedAt);
         try
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var args = new RedisValue[7 + (3 * n)];
+            var args = new RedisValue[6 + (3 * n)];
             args[0] = _generation;
             args[1] = _ttlMs;
-            args[2] = SessionId;
-            args[3] = updatedAt.UtcTicks;
-            args[4] = RedisMapping.Score(updatedAt);
-            args[5] = _keys.Owner;
-            args[6] = n;
+            args[2] = updatedAt.UtcTicks;
+            args[3] = score;
+            args[4] = RedisIndexes.SlackMs;
+            args[5] = n;
             for (var i = 0; i < n; i++)
             {
                 var m = messages[i];
-                args[7 + (3 * i)] = RedisMapping.MessageToJson(m, withSequence: false);
-                args[8 + (3 * i)] = RedisMapping.InfoTail(m);
-                args[9 + (3 * i)] = m.TokenCount ?? 0;
+                args[6 + (3 * i)] = RedisMapping.MessageToJson(m, withSequence: false);
+                args[7 + (3 * i)] = RedisMapping.InfoTail(m);
+                args[8 + (3 * i)] = m.TokenCount ?? 0;
             }
-            for (var attempt = 0; attempt < MaxOwnerRetries; attempt++)
-            {
-                var r = await EvaluateAsync(RedisSessionScripts.Append, _keys.Append, args).ConfigureAwait(false);
-                if (IsRetry(r))
-                {
-                    _keys.MoveTo((string)r[1]!);
-                    args[5] = _keys.Owner;
-                    continue;
-                }
-                var meta = _state.Metadata;
-                meta.UpdatedAt = updatedAt;
-                var state = Apply(r, meta);
-                var first = state.LastSequence - n + 1;
-                for (var i = 0; i < n; i++)
-                {
-                    messages[i].Sequence = first + i;
-                }
-                return state;
-            }
-            throw OwnerChanging();
+            r = await EvaluateAsync(RedisSessionScripts.Append, args).ConfigureAwait(false);
         }
         catch
         {
@@ -105,6 +90,20 @@ internal sealed class RedisSessionHandle : ISessionHandle
             }
             throw;
         }
+        var meta = _state.Metadata;
+        meta.UpdatedAt = updatedAt;
+        var state = Apply(r, meta);
+        var first = state.LastSequence - n + 1;
+        for (var i = 0; i < n; i++)
+        {
+            messages[i].Sequence = first + i;
+        }
+        if ((long)r[5] == 1)
+        {
+            // The stored activity time left the index slack: move the index entries (the add itself is done).
+            await _indexes.PutQuietlyAsync(_keys.Meta, SessionId, _generation, (long)r[8], score, (int)r[6], (string)r[7]!).ConfigureAwait(false);
+        }
+        return state;
     }
 
     /// <inheritdoc />
@@ -118,7 +117,7 @@ internal sealed class RedisSessionHandle : ISessionHandle
         {
             args[2 + i] = sequences[i];
         }
-        var r = await EvaluateAsync(RedisSessionScripts.Evict, _keys.Session, args).ConfigureAwait(false);
+        var r = await EvaluateAsync(RedisSessionScripts.Evict, args).ConfigureAwait(false);
         return Apply(r, _state.Metadata);
     }
 
@@ -127,35 +126,52 @@ internal sealed class RedisSessionHandle : ISessionHandle
     {
         cancellationToken.ThrowIfCancellationRequested();
         RedisValue[] args = [_generation, _ttlMs, RedisMapping.SummaryToJson(summary), summary.LastSequence];
-        var r = await EvaluateAsync(RedisSessionScripts.AddSummary, _keys.Session, args).ConfigureAwait(false);
+        var r = await EvaluateAsync(RedisSessionScripts.AddSummary, args).ConfigureAwait(false);
         return Apply(r, _state.Metadata);
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// Version-checked: when another writer saved since this handle last read the session, the caller's changes
+    /// (against the metadata this handle held) are merged onto the stored metadata and saved again. A
+    /// <paramref name="summarizedThrough"/> equal to what this handle last saw leaves the stored mark alone.
+    /// </remarks>
     public async Task<SessionSnapshot> SaveAsync(SessionMetadata metadata, long lastSequence, long summarizedThrough, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         var meta = metadata.Clone();
-        var owner = RedisKeys.OwnerMarker(meta.UserId);
-        var fields = RedisMapping.MetadataFields(meta);
-        var expected = _keys.Owner;
-        for (var attempt = 0; attempt < MaxOwnerRetries; attempt++)
+        var origin = _state.Metadata;
+        var originThrough = _state.SummarizedThrough;
+        var expected = _version;
+        for (var attempt = 0; attempt < MaxSaveAttempts; attempt++)
         {
+            var score = RedisMapping.Score(meta.UpdatedAt);
+            var owner = RedisKeys.OwnerMarker(meta.UserId);
+            var fields = RedisMapping.MetadataFields(meta);
             RedisValue[] args =
             [
-                _generation, _ttlMs, SessionId, RedisMapping.Score(meta.UpdatedAt), (int)meta.Status, owner, expected,
-                lastSequence, summarizedThrough, fields.Count / 2, .. fields,
+                _generation, _ttlMs, expected, score, owner, lastSequence, summarizedThrough, originThrough, fields.Count / 2, .. fields,
             ];
-            var r = await EvaluateAsync(RedisSessionScripts.Save, _keys.Write(meta.UserId, expected), args).ConfigureAwait(false);
-            if (IsRetry(r))
+            var r = await EvaluateAsync(RedisSessionScripts.Save, args).ConfigureAwait(false);
+            if ((string)r[0]! == RedisSessionScripts.Conflict)
             {
-                expected = (string)r[1]!;
+                var (stored, version) = await ReadStoredAsync().ConfigureAwait(false);
+                meta = RedisMetadataMerge.Merge(origin, meta, stored.Metadata);
+                if (summarizedThrough == originThrough)
+                {
+                    summarizedThrough = stored.SummarizedThrough;
+                }
+                origin = stored.Metadata;
+                originThrough = stored.SummarizedThrough;
+                expected = version;
                 continue;
             }
-            _keys.MoveTo(owner);
-            return Apply(r, meta);
+            _version = (long)r[5];
+            var state = Apply(r, meta);
+            await _indexes.PutQuietlyAsync(_keys.Meta, SessionId, _generation, _version, score, (int)meta.Status, owner).ConfigureAwait(false);
+            return state;
         }
-        throw OwnerChanging();
+        throw new MemoryException($"Session '{SessionId}' kept being saved by other writers; {MaxSaveAttempts} attempts lost the race and nothing was stored.");
     }
 
     /// <inheritdoc />
@@ -175,12 +191,12 @@ internal sealed class RedisSessionHandle : ISessionHandle
         _reader.ReadSummariesAsync();
 
     /// <summary>Runs a write script: one round trip; a gone session (or another generation) throws, nothing written.</summary>
-    private async Task<RedisResult[]> EvaluateAsync(string script, RedisKey[] keys, RedisValue[] args)
+    private async Task<RedisResult[]> EvaluateAsync(string script, RedisValue[] args)
     {
         RedisResult result;
         try
         {
-            result = await _connection.Database.ScriptEvaluateAsync(script, keys, args).ConfigureAwait(false);
+            result = await _connection.Database.ScriptEvaluateAsync(script, _keys.Session, args).ConfigureAwait(false);
         }
         catch (Exception ex) when (RedisConnection.IsUnavailable(ex))
         {
@@ -189,18 +205,26 @@ internal sealed class RedisSessionHandle : ISessionHandle
         var r = (RedisResult[])result!;
         return (string)r[0]! switch
         {
-            RedisSessionScripts.Ok or RedisSessionScripts.Retry => r,
+            RedisSessionScripts.Ok or RedisSessionScripts.Conflict => r,
             RedisSessionScripts.Missing => throw new SessionNotFoundException(SessionId),
             var other => throw new MemoryException($"Unexpected answer '{other}' from a Redis write script for session '{SessionId}'."),
         };
     }
 
-    private static bool IsRetry(RedisResult[] r) => (string)r[0]! == RedisSessionScripts.Retry;
+    /// <summary>The stored state and metadata version of this generation; <see cref="SessionNotFoundException"/> when gone.</summary>
+    private async Task<(SessionState State, long Version)> ReadStoredAsync()
+    {
+        var meta = _keys.Meta;
+        var entries = await _connection.Guard(db => db.HashGetAllAsync(meta)).ConfigureAwait(false);
+        if (RedisMapping.StateFromHash(entries, out var generation, out var version) is not { } state
+            || !string.Equals(generation, _generation, StringComparison.Ordinal))
+        {
+            throw new SessionNotFoundException(SessionId);
+        }
+        return (state, version);
+    }
 
     /// <summary>Keeps the counters the script answered, with <paramref name="metadata"/>.</summary>
     private SessionSnapshot Apply(RedisResult[] r, SessionMetadata metadata) =>
         _state = new SessionSnapshot(metadata, (long)r[1], (int)r[2], (long)r[3], (long)r[4]);
-
-    private MemoryException OwnerChanging() =>
-        new($"Session '{SessionId}' kept changing owner while being written; nothing was stored.");
 }

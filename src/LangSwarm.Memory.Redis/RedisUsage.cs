@@ -11,12 +11,14 @@ internal sealed class RedisUsage
     private readonly RedisConnection _connection;
     private readonly RedisKeys _keys;
     private readonly RedisIndexes _indexes;
+    private readonly RedisIndexReader _reader;
     private readonly RedisBackendOptions _options;
     private readonly long _ttlMs;
 
     /// <summary>Creates the figures of a namespace.</summary>
-    public RedisUsage(RedisConnection connection, RedisKeys keys, RedisIndexes indexes, RedisBackendOptions options, long ttlMs)
+    public RedisUsage(RedisConnection connection, RedisKeys keys, RedisIndexes indexes, RedisIndexReader reader, RedisBackendOptions options, long ttlMs)
     {
+        _reader = reader;
         _connection = connection;
         _keys = keys;
         _indexes = indexes;
@@ -26,16 +28,17 @@ internal sealed class RedisUsage
 
     /// <summary>
     /// Counts sessions, messages and summaries. <see cref="UsageStats.StorageBytes"/> is the sum of <c>MEMORY USAGE</c>
-    /// over every session key plus the time, status and owner indexes (per-user indexes are not included); where the
+    /// over every session key plus the time and status index shards and the registry (per-user indexes are not
+    /// included); where the
     /// server refuses <c>MEMORY USAGE</c> (some managed services do), it falls back to <c>INFO memory</c>
-    /// <c>used_memory</c>, the whole server's figure. <see cref="UsageStats.Extra"/> says which (<c>storage_bytes_source</c>).
+    /// <c>used_memory</c> summed over the primaries, the whole servers' figure. <see cref="UsageStats.Extra"/> says which (<c>storage_bytes_source</c>).
     /// </summary>
     public async Task<UsageStats> ComputeAsync(CancellationToken cancellationToken)
     {
         long sessions = 0, active = 0, archived = 0, messages = 0, summaries = 0, bytes = 0;
         var memoryUsage = true;
         var ghosts = new List<string>();
-        await foreach (var ids in _indexes.ChunksAsync(_keys.TimeIndex, cancellationToken).ConfigureAwait(false))
+        await foreach (var ids in _reader.ChunksAsync(_keys.TimeIndexes, cancellationToken).ConfigureAwait(false))
         {
             var statuses = _connection.Guard(db => Task.WhenAll(ids.Select(id => db.HashGetAsync(_keys.Meta(id), RedisMapping.FStatus))));
             var counts = _connection.Guard(db => Task.WhenAll(ids.Select(id => db.SortedSetLengthAsync(_keys.Messages(id)))));
@@ -81,7 +84,7 @@ internal sealed class RedisUsage
         await _indexes.PurgeGhostsAsync(ghosts, cancellationToken).ConfigureAwait(false);
         if (memoryUsage)
         {
-            bytes += await MemoryUsageAsync([_keys.TimeIndex, _keys.Owners, .. _keys.StatusIndexes()]).ConfigureAwait(false) ?? 0;
+            bytes += await MemoryUsageAsync(_keys.AllShardKeys()).ConfigureAwait(false) ?? 0;
         }
         else
         {
@@ -112,7 +115,7 @@ internal sealed class RedisUsage
     {
         long total = 0, hour = 0, day = 0, none = 0;
         var ghosts = new List<string>();
-        await foreach (var ids in _indexes.ChunksAsync(_keys.TimeIndex, cancellationToken).ConfigureAwait(false))
+        await foreach (var ids in _reader.ChunksAsync(_keys.TimeIndexes, cancellationToken).ConfigureAwait(false))
         {
             var ttls = await _connection.Guard(db => Task.WhenAll(ids.Select(id => db.ExecuteAsync("PTTL", (RedisKey)_keys.Meta(id))))).ConfigureAwait(false);
             for (var i = 0; i < ids.Length; i++)

@@ -1,7 +1,7 @@
 using LangSwarm.Memory;
 using LangSwarm.MemoryEngine.Engine;
 using LangSwarm.MemoryEngine.Recovery;
-using LangSwarm.MemoryEngine.Storage;
+using LangSwarm.MemoryEngine.Log;
 
 [assembly: MemoryBackendProvider(typeof(LangSwarm.MemoryEngine.EngineBackendProvider))]
 
@@ -59,7 +59,7 @@ public sealed class EngineBackend : MemoryBackendBase
     /// <paramref name="minDeadFraction"/> of their segments, and archived sessions not yet in cold form
     /// (LZ4 HC), then deletes the old segments. Crash-safe: the checkpoint that follows the rewrite is the switch.
     /// </summary>
-    public Task<Compaction.VacuumReport> VacuumAsync(double minDeadFraction = 0.25, CancellationToken cancellationToken = default)
+    public Task<VacuumReport> VacuumAsync(double minDeadFraction = 0.25, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(minDeadFraction);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(minDeadFraction, 1.0);

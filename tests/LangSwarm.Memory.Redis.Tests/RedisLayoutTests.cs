@@ -107,10 +107,13 @@ public sealed class RedisLayoutTests(RedisServerFixture redis) : IAsyncLifetime
         await redis.Db.KeyDeleteAsync([$"{_prefix}:s:{{vanished}}:meta"]);
 
         Assert.Equal(["alive"], (await b.ListSessionsAsync(userId: "dora")).Select(m => m.SessionId));
-        Assert.Equal(1, await redis.Db.SortedSetLengthAsync($"{_prefix}:idx:time"));
-        Assert.Equal(1, await redis.Db.SortedSetLengthAsync($"{_prefix}:idx:user:dora"));
-        Assert.Equal(1, await redis.Db.SortedSetLengthAsync($"{_prefix}:idx:status:0"));
-        Assert.False(await redis.Db.HashExistsAsync($"{_prefix}:idx:owners", "vanished"));
+        Assert.Equal(["alive"], (await b.ListSessionsAsync()).Select(m => m.SessionId));
+        var keys = new RedisKeys(_prefix);
+        var shard = keys.ShardKeys("vanished");
+        Assert.Null(await redis.Db.SortedSetScoreAsync(shard[0], "vanished"));
+        Assert.Null(await redis.Db.SortedSetScoreAsync(shard[1], "vanished"));
+        Assert.False(await redis.Db.HashExistsAsync(shard[4], "vanished"));
+        Assert.Equal(1, await redis.Db.SortedSetLengthAsync(keys.UserIndex("dora")));
 
         // A vanished id can be created again, with a different owner.
         await b.CreateSessionAsync(new SessionMetadata("vanished", "erin"));
@@ -127,6 +130,54 @@ public sealed class RedisLayoutTests(RedisServerFixture redis) : IAsyncLifetime
         Assert.Empty(await b.ListSessionsAsync(userId: "to-user"));
         Assert.True(await b.DeleteSessionAsync("moving"));
         Assert.Empty(await redis.KeysAsync(_prefix));
+    }
+
+    [Fact]
+    public async Task LostIndexEntries_AreRestoredByTheRepairPass()
+    {
+        var b = await OpenAsync(_prefix);
+        for (var i = 0; i < 5; i++)
+        {
+            var s = await b.CreateSessionAsync(new SessionMetadata($"lost-{i}", i % 2 == 0 ? "even" : null));
+            if (i == 4)
+            {
+                await s.ArchiveSessionAsync();
+            }
+        }
+        var keys = new RedisKeys(_prefix);
+        await redis.Db.KeyDeleteAsync([.. keys.AllShardKeys(), keys.UserIndex("even"), keys.UserIndex(null)]);
+        Assert.Empty(await b.ListSessionsAsync());
+
+        Assert.Equal(5, await b.RepairIndexesAsync());
+
+        Assert.Equal(5, (await b.ListSessionsAsync()).Count);
+        Assert.Equal(["lost-0", "lost-2", "lost-4"], (await b.ListSessionsAsync(userId: "even")).Select(m => m.SessionId).Order());
+        Assert.Equal(["lost-4"], (await b.ListSessionsAsync(status: SessionStatus.Archived)).Select(m => m.SessionId));
+    }
+
+    [Fact]
+    public async Task EntriesInTheWrongUserIndex_AreDroppedWhenListed()
+    {
+        var b = await OpenAsync(_prefix);
+        await b.CreateSessionAsync(new SessionMetadata("mine", "owner"));
+        var keys = new RedisKeys(_prefix);
+        await redis.Db.SortedSetAddAsync(keys.UserIndex("intruder"), "mine", 1);
+        Assert.Empty(await b.ListSessionsAsync(userId: "intruder"));
+        Assert.Equal(0, await redis.Db.SortedSetLengthAsync(keys.UserIndex("intruder")));
+        Assert.Single(await b.ListSessionsAsync(userId: "owner"));
+    }
+
+    [Fact]
+    public async Task EntriesInTheWrongStatusIndex_AreDroppedWhenListed()
+    {
+        var b = await OpenAsync(_prefix);
+        var s = await b.CreateSessionAsync(new SessionMetadata("shelved", "owner"));
+        await s.ArchiveSessionAsync();
+        var shard = new RedisKeys(_prefix).ShardKeys("shelved");
+        await redis.Db.SortedSetAddAsync(shard[1], "shelved", 1);
+        Assert.Empty(await b.ListSessionsAsync(status: SessionStatus.Active));
+        Assert.Null(await redis.Db.SortedSetScoreAsync(shard[1], "shelved"));
+        Assert.Single(await b.ListSessionsAsync(status: SessionStatus.Archived));
     }
 
     [Fact]

@@ -5,17 +5,22 @@ using System.Text;
 
 namespace LangSwarm.Memory.Redis.Tests;
 
-/// <summary>A private redis-server process on a free loopback port, in its own temp directory, without persistence.</summary>
+/// <summary>
+/// A private redis-server process on a free loopback port, in its own temp directory, without persistence; as a
+/// Redis Cluster node when asked (its bus on a second free port).
+/// </summary>
 public sealed class RedisServer : IAsyncDisposable
 {
     private readonly string _executable;
     private readonly string _dir;
+    private readonly string[] _extraArgs;
     private Process? _process;
 
-    private RedisServer(string executable, int port)
+    private RedisServer(string executable, int port, string[] extraArgs)
     {
         _executable = executable;
         Port = port;
+        _extraArgs = extraArgs;
         _dir = Directory.CreateTempSubdirectory("lsmem-redis-").FullName;
     }
 
@@ -28,7 +33,20 @@ public sealed class RedisServer : IAsyncDisposable
     /// <summary>Starts a server on a free port; fails with install instructions when redis-server is missing.</summary>
     public static async Task<RedisServer> StartAsync()
     {
-        var server = new RedisServer(FindExecutable(), FreePort());
+        var server = new RedisServer(FindExecutable("redis-server"), FreePort(), []);
+        await server.StartProcessAsync();
+        return server;
+    }
+
+    /// <summary>Starts an empty Redis Cluster node (not yet part of a cluster) on free ports.</summary>
+    public static async Task<RedisServer> StartClusterNodeAsync()
+    {
+        string[] args =
+        [
+            "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "3000",
+            "--cluster-port", FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ];
+        var server = new RedisServer(FindExecutable("redis-server"), FreePort(), args);
         await server.StartProcessAsync();
         return server;
     }
@@ -67,18 +85,19 @@ public sealed class RedisServer : IAsyncDisposable
         }
     }
 
-    private static string FindExecutable()
+    /// <summary>The path of a Redis executable on PATH; fails with install instructions when it is missing.</summary>
+    public static string FindExecutable(string name)
     {
         foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
         {
-            var candidate = Path.Combine(dir, "redis-server");
+            var candidate = Path.Combine(dir, name);
             if (File.Exists(candidate))
             {
                 return candidate;
             }
         }
         throw new InvalidOperationException(
-            "redis-server was not found on PATH, so the Redis backend tests cannot run. Install it with: apt-get install -y redis-server");
+            $"{name} was not found on PATH, so the Redis backend tests cannot run. Install it with: apt-get install -y redis-server");
     }
 
     private static int FreePort()
@@ -99,7 +118,8 @@ public sealed class RedisServer : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var a in new[] { "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no", "--dir", _dir })
+        string[] args = ["--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no", "--dir", _dir, .. _extraArgs];
+        foreach (var a in args)
         {
             psi.ArgumentList.Add(a);
         }

@@ -115,6 +115,39 @@ public sealed class RedisSessionStoreTests(RedisServerFixture redis) : IAsyncLif
     }
 
     [Fact]
+    public async Task Save_ThatLostARace_MergesOntoTheStoredMetadata_AndKeepsTheOtherWritersMark()
+    {
+        var one = await OpenAsync();
+        var two = await OpenAsync();
+        var a = (await one.CreateSessionAsync(Meta("raced"), CancellationToken.None))!;
+        var b = (await two.OpenSessionAsync("raced", CancellationToken.None))!;
+
+        var first = a.State.Metadata.Clone();
+        first.Metadata["a"] = 1;
+        first.MaxMessages = 50;
+        await a.SaveAsync(first, 0, 7, CancellationToken.None);
+
+        // b still holds the metadata of version 1 and the mark 0: its save is refused, merged and saved again.
+        var second = b.State.Metadata.Clone();
+        second.Metadata["b"] = 2;
+        second.MaxTokens = 999;
+        var saved = await b.SaveAsync(second, 0, b.State.SummarizedThrough, CancellationToken.None);
+
+        var stored = (await (await OpenAsync()).OpenSessionAsync("raced", CancellationToken.None))!.State;
+        Assert.Equal((1, 2), ((int)stored.Metadata.Metadata["a"]!, (int)stored.Metadata.Metadata["b"]!));
+        Assert.Equal((50, 999, 7L), (stored.Metadata.MaxMessages, stored.Metadata.MaxTokens, stored.SummarizedThrough));
+        Assert.Equal(stored.Metadata.Metadata.ToJsonString(), saved.Metadata.Metadata.ToJsonString());
+
+        // The next save from b goes through at once, on the version it just wrote.
+        var third = saved.Metadata.Clone();
+        third.Metadata.Remove("a");
+        await b.SaveAsync(third, 0, saved.SummarizedThrough, CancellationToken.None);
+        var after = await a.RefreshAsync(CancellationToken.None);
+        Assert.False(after.Metadata.Metadata.ContainsKey("a"));
+        Assert.Equal(7L, after.SummarizedThrough);
+    }
+
+    [Fact]
     public async Task Save_MovesTheIndexes_AndAppendFollows()
     {
         var store = await OpenAsync();
@@ -125,14 +158,18 @@ public sealed class RedisSessionStoreTests(RedisServerFixture redis) : IAsyncLif
         Assert.Equal(["indexed"], (await store.QuerySessionsAsync(new SessionQuery(null, SessionStatus.Archived, 10, 0), CancellationToken.None)).Select(m => m.SessionId));
         Assert.Empty(await store.QuerySessionsAsync(new SessionQuery(null, SessionStatus.Active, 10, 0), CancellationToken.None));
 
+        // An add far from the indexed time moves every index entry; one within the slack leaves them.
+        var keys = new RedisKeys(_prefix);
+        var shard = keys.ShardKeys("indexed");
         var later = DateTimeOffset.UtcNow.AddHours(1);
         await h.AppendAsync([Msg("a", 1)], later, CancellationToken.None);
-        foreach (var index in new[] { "time", "status:1", "user:u1" })
+        await h.AppendAsync([Msg("b", 1)], later.AddMilliseconds(RedisIndexes.SlackMs / 2), CancellationToken.None);
+        foreach (var index in new[] { shard[0], shard[2], keys.UserIndex("u1") })
         {
-            var score = await redis.Db.SortedSetScoreAsync($"{_prefix}:idx:{index}", "indexed");
+            var score = await redis.Db.SortedSetScoreAsync(index, "indexed");
             Assert.Equal(RedisMapping.Score(later), (long)score!.Value);
         }
-        Assert.Null(await redis.Db.SortedSetScoreAsync($"{_prefix}:idx:status:0", "indexed"));
+        Assert.Null(await redis.Db.SortedSetScoreAsync(shard[1], "indexed"));
     }
 
     /// <inheritdoc />

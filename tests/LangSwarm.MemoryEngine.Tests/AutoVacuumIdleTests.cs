@@ -77,10 +77,10 @@ public sealed class AutoVacuumIdleTests
     public async Task BackgroundVacuum_OnIdleOnly_CompactsOnceWritesStop()
     {
         using var dir = new TempStore();
-        var backend = new EngineBackend(new Engine.EngineOptions
+        var backend = new EngineBackend(new EngineOptions
         {
             Path = dir.Path,
-            Durability = Storage.DurabilityMode.None,
+            Durability = DurabilityMode.None,
             AutoVacuumDeadFraction = 0.5,
             AutoVacuumInterval = Timeout.InfiniteTimeSpan,
             AutoVacuumWhenIdleFor = Ms(40),
@@ -110,10 +110,10 @@ public sealed class AutoVacuumIdleTests
     public async Task BackgroundVacuum_WaitsForTheIdleTime_BeforeItRuns()
     {
         using var dir = new TempStore();
-        await using var backend = new EngineBackend(new Engine.EngineOptions
+        await using var backend = new EngineBackend(new EngineOptions
         {
             Path = dir.Path,
-            Durability = Storage.DurabilityMode.None,
+            Durability = DurabilityMode.None,
             AutoVacuumDeadFraction = 0.0,
             AutoVacuumInterval = Timeout.InfiniteTimeSpan,
             AutoVacuumWhenIdleFor = TimeSpan.FromHours(1),
@@ -149,6 +149,6 @@ public sealed class AutoVacuumIdleTests
 
         Assert.Throws<MemoryConfigurationException>(() => provider.Create(new BackendSettings(new Dictionary<string, object?> { ["path"] = dir.Path, ["auto_vacuum_interval_ms"] = 0 })));
         Assert.Throws<MemoryConfigurationException>(() => provider.Create(new BackendSettings(new Dictionary<string, object?> { ["path"] = dir.Path, ["auto_vacuum_idle_ms"] = 0 })));
-        Assert.Throws<ArgumentException>(() => new EngineBackend(new Engine.EngineOptions { Path = dir.Path, AutoVacuumWhenIdleFor = TimeSpan.Zero }));
+        Assert.Throws<ArgumentException>(() => new EngineBackend(new EngineOptions { Path = dir.Path, AutoVacuumWhenIdleFor = TimeSpan.Zero }));
     }
 }

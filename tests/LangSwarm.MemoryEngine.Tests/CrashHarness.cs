@@ -2,7 +2,8 @@ using System.Text;
 using System.Text.Json.Nodes;
 using LangSwarm.Memory;
 using LangSwarm.MemoryEngine.Engine;
-using LangSwarm.MemoryEngine.Storage;
+using LangSwarm.MemoryEngine.Log;
+using LangSwarm.MemoryEngine.Testing;
 
 namespace LangSwarm.MemoryEngine.Tests;
 

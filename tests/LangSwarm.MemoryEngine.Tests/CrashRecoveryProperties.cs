@@ -1,7 +1,8 @@
 using FsCheck;
 using FsCheck.Fluent;
 using LangSwarm.Memory;
-using LangSwarm.MemoryEngine.Storage;
+using LangSwarm.MemoryEngine.Log;
+using LangSwarm.MemoryEngine.Testing;
 using Xunit;
 
 namespace LangSwarm.MemoryEngine.Tests;

@@ -1,6 +1,7 @@
 using LangSwarm.Memory;
 using LangSwarm.Memory.Conformance;
-using LangSwarm.MemoryEngine.Storage;
+using LangSwarm.MemoryEngine.Log;
+using LangSwarm.MemoryEngine.Testing;
 
 namespace LangSwarm.MemoryEngine.Tests;
 
@@ -27,7 +28,7 @@ public sealed class EngineSmallSegmentsConformanceTests : BackendConformanceTest
 {
     private readonly TempStore _dir = new();
 
-    private EngineBackend Make() => new(new Engine.EngineOptions
+    private EngineBackend Make() => new(new EngineOptions
     {
         Path = _dir.Path,
         Durability = DurabilityMode.None,

@@ -1,7 +1,8 @@
 using LangSwarm.Memory;
 using LangSwarm.Memory.Conformance;
 using LangSwarm.MemoryEngine.Engine;
-using LangSwarm.MemoryEngine.Storage;
+using LangSwarm.MemoryEngine.Log;
+using LangSwarm.MemoryEngine.Testing;
 
 namespace LangSwarm.MemoryEngine.Tests;
 

@@ -11,7 +11,7 @@ public sealed class IndexFileTests
 {
     private static async Task<EngineBackend> OpenAsync(string path, int maxLoaded = 10_000, long indexCompactMinFreeBytes = 4 << 20)
     {
-        var backend = new EngineBackend(new EngineOptions { Path = path, Durability = Storage.DurabilityMode.None, MaxLoadedSessions = maxLoaded, IndexCompactMinFreeBytes = indexCompactMinFreeBytes });
+        var backend = new EngineBackend(new EngineOptions { Path = path, Durability = DurabilityMode.None, MaxLoadedSessions = maxLoaded, IndexCompactMinFreeBytes = indexCompactMinFreeBytes });
         await backend.ConnectAsync();
         return backend;
     }
@@ -249,8 +249,8 @@ public sealed class IndexFileTests
     [Fact]
     public async Task ReadFailure_IsAStorageFailure_NotARawIOException()
     {
-        var fs = new Storage.FaultInjectingFileSystem();
-        var options = new EngineOptions { Path = "store", FileSystem = fs, Durability = Storage.DurabilityMode.None };
+        var fs = new Testing.FaultInjectingFileSystem();
+        var options = new EngineOptions { Path = "store", FileSystem = fs, Durability = DurabilityMode.None };
         var backend = new EngineBackend(options);
         await backend.ConnectAsync();
         await FillAsync(backend, 40, 30); // s0's message entries then sit in index pages the open does not read
@@ -262,8 +262,8 @@ public sealed class IndexFileTests
         var other = (await backend.GetSessionAsync("s1"))!;
         await other.GetMessagesAsync(); // s1's entries loaded, so its read fails on the segment instead
         fs.Kill(); // every later file call fails, as a dead disk would
-        await Assert.ThrowsAsync<Storage.StorageFailureException>(() => s.GetMessagesAsync());
-        await Assert.ThrowsAsync<Storage.StorageFailureException>(() => other.GetMessagesAsync());
+        await Assert.ThrowsAsync<StorageFailureException>(() => s.GetMessagesAsync());
+        await Assert.ThrowsAsync<StorageFailureException>(() => other.GetMessagesAsync());
         backend.Abandon();
     }
 }

@@ -5,7 +5,8 @@ using LangSwarm.MemoryEngine.Engine;
 using LangSwarm.MemoryEngine.Format;
 using LangSwarm.MemoryEngine.Index;
 using LangSwarm.MemoryEngine.Index.BTree;
-using LangSwarm.MemoryEngine.Storage;
+using LangSwarm.MemoryEngine.Log;
+using LangSwarm.MemoryEngine.Testing;
 using Xunit;
 
 namespace LangSwarm.MemoryEngine.Tests;

@@ -2,9 +2,10 @@ using System.Buffers;
 using System.Text;
 using System.Text.Json.Nodes;
 using LangSwarm.Memory;
-using LangSwarm.MemoryEngine.Engine.Codecs;
+using LangSwarm.MemoryEngine.Format.Codecs;
 using LangSwarm.MemoryEngine.Format;
-using LangSwarm.MemoryEngine.Storage;
+using LangSwarm.MemoryEngine.Log;
+using LangSwarm.MemoryEngine.Testing;
 using Xunit;
 
 namespace LangSwarm.MemoryEngine.Tests;
@@ -36,7 +37,7 @@ public sealed class JsonLimitsTests
         // shows whether a rejected call wrote anything.
         async Task<EngineBackend> OpenAsync()
         {
-            var b = new EngineBackend(new Engine.EngineOptions { Path = "store", FileSystem = fs }, new CrashHarness.FixedTokenCounter());
+            var b = new EngineBackend(new EngineOptions { Path = "store", FileSystem = fs }, new CrashHarness.FixedTokenCounter());
             await b.ConnectAsync();
             return b;
         }

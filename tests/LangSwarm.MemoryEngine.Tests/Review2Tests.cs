@@ -1,6 +1,7 @@
 using LangSwarm.MemoryEngine.Format;
 using LangSwarm.MemoryEngine.Index.BTree;
-using LangSwarm.MemoryEngine.Storage;
+using LangSwarm.MemoryEngine.Log;
+using LangSwarm.MemoryEngine.Testing;
 using Xunit;
 
 namespace LangSwarm.MemoryEngine.Tests;
@@ -111,7 +112,7 @@ public sealed class Review2Tests
     {
         using var dir = new TempStore();
         var pause = TimeSpan.FromMilliseconds(400);
-        var backend = new EngineBackend(new Engine.EngineOptions { Path = dir.Path, Durability = Storage.DurabilityMode.None, VacuumPause = pause });
+        var backend = new EngineBackend(new EngineOptions { Path = dir.Path, Durability = DurabilityMode.None, VacuumPause = pause });
         await backend.ConnectAsync();
         const int Sessions = 6;
         for (var k = 0; k < Sessions; k++)

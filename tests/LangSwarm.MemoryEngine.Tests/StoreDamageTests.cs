@@ -3,7 +3,8 @@ using System.Buffers.Binary;
 using LangSwarm.Memory;
 using LangSwarm.MemoryEngine.Engine;
 using LangSwarm.MemoryEngine.Format;
-using LangSwarm.MemoryEngine.Storage;
+using LangSwarm.MemoryEngine.Log;
+using LangSwarm.MemoryEngine.Testing;
 using Xunit;
 
 namespace LangSwarm.MemoryEngine.Tests;

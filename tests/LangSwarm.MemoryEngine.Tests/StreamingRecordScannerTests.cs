@@ -1,5 +1,6 @@
 using System.Buffers;
 using LangSwarm.MemoryEngine.Format;
+using LangSwarm.MemoryEngine.Log;
 using LangSwarm.MemoryEngine.Recovery;
 using Xunit;
 

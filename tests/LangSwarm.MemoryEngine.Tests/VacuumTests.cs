@@ -10,7 +10,7 @@ public sealed class VacuumTests
     public async Task Vacuum_DropsEvictedMessages_AndKeepsTheLiveWindow()
     {
         using var dir = new TempStore();
-        var backend = new EngineBackend(dir.Path, Storage.DurabilityMode.None);
+        var backend = new EngineBackend(dir.Path, DurabilityMode.None);
         await backend.ConnectAsync();
         var s = await backend.CreateSessionAsync(new SessionMetadata("evicting", "u") { MaxMessages = 50, EvictionLowWater = 1.0, SummaryStrategy = SummaryStrategy.Manual });
         var text = string.Join(' ', Enumerable.Range(0, 80).Select(i => $"word{i * 7919 % 1000}"));
@@ -48,7 +48,7 @@ public sealed class VacuumTests
     public async Task Vacuum_WhileTheSameSessionsTakeWrites_LosesNothing()
     {
         using var dir = new TempStore();
-        var backend = new EngineBackend(new Engine.EngineOptions { Path = dir.Path, Durability = Storage.DurabilityMode.None, SegmentMaxBytes = 64 * 1024 });
+        var backend = new EngineBackend(new EngineOptions { Path = dir.Path, Durability = DurabilityMode.None, SegmentMaxBytes = 64 * 1024 });
         await backend.ConnectAsync();
         var sessions = new List<IMemorySession>();
         for (var k = 0; k < 4; k++)
@@ -96,10 +96,10 @@ public sealed class VacuumTests
     public async Task BackgroundVacuum_ReclaimsDeadBytesByItself_AndStopsOnClose()
     {
         using var dir = new TempStore();
-        var options = new Engine.EngineOptions
+        var options = new EngineOptions
         {
             Path = dir.Path,
-            Durability = Storage.DurabilityMode.None,
+            Durability = DurabilityMode.None,
             AutoVacuumDeadFraction = 0.5,
             AutoVacuumInterval = TimeSpan.FromMilliseconds(20),
         };
@@ -129,7 +129,7 @@ public sealed class VacuumTests
     public async Task Vacuum_PacksArchivedSessionsCold_AndTheyStayReadable()
     {
         using var dir = new TempStore();
-        var backend = new EngineBackend(dir.Path, Storage.DurabilityMode.None);
+        var backend = new EngineBackend(dir.Path, DurabilityMode.None);
         await backend.ConnectAsync();
         var s = await backend.CreateSessionAsync(new SessionMetadata("old-chat", "u") { SummaryStrategy = SummaryStrategy.Manual });
         var rnd = new Random(3);
@@ -169,7 +169,7 @@ public sealed class VacuumTests
         using var half = new TempStore();
         async Task<long> Fill(string path, bool deleteOdd)
         {
-            var b = new EngineBackend(path, Storage.DurabilityMode.None);
+            var b = new EngineBackend(path, DurabilityMode.None);
             await b.ConnectAsync();
             for (var k = 0; k < 40; k++)
             {

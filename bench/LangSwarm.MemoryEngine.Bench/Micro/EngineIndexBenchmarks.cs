@@ -1,7 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using LangSwarm.Memory;
 using LangSwarm.MemoryEngine.Engine;
-using LangSwarm.MemoryEngine.Storage;
+using LangSwarm.MemoryEngine.Log;
 
 namespace LangSwarm.MemoryEngine.Bench.Micro;
 

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using LangSwarm.Memory;
 using LangSwarm.Memory.Sqlite;
 using LangSwarm.MemoryEngine.Bench.Macro;
-using LangSwarm.MemoryEngine.Storage;
+using LangSwarm.MemoryEngine.Log;
 
 namespace LangSwarm.MemoryEngine.Bench.Workloads;
 

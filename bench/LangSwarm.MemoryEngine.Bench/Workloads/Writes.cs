@@ -2,7 +2,7 @@ using System.Diagnostics;
 using LangSwarm.Memory;
 using LangSwarm.Memory.Sqlite;
 using LangSwarm.MemoryEngine.Bench.Macro;
-using LangSwarm.MemoryEngine.Storage;
+using LangSwarm.MemoryEngine.Log;
 
 namespace LangSwarm.MemoryEngine.Bench.Workloads;
 
@@ -27,6 +27,10 @@ public static class Writes
             },
             durable,
             s => Repeat(ctx, () => Concurrent(ctx, s, sessions, each))).ConfigureAwait(false);
+        await ctx.MeasureRowAsync(
+            new Row("W2", $"raw Redis beside W2: the same messages RPUSHed, {sessions} callers × {each}, no metadata (redis appendfsync always)", "msg/s", true),
+            [RawRedis.Spec(ctx.DurableRedis)],
+            s => Repeat(ctx, () => RawRedis.ConcurrentAsync(ctx, s, sessions, each))).ConfigureAwait(false);
 
         var redisRelaxed = Backends.Redis(ctx.RelaxedRedis);
         foreach (var mode in new[] { DurabilityMode.None, DurabilityMode.Batched })
@@ -37,6 +41,13 @@ public static class Writes
                 new Row("W3", $"relaxed add, single AddMessageAsync, 1-KB messages ({Modes(relaxed)})", "msg/s", true) { Target = target },
                 relaxed,
                 s => Repeat(ctx, () => Sequential(ctx, s, o.W3Messages, 1, i => ctx.Data.Fixed(1024, i), besideLz4: true))).ConfigureAwait(false);
+            if (mode == DurabilityMode.None)
+            {
+                await ctx.MeasureRowAsync(
+                    new Row("W3", "raw Redis beside W3 single: the same 1-KB messages RPUSHed one at a time, no metadata (redis appendonly no)", "msg/s", true),
+                    [RawRedis.Spec(ctx.RelaxedRedis)],
+                    s => Repeat(ctx, () => RawRedis.SequentialAsync(s, o.W3Messages, i => ctx.Data.Fixed(1024, i)))).ConfigureAwait(false);
+            }
             await ctx.MeasureRowAsync(
                 new Row("W3", $"relaxed add, AddMessagesAsync ×{o.W3Batch}, 1-KB messages ({Modes(relaxed)})", "msg/s", true) { Target = target },
                 relaxed,

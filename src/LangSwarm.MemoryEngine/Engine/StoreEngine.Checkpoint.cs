@@ -1,5 +1,5 @@
 using LangSwarm.MemoryEngine.Index;
-using LangSwarm.MemoryEngine.Storage;
+using LangSwarm.MemoryEngine.Log;
 
 namespace LangSwarm.MemoryEngine.Engine;
 
@@ -121,7 +121,7 @@ internal sealed partial class StoreEngine
     /// </summary>
     private void RebuildIndexFile(InvalidDataException why, ulong covered)
     {
-        ReportDamage(new Recovery.StoreDamage(IndexFile.FileName, 0, _indexFile.FileBytes, $"index file damaged ({why.Message}); rebuilt from the index in memory"));
+        ReportDamage(new StoreDamage(IndexFile.FileName, 0, _indexFile.FileBytes, $"index file damaged ({why.Message}); rebuilt from the index in memory"));
         var all = Index.All();
         foreach (var e in all)
         {

@@ -3,11 +3,11 @@ using System.Diagnostics;
 using K4os.Compression.LZ4;
 using LangSwarm.Memory;
 using LangSwarm.MemoryEngine.Compaction;
-using LangSwarm.MemoryEngine.Engine.Codecs;
+using LangSwarm.MemoryEngine.Format.Codecs;
 using LangSwarm.MemoryEngine.Format;
 using LangSwarm.MemoryEngine.Index;
 using LangSwarm.MemoryEngine.Recovery;
-using LangSwarm.MemoryEngine.Storage;
+using LangSwarm.MemoryEngine.Log;
 
 namespace LangSwarm.MemoryEngine.Engine;
 

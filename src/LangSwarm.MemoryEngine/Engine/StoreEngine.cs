@@ -1,10 +1,11 @@
 using System.Buffers;
 using LangSwarm.Memory;
-using LangSwarm.MemoryEngine.Engine.Codecs;
+using LangSwarm.MemoryEngine.Format.Codecs;
 using LangSwarm.MemoryEngine.Format;
 using LangSwarm.MemoryEngine.Index;
 using LangSwarm.MemoryEngine.Recovery;
-using LangSwarm.MemoryEngine.Storage;
+using LangSwarm.MemoryEngine.Device;
+using LangSwarm.MemoryEngine.Log;
 
 namespace LangSwarm.MemoryEngine.Engine;
 

@@ -1,5 +1,5 @@
 using LangSwarm.Memory;
-using LangSwarm.MemoryEngine.Engine.Codecs;
+using LangSwarm.MemoryEngine.Format.Codecs;
 using LangSwarm.MemoryEngine.Format;
 
 namespace LangSwarm.MemoryEngine.Engine;

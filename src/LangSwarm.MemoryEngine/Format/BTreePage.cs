@@ -3,7 +3,7 @@ using System.Buffers.Binary;
 namespace LangSwarm.MemoryEngine.Format;
 
 /// <summary>What a page of the index file (<c>index.btree</c>) holds.</summary>
-public enum BTreePageType : byte
+internal enum BTreePageType : byte
 {
     /// <summary>One of the two meta pages (0 and 1) that name the root.</summary>
     Meta = 1,
@@ -31,7 +31,7 @@ public enum BTreePageType : byte
 /// <param name="PageNumber">The page's own number.</param>
 /// <param name="Next">Next page of an overflow or free-list chain (0: end).</param>
 /// <param name="TxId">The transaction that wrote the page.</param>
-public readonly record struct BTreePageHeader(BTreePageType Type, ushort Count, uint PageNumber, uint Next, ulong TxId)
+internal readonly record struct BTreePageHeader(BTreePageType Type, ushort Count, uint PageNumber, uint Next, ulong TxId)
 {
     /// <summary>Bytes of every page.</summary>
     public const int PageSize = 4096;
@@ -99,7 +99,7 @@ public readonly record struct BTreePageHeader(BTreePageType Type, ushort Count, 
 /// <param name="User1">Caller word 1 (the engine: next LSN).</param>
 /// <param name="User2">Caller word 2 (the engine: next session number).</param>
 /// <param name="User3">Caller word 3 (reserved, 0).</param>
-public readonly record struct BTreeMeta(ulong TxId, uint Root, uint FreeList, uint PageCount, ulong EntryCount, ulong User0, ulong User1, ulong User2, ulong User3)
+internal readonly record struct BTreeMeta(ulong TxId, uint Root, uint FreeList, uint PageCount, ulong EntryCount, ulong User0, ulong User1, ulong User2, ulong User3)
 {
     /// <summary>"LSMBTREE" little-endian.</summary>
     public const ulong Magic = 0x45455254424D534C;

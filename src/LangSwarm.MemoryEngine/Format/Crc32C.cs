@@ -7,7 +7,7 @@ namespace LangSwarm.MemoryEngine.Format;
 /// CRC-32C (Castagnoli), the checksum of every record, segment header and checkpoint. Computed with the CPU's
 /// CRC32 instruction through <see cref="BitOperations.Crc32C(uint, ulong)"/> (SSE4.2 / ARMv8), eight bytes a step.
 /// </summary>
-public static class Crc32C
+internal static class Crc32C
 {
     /// <summary>The CRC-32C of <paramref name="data"/>.</summary>
     public static uint Compute(ReadOnlySpan<byte> data) => ~Update(~0u, data);

@@ -3,7 +3,7 @@ using System.Buffers.Binary;
 namespace LangSwarm.MemoryEngine.Format;
 
 /// <summary>What a file is, named by the first 8 bytes of its header.</summary>
-public enum FileKind : byte
+internal enum FileKind : byte
 {
     /// <summary>A per-session segment (<c>seg/*.seg</c>).</summary>
     Segment = 1,
@@ -29,7 +29,7 @@ public enum FileKind : byte
 /// 28 u32   crc32c of bytes 0..27
 /// </code>
 /// </summary>
-public readonly record struct FileHeader(FileKind Kind, ushort Version, ulong Owner, uint Sequence)
+internal readonly record struct FileHeader(FileKind Kind, ushort Version, ulong Owner, uint Sequence)
 {
     /// <summary>Header size.</summary>
     public const int Size = 32;
@@ -78,7 +78,7 @@ public readonly record struct FileHeader(FileKind Kind, ushort Version, ulong Ow
 }
 
 /// <summary>Outcome of reading a file header.</summary>
-public enum FileHeaderStatus
+internal enum FileHeaderStatus
 {
     /// <summary>Valid.</summary>
     Ok,

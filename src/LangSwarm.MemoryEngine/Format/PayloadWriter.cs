@@ -7,7 +7,7 @@ using System.Text.Json.Nodes;
 namespace LangSwarm.MemoryEngine.Format;
 
 /// <summary>Writes the length-prefixed fields of a payload: varint lengths, UTF-8 strings, fixed integers.</summary>
-public ref struct PayloadWriter
+internal ref struct PayloadWriter
 {
     private readonly IBufferWriter<byte> _out;
 
@@ -84,7 +84,7 @@ public ref struct PayloadWriter
 }
 
 /// <summary>Reads what <see cref="PayloadWriter"/> wrote; every length is bounded by the bytes left.</summary>
-public ref struct PayloadReader
+internal ref struct PayloadReader
 {
     private ReadOnlySpan<byte> _data;
 

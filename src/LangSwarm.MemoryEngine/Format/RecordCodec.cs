@@ -5,7 +5,7 @@ using K4os.Compression.LZ4;
 namespace LangSwarm.MemoryEngine.Format;
 
 /// <summary>Frames a payload into a checksummed, optionally LZ4-compressed record, and back.</summary>
-public static class RecordCodec
+internal static class RecordCodec
 {
     /// <summary>
     /// Payloads shorter than this are stored raw: below it LZ4's block overhead eats the gain on chat text

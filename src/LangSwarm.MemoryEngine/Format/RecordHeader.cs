@@ -22,7 +22,7 @@ namespace LangSwarm.MemoryEngine.Format;
 /// 60 i32 tokens   token count (Message), else 0
 /// </code>
 /// </summary>
-public readonly record struct RecordHeader(
+internal readonly record struct RecordHeader(
     RecordType Type,
     RecordFlags Flags,
     uint StoredLength,

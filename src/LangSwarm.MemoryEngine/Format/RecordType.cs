@@ -1,7 +1,7 @@
 namespace LangSwarm.MemoryEngine.Format;
 
 /// <summary>What a record holds. Values are on disk: never renumber.</summary>
-public enum RecordType : byte
+internal enum RecordType : byte
 {
     /// <summary>One message; payload = the message codec (FORMAT.md §4.3).</summary>
     Message = 1,
@@ -21,7 +21,7 @@ public enum RecordType : byte
 
 /// <summary>Record flag bits.</summary>
 [Flags]
-public enum RecordFlags : byte
+internal enum RecordFlags : byte
 {
     /// <summary>No flag.</summary>
     None = 0,

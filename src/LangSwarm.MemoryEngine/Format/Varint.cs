@@ -1,7 +1,7 @@
 namespace LangSwarm.MemoryEngine.Format;
 
 /// <summary>Unsigned LEB128 on spans (the index file's compact fields; payloads use <see cref="PayloadWriter"/>).</summary>
-public static class Varint
+internal static class Varint
 {
     /// <summary>Most bytes of a 64-bit varint.</summary>
     public const int MaxLength = 10;

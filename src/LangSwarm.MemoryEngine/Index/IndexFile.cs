@@ -1,8 +1,8 @@
 using System.Buffers;
 using LangSwarm.Memory;
-using LangSwarm.MemoryEngine.Engine.Codecs;
+using LangSwarm.MemoryEngine.Format.Codecs;
 using LangSwarm.MemoryEngine.Index.BTree;
-using LangSwarm.MemoryEngine.Storage;
+using LangSwarm.MemoryEngine.Log;
 
 namespace LangSwarm.MemoryEngine.Index;
 

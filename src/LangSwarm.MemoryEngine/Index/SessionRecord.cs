@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using LangSwarm.Memory;
-using LangSwarm.MemoryEngine.Engine.Codecs;
+using LangSwarm.MemoryEngine.Format.Codecs;
 using LangSwarm.MemoryEngine.Format;
 
 namespace LangSwarm.MemoryEngine.Index;

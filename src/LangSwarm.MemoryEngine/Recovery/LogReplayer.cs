@@ -1,7 +1,7 @@
 using LangSwarm.MemoryEngine.Engine;
 using LangSwarm.MemoryEngine.Format;
 using LangSwarm.MemoryEngine.Index;
-using LangSwarm.MemoryEngine.Storage;
+using LangSwarm.MemoryEngine.Log;
 
 namespace LangSwarm.MemoryEngine.Recovery;
 

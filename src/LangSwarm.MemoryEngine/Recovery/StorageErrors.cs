@@ -1,5 +1,5 @@
 using LangSwarm.Memory;
-using LangSwarm.MemoryEngine.Storage;
+using LangSwarm.MemoryEngine.Log;
 
 namespace LangSwarm.MemoryEngine.Recovery;
 

@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using LangSwarm.MemoryEngine.Format;
-using LangSwarm.MemoryEngine.Storage;
+using LangSwarm.MemoryEngine.Log;
 
 namespace LangSwarm.MemoryEngine.Index.BTree;
 

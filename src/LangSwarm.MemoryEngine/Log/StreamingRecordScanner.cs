@@ -2,7 +2,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using LangSwarm.MemoryEngine.Format;
 
-namespace LangSwarm.MemoryEngine.Recovery;
+namespace LangSwarm.MemoryEngine.Log;
 
 /// <summary>
 /// Replays the records of a file region through a <see cref="PipeReader"/>: the region streams in 256 KiB

@@ -1,6 +1,6 @@
 using LangSwarm.MemoryEngine.Format;
 
-namespace LangSwarm.MemoryEngine.Recovery;
+namespace LangSwarm.MemoryEngine.Log;
 
 /// <summary>
 /// Walks the records of a byte range, checking each checksum. A bad record followed by good ones is damage in

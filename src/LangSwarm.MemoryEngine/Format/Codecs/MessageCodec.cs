@@ -3,7 +3,7 @@ using System.Text.Json.Nodes;
 using LangSwarm.Memory;
 using LangSwarm.MemoryEngine.Format;
 
-namespace LangSwarm.MemoryEngine.Engine.Codecs;
+namespace LangSwarm.MemoryEngine.Format.Codecs;
 
 /// <summary>
 /// Message payload: message id, content, metadata JSON (null when empty), function_call JSON, tool_calls JSON,

@@ -1,9 +1,9 @@
 using System.Buffers;
 using LangSwarm.Memory;
-using LangSwarm.MemoryEngine.Engine.Codecs;
+using LangSwarm.MemoryEngine.Format.Codecs;
 using LangSwarm.MemoryEngine.Format;
 
-namespace LangSwarm.MemoryEngine.Engine;
+namespace LangSwarm.MemoryEngine.Format;
 
 /// <summary>
 /// The synthetic session-state record (LSN 0, no counters) at the start of a segment that the engine writes

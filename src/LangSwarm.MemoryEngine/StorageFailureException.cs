@@ -1,4 +1,4 @@
-namespace LangSwarm.MemoryEngine.Storage;
+namespace LangSwarm.MemoryEngine;
 
 /// <summary>The storage failed (I/O error, fsync failure, full disk); what was not acknowledged may be lost.</summary>
 public sealed class StorageFailureException : LangSwarm.Memory.MemoryException

@@ -1,6 +1,6 @@
-using LangSwarm.MemoryEngine.Storage;
+using LangSwarm.MemoryEngine.Log;
 
-namespace LangSwarm.MemoryEngine.Engine;
+namespace LangSwarm.MemoryEngine;
 
 /// <summary>Settings of an engine store.</summary>
 public sealed record EngineOptions

@@ -1,4 +1,4 @@
-namespace LangSwarm.MemoryEngine.Storage;
+namespace LangSwarm.MemoryEngine.Testing;
 
 /// <summary>One file of a <see cref="FaultInjectingFileSystem"/>: what is durable, and the writes since.</summary>
 internal sealed class FaultFileNode

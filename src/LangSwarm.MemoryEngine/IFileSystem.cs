@@ -1,8 +1,8 @@
-namespace LangSwarm.MemoryEngine.Storage;
+namespace LangSwarm.MemoryEngine;
 
 /// <summary>
 /// The engine's whole view of the file system: a handful of calls, so that tests can swap in a device that
-/// loses unsynced writes, tears them, fills up or fails fsync (see <see cref="FaultInjectingFileSystem"/>).
+/// loses unsynced writes, tears them, fills up or fails fsync (see <c>LangSwarm.MemoryEngine.Testing.FaultInjectingFileSystem</c>).
 /// Paths are relative to the store root and always made by the engine, never from caller input.
 /// </summary>
 public interface IFileSystem

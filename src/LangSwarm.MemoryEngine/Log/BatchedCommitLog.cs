@@ -1,4 +1,4 @@
-namespace LangSwarm.MemoryEngine.Storage;
+namespace LangSwarm.MemoryEngine.Log;
 
 /// <summary>
 /// The <see cref="DurabilityMode.Batched"/> log: the <see cref="WriteThroughCommitLog"/> plus a timer

@@ -1,4 +1,4 @@
-namespace LangSwarm.MemoryEngine.Storage;
+namespace LangSwarm.MemoryEngine.Testing;
 
 /// <summary>
 /// An in-memory device that behaves like a real disk under power loss, for crash-recovery tests and fuzzing.

@@ -1,4 +1,4 @@
-namespace LangSwarm.MemoryEngine.Storage;
+namespace LangSwarm.MemoryEngine;
 
 /// <summary>When an acknowledged add is safe (FORMAT.md §7).</summary>
 public enum DurabilityMode

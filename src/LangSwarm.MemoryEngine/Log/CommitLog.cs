@@ -1,7 +1,7 @@
 using System.Globalization;
 using LangSwarm.MemoryEngine.Format;
 
-namespace LangSwarm.MemoryEngine.Storage;
+namespace LangSwarm.MemoryEngine.Log;
 
 /// <summary>
 /// The shared commit log in front of the per-session segments (FORMAT.md §5.2): file naming, creation, and the

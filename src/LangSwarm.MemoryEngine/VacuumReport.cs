@@ -1,4 +1,4 @@
-namespace LangSwarm.MemoryEngine.Compaction;
+namespace LangSwarm.MemoryEngine;
 
 /// <summary>What a vacuum did.</summary>
 /// <param name="SessionsRewritten">Sessions whose segments were rewritten.</param>

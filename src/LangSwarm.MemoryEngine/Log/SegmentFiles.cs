@@ -2,7 +2,7 @@ using System.Buffers;
 using System.Globalization;
 using LangSwarm.MemoryEngine.Format;
 
-namespace LangSwarm.MemoryEngine.Storage;
+namespace LangSwarm.MemoryEngine.Log;
 
 /// <summary>
 /// Per-session segment files (<c>seg/{session:x16}-{segment:x8}.seg</c>) behind a bounded cache of open handles,

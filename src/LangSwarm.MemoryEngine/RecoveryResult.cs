@@ -1,4 +1,4 @@
-namespace LangSwarm.MemoryEngine.Recovery;
+namespace LangSwarm.MemoryEngine;
 
 /// <summary>What opening a store found and did.</summary>
 /// <param name="CheckpointLoaded">True when the index checkpoint was used.</param>

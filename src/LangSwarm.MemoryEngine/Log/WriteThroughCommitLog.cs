@@ -1,6 +1,6 @@
 using LangSwarm.MemoryEngine.Format;
 
-namespace LangSwarm.MemoryEngine.Storage;
+namespace LangSwarm.MemoryEngine.Log;
 
 /// <summary>
 /// The <see cref="DurabilityMode.None"/> log: each append is written on the caller's thread with one

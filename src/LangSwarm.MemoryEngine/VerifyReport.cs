@@ -1,4 +1,4 @@
-namespace LangSwarm.MemoryEngine.Recovery;
+namespace LangSwarm.MemoryEngine;
 
 /// <summary>Result of a full verification: every record read and checked, the index compared with a rebuild from the segments.</summary>
 /// <param name="Segments">Segment files read.</param>

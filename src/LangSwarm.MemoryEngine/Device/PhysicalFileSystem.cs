@@ -2,10 +2,10 @@ using System.IO.Enumeration;
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 
-namespace LangSwarm.MemoryEngine.Storage;
+namespace LangSwarm.MemoryEngine.Device;
 
 /// <summary>The real file system under a root directory: positional I/O on <see cref="SafeFileHandle"/>s, fsync with FlushToDisk.</summary>
-public sealed partial class PhysicalFileSystem : IFileSystem
+internal sealed partial class PhysicalFileSystem : IFileSystem
 {
     private readonly string _root;
 
@@ -129,14 +129,4 @@ public sealed partial class PhysicalFileSystem : IFileSystem
 
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     private static partial int Close(int fd);
-}
-
-/// <summary>The store directory is locked by another opener.</summary>
-public sealed class StoreLockedException : LangSwarm.Memory.MemoryException
-{
-    /// <summary>Creates the exception.</summary>
-    public StoreLockedException(string message, Exception? inner = null)
-        : base(message, inner)
-    {
-    }
 }

@@ -3,7 +3,7 @@ using System.Text.Json.Nodes;
 using LangSwarm.Memory;
 using LangSwarm.MemoryEngine.Format;
 
-namespace LangSwarm.MemoryEngine.Engine.Codecs;
+namespace LangSwarm.MemoryEngine.Format.Codecs;
 
 /// <summary>
 /// Session state payload, version 2: session id, user id, created/updated ticks, status, max messages, max tokens,

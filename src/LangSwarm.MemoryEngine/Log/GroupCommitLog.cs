@@ -1,7 +1,7 @@
 using System.Buffers;
 using LangSwarm.MemoryEngine.Format;
 
-namespace LangSwarm.MemoryEngine.Storage;
+namespace LangSwarm.MemoryEngine.Log;
 
 /// <summary>
 /// The <see cref="DurabilityMode.Strict"/> log, with group commit: adds from any number of sessions are queued,

@@ -1,6 +1,6 @@
 using Microsoft.Win32.SafeHandles;
 
-namespace LangSwarm.MemoryEngine.Storage;
+namespace LangSwarm.MemoryEngine.Device;
 
 /// <summary>A real file: positional I/O on a <see cref="SafeFileHandle"/>, fsync with FlushToDisk.</summary>
 internal sealed class PhysicalFile(SafeFileHandle handle) : IStorageFile

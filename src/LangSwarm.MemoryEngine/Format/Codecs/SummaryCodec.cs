@@ -2,7 +2,7 @@ using System.Buffers;
 using LangSwarm.Memory;
 using LangSwarm.MemoryEngine.Format;
 
-namespace LangSwarm.MemoryEngine.Engine.Codecs;
+namespace LangSwarm.MemoryEngine.Format.Codecs;
 
 /// <summary>Summary payload: id, text, message count, token count, created ticks, type, first and last sequence.</summary>
 internal static class SummaryCodec
