@@ -3,7 +3,7 @@ using System.Buffers.Binary;
 using K4os.Compression.LZ4;
 using LangSwarm.Memory;
 using LangSwarm.MemoryEngine.Format;
-using LangSwarm.MemoryEngine.Storage;
+using LangSwarm.MemoryEngine.Log;
 using Xunit;
 
 namespace LangSwarm.MemoryEngine.Tests.GoldenVectors;

@@ -166,7 +166,7 @@ internal static class GoldenVectorSet
             placed.Add((h, bytes, at));
             at += bytes.Length;
         }
-        var state = Engine.Codecs.StateCodec.Read(Payload(placed[^1].Bytes));
+        var state = Format.Codecs.StateCodec.Read(Payload(placed[^1].Bytes));
         var entry = new SessionEntry(SessionA, state)
         {
             LastLsn = placed[^1].Header.Lsn,

@@ -5,7 +5,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using K4os.Compression.LZ4;
 using LangSwarm.Memory;
-using LangSwarm.MemoryEngine.Engine.Codecs;
+using LangSwarm.MemoryEngine.Format.Codecs;
 using LangSwarm.MemoryEngine.Format;
 using LangSwarm.MemoryEngine.Index;
 using LangSwarm.MemoryEngine.Index.BTree;
