@@ -1,6 +1,6 @@
 namespace LangSwarm.MemoryEngine;
 
-/// <summary>When an acknowledged add is safe (see FORMAT.md, "Durability").</summary>
+/// <summary>When an acknowledged add is safe (FORMAT.md §7).</summary>
 public enum DurabilityMode
 {
     /// <summary>An add returns after its bytes are on stable storage (fsync of the commit log, shared by concurrent adds).</summary>

@@ -114,7 +114,7 @@ internal sealed class EngineSessionHandle : ISessionHandle
     }
 
     /// <inheritdoc />
-    /// <remarks>Written as today: an Evict record, then the session's state record (FORMAT.md §4).</remarks>
+    /// <remarks>Written as today: an Evict record, then the session's state record (FORMAT.md §4.4).</remarks>
     public async Task<SessionSnapshot> EvictAsync(IReadOnlyList<long> sequences, CancellationToken cancellationToken)
     {
         var state = CopyState();

@@ -10,7 +10,7 @@ namespace LangSwarm.MemoryEngine.Tests;
 /// <summary>
 /// The crash-recovery properties of the engine, over generated programs, crash points and faults (lost,
 /// torn and reordered unsynced writes; fsync failures; a full disk; crashes inside recovery and checkpoints).
-/// <c>LSMEM_CRASH_CASES</c> scales the number of cases (CI runs the default; the long run is in FORMAT.md).
+/// <c>LSMEM_CRASH_CASES</c> scales the number of cases (CI runs the default; the long run is in src/LangSwarm.MemoryEngine/DESIGN.md).
 /// </summary>
 public sealed class CrashRecoveryProperties
 {

@@ -6,8 +6,8 @@ using Xunit;
 namespace LangSwarm.MemoryEngine.Tests;
 
 /// <summary>
-/// The write path's LZ4 encoder writes the very bytes LZ4Codec writes at the fast level (FORMAT.md names
-/// LZ4Codec), for every input, including one instance reused across many inputs.
+/// The write path's LZ4 encoder writes the very bytes LZ4Codec writes at the fast level (the reference compressor
+/// at acceleration 1 that FORMAT.md §4.2 names), for every input, including one instance reused across many inputs.
 /// </summary>
 public sealed class Lz4FastEncoderTests
 {

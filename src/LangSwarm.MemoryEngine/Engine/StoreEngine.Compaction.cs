@@ -28,7 +28,7 @@ internal sealed partial class StoreEngine
 
     /// <summary>
     /// Rewrites the sessions the policy picks into new segments holding only their live records, then makes
-    /// the switch durable with a checkpoint and deletes the old segments. Protocol (FORMAT.md, "Compaction"):
+    /// the switch durable with a checkpoint and deletes the old segments. Protocol (FORMAT.md §10):
     /// new files are written and fsynced first; the checkpoint that names them is the commit point; old files
     /// go only after it. A crash before the checkpoint leaves the old segments in charge (the new ones are
     /// orphans recovery deletes); after it, the new ones (the old ones are superseded and deleted).
@@ -102,7 +102,7 @@ internal sealed partial class StoreEngine
                     _segments.SyncDirectory();
                 }
                 // The index file reuses freed pages, but deletes can leave many; repack it when half of it (and at
-                // least IndexCompactMinFreeBytes) is free (its own rename switch, FORMAT.md §10).
+                // least IndexCompactMinFreeBytes) is free (its own rename switch, FORMAT.md §10 step 5).
                 try
                 {
                     indexReclaimed = _indexFile.CompactIfWorthIt(IndexCompactFreeFraction, _options.IndexCompactMinFreeBytes);

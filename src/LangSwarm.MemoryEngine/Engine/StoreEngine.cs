@@ -280,7 +280,12 @@ internal sealed partial class StoreEngine : IDisposable, ISessionContentSource
         var batch = RecordBatch.Rent();
         try
         {
-            WriteRecords.AddDelete(batch, entry.Number, DateTimeOffset.UtcNow.UtcTicks);
+            long lastSequence;
+            lock (entry.Lock)
+            {
+                lastSequence = entry.State.LastSequence;
+            }
+            WriteRecords.AddDelete(batch, entry.Number, lastSequence, DateTimeOffset.UtcNow.UtcTicks);
             await CommitAsync(entry, entry.Number, batch, deleting: true).ConfigureAwait(false);
         }
         finally

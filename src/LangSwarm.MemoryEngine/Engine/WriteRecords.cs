@@ -53,7 +53,10 @@ internal static class WriteRecords
         batch.AddFromPayload(new RecordHeader(RecordType.SessionState, 0, 0, 0, session, 0, state.LastSequence, at, at, 0, 0));
     }
 
-    /// <summary>A SessionDelete record (no payload).</summary>
-    public static void AddDelete(RecordBatch batch, ulong session, long nowTicks) =>
-        batch.AddFromPayload(new RecordHeader(RecordType.SessionDelete, 0, 0, 0, session, 0, 0, nowTicks, nowTicks, 0, 0));
+    /// <summary>
+    /// A SessionDelete record (no payload); its sequence field is the session's last sequence, as for every
+    /// record that is not a Message (FORMAT.md §4.1). Builds before this one wrote 0 there; readers ignore it.
+    /// </summary>
+    public static void AddDelete(RecordBatch batch, ulong session, long lastSequence, long nowTicks) =>
+        batch.AddFromPayload(new RecordHeader(RecordType.SessionDelete, 0, 0, 0, session, 0, lastSequence, nowTicks, nowTicks, 0, 0));
 }

@@ -22,7 +22,7 @@ internal enum BTreePageType : byte
 }
 
 /// <summary>
-/// The 24-byte header that starts every page of the index file (FORMAT.md §11). The checksum covers the
+/// The 24-byte header that starts every page of the index file (FORMAT.md §6.1). The checksum covers the
 /// whole page after its own four bytes, and the page names its own number, so a page written to the wrong
 /// place (or a stale copy) is caught as surely as a torn one.
 /// </summary>

@@ -7,7 +7,7 @@ using LangSwarm.Memory;
 namespace LangSwarm.MemoryEngine.Format;
 
 /// <summary>
-/// The JSON fields of a payload (FORMAT.md §2). The writer and the reader share one depth bound,
+/// The JSON fields of a payload (FORMAT.md §2.3). The writer and the reader share one depth bound,
 /// <see cref="MemoryLimits.MaxJsonReadDepth"/>, at or above the <see cref="MemoryLimits.MaxJsonDepth"/> the API
 /// accepts, so whatever is written reads back. The reader takes only what the writer can produce: valid UTF-8,
 /// no unpaired surrogate escape, no duplicate key; anything else is damage (<see cref="InvalidDataException"/>).
@@ -31,7 +31,7 @@ internal static class JsonPayload
     private static Utf8JsonWriter? t_writer;
 
     /// <summary>
-    /// Writes <paramref name="node"/> as a string field (FORMAT.md §2): null as the null string, else the compact
+    /// Writes <paramref name="node"/> as a string field (FORMAT.md §2.3): null as the null string, else the compact
     /// UTF-8 JSON — the bytes <c>ToJsonString()</c> would encode — serialized once into a per-thread scratch buffer.
     /// </summary>
     /// <exception cref="ArgumentException">The node cannot be written as JSON (nested past

@@ -9,13 +9,13 @@ namespace LangSwarm.MemoryEngine.Format;
 /// The synthetic session-state record (LSN 0, no counters) at the start of a segment that the engine writes
 /// outside the commit log: a compaction's rewritten set, and a segment recreated in place of a lost one. A scan
 /// from nothing recreates the session from it, and LSN 0 keeps it below every real record of the session.
-/// Recovery knows a compaction's uncommitted set by it (FORMAT.md, "Compaction").
+/// Recovery knows a compaction's uncommitted set by it (FORMAT.md §4.5, §10).
 /// </summary>
 internal static class OpeningRecord
 {
     /// <summary>
     /// A compaction numbers its new set this far past the session's last segment, so that a roll by a concurrent
-    /// append never lands on it, and recovery tells its set from anything else (FORMAT.md, "Compaction").
+    /// append never lands on it, and recovery tells its set from anything else (FORMAT.md §8 step 2, §10).
     /// </summary>
     public const uint RewriteSegmentGap = 1024;
 

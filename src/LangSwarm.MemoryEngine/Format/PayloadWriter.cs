@@ -97,7 +97,7 @@ internal ref struct PayloadReader
     /// <summary>Bytes not read yet.</summary>
     public readonly int Remaining => _data.Length;
 
-    /// <summary>An unsigned LEB128 varint (at most 10 bytes).</summary>
+    /// <summary>An unsigned LEB128 varint (at most 10 bytes; a tenth byte holds bit 63 only).</summary>
     public ulong ReadVarint()
     {
         ulong result = 0;
@@ -109,6 +109,11 @@ internal ref struct PayloadReader
             }
             var b = _data[0];
             _data = _data[1..];
+            if (shift == 63 && b > 1)
+            {
+                // The tenth byte holds bit 63 only (FORMAT.md §2.1): anything more is not a 64-bit value.
+                throw new InvalidDataException("Varint past 64 bits: its tenth byte holds more than bit 63.");
+            }
             result |= (ulong)(b & 0x7F) << shift;
             if ((b & 0x80) == 0)
             {

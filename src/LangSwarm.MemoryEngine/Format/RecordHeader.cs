@@ -13,8 +13,8 @@ namespace LangSwarm.MemoryEngine.Format;
 /// 12 u32 raw      payload bytes after decompression (= stored when not compressed)
 /// 16 u64 session  internal session number
 /// 24 u64 lsn      log sequence number, unique and increasing across the store
-/// 32 u64 sequence message sequence in its session (Message, Evict: the session's last sequence)
-/// 40 i64 time     message timestamp, UTC ticks (other types: when written)
+/// 32 i64 sequence message sequence in its session (Message), else the session's last sequence
+/// 40 i64 time     message timestamp, UTC ticks (other types: FORMAT.md §4.1)
 /// 48 i64 written  when the record was written, UTC ticks (session activity)
 /// 56 u8  role     MessageRole (Message), else 0
 /// 57 u8  reserved 0

@@ -3,16 +3,16 @@ namespace LangSwarm.MemoryEngine.Format;
 /// <summary>What a record holds. Values are on disk: never renumber.</summary>
 internal enum RecordType : byte
 {
-    /// <summary>One message; payload = the message codec (FORMAT.md).</summary>
+    /// <summary>One message; payload = the message codec (FORMAT.md §4.3).</summary>
     Message = 1,
 
-    /// <summary>The full state of a session (create, metadata change, archive); payload = the session state codec (FORMAT.md).</summary>
+    /// <summary>The full state of a session (create, metadata change, archive); payload = the session state codec (FORMAT.md §4.3).</summary>
     SessionState = 2,
 
-    /// <summary>One summary; payload = the summary codec (FORMAT.md).</summary>
+    /// <summary>One summary; payload = the summary codec (FORMAT.md §4.3).</summary>
     Summary = 3,
 
-    /// <summary>Messages leaving the live window; payload = count, then that many sequences (u64).</summary>
+    /// <summary>Messages leaving the live window; payload = varint count, then the ascending sequences as varint deltas (FORMAT.md §4.3).</summary>
     Evict = 4,
 
     /// <summary>The session is deleted; empty payload.</summary>

@@ -4,7 +4,7 @@ using System.Text;
 namespace LangSwarm.MemoryEngine.Index;
 
 /// <summary>
-/// The key spaces of the index file (FORMAT.md §11), one prefix byte each, big-endian numbers so that byte
+/// The key spaces of the index file (FORMAT.md §6.3), one prefix byte each, big-endian numbers so that byte
 /// order is numeric order: sessions by number and by id, sessions by user (newest first) and by activity
 /// time (oldest first), and per session its message entries by sequence and its summaries by position.
 /// </summary>

@@ -7,7 +7,7 @@ using LangSwarm.MemoryEngine.Format;
 namespace LangSwarm.MemoryEngine.Index;
 
 /// <summary>
-/// The value of a session in the index file (key space S) and of its message entries (space M). FORMAT.md §11.
+/// The value of a session in the index file (key space S) and of its message entries (space M). FORMAT.md §6.3.
 /// </summary>
 internal static class SessionRecord
 {

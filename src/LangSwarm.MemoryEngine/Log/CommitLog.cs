@@ -4,7 +4,7 @@ using LangSwarm.MemoryEngine.Format;
 namespace LangSwarm.MemoryEngine.Log;
 
 /// <summary>
-/// The shared commit log in front of the per-session segments (FORMAT.md §5): file naming, creation, and the
+/// The shared commit log in front of the per-session segments (FORMAT.md §5.2): file naming, creation, and the
 /// one log class per durability mode.
 /// </summary>
 internal static class CommitLog
@@ -12,7 +12,7 @@ internal static class CommitLog
     /// <summary>Directory of the log files.</summary>
     public const string Directory = "wal";
 
-    /// <summary>Suffix of a damaged log that recovery replayed and kept aside (FORMAT.md, commit log).</summary>
+    /// <summary>Suffix of a damaged log that recovery replayed and kept aside (FORMAT.md §8, step 4).</summary>
     public const string DamagedSuffix = ".damaged";
 
     /// <summary>Opens a new, empty log starting at <paramref name="firstLsn"/> that acknowledges appends as <paramref name="mode"/> says.</summary>

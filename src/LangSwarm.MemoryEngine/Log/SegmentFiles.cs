@@ -11,7 +11,7 @@ namespace LangSwarm.MemoryEngine.Log;
 /// Appends are buffered per open segment (up to <see cref="WriteBufferBytes"/>) and written with one
 /// <c>pwrite</c> when the buffer fills, before any read, length, fsync, truncate or close of that segment, and
 /// when the handle leaves the cache. Every record reaches its segment only after the commit log has taken it
-/// (FORMAT.md section 5), and segments were never made durable before a checkpoint: a record still in the buffer
+/// (FORMAT.md §5.1), and segments were never made durable before a checkpoint: a record still in the buffer
 /// at a crash is exactly a record whose segment write the crash cut off, which recovery replays from the log.
 /// The buffer only keeps the per-add segment write from costing a system call of its own. Buffered bytes
 /// always continue the bytes on disk, so a segment on disk is always a prefix of what was appended.

@@ -4,7 +4,7 @@ using LangSwarm.MemoryEngine.Log;
 namespace LangSwarm.MemoryEngine.Index.BTree;
 
 /// <summary>
-/// A copy-on-write B+tree in one file of 4 KiB pages, after LMDB and bbolt (FORMAT.md §11): a write never
+/// A copy-on-write B+tree in one file of 4 KiB pages, after LMDB and bbolt (FORMAT.md §6): a write never
 /// changes a page the committed tree uses; it copies the path from the root into new pages, and a commit
 /// writes them, fsyncs, then writes the meta page naming the new root and fsyncs again. A crash anywhere
 /// leaves the previous meta and every page it reaches intact.
