@@ -1,5 +1,3 @@
-using LangSwarm.MemoryEngine.Log;
-
 namespace LangSwarm.MemoryEngine;
 
 /// <summary>Settings of an engine store.</summary>
@@ -65,4 +63,45 @@ public sealed record EngineOptions
 
     /// <summary>The file system (tests pass a fault-injecting one); default: the real one under <see cref="Path"/>.</summary>
     public IFileSystem? FileSystem { get; init; }
+
+    /// <summary>
+    /// Smallest <see cref="SegmentMaxBytes"/> and <see cref="CheckpointLogBytes"/> accepted: room for a file header
+    /// and a record. Values this small make every add roll a segment or start a checkpoint (tests use them for
+    /// that); the provider's settings start at 64 KiB.
+    /// </summary>
+    public const long MinFileBytes = 1024;
+
+    /// <summary>
+    /// Checks every setting; the engine's constructor and its provider call it before anything is opened.
+    /// </summary>
+    /// <exception cref="ArgumentException">One or more settings are out of range; the message names each of them.</exception>
+    public void Validate()
+    {
+        var problems = new List<string>();
+        void Check(bool ok, string problem)
+        {
+            if (!ok)
+            {
+                problems.Add(problem);
+            }
+        }
+        Check(!string.IsNullOrWhiteSpace(Path), "Path: the engine needs a store directory path");
+        Check(Enum.IsDefined(Durability), $"Durability: {(int)Durability} is not a durability mode");
+        Check(BatchedInterval > TimeSpan.Zero && BatchedInterval <= TimeSpan.FromMinutes(1), $"BatchedInterval: must be above zero and at most 1 minute (was {BatchedInterval})");
+        Check(SegmentMaxBytes is >= MinFileBytes and <= 1L << 30, $"SegmentMaxBytes: must be from {MinFileBytes:N0} to {1L << 30:N0} bytes (was {SegmentMaxBytes:N0})");
+        Check(CheckpointLogBytes >= MinFileBytes, $"CheckpointLogBytes: must be at least {MinFileBytes:N0} bytes (was {CheckpointLogBytes:N0})");
+        Check(SyncAllAbove >= 0, $"SyncAllAbove: must not be negative (was {SyncAllAbove})");
+        Check(AutoVacuumDeadFraction is null or (>= 0 and <= 1), $"AutoVacuumDeadFraction: must be from 0 to 1 (was {AutoVacuumDeadFraction})");
+        Check(AutoVacuumInterval > TimeSpan.Zero || AutoVacuumInterval == Timeout.InfiniteTimeSpan, $"AutoVacuumInterval: must be above zero, or infinite (was {AutoVacuumInterval})");
+        Check(AutoVacuumWhenIdleFor is null || AutoVacuumWhenIdleFor > TimeSpan.Zero, $"AutoVacuumWhenIdleFor: must be above zero when set (was {AutoVacuumWhenIdleFor})");
+        Check(AutoVacuumDeadFraction is null || AutoVacuumInterval != Timeout.InfiniteTimeSpan || AutoVacuumWhenIdleFor is not null, "AutoVacuumInterval: infinite without AutoVacuumWhenIdleFor leaves the background vacuum nothing to start it");
+        Check(MaxLoadedSessions >= 0, $"MaxLoadedSessions: must not be negative (was {MaxLoadedSessions})");
+        Check(VacuumPause >= TimeSpan.Zero, $"VacuumPause: must not be negative (was {VacuumPause})");
+        Check(IndexCompactMinFreeBytes >= 0, $"IndexCompactMinFreeBytes: must not be negative (was {IndexCompactMinFreeBytes})");
+        Check(OpenSegmentHandles >= 1, $"OpenSegmentHandles: must be at least 1 (was {OpenSegmentHandles})");
+        if (problems.Count > 0)
+        {
+            throw new ArgumentException("Invalid engine options: " + string.Join("; ", problems) + ".");
+        }
+    }
 }

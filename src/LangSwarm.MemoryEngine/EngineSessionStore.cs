@@ -14,18 +14,11 @@ internal sealed class EngineSessionStore : ISessionStore
     private volatile StoreEngine? _engine;
 
     /// <summary>A store over <paramref name="options"/>' directory (opened by <see cref="OpenAsync"/>).</summary>
-    /// <exception cref="ArgumentException">No store path, or a non-positive auto-vacuum idle time.</exception>
+    /// <exception cref="ArgumentException">A setting is out of range (<see cref="EngineOptions.Validate"/>).</exception>
     public EngineSessionStore(EngineOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        if (string.IsNullOrWhiteSpace(options.Path))
-        {
-            throw new ArgumentException("The engine needs a store directory path.", nameof(options));
-        }
-        if (options.AutoVacuumWhenIdleFor <= TimeSpan.Zero)
-        {
-            throw new ArgumentException($"AutoVacuumWhenIdleFor must be positive (was {options.AutoVacuumWhenIdleFor}).", nameof(options));
-        }
+        options.Validate();
         _options = options;
     }
 
