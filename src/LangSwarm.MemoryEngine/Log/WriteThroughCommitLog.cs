@@ -10,6 +10,10 @@ namespace LangSwarm.MemoryEngine.Log;
 internal sealed class WriteThroughCommitLog : ICommitLog
 {
     private readonly IFileSystem _fs;
+
+    // Appends take _lock only. fsync, rotation and close take _syncLock first, so an fsync never holds up
+    // appends (they keep writing to the same file meanwhile) and never meets a file that rotation closed.
+    private readonly object _syncLock = new();
     private readonly object _lock = new();
     private IStorageFile _file;
     private string _fileName;
@@ -60,29 +64,50 @@ internal sealed class WriteThroughCommitLog : ICommitLog
         }
     }
 
-    /// <summary>fsyncs everything written so far (the Batched timer).</summary>
+    /// <summary>fsyncs everything written so far (the Batched timer), without holding up appends.</summary>
     public void SyncNow()
     {
-        lock (_lock)
+        lock (_syncLock)
         {
-            if (_failure is not null || _stopping || _unsynced == 0)
+            IStorageFile file;
+            long pending;
+            lock (_lock)
             {
-                return;
+                if (_failure is not null || _stopping || _unsynced == 0)
+                {
+                    return;
+                }
+                file = _file;
+                pending = _unsynced;
             }
             try
             {
-                _file.Flush();
-                _unsynced = 0;
+                file.Flush();
+                lock (_lock)
+                {
+                    _unsynced -= pending;
+                }
             }
             catch (Exception ex)
             {
-                _failure ??= ex;
+                lock (_lock)
+                {
+                    _failure ??= ex;
+                }
             }
         }
     }
 
     /// <inheritdoc />
     public string? Rotate(ulong firstLsn)
+    {
+        lock (_syncLock)
+        {
+            return RotateLocked(firstLsn);
+        }
+    }
+
+    private string? RotateLocked(ulong firstLsn)
     {
         lock (_lock)
         {
@@ -127,6 +152,14 @@ internal sealed class WriteThroughCommitLog : ICommitLog
 
     /// <summary>fsyncs (unless the log failed or was abandoned) and closes the file.</summary>
     public void Dispose()
+    {
+        lock (_syncLock)
+        {
+            DisposeLocked();
+        }
+    }
+
+    private void DisposeLocked()
     {
         lock (_lock)
         {
