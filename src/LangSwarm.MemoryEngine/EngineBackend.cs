@@ -36,6 +36,7 @@ public sealed class EngineBackend : MemoryBackendBase
         : base(store, tokenCounter, summarizer)
     {
         _store = store;
+        store.LoggerSource = () => Logger;
     }
 
     /// <inheritdoc />

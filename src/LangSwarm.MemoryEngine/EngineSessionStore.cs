@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using LangSwarm.Memory;
 using LangSwarm.MemoryEngine.Engine;
 using LangSwarm.MemoryEngine.Recovery;
@@ -39,8 +41,28 @@ internal sealed class EngineSessionStore : ISessionStore
     public Task OpenAsync(CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        _engine = StoreEngine.Open(_options);
+        var logger = LoggerSource?.Invoke() ?? NullLogger.Instance;
+        _engine = StoreEngine.Open(_options, logger);
+        ReportOpen(_engine.Recovery, logger);
         return Task.CompletedTask;
+    }
+
+    /// <summary>Where the engine logs: the owning backend's logger, read at open.</summary>
+    internal Func<ILogger>? LoggerSource { get; set; }
+
+    /// <summary>What recovery found, as metrics and log events (no message content: files, offsets, counts).</summary>
+    private void ReportOpen(RecoveryResult r, ILogger logger)
+    {
+        MemoryTelemetry.EngineRecoveryHistogram.Record(r.Elapsed.TotalSeconds);
+        MemoryLog.StoreOpened(logger, _options.Path, r.Sessions, r.Messages, r.LogRecordsReplayed, r.SegmentRecordsReplayed, r.Elapsed.TotalMilliseconds, r.CheckpointLoaded);
+        if (r.TornBytesCut > 0)
+        {
+            MemoryLog.TornTailCut(logger, _options.Path, r.TornBytesCut);
+        }
+        foreach (var d in r.Damage)
+        {
+            MemoryLog.StoreDamageFound(logger, _options.Path, d.File, d.Offset, d.Length, d.Reason);
+        }
     }
 
     /// <inheritdoc />

@@ -3,7 +3,7 @@ namespace LangSwarm.Memory;
 /// <summary>
 /// The stable event ids of LangSwarm memory's log events (<c>ILogger</c>). Ids never change meaning; new events
 /// take new ids. 1000–1099: the session layer and backends; 1100–1199: hosting; 1200–1299: the Agent Framework
-/// and Microsoft.Extensions.AI integrations; 2000–2099: reserved for the engine. No event logs message content.
+/// and Microsoft.Extensions.AI integrations; 2000–2099: the engine. No event logs message content.
 /// </summary>
 public static class MemoryEventIds
 {
@@ -42,4 +42,22 @@ public static class MemoryEventIds
 
     /// <summary>A chat message list was reduced to the token budget (Debug).</summary>
     public const int HistoryReduced = 1202;
+
+    /// <summary>An engine store opened: what recovery found and how long it took (Information).</summary>
+    public const int StoreOpened = 2000;
+
+    /// <summary>An engine open found damage in the middle of a file: reported, skipped, never returned as data (Warning).</summary>
+    public const int StoreDamageFound = 2001;
+
+    /// <summary>An engine open cut a torn tail (unsynced bytes a crash left half-written) (Information).</summary>
+    public const int TornTailCut = 2002;
+
+    /// <summary>An engine checkpoint completed (Debug).</summary>
+    public const int CheckpointCompleted = 2010;
+
+    /// <summary>An engine vacuum completed (Information when it rewrote sessions, else Debug).</summary>
+    public const int VacuumCompleted = 2020;
+
+    /// <summary>An fsync of the engine's commit log took longer than a second (Warning): the disk is struggling.</summary>
+    public const int SlowFsync = 2030;
 }

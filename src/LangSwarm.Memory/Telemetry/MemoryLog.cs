@@ -43,4 +43,22 @@ internal static partial class MemoryLog
 
     [LoggerMessage(EventId = MemoryEventIds.HistoryReduced, Level = LogLevel.Debug, Message = "Reduced {Before} message(s) to {After} within {Budget} tokens")]
     public static partial void HistoryReduced(ILogger logger, int before, int after, int budget);
+
+    [LoggerMessage(EventId = MemoryEventIds.StoreOpened, Level = LogLevel.Information, Message = "Engine store {Path} opened: {Sessions} session(s), {Messages} message(s); recovery replayed {LogRecords} log and {SegmentRecords} segment record(s) in {ElapsedMs:F1} ms (checkpoint loaded: {CheckpointLoaded})")]
+    public static partial void StoreOpened(ILogger logger, string path, int sessions, long messages, long logRecords, long segmentRecords, double elapsedMs, bool checkpointLoaded);
+
+    [LoggerMessage(EventId = MemoryEventIds.StoreDamageFound, Level = LogLevel.Warning, Message = "Engine store {Path}: damage in {File} at {Offset} ({Length} bytes): {Reason}")]
+    public static partial void StoreDamageFound(ILogger logger, string path, string file, long offset, long length, string reason);
+
+    [LoggerMessage(EventId = MemoryEventIds.TornTailCut, Level = LogLevel.Information, Message = "Engine store {Path}: cut {Bytes} torn byte(s) a crash left unsynced")]
+    public static partial void TornTailCut(ILogger logger, string path, long bytes);
+
+    [LoggerMessage(EventId = MemoryEventIds.CheckpointCompleted, Level = LogLevel.Debug, Message = "Engine checkpoint completed in {ElapsedMs:F1} ms")]
+    public static partial void CheckpointCompleted(ILogger logger, double elapsedMs);
+
+    [LoggerMessage(EventId = MemoryEventIds.VacuumCompleted, Message = "Engine vacuum rewrote {Rewritten} session(s) and reclaimed {Reclaimed} byte(s) in {ElapsedMs:F1} ms")]
+    public static partial void VacuumCompleted(ILogger logger, LogLevel level, int rewritten, long reclaimed, double elapsedMs);
+
+    [LoggerMessage(EventId = MemoryEventIds.SlowFsync, Level = LogLevel.Warning, Message = "An fsync of the engine's commit log took {ElapsedMs:F0} ms")]
+    public static partial void SlowFsync(ILogger logger, double elapsedMs);
 }

@@ -53,6 +53,24 @@ public static class MemoryTelemetry
     /// <summary>UpDownCounter: sessions the session layer holds open ({session}).</summary>
     public const string SessionsOpen = "langswarm.memory.sessions.open";
 
+    /// <summary>Histogram (engine): duration of an fsync of the commit log, in seconds.</summary>
+    public const string EngineFsyncDuration = "langswarm.memory.engine.fsync.duration";
+
+    /// <summary>Histogram (engine, Strict): adds acknowledged by one group-commit fsync ({add}).</summary>
+    public const string EngineCommitGroupSize = "langswarm.memory.engine.commit.group_size";
+
+    /// <summary>Histogram (engine): duration of a checkpoint, in seconds.</summary>
+    public const string EngineCheckpointDuration = "langswarm.memory.engine.checkpoint.duration";
+
+    /// <summary>Histogram (engine): duration of a vacuum (on demand or background), in seconds.</summary>
+    public const string EngineVacuumDuration = "langswarm.memory.engine.vacuum.duration";
+
+    /// <summary>Counter (engine): bytes a vacuum gave back to the disk (By).</summary>
+    public const string EngineVacuumReclaimed = "langswarm.memory.engine.vacuum.reclaimed";
+
+    /// <summary>Histogram (engine): duration of the recovery at open, in seconds.</summary>
+    public const string EngineRecoveryDuration = "langswarm.memory.engine.recovery.duration";
+
     /// <summary>Span names, one per traced operation.</summary>
     public static class Spans
     {
@@ -96,6 +114,18 @@ public static class MemoryTelemetry
     internal static readonly Counter<long> RetentionDeletedCounter = Meter.CreateCounter<long>(RetentionDeleted, "{session}", "Sessions deleted by retention.");
 
     internal static readonly UpDownCounter<long> SessionsOpenCounter = Meter.CreateUpDownCounter<long>(SessionsOpen, "{session}", "Sessions the session layer holds open.");
+
+    internal static readonly Histogram<double> EngineFsyncHistogram = Meter.CreateHistogram<double>(EngineFsyncDuration, "s", "Duration of an fsync of the engine's commit log.");
+
+    internal static readonly Histogram<long> EngineCommitGroupHistogram = Meter.CreateHistogram<long>(EngineCommitGroupSize, "{add}", "Adds acknowledged by one group-commit fsync.");
+
+    internal static readonly Histogram<double> EngineCheckpointHistogram = Meter.CreateHistogram<double>(EngineCheckpointDuration, "s", "Duration of an engine checkpoint.");
+
+    internal static readonly Histogram<double> EngineVacuumHistogram = Meter.CreateHistogram<double>(EngineVacuumDuration, "s", "Duration of an engine vacuum.");
+
+    internal static readonly Counter<long> EngineVacuumReclaimedCounter = Meter.CreateCounter<long>(EngineVacuumReclaimed, "By", "Bytes engine vacuums gave back to the disk.");
+
+    internal static readonly Histogram<double> EngineRecoveryHistogram = Meter.CreateHistogram<double>(EngineRecoveryDuration, "s", "Duration of the engine's recovery at open.");
 
     /// <summary>The backend tag for a measurement.</summary>
     internal static KeyValuePair<string, object?> Backend(string name) => new(BackendTag, name);

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using LangSwarm.Memory;
 using LangSwarm.MemoryEngine.Index;
 using LangSwarm.MemoryEngine.Log;
 
@@ -17,7 +19,11 @@ internal sealed partial class StoreEngine
         await _checkpointLock.WaitAsync().ConfigureAwait(false);
         try
         {
+            var started = Stopwatch.GetTimestamp();
             await CheckpointCoreAsync().ConfigureAwait(false);
+            var elapsed = Stopwatch.GetElapsedTime(started);
+            MemoryTelemetry.EngineCheckpointHistogram.Record(elapsed.TotalSeconds);
+            MemoryLog.CheckpointCompleted(_logger, elapsed.TotalMilliseconds);
         }
         finally
         {

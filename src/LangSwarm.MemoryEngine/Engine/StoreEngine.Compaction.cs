@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using System.Buffers;
 using System.Diagnostics;
 using K4os.Compression.LZ4;
@@ -128,6 +129,9 @@ internal sealed partial class StoreEngine
         }
         var report = new VacuumReport(rewritten, skipped, before, DiskBytes(), sw.Elapsed) { IndexBytesReclaimed = indexReclaimed };
         LastVacuum = (DateTimeOffset.UtcNow, report);
+        MemoryTelemetry.EngineVacuumHistogram.Record(report.Elapsed.TotalSeconds);
+        MemoryTelemetry.EngineVacuumReclaimedCounter.Add(Math.Max(0, report.BytesBefore - report.BytesAfter));
+        MemoryLog.VacuumCompleted(_logger, rewritten > 0 ? LogLevel.Information : LogLevel.Debug, rewritten, Math.Max(0, report.BytesBefore - report.BytesAfter), report.Elapsed.TotalMilliseconds);
         return report;
     }
 

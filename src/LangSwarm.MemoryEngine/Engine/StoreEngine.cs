@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using System.Buffers;
 using LangSwarm.Memory;
 using LangSwarm.MemoryEngine.Format.Codecs;
@@ -30,6 +32,7 @@ internal sealed partial class StoreEngine : IDisposable, ISessionContentSource
     private readonly SemaphoreSlim _checkpointLock = new(1, 1);
     private readonly RuntimeDamage _damage = new();
     private readonly SessionReader _reader;
+    private readonly ILogger _logger;
     private ICommitLog _log;
     private IndexFile _indexFile = null!;
     private long _nextLsn;
@@ -38,9 +41,10 @@ internal sealed partial class StoreEngine : IDisposable, ISessionContentSource
     private Task? _backgroundCheckpoint;
     private bool _disposed;
 
-    private StoreEngine(IFileSystem fs, EngineOptions options, IDisposable storeLock, SegmentFiles segments)
+    private StoreEngine(IFileSystem fs, EngineOptions options, IDisposable storeLock, SegmentFiles segments, ILogger logger)
     {
         _fs = fs;
+        _logger = logger;
         _options = options;
         _lock = storeLock;
         _segments = segments;
@@ -67,13 +71,13 @@ internal sealed partial class StoreEngine : IDisposable, ISessionContentSource
     public long LogBytes => _log.Length;
 
     /// <summary>Opens (or creates) a store: lock, recover, checkpoint what recovery replayed, start a fresh log.</summary>
-    public static StoreEngine Open(EngineOptions options)
+    public static StoreEngine Open(EngineOptions options, ILogger? logger = null)
     {
         var fs = options.FileSystem ?? new PhysicalFileSystem(options.Path);
         fs.CreateDirectory(string.Empty);
         var storeLock = fs.LockExclusive(LockFile);
         var segments = new SegmentFiles(fs, options.OpenSegmentHandles, options.SyncAllAbove);
-        var engine = new StoreEngine(fs, options, storeLock, segments);
+        var engine = new StoreEngine(fs, options, storeLock, segments, logger ?? NullLogger.Instance);
         try
         {
             engine.Start();
@@ -177,7 +181,7 @@ internal sealed partial class StoreEngine : IDisposable, ISessionContentSource
             }
         }
         _fs.SyncDirectory(CommitLog.Directory);
-        _log = CommitLog.Open(_fs, _options.Durability, _options.BatchedInterval, recovery.NextLsn);
+        _log = CommitLog.Open(_fs, _options.Durability, _options.BatchedInterval, recovery.NextLsn, _logger);
         StartAutoVacuum();
     }
 

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+
 namespace LangSwarm.MemoryEngine.Log;
 
 /// <summary>
@@ -11,9 +13,9 @@ internal sealed class BatchedCommitLog : ICommitLog
     private long _syncs;
 
     /// <summary>Creates a new, empty log file starting at <paramref name="firstLsn"/>, fsynced every <paramref name="interval"/>.</summary>
-    public BatchedCommitLog(IFileSystem fs, ulong firstLsn, TimeSpan interval)
+    public BatchedCommitLog(IFileSystem fs, ulong firstLsn, TimeSpan interval, ILogger logger)
     {
-        _log = new WriteThroughCommitLog(fs, firstLsn);
+        _log = new WriteThroughCommitLog(fs, firstLsn, logger);
         _timer = new Timer(
             _ =>
             {

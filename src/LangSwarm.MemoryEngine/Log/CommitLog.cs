@@ -1,5 +1,6 @@
 using System.Globalization;
 using LangSwarm.MemoryEngine.Format;
+using Microsoft.Extensions.Logging;
 
 namespace LangSwarm.MemoryEngine.Log;
 
@@ -16,11 +17,11 @@ internal static class CommitLog
     public const string DamagedSuffix = ".damaged";
 
     /// <summary>Opens a new, empty log starting at <paramref name="firstLsn"/> that acknowledges appends as <paramref name="mode"/> says.</summary>
-    public static ICommitLog Open(IFileSystem fs, DurabilityMode mode, TimeSpan batchedInterval, ulong firstLsn) => mode switch
+    public static ICommitLog Open(IFileSystem fs, DurabilityMode mode, TimeSpan batchedInterval, ulong firstLsn, ILogger logger) => mode switch
     {
-        DurabilityMode.Strict => new GroupCommitLog(fs, firstLsn),
-        DurabilityMode.Batched => new BatchedCommitLog(fs, firstLsn, batchedInterval),
-        DurabilityMode.None => new WriteThroughCommitLog(fs, firstLsn),
+        DurabilityMode.Strict => new GroupCommitLog(fs, firstLsn, logger),
+        DurabilityMode.Batched => new BatchedCommitLog(fs, firstLsn, batchedInterval, logger),
+        DurabilityMode.None => new WriteThroughCommitLog(fs, firstLsn, logger),
         _ => throw new ArgumentOutOfRangeException(nameof(mode), mode, "Unknown durability mode."),
     };
 

@@ -1,5 +1,7 @@
 using System.Buffers;
 using LangSwarm.MemoryEngine.Format;
+using LangSwarm.Memory;
+using Microsoft.Extensions.Logging;
 
 namespace LangSwarm.MemoryEngine.Log;
 
@@ -11,10 +13,12 @@ namespace LangSwarm.MemoryEngine.Log;
 internal sealed class GroupCommitLog : ICommitLog
 {
     private readonly IFileSystem _fs;
+    private readonly ILogger _logger;
     private readonly object _lock = new();
     private readonly Thread _flusher;
     private ArrayBufferWriter<byte> _pending = new(1 << 16);
     private ArrayBufferWriter<byte> _spare = new(1 << 16);
+    private int _pendingAdds;
     private TaskCompletionSource _batch = NewBatch();
     private IStorageFile _file;
     private string _fileName;
@@ -24,9 +28,10 @@ internal sealed class GroupCommitLog : ICommitLog
     private bool _flushRequested;
 
     /// <summary>Creates a new, empty log file starting at <paramref name="firstLsn"/> and starts its flusher.</summary>
-    public GroupCommitLog(IFileSystem fs, ulong firstLsn)
+    public GroupCommitLog(IFileSystem fs, ulong firstLsn, ILogger logger)
     {
         _fs = fs;
+        _logger = logger;
         (_file, _fileName) = CommitLog.CreateFile(fs, firstLsn);
         _length = FileHeader.Size;
         _flusher = new Thread(FlushLoop) { IsBackground = true, Name = "lsmem-commit-log" };
@@ -54,6 +59,7 @@ internal sealed class GroupCommitLog : ICommitLog
             }
             records.CopyTo(_pending.GetSpan(records.Length));
             _pending.Advance(records.Length);
+            _pendingAdds++;
             _flushRequested = true;
             Monitor.Pulse(_lock);
             return _batch.Task;
@@ -136,6 +142,7 @@ internal sealed class GroupCommitLog : ICommitLog
         {
             ArrayBufferWriter<byte> batch;
             TaskCompletionSource done;
+            int adds;
             lock (_lock)
             {
                 while (!_flushRequested && !_stopping)
@@ -151,6 +158,8 @@ internal sealed class GroupCommitLog : ICommitLog
                 _spare = batch;
                 done = _batch;
                 _batch = NewBatch();
+                adds = _pendingAdds;
+                _pendingAdds = 0;
                 _flushRequested = false;
             }
 
@@ -160,7 +169,8 @@ internal sealed class GroupCommitLog : ICommitLog
                 // The write runs outside the lock so producers keep queueing the next batch meanwhile.
                 _file.Write(Interlocked.Read(ref _length), bytes);
                 Interlocked.Add(ref _length, bytes.Length);
-                _file.Flush();
+                TimedSync.Flush(_file, _logger);
+                MemoryTelemetry.EngineCommitGroupHistogram.Record(adds);
                 batch.Clear();
                 done.TrySetResult();
             }

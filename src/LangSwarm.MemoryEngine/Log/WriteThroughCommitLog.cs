@@ -1,4 +1,5 @@
 using LangSwarm.MemoryEngine.Format;
+using Microsoft.Extensions.Logging;
 
 namespace LangSwarm.MemoryEngine.Log;
 
@@ -10,6 +11,7 @@ namespace LangSwarm.MemoryEngine.Log;
 internal sealed class WriteThroughCommitLog : ICommitLog
 {
     private readonly IFileSystem _fs;
+    private readonly ILogger _logger;
 
     // Appends take _lock only. fsync, rotation and close take _syncLock first, so an fsync never holds up
     // appends (they keep writing to the same file meanwhile) and never meets a file that rotation closed.
@@ -23,9 +25,10 @@ internal sealed class WriteThroughCommitLog : ICommitLog
     private bool _stopping;
 
     /// <summary>Creates a new, empty log file starting at <paramref name="firstLsn"/>.</summary>
-    public WriteThroughCommitLog(IFileSystem fs, ulong firstLsn)
+    public WriteThroughCommitLog(IFileSystem fs, ulong firstLsn, ILogger logger)
     {
         _fs = fs;
+        _logger = logger;
         (_file, _fileName) = CommitLog.CreateFile(fs, firstLsn);
         _length = FileHeader.Size;
     }
@@ -82,7 +85,7 @@ internal sealed class WriteThroughCommitLog : ICommitLog
             }
             try
             {
-                file.Flush();
+                TimedSync.Flush(file, _logger);
                 lock (_lock)
                 {
                     _unsynced -= pending;
