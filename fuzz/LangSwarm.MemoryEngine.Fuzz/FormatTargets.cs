@@ -80,22 +80,32 @@ internal static class FormatTargets
         }
     }
 
-    /// <summary><c>scan</c>: <see cref="RecordScanner"/> over arbitrary bytes, checking what it reports.</summary>
+    /// <summary><c>scan</c>: <see cref="StreamingRecordScanner"/> (skipping damage, as for commit logs) over arbitrary bytes, checking what it reports.</summary>
     public static void Scan(ReadOnlySpan<byte> input)
     {
         const long Base = FileHeader.Size;
         var data = input.ToArray();
-        Invariants.Expect("RecordScanner.Scan", () =>
+        Invariants.Expect("StreamingRecordScanner.Scan", () =>
         {
             var last = -1L;
             var visited = 0;
-            var result = RecordScanner.Scan(data, Base, (long offset, in RecordHeader h, ReadOnlySpan<byte> record) =>
+            var result = StreamingRecordScanner.Scan(
+                (at, buffer) =>
+                {
+                    var n = (int)Math.Min(buffer.Length, Base + data.Length - at);
+                    data.AsSpan((int)(at - Base), n).CopyTo(buffer);
+                    return n;
+                },
+                Base,
+                Base + data.Length,
+                (long offset, in RecordHeader h, ReadOnlySpan<byte> record) =>
             {
                 Invariants.Check(offset > last && offset >= Base && offset - Base + record.Length <= data.Length, $"record at {offset} out of order or out of range");
                 Invariants.Check(record.Length == h.TotalLength && RecordCodec.Verify(record, out _), $"visited record at {offset} does not verify");
                 last = offset;
                 visited++;
-            });
+            },
+                resync: true);
             Invariants.Check(result.Records == visited, "record count differs from visits");
             Invariants.Check(result.ValidEnd >= Base && result.ValidEnd <= Base + data.Length, $"ValidEnd {result.ValidEnd} outside the range");
             var prevEnd = Base;

@@ -36,7 +36,7 @@ public sealed class StreamingRecordScannerTests
         }
 
         var expected = new List<(long, ulong)>();
-        var want = RecordScanner.Scan(bytes.AsSpan(32), 32, (long offset, in RecordHeader h, ReadOnlySpan<byte> _) => expected.Add((offset, h.Lsn)), stopAtDamage: true);
+        var want = ReferenceRecordScanner.Scan(bytes.AsSpan(32), 32, (long offset, in RecordHeader h, ReadOnlySpan<byte> _) => expected.Add((offset, h.Lsn)), stopAtDamage: true);
         var got = new List<(long, ulong)>();
         var result = StreamingRecordScanner.Scan(
             (at, buffer) =>

@@ -219,35 +219,34 @@ internal sealed partial class StoreEngine
         RecordHeader lastStateHeader = default;
         foreach (var seg in oldSegments)
         {
-            var data = new byte[seg.Length - FileHeader.Size];
+            var segment = seg.Segment;
             try
             {
-                _segments.Read(entry.Number, seg.Segment, FileHeader.Size, data);
+                StreamingRecordScanner.Scan((at, buffer) => _segments.Read(entry.Number, segment, at, buffer), FileHeader.Size, seg.Length, (long offset, in RecordHeader h, ReadOnlySpan<byte> record) =>
+                {
+                    if (h.Lsn > snapshotLsn)
+                    {
+                        return;
+                    }
+                    switch (h.Type)
+                    {
+                        case RecordType.Message when live.Contains(h.Sequence) && takenMessages.Add(h.Sequence):
+                            keep.Add((h.Lsn, cold ? Recompress(h, record) : record.ToArray(), h));
+                            break;
+                        case RecordType.Summary when h.Lsn != 0 && takenSummaries.Add(h.Lsn):
+                            keep.Add((h.Lsn, record.ToArray(), h));
+                            break;
+                        case RecordType.SessionState:
+                            lastState = record.ToArray();
+                            lastStateHeader = h;
+                            break;
+                    }
+                }, resync: true);
             }
             catch (FileNotFoundException)
             {
                 return false; // deleted meanwhile: nothing to compact
             }
-            RecordScanner.Scan(data, FileHeader.Size, (long offset, in RecordHeader h, ReadOnlySpan<byte> record) =>
-            {
-                if (h.Lsn > snapshotLsn)
-                {
-                    return;
-                }
-                switch (h.Type)
-                {
-                    case RecordType.Message when live.Contains(h.Sequence) && takenMessages.Add(h.Sequence):
-                        keep.Add((h.Lsn, cold ? Recompress(h, record) : record.ToArray(), h));
-                        break;
-                    case RecordType.Summary when h.Lsn != 0 && takenSummaries.Add(h.Lsn):
-                        keep.Add((h.Lsn, record.ToArray(), h));
-                        break;
-                    case RecordType.SessionState:
-                        lastState = record.ToArray();
-                        lastStateHeader = h;
-                        break;
-                }
-            });
         }
         if (lastState is not null)
         {

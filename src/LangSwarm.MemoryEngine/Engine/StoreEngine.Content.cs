@@ -53,17 +53,10 @@ internal sealed partial class StoreEngine
         var scratch = new SessionIndex();
         try
         {
+            var onlyThisSession = new SegmentReplayer.Hooks { Admit = (long _, in RecordHeader h, ReadOnlySpan<byte> _) => h.Session == entry.Number };
             foreach (var extent in entry.Segments)
             {
-                var data = new byte[extent.Length - FileHeader.Size];
-                _segments.Read(entry.Number, extent.Segment, FileHeader.Size, data);
-                RecordScanner.Scan(data, FileHeader.Size, (long offset, in RecordHeader h, ReadOnlySpan<byte> record) =>
-                {
-                    if (h.Session == entry.Number && !(scratch.TryGet(h.Session, out var e) && h.Lsn <= e.LastLsn))
-                    {
-                        RecordApplier.Apply(scratch, h, record, extent.Segment, offset);
-                    }
-                });
+                SegmentReplayer.Replay(_segments, entry.Number, extent.Segment, FileHeader.Size, extent.Length, scratch, onlyThisSession, resync: true);
             }
         }
         catch (IOException ex)

@@ -54,26 +54,23 @@ internal sealed partial class StoreEngine
                 }
                 segments++;
                 var length = _segments.Length(session, segment);
-                var data = new byte[length];
-                _segments.Read(session, segment, 0, data);
+                var head = new byte[FileHeader.Size];
+                var read = _segments.Read(session, segment, 0, head);
                 bytes += length;
-                if (FileHeader.TryRead(data, FileKind.Segment, out var header) != FileHeaderStatus.Ok || header.Owner != session || header.Sequence != segment)
+                if (read != FileHeader.Size || FileHeader.TryRead(head, FileKind.Segment, out var header) != FileHeaderStatus.Ok || header.Owner != session || header.Sequence != segment)
                 {
                     problems.Add($"{name}: bad segment header");
                     continue;
                 }
-                var result = RecordScanner.Scan(data.AsSpan(FileHeader.Size), FileHeader.Size, (long offset, in RecordHeader h, ReadOnlySpan<byte> record) =>
+                var result = SegmentReplayer.Replay(_segments, session, segment, FileHeader.Size, length, rebuilt, new SegmentReplayer.Hooks
                 {
-                    records++;
-                    if (rebuilt.TryGet(h.Session, out var current) && h.Lsn <= current.LastLsn)
+                    Admit = (long _, in RecordHeader _, ReadOnlySpan<byte> _) =>
                     {
-                        return; // an older copy (recovery reads it the same way)
-                    }
-                    if (RecordApplier.Apply(rebuilt, h, record, segment, offset) is { } why)
-                    {
-                        problems.Add($"{name} @ {offset}: {why}");
-                    }
-                });
+                        records++;
+                        return true;
+                    },
+                    Refused = (offset, _, why) => problems.Add($"{name} @ {offset}: {why}"),
+                }, resync: true);
                 foreach (var (offset, len) in result.Damage)
                 {
                     problems.Add($"{name} @ {offset}: {len} damaged bytes (checksum or framing)");

@@ -23,7 +23,7 @@ internal static class StreamingRecordScanner
     /// one that does, and the skipped span is reported as damage; a bad span with nothing valid after it is
     /// still the torn tail. Without it (segment tails), the first bad record ends the valid data.
     /// </summary>
-    public static ScanResult Scan(PositionalRead read, long start, long end, RecordScanner.RecordVisitor visit, bool resync = false)
+    public static ScanResult Scan(PositionalRead read, long start, long end, RecordVisitor visit, bool resync = false)
     {
         using var stream = new RegionStream(read, start, end);
         var reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: ChunkSize, minimumReadSize: ChunkSize / 4, leaveOpen: true));

@@ -363,42 +363,39 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
         }
         var applied = 0;
         var deferred = false;
-        var result = StreamingRecordScanner.Scan((at, buffer) => files.Read(session, segment, at, buffer), start, length, (long offset, in RecordHeader h, ReadOnlySpan<byte> record) =>
+        var result = SegmentReplayer.Replay(files, session, segment, start, length, index, new SegmentReplayer.Hooks
         {
-            if (deferred)
+            Admit = (long offset, in RecordHeader h, ReadOnlySpan<byte> record) =>
             {
-                return;
-            }
-            if (entry is null && applied == 0 && ((h.Type != RecordType.SessionState && !_rescanning) || RecordApplier.IdHeldByAnother(index, h, record) is not null))
+                if (deferred)
+                {
+                    return false;
+                }
+                if (entry is null && applied == 0 && ((h.Type != RecordType.SessionState && !_rescanning) || RecordApplier.IdHeldByAnother(index, h, record) is not null))
+                {
+                    // Not this session's creation (it may be in the log), or its id is another number's until a
+                    // delete in the log: wait for the replay.
+                    deferred = true;
+                    return false;
+                }
+                if (h.Session != session)
+                {
+                    Tally.Damage.Add(new StoreDamage(path, offset, h.TotalLength, $"record of session {h.Session} in a segment of session {session}"));
+                    return false;
+                }
+                return true;
+            },
+            Refused = (offset, h, why) => Tally.Damage.Add(new StoreDamage(path, offset, h.TotalLength, why)),
+            Applied = (_, h) =>
             {
-                // Not this session's creation (it may be in the log), or its id is another number's until a
-                // delete in the log: wait for the replay.
-                deferred = true;
-                return;
-            }
-            if (h.Session != session)
-            {
-                Tally.Damage.Add(new StoreDamage(path, offset, h.TotalLength, $"record of session {h.Session} in a segment of session {session}"));
-                return;
-            }
-            index.TryGet(session, out var current);
-            if (current is not null && h.Lsn <= current.LastLsn)
-            {
-                return;
-            }
-            var why = RecordApplier.Apply(index, h, record, segment, offset);
-            if (why is not null)
-            {
-                Tally.Damage.Add(new StoreDamage(path, offset, h.TotalLength, why));
-                return;
-            }
-            _segmentRecords++;
-            applied++;
-            NextLsn = Math.Max(NextLsn, h.Lsn + 1);
-            if (h.Type == RecordType.SessionDelete)
-            {
-                _deletedInSegments.Add(session);
-            }
+                _segmentRecords++;
+                applied++;
+                NextLsn = Math.Max(NextLsn, h.Lsn + 1);
+                if (h.Type == RecordType.SessionDelete)
+                {
+                    _deletedInSegments.Add(session);
+                }
+            },
         });
         if (deferred)
         {

@@ -1,15 +1,15 @@
 using LangSwarm.MemoryEngine.Format;
+using LangSwarm.MemoryEngine.Log;
 
-namespace LangSwarm.MemoryEngine.Log;
+namespace LangSwarm.MemoryEngine.Tests;
 
 /// <summary>
-/// Walks the records of a byte range, checking each checksum. A bad record followed by good ones is damage in
-/// the middle (reported, skipped); a bad record with nothing valid after it is a torn tail (cut there).
+/// The oracle the streaming scanner is checked against: the simplest possible scan of bytes already in memory.
+/// A bad record followed by good ones is damage in the middle (reported, skipped); a bad record with nothing
+/// valid after it is a torn tail (cut there).
 /// </summary>
-internal static class RecordScanner
+internal static class ReferenceRecordScanner
 {
-    public delegate void RecordVisitor(long offset, in RecordHeader header, ReadOnlySpan<byte> record);
-
     /// <summary>
     /// Scans <paramref name="data"/>, whose first byte is at file offset <paramref name="baseOffset"/>. With
     /// <paramref name="stopAtDamage"/>, the first bad record ends the valid data (recovery of unsynced tails,
@@ -56,5 +56,3 @@ internal static class RecordScanner
     }
 }
 
-/// <summary>What a scan found: where valid data ends, how many records, and damaged spans in the middle.</summary>
-internal sealed record ScanResult(long ValidEnd, int Records, List<(long Offset, long Length)> Damage);
