@@ -1,5 +1,4 @@
 using System.Buffers;
-using LangSwarm.MemoryEngine.Format;
 using LangSwarm.Memory;
 using Microsoft.Extensions.Logging;
 
@@ -12,7 +11,7 @@ namespace LangSwarm.MemoryEngine.Log;
 /// </summary>
 internal sealed class GroupCommitLog : ICommitLog
 {
-    private readonly IFileSystem _fs;
+    private readonly LogFile _file;
     private readonly ILogger _logger;
     private readonly object _lock = new();
     private readonly Thread _flusher;
@@ -20,9 +19,6 @@ internal sealed class GroupCommitLog : ICommitLog
     private ArrayBufferWriter<byte> _spare = new(1 << 16);
     private int _pendingAdds;
     private TaskCompletionSource _batch = NewBatch();
-    private IStorageFile _file;
-    private string _fileName;
-    private long _length;
     private Exception? _failure;
     private bool _stopping;
     private bool _flushRequested;
@@ -30,16 +26,14 @@ internal sealed class GroupCommitLog : ICommitLog
     /// <summary>Creates a new, empty log file starting at <paramref name="firstLsn"/> and starts its flusher.</summary>
     public GroupCommitLog(IFileSystem fs, ulong firstLsn, ILogger logger)
     {
-        _fs = fs;
+        _file = new LogFile(fs, firstLsn);
         _logger = logger;
-        (_file, _fileName) = CommitLog.CreateFile(fs, firstLsn);
-        _length = FileHeader.Size;
         _flusher = new Thread(FlushLoop) { IsBackground = true, Name = "lsmem-commit-log" };
         _flusher.Start();
     }
 
     /// <inheritdoc />
-    public long Length => Interlocked.Read(ref _length);
+    public long Length => _file.Length;
 
     /// <inheritdoc />
     public Exception? Failure => _failure;
@@ -72,27 +66,15 @@ internal sealed class GroupCommitLog : ICommitLog
         lock (_lock)
         {
             ThrowIfFailed();
-            if (CommitLog.FileNameFor(firstLsn) == _fileName)
-            {
-                return null;
-            }
-            var (file, name) = CommitLog.CreateFile(_fs, firstLsn);
             try
             {
-                _file.Flush();
+                return _file.Rotate(firstLsn);
             }
-            catch (Exception ex)
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
-                file.Dispose();
                 Fail(ex);
-                throw StorageFailureException.From(ex, "fsync of the commit log failed");
+                throw StorageFailureException.From(ex, "Closing the commit log file for the next one failed");
             }
-            _file.Dispose();
-            var old = _fileName;
-            _file = file;
-            _fileName = name;
-            Interlocked.Exchange(ref _length, FileHeader.Size);
-            return old;
         }
     }
 
@@ -121,18 +103,7 @@ internal sealed class GroupCommitLog : ICommitLog
         _flusher.Join();
         lock (_lock)
         {
-            if (_failure is null)
-            {
-                try
-                {
-                    _file.Flush();
-                }
-                catch (IOException)
-                {
-                    // Nothing waits for this fsync any more; recovery will judge what reached the disk.
-                }
-            }
-            _file.Dispose();
+            _file.Close(sync: _failure is null);
         }
     }
 
@@ -167,9 +138,8 @@ internal sealed class GroupCommitLog : ICommitLog
             {
                 var bytes = batch.WrittenSpan;
                 // The write runs outside the lock so producers keep queueing the next batch meanwhile.
-                _file.Write(Interlocked.Read(ref _length), bytes);
-                Interlocked.Add(ref _length, bytes.Length);
-                TimedSync.Flush(_file, _logger);
+                _file.Append(bytes);
+                TimedSync.Flush(_file.File, _logger);
                 MemoryTelemetry.EngineCommitGroupHistogram.Record(adds);
                 batch.Clear();
                 done.TrySetResult();

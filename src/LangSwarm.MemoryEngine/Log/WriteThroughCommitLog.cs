@@ -1,4 +1,3 @@
-using LangSwarm.MemoryEngine.Format;
 using Microsoft.Extensions.Logging;
 
 namespace LangSwarm.MemoryEngine.Log;
@@ -10,16 +9,13 @@ namespace LangSwarm.MemoryEngine.Log;
 /// </summary>
 internal sealed class WriteThroughCommitLog : ICommitLog
 {
-    private readonly IFileSystem _fs;
+    private readonly LogFile _file;
     private readonly ILogger _logger;
 
     // Appends take _lock only. fsync, rotation and close take _syncLock first, so an fsync never holds up
     // appends (they keep writing to the same file meanwhile) and never meets a file that rotation closed.
     private readonly object _syncLock = new();
     private readonly object _lock = new();
-    private IStorageFile _file;
-    private string _fileName;
-    private long _length;
     private long _unsynced;
     private Exception? _failure;
     private bool _stopping;
@@ -27,14 +23,12 @@ internal sealed class WriteThroughCommitLog : ICommitLog
     /// <summary>Creates a new, empty log file starting at <paramref name="firstLsn"/>.</summary>
     public WriteThroughCommitLog(IFileSystem fs, ulong firstLsn, ILogger logger)
     {
-        _fs = fs;
+        _file = new LogFile(fs, firstLsn);
         _logger = logger;
-        (_file, _fileName) = CommitLog.CreateFile(fs, firstLsn);
-        _length = FileHeader.Size;
     }
 
     /// <inheritdoc />
-    public long Length => Interlocked.Read(ref _length);
+    public long Length => _file.Length;
 
     /// <inheritdoc />
     public Exception? Failure => _failure;
@@ -54,8 +48,7 @@ internal sealed class WriteThroughCommitLog : ICommitLog
             }
             try
             {
-                _file.Write(_length, records);
-                Interlocked.Add(ref _length, records.Length);
+                _file.Append(records);
                 _unsynced += records.Length;
                 return Task.CompletedTask;
             }
@@ -80,7 +73,7 @@ internal sealed class WriteThroughCommitLog : ICommitLog
                 {
                     return;
                 }
-                file = _file;
+                file = _file.File;
                 pending = _unsynced;
             }
             try
@@ -118,28 +111,20 @@ internal sealed class WriteThroughCommitLog : ICommitLog
             {
                 throw StorageFailureException.From(_failure, "The commit log failed earlier; reopen the store");
             }
-            if (CommitLog.FileNameFor(firstLsn) == _fileName)
-            {
-                return null;
-            }
-            var (file, name) = CommitLog.CreateFile(_fs, firstLsn);
             try
             {
-                _file.Flush();
+                var old = _file.Rotate(firstLsn);
+                if (old is not null)
+                {
+                    _unsynced = 0;
+                }
+                return old;
             }
-            catch (Exception ex)
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
-                file.Dispose();
                 _failure ??= ex;
-                throw StorageFailureException.From(ex, "fsync of the commit log failed");
+                throw StorageFailureException.From(ex, "Closing the commit log file for the next one failed");
             }
-            _file.Dispose();
-            var old = _fileName;
-            _file = file;
-            _fileName = name;
-            Interlocked.Exchange(ref _length, FileHeader.Size);
-            _unsynced = 0;
-            return old;
         }
     }
 
@@ -167,18 +152,7 @@ internal sealed class WriteThroughCommitLog : ICommitLog
         lock (_lock)
         {
             _stopping = true;
-            if (_failure is null)
-            {
-                try
-                {
-                    _file.Flush();
-                }
-                catch (IOException)
-                {
-                    // Nothing waits for this fsync any more; recovery will judge what reached the disk.
-                }
-            }
-            _file.Dispose();
+            _file.Close(sync: _failure is null);
         }
     }
 }
