@@ -25,6 +25,12 @@ internal static class CommitLog
         _ => throw new ArgumentOutOfRangeException(nameof(mode), mode, "Unknown durability mode."),
     };
 
+    /// <summary>Why a log refuses an append (failed earlier, or closing), as a faulted task; null when it takes it.</summary>
+    public static Task? Refusal(Exception? failure, bool stopping) =>
+        failure is not null ? Task.FromException(StorageFailureException.From(failure, "The commit log failed earlier; reopen the store"))
+        : stopping ? Task.FromException(new ObjectDisposedException(nameof(CommitLog)))
+        : null;
+
     /// <summary>Name of the log file that starts at <paramref name="firstLsn"/>.</summary>
     public static string FileNameFor(ulong firstLsn) => $"{firstLsn:x16}.log";
 

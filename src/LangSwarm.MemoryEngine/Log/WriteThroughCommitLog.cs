@@ -38,13 +38,9 @@ internal sealed class WriteThroughCommitLog : ICommitLog
     {
         lock (_lock)
         {
-            if (_failure is not null)
+            if (CommitLog.Refusal(_failure, _stopping) is { } refused)
             {
-                return Task.FromException(StorageFailureException.From(_failure, "The commit log failed earlier; reopen the store"));
-            }
-            if (_stopping)
-            {
-                return Task.FromException(new ObjectDisposedException(nameof(WriteThroughCommitLog)));
+                return refused;
             }
             try
             {
