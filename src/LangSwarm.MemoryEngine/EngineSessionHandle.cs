@@ -175,7 +175,7 @@ internal sealed class EngineSessionHandle : ISessionHandle
         lock (_entry.Lock)
         {
             ThrowIfRemoved();
-            var messages = _entry.Messages;
+            var messages = _entry.LoadMessages();
             var infos = new MessageInfo[messages.Count];
             for (var i = 0; i < infos.Length; i++)
             {
@@ -193,7 +193,7 @@ internal sealed class EngineSessionHandle : ISessionHandle
         lock (_entry.Lock)
         {
             ThrowIfRemoved();
-            var summaries = _entry.Summaries;
+            var summaries = _entry.LoadSummaries();
             var copies = new ConversationSummary[summaries.Count];
             for (var i = 0; i < copies.Length; i++)
             {

@@ -27,7 +27,7 @@ internal sealed class SessionReader(SessionIndex index, SegmentFiles segments, R
         lock (entry.Lock)
         {
             var i = entry.LowerBound(query.FromSequence);
-            var messages = entry.Messages;
+            var messages = entry.LoadMessages();
             for (; i < messages.Count; i++)
             {
                 var m = messages[i];
@@ -159,7 +159,7 @@ internal sealed class SessionReader(SessionIndex index, SegmentFiles segments, R
         var fresh = new List<MessageEntry>(wanted.Count);
         lock (entry.Lock)
         {
-            foreach (var m in entry.Messages)
+            foreach (var m in entry.LoadMessages())
             {
                 if (wanted.Contains(m.Sequence))
                 {

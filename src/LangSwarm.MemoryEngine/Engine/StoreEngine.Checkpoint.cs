@@ -133,8 +133,8 @@ internal sealed partial class StoreEngine
         {
             lock (e.Lock)
             {
-                _ = e.Messages;
-                _ = e.Summaries;
+                _ = e.LoadMessages();
+                _ = e.LoadSummaries();
             }
         }
         _indexFile.Dispose();

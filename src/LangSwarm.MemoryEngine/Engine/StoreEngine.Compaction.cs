@@ -203,7 +203,7 @@ internal sealed partial class StoreEngine
         lock (entry.Lock)
         {
             oldSegments = [.. entry.Segments];
-            live = [.. entry.Messages.Select(m => m.Sequence)];
+            live = [.. entry.LoadMessages().Select(m => m.Sequence)];
             snapshotLsn = entry.LastLsn;
             state = entry.State.Clone();
             cold = state.Metadata.Status == SessionStatus.Archived;
@@ -329,8 +329,9 @@ internal sealed partial class StoreEngine
                 }
                 entry.Segments.Clear();
                 entry.Segments.AddRange(newSegments);
-                entry.Messages.Clear();
-                entry.Messages.AddRange(newMessages);
+                var messages = entry.LoadMessages();
+                messages.Clear();
+                messages.AddRange(newMessages);
                 // Counters follow what is live, by construction.
                 long tokens = 0;
                 foreach (var m in newMessages)

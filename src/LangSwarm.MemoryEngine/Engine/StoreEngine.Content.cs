@@ -71,8 +71,8 @@ internal sealed partial class StoreEngine
         List<ConversationSummary> summaries;
         lock (rebuilt.Lock)
         {
-            messages = rebuilt.Messages;
-            summaries = rebuilt.Summaries;
+            messages = rebuilt.LoadMessages();
+            summaries = rebuilt.LoadSummaries();
         }
         entry.ReplaceContent(messages, summaries);
         return (messages, summaries);

@@ -103,18 +103,20 @@ internal sealed partial class StoreEngine
             lock (l.Lock)
             {
                 var id = l.State.Metadata.SessionId;
-                if (!l.Messages.Select(m => (m.Sequence, m.Offset, m.Tokens)).SequenceEqual(r.Messages.Select(m => (m.Sequence, m.Offset, m.Tokens))))
+                var (indexed, scanned) = (l.LoadMessages(), r.LoadMessages());
+                if (!indexed.Select(m => (m.Sequence, m.Offset, m.Tokens)).SequenceEqual(scanned.Select(m => (m.Sequence, m.Offset, m.Tokens))))
                 {
-                    problems.Add($"session '{id}': index has {l.Messages.Count} messages, segments have {r.Messages.Count}");
+                    problems.Add($"session '{id}': index has {indexed.Count} messages, segments have {scanned.Count}");
                 }
                 if (l.State.LastSequence != r.State.LastSequence || l.State.LiveMessages != r.State.LiveMessages || l.State.LiveTokens != r.State.LiveTokens
                     || l.State.Metadata.UpdatedAt != r.State.Metadata.UpdatedAt || l.State.Metadata.Status != r.State.Metadata.Status)
                 {
                     problems.Add($"session '{id}': index state differs from the segments");
                 }
-                if (l.Summaries.Count != r.Summaries.Count)
+                var (indexedSummaries, scannedSummaries) = (l.LoadSummaries().Count, r.LoadSummaries().Count);
+                if (indexedSummaries != scannedSummaries)
                 {
-                    problems.Add($"session '{id}': index has {l.Summaries.Count} summaries, segments have {r.Summaries.Count}");
+                    problems.Add($"session '{id}': index has {indexedSummaries} summaries, segments have {scannedSummaries}");
                 }
             }
         }

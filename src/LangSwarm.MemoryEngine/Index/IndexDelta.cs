@@ -94,7 +94,7 @@ internal sealed class IndexDelta
         List<MessageEntry> messages = [];
         if (e.MessagesLoaded)
         {
-            var all = e.Messages;
+            var all = e.LoadMessages();
             if (e.Relocated || !before.InFile)
             {
                 rewriteMessages = true;
@@ -116,7 +116,7 @@ internal sealed class IndexDelta
         List<ConversationSummary> summaries = [];
         if (e.SummariesLoaded)
         {
-            var all = e.Summaries;
+            var all = e.LoadSummaries();
             rewriteSummaries = !before.InFile || e.Relocated || all.Count < before.Summaries;
             summaries = rewriteSummaries ? [.. all] : all.GetRange(before.Summaries, all.Count - before.Summaries);
             summaryCount = all.Count;

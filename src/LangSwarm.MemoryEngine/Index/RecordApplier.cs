@@ -98,7 +98,7 @@ internal static class RecordApplier
             switch (h.Type)
             {
                 case RecordType.Message:
-                    entry.Messages.Add(new MessageEntry(h.Sequence, h.TimeTicks, offset, length, h.Tokens, segment, h.Role, (byte)(h.Flags & RecordFlags.HasCalls), 0));
+                    entry.LoadMessages().Add(new MessageEntry(h.Sequence, h.TimeTicks, offset, length, h.Tokens, segment, h.Role, (byte)(h.Flags & RecordFlags.HasCalls), 0));
                     var s = entry.State;
                     s.LastSequence = Math.Max(s.LastSequence, h.Sequence);
                     s.LiveMessages++;
@@ -121,11 +121,11 @@ internal static class RecordApplier
                     refile = true;
                     break;
                 case RecordType.Summary:
-                    entry.Summaries.Add(summary!);
+                    entry.LoadSummaries().Add(summary!);
                     break;
                 case RecordType.Evict:
                     var counters = entry.State;
-                    entry.Messages.RemoveAll(m =>
+                    entry.LoadMessages().RemoveAll(m =>
                     {
                         if (!evicted!.Contains(m.Sequence))
                         {
@@ -138,11 +138,11 @@ internal static class RecordApplier
                     });
                     entry.DeadBytes += length;
                     // Oldest-first eviction is saved as a cut of the range's head; anything else rewrites it.
-                    if (entry.Messages.Count > 0)
+                    if (entry.LoadMessages().Count > 0)
                     {
                         foreach (var seq in evicted!)
                         {
-                            if (seq > entry.Messages[0].Sequence)
+                            if (seq > entry.LoadMessages()[0].Sequence)
                             {
                                 relocated = true;
                                 break;

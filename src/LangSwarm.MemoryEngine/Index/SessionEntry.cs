@@ -15,39 +15,34 @@ internal sealed class SessionEntry(ulong number, SessionState state, ISessionCon
     public SessionState State { get; set; } = state;
 
     /// <summary>
-    /// Live messages, ascending by sequence. For a session opened from the index file they are read from it
-    /// on first use (most sessions of a large store are never touched between open and close).
+    /// Live messages, ascending by sequence. For a session opened from the index file the first call reads them
+    /// from it (disk I/O, under the entry's lock): most sessions of a large store are never touched between open
+    /// and close. Later calls return the loaded list.
     /// </summary>
-    public List<MessageEntry> Messages
+    public List<MessageEntry> LoadMessages()
     {
-        get
+        if (_messages is null)
         {
-            if (_messages is null)
+            lock (Lock)
             {
-                lock (Lock)
-                {
-                    _messages ??= source!.LoadMessages(this);
-                    Touch();
-                }
+                _messages ??= source!.LoadMessages(this);
+                Touch();
             }
-            return _messages;
         }
+        return _messages;
     }
 
-    /// <summary>Summaries in the order written; loaded on first use like <see cref="Messages"/>.</summary>
-    public List<ConversationSummary> Summaries
+    /// <summary>Summaries in the order written; the first call reads them like <see cref="LoadMessages"/>.</summary>
+    public List<ConversationSummary> LoadSummaries()
     {
-        get
+        if (_summaries is null)
         {
-            if (_summaries is null)
+            lock (Lock)
             {
-                lock (Lock)
-                {
-                    _summaries ??= source!.LoadSummaries(this);
-                }
+                _summaries ??= source!.LoadSummaries(this);
             }
-            return _summaries;
         }
+        return _summaries;
     }
 
     /// <summary>Live messages, without loading them.</summary>
@@ -105,7 +100,7 @@ internal sealed class SessionEntry(ulong number, SessionState state, ISessionCon
         }
         var lost = 0;
         var s = State;
-        Messages.RemoveAll(m =>
+        LoadMessages().RemoveAll(m =>
         {
             if (m.Segment != segment)
             {
@@ -189,7 +184,7 @@ internal sealed class SessionEntry(ulong number, SessionState state, ISessionCon
     public int LowerBound(long sequence)
     {
         Touch();
-        var messages = Messages;
+        var messages = LoadMessages();
         int lo = 0, hi = messages.Count;
         while (lo < hi)
         {
