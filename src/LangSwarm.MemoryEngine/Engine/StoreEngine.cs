@@ -16,7 +16,7 @@ namespace LangSwarm.MemoryEngine.Engine;
 /// segments, then into the index; reads come from the index and the segments. A background checkpoint
 /// writes what changed to the index file (a copy-on-write B+tree) and truncates the log.
 /// </summary>
-internal sealed partial class StoreEngine : IDisposable, ISessionContentSource
+internal sealed partial class StoreEngine : IDisposable
 {
     private const string LockFile = "LOCK";
 
@@ -32,6 +32,7 @@ internal sealed partial class StoreEngine : IDisposable, ISessionContentSource
     private readonly SemaphoreSlim _checkpointLock = new(1, 1);
     private readonly RuntimeDamage _damage = new();
     private readonly SessionReader _reader;
+    private readonly SessionContentLoader _content;
     private readonly ILogger _logger;
     private ICommitLog _log;
     private IndexFile _indexFile = null!;
@@ -50,6 +51,7 @@ internal sealed partial class StoreEngine : IDisposable, ISessionContentSource
         _segments = segments;
         _appender = new SegmentAppender(segments, options.SegmentMaxBytes);
         _reader = new SessionReader(Index, segments, _damage);
+        _content = new SessionContentLoader(() => _indexFile, segments, _damage);
         _log = null!;
     }
 
@@ -130,7 +132,7 @@ internal sealed partial class StoreEngine : IDisposable, ISessionContentSource
             indexProblem = $"index file ignored: {ex.Message}";
             _indexFile = IndexFile.Recreate(_fs);
         }
-        var recovery = new StoreRecovery(_fs, _segments, _appender, Index, _indexFile, indexProblem, this);
+        var recovery = new StoreRecovery(_fs, _segments, _appender, Index, _indexFile, indexProblem, _content);
         var result = recovery.Run(cleanShutdown: clean, metaDamage);
         if (!result.CheckpointLoaded && _indexFile.HasCheckpoint)
         {

@@ -11,13 +11,13 @@ namespace LangSwarm.MemoryEngine.Engine;
 /// session's segments, which are the truth. The damage is reported (health degrades, verify names it) and
 /// the next checkpoint writes the rebuilt entries back.
 /// </summary>
-internal sealed partial class StoreEngine
+internal sealed class SessionContentLoader(Func<IndexFile> indexFile, SegmentFiles segments, RuntimeDamage damage) : ISessionContentSource
 {
-    List<MessageEntry> ISessionContentSource.LoadMessages(SessionEntry entry)
+    public List<MessageEntry> LoadMessages(SessionEntry entry)
     {
         try
         {
-            return _indexFile.LoadMessages(entry.Number);
+            return indexFile().LoadMessages(entry.Number);
         }
         catch (InvalidDataException ex)
         {
@@ -29,11 +29,11 @@ internal sealed partial class StoreEngine
         }
     }
 
-    List<ConversationSummary> ISessionContentSource.LoadSummaries(SessionEntry entry)
+    public List<ConversationSummary> LoadSummaries(SessionEntry entry)
     {
         try
         {
-            return _indexFile.LoadSummaries(entry.Number, entry.State.Metadata.SessionId);
+            return indexFile().LoadSummaries(entry.Number, entry.State.Metadata.SessionId);
         }
         catch (InvalidDataException ex)
         {
@@ -49,14 +49,14 @@ internal sealed partial class StoreEngine
     private (List<MessageEntry> Messages, List<ConversationSummary> Summaries) RebuildContent(SessionEntry entry, InvalidDataException why)
     {
         var id = entry.State.Metadata.SessionId;
-        ReportDamage(new StoreDamage(IndexFile.FileName, 0, 0, $"entries of session '{id}' unreadable ({why.Message}); rebuilt from its segments"));
+        damage.Report(new StoreDamage(IndexFile.FileName, 0, 0, $"entries of session '{id}' unreadable ({why.Message}); rebuilt from its segments"));
         var scratch = new SessionIndex();
         try
         {
             var onlyThisSession = new SegmentReplayer.Hooks { Admit = (long _, in RecordHeader h, ReadOnlySpan<byte> _) => h.Session == entry.Number };
             foreach (var extent in entry.Segments)
             {
-                SegmentReplayer.Replay(_segments, entry.Number, extent.Segment, FileHeader.Size, extent.Length, scratch, onlyThisSession, resync: true);
+                SegmentReplayer.Replay(segments, entry.Number, extent.Segment, FileHeader.Size, extent.Length, scratch, onlyThisSession, resync: true);
             }
         }
         catch (IOException ex)
