@@ -53,7 +53,7 @@ internal sealed class EngineSessionStore : ISessionStore
     /// <summary>What recovery found, as metrics and log events (no message content: files, offsets, counts).</summary>
     private void ReportOpen(RecoveryResult r, ILogger logger)
     {
-        MemoryTelemetry.EngineRecoveryHistogram.Record(r.Elapsed.TotalSeconds);
+        MemoryTelemetry.EngineRecoveryHistogram.Record(r.Elapsed.TotalSeconds, MemoryTelemetry.EngineTag);
         MemoryLog.StoreOpened(logger, _options.Path, r.Sessions, r.Messages, r.LogRecordsReplayed, r.SegmentRecordsReplayed, r.Elapsed.TotalMilliseconds, r.CheckpointLoaded);
         if (r.TornBytesCut > 0)
         {

@@ -11,7 +11,7 @@ public sealed class EngineTelemetryTests : IDisposable
 {
     private const string Secret = "SECRET-ENGINE-CONTENT-0815";
 
-    private readonly ConcurrentQueue<(string Name, double Value)> _measurements = new();
+    private readonly ConcurrentQueue<(string Name, double Value, string Tags)> _measurements = new();
     private readonly MeterListener _meters = new();
     private readonly ListLogger _log = new();
     private readonly TempDir _dir = new();
@@ -25,10 +25,12 @@ public sealed class EngineTelemetryTests : IDisposable
                 listener.EnableMeasurementEvents(instrument);
             }
         };
-        _meters.SetMeasurementEventCallback<long>((i, v, _, _) => _measurements.Enqueue((i.Name, v)));
-        _meters.SetMeasurementEventCallback<double>((i, v, _, _) => _measurements.Enqueue((i.Name, v)));
+        _meters.SetMeasurementEventCallback<long>((i, v, tags, _) => _measurements.Enqueue((i.Name, v, Tags(tags))));
+        _meters.SetMeasurementEventCallback<double>((i, v, tags, _) => _measurements.Enqueue((i.Name, v, Tags(tags))));
         _meters.Start();
     }
+
+    private static string Tags(ReadOnlySpan<KeyValuePair<string, object?>> tags) => string.Join(",", tags.ToArray().Select(t => $"{t.Key}={t.Value}"));
 
     public void Dispose()
     {
@@ -66,6 +68,7 @@ public sealed class EngineTelemetryTests : IDisposable
         Assert.Contains(_measurements, m => m.Name == MemoryTelemetry.EngineVacuumDuration);
         Assert.Contains(_measurements, m => m.Name == MemoryTelemetry.EngineVacuumReclaimed);
         Assert.True(_measurements.Count(m => m.Name == MemoryTelemetry.EngineRecoveryDuration) >= 2, "one recovery per open");
+        Assert.All(_measurements.Where(m => m.Name.StartsWith("langswarm.memory.engine.", StringComparison.Ordinal)), m => Assert.Equal($"{MemoryTelemetry.BackendTag}=engine", m.Tags));
 
         var ids = _log.Entries.Select(e => e.Id).ToList();
         Assert.Equal(2, ids.Count(id => id == MemoryEventIds.StoreOpened));

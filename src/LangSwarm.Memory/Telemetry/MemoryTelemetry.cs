@@ -127,6 +127,9 @@ public static class MemoryTelemetry
 
     internal static readonly Histogram<double> EngineRecoveryHistogram = Meter.CreateHistogram<double>(EngineRecoveryDuration, "s", "Duration of the engine's recovery at open.");
 
+    /// <summary>The backend tag of the engine's own measurements (the engine backend's registered name).</summary>
+    internal static readonly KeyValuePair<string, object?> EngineTag = new(BackendTag, "engine");
+
     /// <summary>The backend tag for a measurement.</summary>
     internal static KeyValuePair<string, object?> Backend(string name) => new(BackendTag, name);
 

@@ -22,7 +22,7 @@ internal sealed partial class StoreEngine
             var started = Stopwatch.GetTimestamp();
             await CheckpointCoreAsync().ConfigureAwait(false);
             var elapsed = Stopwatch.GetElapsedTime(started);
-            MemoryTelemetry.EngineCheckpointHistogram.Record(elapsed.TotalSeconds);
+            MemoryTelemetry.EngineCheckpointHistogram.Record(elapsed.TotalSeconds, MemoryTelemetry.EngineTag);
             MemoryLog.CheckpointCompleted(_logger, elapsed.TotalMilliseconds);
         }
         finally

@@ -129,8 +129,8 @@ internal sealed partial class StoreEngine
         }
         var report = new VacuumReport(rewritten, skipped, before, DiskBytes(), sw.Elapsed) { IndexBytesReclaimed = indexReclaimed };
         LastVacuum = (DateTimeOffset.UtcNow, report);
-        MemoryTelemetry.EngineVacuumHistogram.Record(report.Elapsed.TotalSeconds);
-        MemoryTelemetry.EngineVacuumReclaimedCounter.Add(Math.Max(0, report.BytesBefore - report.BytesAfter));
+        MemoryTelemetry.EngineVacuumHistogram.Record(report.Elapsed.TotalSeconds, MemoryTelemetry.EngineTag);
+        MemoryTelemetry.EngineVacuumReclaimedCounter.Add(Math.Max(0, report.BytesBefore - report.BytesAfter), MemoryTelemetry.EngineTag);
         MemoryLog.VacuumCompleted(_logger, rewritten > 0 ? LogLevel.Information : LogLevel.Debug, rewritten, Math.Max(0, report.BytesBefore - report.BytesAfter), report.Elapsed.TotalMilliseconds);
         return report;
     }

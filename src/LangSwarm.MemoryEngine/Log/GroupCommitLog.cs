@@ -136,7 +136,7 @@ internal sealed class GroupCommitLog : ICommitLog
                 // The write runs outside the lock so producers keep queueing the next batch meanwhile.
                 _file.Append(bytes);
                 TimedSync.Flush(_file.File, _logger);
-                MemoryTelemetry.EngineCommitGroupHistogram.Record(adds);
+                MemoryTelemetry.EngineCommitGroupHistogram.Record(adds, MemoryTelemetry.EngineTag);
                 batch.Clear();
                 done.TrySetResult();
             }

@@ -16,7 +16,7 @@ internal static class TimedSync
         var started = Stopwatch.GetTimestamp();
         file.Flush();
         var elapsed = Stopwatch.GetElapsedTime(started);
-        MemoryTelemetry.EngineFsyncHistogram.Record(elapsed.TotalSeconds);
+        MemoryTelemetry.EngineFsyncHistogram.Record(elapsed.TotalSeconds, MemoryTelemetry.EngineTag);
         if (elapsed >= Slow)
         {
             MemoryLog.SlowFsync(logger, elapsed.TotalMilliseconds);
