@@ -105,35 +105,10 @@ internal sealed partial class StoreEngine : IDisposable
             _fs.Delete(CleanFile);
             _fs.SyncDirectory(string.Empty);
         }
-        string? indexProblem = null;
-        StoreDamage? metaDamage = null;
-        try
-        {
-            _indexFile = IndexFile.Open(_fs);
-            if (_indexFile.MetaProblem is { } metaProblem)
-            {
-                // The tree may be the commit before the last, whose sessions, segments and deletes the segments
-                // have since moved past (a committed compaction, a delete): only a rebuild from the segments
-                // (and the logs) is sure. After a clean close no commit can be torn, so it is damage; after a
-                // crash, most likely the commit the crash cut off.
-                indexProblem = $"index file ignored: {metaProblem}; rebuilt from the segments";
-                if (clean)
-                {
-                    metaDamage = new StoreDamage(IndexFile.FileName, 0, 0, $"{metaProblem}; the index was rebuilt from the segments");
-                }
-                _indexFile.Dispose();
-                _indexFile = IndexFile.Recreate(_fs);
-                clean = false;
-            }
-        }
-        catch (InvalidDataException ex)
-        {
-            // The segments are the truth: recovery rebuilds the index from them into a fresh file.
-            indexProblem = $"index file ignored: {ex.Message}";
-            _indexFile = IndexFile.Recreate(_fs);
-        }
-        var recovery = new StoreRecovery(_fs, _segments, _appender, Index, _indexFile, indexProblem, _content);
-        var result = recovery.Run(cleanShutdown: clean, metaDamage);
+        var opened = IndexFileOpener.Open(_fs, clean);
+        _indexFile = opened.File;
+        var recovery = new StoreRecovery(_fs, _segments, _appender, Index, _indexFile, opened.Problem, _content);
+        var result = recovery.Run(cleanShutdown: opened.Clean, opened.MetaDamage);
         if (!result.CheckpointLoaded && _indexFile.HasCheckpoint)
         {
             // Its sessions did not load: start the file over, or the rebuilt index would be saved as a delta
