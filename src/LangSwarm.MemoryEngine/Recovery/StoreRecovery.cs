@@ -145,7 +145,7 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
     {
         var checkpointSessions = NextSession;
         var listing = fs.ListFiles(SegmentFiles.Directory);
-        RepairMissingSegments(ListSegments(listing));
+        _missing.AddRange(MissingSegments.Repair(files, index, MissingSegments.Present(listing)));
         var rewriteFloors = new Dictionary<ulong, uint>();
         foreach (var (name, fileLength) in listing)
         {
@@ -239,51 +239,6 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
         }
         floors[session] = segment;
         return true;
-    }
-
-    private static Dictionary<(ulong, uint), long> ListSegments(IReadOnlyList<FileEntry> listing)
-    {
-        var present = new Dictionary<(ulong, uint), long>(listing.Count);
-        foreach (var (name, length) in listing)
-        {
-            if (SegmentFiles.TryParseName(name, out var s, out var g))
-            {
-                present[(s, g)] = length;
-            }
-        }
-        return present;
-    }
-
-    /// <summary>
-    /// A segment the checkpoint knows but the directory lacks, or holds shorter than the checkpoint says (a
-    /// checkpoint syncs what it names, so either is damage): its messages leave the index, reported, and an
-    /// empty segment opening with the session's state takes its place so the session stays readable and
-    /// writable. A delete in the log then finishes the job.
-    /// </summary>
-    private void RepairMissingSegments(Dictionary<(ulong, uint), long> present)
-    {
-        foreach (var entry in index.All())
-        {
-            lock (entry.Lock)
-            {
-                for (var i = 0; i < entry.Segments.Count; i++)
-                {
-                    var seg = entry.Segments[i];
-                    var found = present.TryGetValue((entry.Number, seg.Segment), out var length);
-                    if (found && length >= seg.Length)
-                    {
-                        continue;
-                    }
-                    // The new file opens with the session's state, so a scan from nothing still finds the session.
-                    var opening = OpeningRecord.Encode(entry.Number, entry.State, keepLastSequence: true);
-                    files.Create(entry.Number, seg.Segment);
-                    files.Write(entry.Number, seg.Segment, FileHeader.Size, opening);
-                    var lost = entry.ForgetSegment(seg.Segment, FileHeader.Size + opening.Length);
-                    var what = found ? $"segment file holds {length} of the {seg.Length} bytes the checkpoint names" : "segment file missing";
-                    _missing.Add((entry.Number, new StoreDamage(SegmentFiles.PathFor(entry.Number, seg.Segment), 0, seg.Length, $"{what}; {lost} message(s) of session '{entry.State.Metadata.SessionId}' dropped from the index, the segment restarted empty")));
-                }
-            }
-        }
     }
 
     private void ScanSegment(string name, ulong session, uint segment, SessionEntry? entry, long length)
