@@ -24,7 +24,7 @@ internal sealed partial class BPlusTree
         using (var fresh = Open(_fs, temp))
         {
             var pending = 0;
-            // Keys arrive in order, so every leaf fills up before the next starts (see SplitLeaf).
+            // Keys arrive in order, so every leaf fills up before the next starts (see NodeSplitter.SplitLeaf).
             Scan([], MaxKeyBound, (k, v) =>
             {
                 fresh.Put(k, v);
