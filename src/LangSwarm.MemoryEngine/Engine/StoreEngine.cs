@@ -311,23 +311,7 @@ internal sealed partial class StoreEngine : IDisposable
     private void ReportDamage(StoreDamage damage) => _damage.Report(damage);
 
     /// <summary>Bytes of all store files (segments, logs, checkpoint).</summary>
-    public long DiskBytes()
-    {
-        long total = 0;
-        foreach (var e in Index.All())
-        {
-            lock (e.Lock)
-            {
-                foreach (var s in e.Segments)
-                {
-                    total += s.Length;
-                }
-            }
-        }
-        total += _log.Length;
-        total += _indexFile.FileBytes;
-        return total;
-    }
+    public long DiskBytes() => Index.SegmentBytes() + _log.Length + _indexFile.FileBytes;
 
     /// <summary>Background fsyncs of the commit log so far (Batched mode).</summary>
     public long BackgroundSyncs => (_log as BatchedCommitLog)?.BackgroundSyncs ?? 0;

@@ -306,6 +306,23 @@ internal sealed class SessionIndex
         }
     }
 
+    /// <summary>Bytes of every session's segments, as the index knows them.</summary>
+    public long SegmentBytes()
+    {
+        long total = 0;
+        foreach (var e in All())
+        {
+            lock (e.Lock)
+            {
+                foreach (var s in e.Segments)
+                {
+                    total += s.Length;
+                }
+            }
+        }
+        return total;
+    }
+
     public List<SessionEntry> All()
     {
         lock (_lock)
