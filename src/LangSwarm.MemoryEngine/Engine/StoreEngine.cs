@@ -18,11 +18,6 @@ namespace LangSwarm.MemoryEngine.Engine;
 /// </summary>
 internal sealed partial class StoreEngine : IDisposable
 {
-    private const string LockFile = "LOCK";
-
-    /// <summary>Exists only between a clean close (after its checkpoint) and the next open.</summary>
-    private const string CleanFile = "CLEAN";
-
     private readonly IFileSystem _fs;
     private readonly EngineOptions _options;
     private readonly IDisposable _lock;
@@ -77,7 +72,7 @@ internal sealed partial class StoreEngine : IDisposable
     {
         var fs = options.FileSystem ?? new PhysicalFileSystem(options.Path);
         fs.CreateDirectory(string.Empty);
-        var storeLock = fs.LockExclusive(LockFile);
+        var storeLock = fs.LockExclusive(StoreRoot.LockFile);
         var segments = new SegmentFiles(fs, options.OpenSegmentHandles, options.SyncAllAbove);
         var engine = new StoreEngine(fs, options, storeLock, segments, logger ?? NullLogger.Instance);
         try
@@ -97,12 +92,12 @@ internal sealed partial class StoreEngine : IDisposable
     {
         _fs.CreateDirectory(SegmentFiles.Directory);
         _fs.CreateDirectory(CommitLog.Directory);
-        var clean = _fs.FileExists(CleanFile);
+        var clean = _fs.FileExists(StoreRoot.CleanFile);
         if (clean)
         {
             // Gone before recovery writes anything (a repair, a rebuilt index): a crash from here on must make
             // the next open a full one, which repairs what this one started.
-            _fs.Delete(CleanFile);
+            _fs.Delete(StoreRoot.CleanFile);
             _fs.SyncDirectory(string.Empty);
         }
         var opened = IndexFileOpener.Open(_fs, clean);
@@ -116,15 +111,7 @@ internal sealed partial class StoreEngine : IDisposable
             _indexFile.Dispose();
             _indexFile = IndexFile.Recreate(_fs);
         }
-        var foreign = new List<string>(result.ForeignFiles);
-        foreach (var (name, _) in _fs.ListFiles(string.Empty))
-        {
-            if (name is not (LockFile or CleanFile or IndexFile.FileName) && !IsLegacyFile(name))
-            {
-                foreign.Add(name);
-            }
-        }
-        Recovery = result with { ForeignFiles = foreign };
+        Recovery = result with { ForeignFiles = StoreRoot.ForeignFiles(_fs, result.ForeignFiles) };
         _nextLsn = (long)recovery.NextLsn;
         _nextSession = (long)recovery.NextSession;
 
@@ -150,20 +137,11 @@ internal sealed partial class StoreEngine : IDisposable
         {
             _fs.Rename(log, log + CommitLog.DamagedSuffix); // kept for inspection, never replayed again
         }
-        foreach (var (name, _) in _fs.ListFiles(string.Empty))
-        {
-            if (IsLegacyFile(name))
-            {
-                _fs.Delete(name); // format 1 snapshot checkpoint, or an interrupted index compaction
-            }
-        }
+        StoreRoot.RemoveLeftovers(_fs);
         _fs.SyncDirectory(CommitLog.Directory);
         _log = CommitLog.Open(_fs, _options.Durability, _options.BatchedInterval, recovery.NextLsn, _logger);
         StartAutoVacuum();
     }
-
-    /// <summary>Files recovery may find and removes: the snapshot checkpoint of earlier builds, and leftovers of an index compaction.</summary>
-    private static bool IsLegacyFile(string name) => name is "index.ckpt" or "index.ckpt.tmp" or IndexFile.FileName + ".compact";
 
     // ---- writes ---------------------------------------------------------------------------------------------
 
@@ -369,7 +347,7 @@ internal sealed partial class StoreEngine : IDisposable
                 CheckpointAsync().GetAwaiter().GetResult();
                 if (!_damage.NeedsFullOpen)
                 {
-                    using (var marker = _fs.Open(CleanFile, create: true))
+                    using (var marker = _fs.Open(StoreRoot.CleanFile, create: true))
                     {
                         marker.Flush();
                     }
