@@ -16,45 +16,21 @@ internal static class RedisMetadataMerge
     public static SessionMetadata Merge(SessionMetadata origin, SessionMetadata mine, SessionMetadata theirs)
     {
         var result = theirs.Clone();
-        if (!string.Equals(mine.UserId, origin.UserId, StringComparison.Ordinal))
-        {
-            result.UserId = mine.UserId;
-        }
-        if (mine.Status != origin.Status)
-        {
-            result.Status = mine.Status;
-        }
-        if (mine.CreatedAt != origin.CreatedAt)
-        {
-            result.CreatedAt = mine.CreatedAt;
-        }
-        if (mine.UpdatedAt != origin.UpdatedAt)
-        {
-            result.UpdatedAt = mine.UpdatedAt;
-        }
-        if (mine.MaxMessages != origin.MaxMessages)
-        {
-            result.MaxMessages = mine.MaxMessages;
-        }
-        if (mine.MaxTokens != origin.MaxTokens)
-        {
-            result.MaxTokens = mine.MaxTokens;
-        }
-        if (mine.AutoSummarizeThreshold != origin.AutoSummarizeThreshold)
-        {
-            result.AutoSummarizeThreshold = mine.AutoSummarizeThreshold;
-        }
-        if (mine.SummaryStrategy != origin.SummaryStrategy)
-        {
-            result.SummaryStrategy = mine.SummaryStrategy;
-        }
-        if (!mine.EvictionLowWater.Equals(origin.EvictionLowWater))
-        {
-            result.EvictionLowWater = mine.EvictionLowWater;
-        }
+        result.UserId = Pick(origin.UserId, mine.UserId, theirs.UserId);
+        result.Status = Pick(origin.Status, mine.Status, theirs.Status);
+        result.CreatedAt = Pick(origin.CreatedAt, mine.CreatedAt, theirs.CreatedAt);
+        result.UpdatedAt = Pick(origin.UpdatedAt, mine.UpdatedAt, theirs.UpdatedAt);
+        result.MaxMessages = Pick(origin.MaxMessages, mine.MaxMessages, theirs.MaxMessages);
+        result.MaxTokens = Pick(origin.MaxTokens, mine.MaxTokens, theirs.MaxTokens);
+        result.AutoSummarizeThreshold = Pick(origin.AutoSummarizeThreshold, mine.AutoSummarizeThreshold, theirs.AutoSummarizeThreshold);
+        result.SummaryStrategy = Pick(origin.SummaryStrategy, mine.SummaryStrategy, theirs.SummaryStrategy);
+        result.EvictionLowWater = Pick(origin.EvictionLowWater, mine.EvictionLowWater, theirs.EvictionLowWater);
         MergeObject(origin.Metadata, mine.Metadata, result.Metadata);
         return result;
     }
+
+    /// <summary>Mine where I changed the field, else theirs (ordinal for strings, as <see cref="EqualityComparer{T}.Default"/> is).</summary>
+    private static T Pick<T>(T origin, T mine, T theirs) => EqualityComparer<T>.Default.Equals(mine, origin) ? theirs : mine;
 
     private static void MergeObject(JsonObject origin, JsonObject mine, JsonObject into)
     {
