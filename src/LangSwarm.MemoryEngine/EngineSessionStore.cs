@@ -145,7 +145,7 @@ internal sealed class EngineSessionStore : ISessionStore
     public Task<IReadOnlyList<string>> FindSessionsUpdatedBeforeAsync(DateTimeOffset cutoff, SessionStatus? status, CancellationToken cancellationToken)
     {
         var index = Engine.Index;
-        return Task.FromResult<IReadOnlyList<string>>(status is { } s ? index.UpdatedBefore(cutoff, s) : index.UpdatedBefore(cutoff));
+        return Task.FromResult<IReadOnlyList<string>>(index.UpdatedBefore(cutoff, status));
     }
 
     /// <inheritdoc />

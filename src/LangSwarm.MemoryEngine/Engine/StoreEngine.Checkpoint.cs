@@ -54,7 +54,7 @@ internal sealed partial class StoreEngine
             _segments.SyncDirty();
             try
             {
-                _indexFile.Save(delta, covered, covered, (ulong)Interlocked.Read(ref _nextSession));
+                SaveIndex(delta, covered, covered, (ulong)Interlocked.Read(ref _nextSession));
             }
             catch (InvalidDataException ex)
             {
@@ -137,8 +137,7 @@ internal sealed partial class StoreEngine
                 _ = e.LoadSummaries();
             }
         }
-        _indexFile.Dispose();
-        _indexFile = IndexFile.Recreate(_fs);
+        ReplaceIndexFile();
         Index.DrainRemoved();
         foreach (var e in all)
         {
@@ -152,7 +151,23 @@ internal sealed partial class StoreEngine
         // first, or a crash leaves the file naming bytes the segments never kept, while recovery skips the
         // log records that hold them (they are at or below each session's last LSN in the file).
         _segments.SyncDirty();
-        _indexFile.Save(IndexDelta.Capture(Index, all: true), covered, Math.Max(covered, (ulong)Interlocked.Read(ref _nextLsn)), (ulong)Interlocked.Read(ref _nextSession));
+        SaveIndex(IndexDelta.Capture(Index, all: true), covered, Math.Max(covered, (ulong)Interlocked.Read(ref _nextLsn)), (ulong)Interlocked.Read(ref _nextSession));
+    }
+
+    /// <summary>Commits <paramref name="delta"/> to the index file, then lets the index list those sessions from it.</summary>
+    private void SaveIndex(IndexDelta delta, ulong covered, ulong nextLsn, ulong nextSession)
+    {
+        _indexFile.Save(delta, covered, nextLsn, nextSession);
+        Index.Committed(delta);
+    }
+
+    /// <summary>Puts a new, empty index file in place of the current one; listings keep working from memory meanwhile.</summary>
+    private void ReplaceIndexFile()
+    {
+        Index.Attach(null, empty: true);
+        _indexFile.Dispose();
+        _indexFile = IndexFile.Recreate(_fs);
+        Index.Attach(_indexFile, empty: true);
     }
 
     /// <summary>Bytes of the index file.</summary>

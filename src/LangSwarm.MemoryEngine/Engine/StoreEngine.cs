@@ -102,14 +102,14 @@ internal sealed partial class StoreEngine : IDisposable
         }
         var opened = IndexFileOpener.Open(_fs, clean);
         _indexFile = opened.File;
+        Index.Attach(_indexFile, empty: !_indexFile.HasCheckpoint);
         var recovery = new StoreRecovery(_fs, _segments, _appender, Index, _indexFile, opened.Problem, _content);
         var result = recovery.Run(cleanShutdown: opened.Clean, opened.MetaDamage);
         if (!result.CheckpointLoaded && _indexFile.HasCheckpoint)
         {
             // Its sessions did not load: start the file over, or the rebuilt index would be saved as a delta
             // on top of a tree that is not what the entries believe it is.
-            _indexFile.Dispose();
-            _indexFile = IndexFile.Recreate(_fs);
+            ReplaceIndexFile();
         }
         Recovery = result with { ForeignFiles = StoreRoot.ForeignFiles(_fs, result.ForeignFiles) };
         _nextLsn = (long)recovery.NextLsn;
@@ -122,7 +122,7 @@ internal sealed partial class StoreEngine : IDisposable
             _segments.SyncDirty();
             try
             {
-                _indexFile.Save(IndexDelta.Capture(Index), recovery.NextLsn, recovery.NextLsn, recovery.NextSession);
+                SaveIndex(IndexDelta.Capture(Index), recovery.NextLsn, recovery.NextLsn, recovery.NextSession);
             }
             catch (InvalidDataException ex)
             {

@@ -123,7 +123,7 @@ internal sealed class IndexDelta
         }
         record.Clear();
         SessionRecord.Write(record, e, e.MessageCount, summaryCount);
-        var after = new SavedImage(e.Version, lastSequence, e.MessageCount, summaryCount, new SessionKey(m.UpdatedAt.UtcTicks, m.SessionId), m.UserId);
+        var after = new SavedImage(e.Version, lastSequence, e.MessageCount, summaryCount, m.UpdatedAt.UtcTicks, m.UserId, m.Status);
         e.Saved = after;
         e.Relocated = false;
         return new SessionSave

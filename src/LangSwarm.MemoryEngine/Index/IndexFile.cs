@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Buffers.Binary;
 using LangSwarm.Memory;
 using LangSwarm.MemoryEngine.Format.Codecs;
 using LangSwarm.MemoryEngine.Index.BTree;
@@ -20,9 +21,13 @@ internal sealed class IndexFile : IDisposable
 
     private readonly BPlusTree _tree;
 
+    // The key layout the committed tree is in (0: a file from before the layout marker, or a new empty file).
+    private uint _layout;
+
     private IndexFile(BPlusTree tree)
     {
         _tree = tree;
+        _layout = ReadLayout(tree);
     }
 
     /// <summary>Why a meta page was passed over at open: the file may be at its previous commit.</summary>
@@ -42,8 +47,39 @@ internal sealed class IndexFile : IDisposable
 
     public int FreePages => _tree.FreePages;
 
-    /// <summary>Opens the file; throws <see cref="InvalidDataException"/> when it is damaged.</summary>
-    public static IndexFile Open(IFileSystem fs) => new(BPlusTree.Open(fs, FileName));
+    /// <summary>
+    /// Opens the file; throws <see cref="InvalidDataException"/> when it is damaged, and
+    /// <see cref="StoreVersionException"/> when a newer build wrote its keys.
+    /// </summary>
+    public static IndexFile Open(IFileSystem fs)
+    {
+        var tree = BPlusTree.Open(fs, FileName);
+        try
+        {
+            return new IndexFile(tree);
+        }
+        catch
+        {
+            tree.Dispose();
+            throw;
+        }
+    }
+
+    private static uint ReadLayout(BPlusTree tree)
+    {
+        if (!tree.TryGet(IndexKeys.LayoutKey, out var value))
+        {
+            return 0;
+        }
+        if (value.Length != 4)
+        {
+            throw new InvalidDataException($"Index layout marker of {value.Length} bytes (4 expected).");
+        }
+        var layout = BinaryPrimitives.ReadUInt32BigEndian(value);
+        return layout <= IndexKeys.CurrentLayout
+            ? layout
+            : throw new StoreVersionException($"The index file's key layout is {layout}; this build reads up to {IndexKeys.CurrentLayout}. Open the store with a newer build.");
+    }
 
     /// <summary>Replaces a damaged file with an empty one.</summary>
     public static IndexFile Recreate(IFileSystem fs)
@@ -62,11 +98,59 @@ internal sealed class IndexFile : IDisposable
         {
             var e = SessionRecord.Read(IndexKeys.NumberOf(k), v, source, out var messages, out var summaries);
             var m = e.State.Metadata;
-            e.Saved = new SavedImage(e.Version, e.State.LastSequence, messages, summaries, new SessionKey(m.UpdatedAt.UtcTicks, m.SessionId), m.UserId);
+            e.Saved = new SavedImage(e.Version, e.State.LastSequence, messages, summaries, m.UpdatedAt.UtcTicks, m.UserId, m.Status);
             sessions.Add(e);
             return true;
         });
+        if (_layout < IndexKeys.CurrentLayout && HasCheckpoint)
+        {
+            UpgradeLayout(sessions);
+        }
         return sessions;
+    }
+
+    /// <summary>
+    /// Files written before the layout marker have user keys in the old order and no status keys: both are
+    /// rewritten from the session records in one transaction (the file's LSNs stay as they are), so a crash
+    /// leaves the old file or the upgraded one.
+    /// </summary>
+    private void UpgradeLayout(List<SessionEntry> sessions)
+    {
+        try
+        {
+            var (from, to) = IndexKeys.Space(IndexKeys.User);
+            _tree.DeleteRange(from, to);
+            (from, to) = IndexKeys.Space(IndexKeys.Status);
+            _tree.DeleteRange(from, to);
+            foreach (var e in sessions)
+            {
+                var saved = e.Saved;
+                _tree.Put(IndexKeys.ForStatus(saved.Status, saved.UpdatedTicks, e.Number), Empty);
+                if (saved.User is { } user)
+                {
+                    _tree.Put(IndexKeys.ForUser(user, saved.UpdatedTicks, e.Number), Empty);
+                }
+            }
+            MarkLayout();
+            _tree.Commit(CoveredLsn, NextLsn, NextSession);
+        }
+        catch
+        {
+            _layout = 0;
+            _tree.Rollback();
+            throw;
+        }
+    }
+
+    private void MarkLayout()
+    {
+        if (_layout != IndexKeys.CurrentLayout)
+        {
+            var value = new byte[4];
+            BinaryPrimitives.WriteUInt32BigEndian(value, IndexKeys.CurrentLayout);
+            _tree.Put(IndexKeys.LayoutKey, value);
+            _layout = IndexKeys.CurrentLayout;
+        }
     }
 
     /// <summary>A session's message entries; throws <see cref="InvalidDataException"/> when the file is damaged there.</summary>
@@ -115,7 +199,17 @@ internal sealed class IndexFile : IDisposable
             {
                 Write(s, scratch);
             }
-            _tree.Commit(covered, nextLsn, nextSession);
+            var layout = _layout;
+            MarkLayout();
+            try
+            {
+                _tree.Commit(covered, nextLsn, nextSession);
+            }
+            catch
+            {
+                _layout = layout;
+                throw;
+            }
         }
         catch
         {
@@ -132,17 +226,13 @@ internal sealed class IndexFile : IDisposable
         {
             _tree.Put(IndexKeys.ForSessionId(s.SessionId), IndexKeys.ForSession(n).AsSpan(1));
         }
-        if (!s.Before.InFile || s.Before.Key != s.After.Key || s.Before.User != s.After.User)
+        if (!s.Before.InFile || s.Before.Listing != s.After.Listing)
         {
             if (s.Before.InFile)
             {
                 Unfile(s.Before, n);
             }
-            _tree.Put(IndexKeys.ForTime(s.After.Key.UpdatedTicks, n), Empty);
-            if (s.After.User is { } user)
-            {
-                _tree.Put(IndexKeys.ForUser(user, s.After.Key.UpdatedTicks, n), Empty);
-            }
+            File(s.After, n);
         }
 
         if (s.RewriteMessages)
@@ -190,13 +280,60 @@ internal sealed class IndexFile : IDisposable
         }
     }
 
-    private void Unfile(SavedImage saved, ulong number)
+    private void File(SavedImage saved, ulong number)
     {
-        _tree.Delete(IndexKeys.ForTime(saved.Key.UpdatedTicks, number));
+        _tree.Put(IndexKeys.ForTime(saved.UpdatedTicks, number), Empty);
+        _tree.Put(IndexKeys.ForStatus(saved.Status, saved.UpdatedTicks, number), Empty);
         if (saved.User is { } user)
         {
-            _tree.Delete(IndexKeys.ForUser(user, saved.Key.UpdatedTicks, number));
+            _tree.Put(IndexKeys.ForUser(user, saved.UpdatedTicks, number), Empty);
         }
+    }
+
+    private void Unfile(SavedImage saved, ulong number)
+    {
+        _tree.Delete(IndexKeys.ForTime(saved.UpdatedTicks, number));
+        _tree.Delete(IndexKeys.ForStatus(saved.Status, saved.UpdatedTicks, number));
+        if (saved.User is { } user)
+        {
+            _tree.Delete(IndexKeys.ForUser(user, saved.UpdatedTicks, number));
+        }
+    }
+
+    /// <summary>
+    /// Visits the committed listing keys in listing order (newest activity first): a user's (<c>U</c>), else a
+    /// status's (<c>A</c>, backwards), else all (<c>T</c>, backwards), as (updated ticks, session number), until
+    /// <paramref name="visit"/> returns false. The visitor runs under the tree's read lock: no other lock in it.
+    /// </summary>
+    public void VisitNewestFirst(string? user, SessionStatus? status, Func<long, ulong, bool> visit)
+    {
+        if (user is not null)
+        {
+            var (from, to) = IndexKeys.UserRange(user);
+            _tree.Scan(from, to, (k, _) =>
+            {
+                var (ticks, number) = IndexKeys.ListingOfUser(k);
+                return visit(ticks, number);
+            });
+            return;
+        }
+        var (f, t) = status is { } st ? IndexKeys.StatusRange(st) : IndexKeys.TimeRange();
+        _tree.ScanReverse(f, t, (k, _) =>
+        {
+            var (ticks, number) = IndexKeys.ListingOfTime(k);
+            return visit(ticks, number);
+        });
+    }
+
+    /// <summary>Visits the committed listing keys with activity before <paramref name="cutoffTicks"/>, oldest first (of one status, or all).</summary>
+    public void VisitOlderThan(long cutoffTicks, SessionStatus? status, Func<long, ulong, bool> visit)
+    {
+        var (from, to) = status is { } st ? IndexKeys.StatusRange(st, cutoffTicks) : IndexKeys.TimeRange(cutoffTicks);
+        _tree.Scan(from, to, (k, _) =>
+        {
+            var (ticks, number) = IndexKeys.ListingOfTime(k);
+            return visit(ticks, number);
+        });
     }
 
     /// <summary>
@@ -211,84 +348,8 @@ internal sealed class IndexFile : IDisposable
         return pages > 8 && free >= pages * minFreeFraction && free * (long)Format.BTreePageHeader.PageSize >= minFreeBytes ? _tree.Compact() : 0;
     }
 
-    /// <summary>Checks the file's structure, and that every session is filed under its id, time and user.</summary>
-    public List<string> Check()
-    {
-        var problems = _tree.Check();
-        if (problems.Count > 0)
-        {
-            return problems;
-        }
-        var (from, to) = IndexKeys.Space(IndexKeys.Session);
-        var sessions = new List<(ulong, byte[])>();
-        try
-        {
-            _tree.Scan(from, to, (k, v) =>
-            {
-                sessions.Add((IndexKeys.NumberOf(k), v));
-                return true;
-            });
-        }
-        catch (InvalidDataException ex)
-        {
-            problems.Add(ex.Message);
-            return problems;
-        }
-        var users = 0;
-        foreach (var (number, value) in sessions)
-        {
-            SessionEntry e;
-            try
-            {
-                e = SessionRecord.Read(number, value, NoContent.Instance, out _, out _);
-            }
-            catch (InvalidDataException ex)
-            {
-                problems.Add($"index session record {number}: {ex.Message}");
-                continue;
-            }
-            var m = e.State.Metadata;
-            if (!_tree.TryGet(IndexKeys.ForSessionId(m.SessionId), out var byId) || byId.Length != 8 || IndexKeys.NumberOf([IndexKeys.Session, .. byId]) != number)
-            {
-                problems.Add($"index file: session '{m.SessionId}' is not filed under its id");
-            }
-            if (!_tree.TryGet(IndexKeys.ForTime(m.UpdatedAt.UtcTicks, number), out _))
-            {
-                problems.Add($"index file: session '{m.SessionId}' is not filed under its activity time");
-            }
-            if (m.UserId is { } user && !_tree.TryGet(IndexKeys.ForUser(user, m.UpdatedAt.UtcTicks, number), out _))
-            {
-                problems.Add($"index file: session '{m.SessionId}' is not filed under its user");
-            }
-            users += m.UserId is null ? 0 : 1;
-        }
-        var expected = new Dictionary<byte, int> { [IndexKeys.SessionId] = sessions.Count, [IndexKeys.Time] = sessions.Count, [IndexKeys.User] = users };
-        foreach (var (space, count) in expected)
-        {
-            var (f, t) = IndexKeys.Space(space);
-            var found = 0;
-            _tree.Scan(f, t, (_, _) =>
-            {
-                found++;
-                return true;
-            });
-            if (found != count)
-            {
-                problems.Add($"index file: key space '{(char)space}' holds {found} keys for {count} sessions");
-            }
-        }
-        return problems;
-    }
+    /// <summary>Checks the file's structure, and that every session is filed under its id, time, status and user.</summary>
+    public List<string> Check() => IndexFileCheck.Run(_tree);
 
     public void Dispose() => _tree.Dispose();
-
-    /// <summary>For records read only to be checked.</summary>
-    private sealed class NoContent : ISessionContentSource
-    {
-        public static readonly NoContent Instance = new();
-
-        public List<MessageEntry> LoadMessages(SessionEntry entry) => [];
-
-        public List<ConversationSummary> LoadSummaries(SessionEntry entry) => [];
-    }
 }

@@ -1,12 +1,14 @@
 using System.Buffers.Binary;
 using System.Text;
+using LangSwarm.Memory;
 
 namespace LangSwarm.MemoryEngine.Index;
 
 /// <summary>
 /// The key spaces of the index file (FORMAT.md §6.3), one prefix byte each, big-endian numbers so that byte
-/// order is numeric order: sessions by number and by id, sessions by user (newest first) and by activity
-/// time (oldest first), and per session its message entries by sequence and its summaries by position.
+/// order is numeric order: sessions by number and by id; the listing spaces (sessions by user, newest first;
+/// by activity time and by status and activity time, oldest first); per session its message entries by
+/// sequence and its summaries by position; and the layout marker.
 /// </summary>
 internal static class IndexKeys
 {
@@ -16,6 +18,14 @@ internal static class IndexKeys
     public const byte Time = (byte)'T';
     public const byte Message = (byte)'M';
     public const byte Summary = (byte)'Y';
+    public const byte Status = (byte)'A';
+    public const byte Layout = (byte)'V';
+
+    /// <summary>The key layout this build writes (the value of the <c>V</c> key); files without it are upgraded at open.</summary>
+    public const uint CurrentLayout = 2;
+
+    /// <summary>The key of the layout marker.</summary>
+    public static readonly byte[] LayoutKey = [Layout];
 
     /// <summary>S number → session record.</summary>
     public static byte[] ForSession(ulong number) => Number(Session, number);
@@ -29,18 +39,58 @@ internal static class IndexKeys
         return k;
     }
 
-    /// <summary>U len(u16) user(UTF-8) (MaxValue − updated ticks) number → empty: a user's sessions, newest first.</summary>
+    /// <summary>
+    /// U len(u16) user(UTF-8) (MaxValue − updated ticks) (MaxValue − number) → empty: a user's sessions in listing
+    /// order (newest activity first, then the newer session first).
+    /// </summary>
     public static byte[] ForUser(string user, long updatedTicks, ulong number)
     {
-        var n = Encoding.UTF8.GetByteCount(user);
-        var k = new byte[1 + 2 + n + 8 + 8];
-        k[0] = User;
-        BinaryPrimitives.WriteUInt16BigEndian(k.AsSpan(1), (ushort)n);
-        Encoding.UTF8.GetBytes(user, k.AsSpan(3));
-        BinaryPrimitives.WriteUInt64BigEndian(k.AsSpan(3 + n), ulong.MaxValue - (ulong)updatedTicks);
-        BinaryPrimitives.WriteUInt64BigEndian(k.AsSpan(3 + n + 8), number);
+        var k = new byte[UserPrefixLength(user) + 16];
+        WriteUserPrefix(user, k);
+        BinaryPrimitives.WriteUInt64BigEndian(k.AsSpan(k.Length - 16), ulong.MaxValue - (ulong)updatedTicks);
+        BinaryPrimitives.WriteUInt64BigEndian(k.AsSpan(k.Length - 8), ulong.MaxValue - number);
         return k;
     }
+
+    /// <summary>A user's whole range in <c>U</c>.</summary>
+    public static (byte[] From, byte[] To) UserRange(string user)
+    {
+        var from = new byte[UserPrefixLength(user)];
+        WriteUserPrefix(user, from);
+        var to = new byte[from.Length + 17];
+        from.CopyTo(to, 0);
+        to.AsSpan(from.Length).Fill(0xFF);
+        return (from, to); // the user's keys are the prefix and 16 more bytes: all below the prefix and 17 × 0xFF
+    }
+
+    /// <summary>Updated ticks and session number of a <c>U</c> key.</summary>
+    public static (long UpdatedTicks, ulong Number) ListingOfUser(ReadOnlySpan<byte> key) => key.Length >= 19
+        ? ((long)(ulong.MaxValue - BinaryPrimitives.ReadUInt64BigEndian(key[^16..])), ulong.MaxValue - BinaryPrimitives.ReadUInt64BigEndian(key[^8..]))
+        : throw new InvalidDataException($"Index key of {key.Length} bytes where a user key was expected.");
+
+    /// <summary>A status byte, updated ticks, number → empty: the sessions of one status, oldest activity first.</summary>
+    public static byte[] ForStatus(SessionStatus status, long updatedTicks, ulong number)
+    {
+        var k = new byte[1 + 1 + 8 + 8];
+        k[0] = Status;
+        k[1] = (byte)status;
+        BinaryPrimitives.WriteUInt64BigEndian(k.AsSpan(2), (ulong)updatedTicks);
+        BinaryPrimitives.WriteUInt64BigEndian(k.AsSpan(10), number);
+        return k;
+    }
+
+    /// <summary>The range of one status in <c>A</c>, up to (not including) <paramref name="beforeTicks"/>.</summary>
+    public static (byte[] From, byte[] To) StatusRange(SessionStatus status, long beforeTicks = long.MaxValue) =>
+        ([Status, (byte)status], beforeTicks == long.MaxValue ? [Status, (byte)((byte)status + 1)] : ForStatus(status, beforeTicks, 0));
+
+    /// <summary>The range of <c>T</c> up to (not including) <paramref name="beforeTicks"/>.</summary>
+    public static (byte[] From, byte[] To) TimeRange(long beforeTicks = long.MaxValue) =>
+        ([Time], beforeTicks == long.MaxValue ? [Time + 1] : ForTime(beforeTicks, 0));
+
+    /// <summary>Updated ticks and session number of a <c>T</c> or <c>A</c> key (both end in them).</summary>
+    public static (long UpdatedTicks, ulong Number) ListingOfTime(ReadOnlySpan<byte> key) => key.Length is 17 or 18
+        ? ((long)BinaryPrimitives.ReadUInt64BigEndian(key[^16..]), BinaryPrimitives.ReadUInt64BigEndian(key[^8..]))
+        : throw new InvalidDataException($"Index key of {key.Length} bytes where a time key was expected.");
 
     /// <summary>T updated ticks, number → empty: sessions by last activity, oldest first (cleanup).</summary>
     public static byte[] ForTime(long updatedTicks, ulong number)
@@ -90,6 +140,15 @@ internal static class IndexKeys
     public static long SequenceOf(byte[] key) => key.Length == 17
         ? (long)BinaryPrimitives.ReadUInt64BigEndian(key.AsSpan(9))
         : throw new InvalidDataException($"Index key of {key.Length} bytes where a message key (17 bytes) was expected.");
+
+    private static int UserPrefixLength(string user) => 1 + 2 + Encoding.UTF8.GetByteCount(user);
+
+    private static void WriteUserPrefix(string user, Span<byte> k)
+    {
+        k[0] = User;
+        var n = Encoding.UTF8.GetBytes(user, k[3..]);
+        BinaryPrimitives.WriteUInt16BigEndian(k[1..], (ushort)n);
+    }
 
     private static byte[] Number(byte space, ulong number)
     {

@@ -164,12 +164,14 @@ internal sealed class SessionEntry(ulong number, SessionState state, ISessionCon
     /// <summary>Bytes of records no longer needed (evicted messages, superseded states): what vacuum reclaims.</summary>
     public long DeadBytes { get; set; }
 
-    /// <summary>The listing key the session is filed under now.</summary>
-    public SessionKey IndexedKey { get; set; }
+    /// <summary>Where the session is listed now, as of the index's last settle (guarded by the index's lock).</summary>
+    public Listing Listed { get; set; }
 
-    public string? IndexedUser { get; set; }
+    /// <summary>Where the committed index file lists the session, or null (guarded by the index's lock).</summary>
+    public Listing? Committed { get; set; }
 
-    public SessionStatus IndexedStatus { get; set; }
+    /// <summary>True while the entry is in the index's overlay: listed other than the file says (guarded by the index's lock).</summary>
+    public bool InOverlay { get; set; }
 
     /// <summary>True while the entry waits in the index's queue of entries to re-file (guarded by the index's lock).</summary>
     public bool RefileQueued { get; set; }
@@ -207,11 +209,15 @@ internal sealed class SessionEntry(ulong number, SessionState state, ISessionCon
 /// <param name="LastSequence">Highest message sequence saved (later appends are above it).</param>
 /// <param name="Messages">Message entries in the file.</param>
 /// <param name="Summaries">Summaries in the file.</param>
-/// <param name="Key">The by-time key in the file.</param>
+/// <param name="UpdatedTicks">The activity time of the listing keys in the file.</param>
 /// <param name="User">The user of the by-user key in the file.</param>
-internal sealed record SavedImage(long Version, long LastSequence, int Messages, int Summaries, SessionKey Key, string? User)
+/// <param name="Status">The status of the by-status key in the file.</param>
+internal sealed record SavedImage(long Version, long LastSequence, int Messages, int Summaries, long UpdatedTicks, string? User, SessionStatus Status)
 {
-    public static readonly SavedImage None = new(0, 0, 0, 0, default, null);
+    public static readonly SavedImage None = new(0, 0, 0, 0, 0, null, default);
+
+    /// <summary>The listing keys the file holds for the session (null when it holds none).</summary>
+    public Listing? Listing => InFile ? new Listing(UpdatedTicks, User, Status) : null;
 
     public bool InFile => Version != 0;
 }
@@ -228,13 +234,3 @@ internal interface ISessionContentSource
 
 /// <summary>A segment of a session and how many bytes of it are valid.</summary>
 internal record struct SegmentExtent(uint Segment, long Length);
-
-/// <summary>Listing order: newest activity first, then session id (ordinal).</summary>
-internal readonly record struct SessionKey(long UpdatedTicks, string SessionId) : IComparable<SessionKey>
-{
-    public int CompareTo(SessionKey other)
-    {
-        var c = other.UpdatedTicks.CompareTo(UpdatedTicks);
-        return c != 0 ? c : string.CompareOrdinal(SessionId, other.SessionId);
-    }
-}

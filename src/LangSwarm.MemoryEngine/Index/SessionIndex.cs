@@ -3,23 +3,29 @@ using LangSwarm.Memory;
 namespace LangSwarm.MemoryEngine.Index;
 
 /// <summary>
-/// The store-wide index: sessions by id and number, and ordered sets by activity (for listing and cleanup),
-/// by user and by status. Guarded by one lock; per-session contents are guarded by each entry's lock.
+/// The store-wide index: sessions by id and by number, and the listings (by user, status and activity time)
+/// read from the index file's listing key spaces with a small overlay of the sessions listed otherwise since
+/// the file's last commit, so a listing's cost follows the page it returns and memory holds no ordered set of
+/// every session. Guarded by one lock, taken before an entry's lock and before the file's read lock (never
+/// the other way round); per-session contents are guarded by each entry's lock.
 /// </summary>
 internal sealed class SessionIndex
 {
     private readonly object _lock = new();
     private readonly Dictionary<string, SessionEntry> _byId = new(StringComparer.Ordinal);
     private readonly Dictionary<ulong, SessionEntry> _byNumber = [];
-    private SortedSet<SessionKey> _byTime = [];
-    private readonly Dictionary<string, SortedSet<SessionKey>> _byUser = new(StringComparer.Ordinal);
-    private readonly Dictionary<SessionStatus, SortedSet<SessionKey>> _byStatus = [];
+
+    // The committed listings: null until the engine attaches its file (then every session is in the overlay).
+    private IndexFile? _file;
+
+    // Sessions listed other than the committed file lists them (new, changed or moved since its last commit).
+    private readonly HashSet<SessionEntry> _overlay = [];
 
     // Ids of sessions being created (between the id check and the creation record's filing).
     private readonly HashSet<string> _reserved = new(StringComparer.Ordinal);
 
     // Sessions whose activity time, user or status may have changed since they were filed: re-filed before the
-    // next query that reads the ordered sets, so an add costs a flag instead of three sorted-set moves.
+    // next query that reads the listings, so an add costs a flag instead of moving keys.
     private readonly List<SessionEntry> _refile = [];
 
     // Sessions removed since the last checkpoint that the index file still holds.
@@ -36,6 +42,19 @@ internal sealed class SessionIndex
             lock (_lock)
             {
                 return _byId.Count;
+            }
+        }
+    }
+
+    /// <summary>Sessions listed other than the committed index file lists them (none right after a checkpoint without writes).</summary>
+    public int OverlayCount
+    {
+        get
+        {
+            lock (_lock)
+            {
+                Settle();
+                return _overlay.Count;
             }
         }
     }
@@ -98,10 +117,7 @@ internal sealed class SessionIndex
         }
     }
 
-    /// <summary>
-    /// Loads many sessions into an empty index at once (the checkpoint at open): the ordered sets are built
-    /// from sorted arrays instead of one insert at a time.
-    /// </summary>
+    /// <summary>Loads many sessions into an empty index at once (the checkpoint at open).</summary>
     public void Load(List<SessionEntry> entries)
     {
         lock (_lock)
@@ -110,34 +126,58 @@ internal sealed class SessionIndex
             {
                 throw new InvalidOperationException("Load needs an empty index.");
             }
-            var time = new List<SessionKey>(entries.Count);
-            var users = new Dictionary<string, List<SessionKey>>(StringComparer.Ordinal);
-            var statuses = new Dictionary<SessionStatus, List<SessionKey>>();
+            _byId.EnsureCapacity(entries.Count);
+            _byNumber.EnsureCapacity(entries.Count);
             foreach (var e in entries)
             {
-                var m = e.State.Metadata;
-                if (!_byId.TryAdd(m.SessionId, e))
+                if (!_byId.TryAdd(e.State.Metadata.SessionId, e))
                 {
                     continue;
                 }
                 _byNumber[e.Number] = e;
                 e.Owner = this;
-                var key = Stamp(e);
-                time.Add(key);
-                if (m.UserId is not null)
+                e.Committed = e.Saved.Listing;
+                File(e);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Lists from <paramref name="file"/> from now on (null: from the overlay alone, while the engine replaces its
+    /// file); with <paramref name="empty"/> (a new or recreated file) no session is taken as listed there until a
+    /// checkpoint commits it.
+    /// </summary>
+    public void Attach(IndexFile? file, bool empty)
+    {
+        lock (_lock)
+        {
+            _file = file;
+            foreach (var e in _byNumber.Values)
+            {
+                if (empty)
                 {
-                    (users.TryGetValue(m.UserId, out var u) ? u : users[m.UserId] = []).Add(key);
+                    e.Committed = null;
                 }
-                (statuses.TryGetValue(m.Status, out var st) ? st : statuses[m.Status] = []).Add(key);
+                Reconcile(e);
             }
-            _byTime = new SortedSet<SessionKey>(time);
-            foreach (var (user, keys) in users)
+        }
+    }
+
+    /// <summary>
+    /// After <paramref name="delta"/> was committed to the attached file: the sessions it saved are listed there
+    /// as they were captured (those changed again since stay in the overlay).
+    /// </summary>
+    public void Committed(IndexDelta delta)
+    {
+        lock (_lock)
+        {
+            foreach (var save in delta.Saves)
             {
-                _byUser[user] = new SortedSet<SessionKey>(keys);
-            }
-            foreach (var (status, keys) in statuses)
-            {
-                _byStatus[status] = new SortedSet<SessionKey>(keys);
+                if (_byNumber.TryGetValue(save.Number, out var e))
+                {
+                    e.Committed = save.After.Listing;
+                    Reconcile(e);
+                }
             }
         }
     }
@@ -153,7 +193,11 @@ internal sealed class SessionIndex
                     entry.Removed = true;
                 }
                 _byId.Remove(entry.State.Metadata.SessionId);
-                Unfile(entry);
+                if (entry.InOverlay)
+                {
+                    entry.InOverlay = false;
+                    _overlay.Remove(entry);
+                }
                 if (entry.Saved.InFile)
                 {
                     _removed.Add(entry);
@@ -175,82 +219,109 @@ internal sealed class SessionIndex
         }
     }
 
-    /// <summary>Re-files the queued sessions whose keys changed. Under <see cref="_lock"/>.</summary>
+    /// <summary>Re-files the queued sessions. Under <see cref="_lock"/>.</summary>
     private void Settle()
     {
         foreach (var entry in _refile)
         {
             entry.RefileQueued = false;
-            if (!_byNumber.ContainsKey(entry.Number))
+            if (_byNumber.ContainsKey(entry.Number))
             {
-                continue; // removed since: Remove unfiled it
+                File(entry); // not when removed since: Remove took it out of the overlay
             }
-            var m = entry.State.Metadata;
-            if (entry.IndexedKey.UpdatedTicks == m.UpdatedAt.UtcTicks && entry.IndexedUser == m.UserId && entry.IndexedStatus == m.Status)
-            {
-                continue;
-            }
-            Unfile(entry);
-            File(entry);
         }
         _refile.Clear();
     }
 
+    /// <summary>
+    /// A page of sessions in listing order (newest activity first, ties by id): the committed listing keys of the
+    /// user, status or store, skipping sessions listed otherwise now, merged with the overlay's matching sessions.
+    /// </summary>
     public List<SessionMetadata> Query(SessionQuery query)
     {
         lock (_lock)
         {
             Settle();
-            SortedSet<SessionKey>? set = query.UserId is not null
-                ? _byUser.GetValueOrDefault(query.UserId)
-                : query.Status is { } st ? _byStatus.GetValueOrDefault(st) : _byTime;
-            var page = new List<SessionMetadata>(Math.Min(query.Limit, 256));
-            if (set is null)
+            var overlay = OverlayMatching(e => (query.UserId is null || e.Listed.User == query.UserId) && (query.Status is not { } st || e.Listed.Status == st));
+            var page = new ListingPage(query.Offset, query.Limit);
+            var next = 0;
+            var more = true;
+            _file?.VisitNewestFirst(query.UserId, query.Status, (ticks, number) =>
             {
-                return page;
+                if (!IsListedInFile(number, ticks, out var e) || query.Status is { } s && e.Listed.Status != s)
+                {
+                    return true;
+                }
+                while (next < overlay.Count && Listing.Precedes(overlay[next].Listed.UpdatedTicks, overlay[next].Number, ticks, number))
+                {
+                    if (!page.Offer(overlay[next++]))
+                    {
+                        return more = false;
+                    }
+                }
+                return more = page.Offer(e);
+            });
+            while (more && next < overlay.Count && page.Offer(overlay[next++]))
+            {
             }
-            var skipped = 0;
-            foreach (var key in set)
+            var picked = page.Finish();
+            var result = new List<SessionMetadata>(picked.Count);
+            foreach (var e in picked)
             {
-                var e = _byId[key.SessionId];
-                if (query.Status is { } s && e.IndexedStatus != s)
-                {
-                    continue;
-                }
-                if (skipped++ < query.Offset)
-                {
-                    continue;
-                }
                 lock (e.Lock)
                 {
-                    page.Add(e.State.Metadata.Clone());
-                }
-                if (page.Count == query.Limit)
-                {
-                    break;
+                    result.Add(e.State.Metadata.Clone());
                 }
             }
-            return page;
+            return result;
         }
     }
 
-    /// <summary>Ids of sessions idle since before <paramref name="cutoff"/>, found from the oldest end of the activity order.</summary>
-    public List<string> UpdatedBefore(DateTimeOffset cutoff)
+    /// <summary>Ids of sessions (of <paramref name="status"/>, or all) idle since before <paramref name="cutoff"/>.</summary>
+    public List<string> UpdatedBefore(DateTimeOffset cutoff, SessionStatus? status = null)
     {
         lock (_lock)
         {
             Settle();
+            var ticks = cutoff.UtcTicks;
             var ids = new List<string>();
-            foreach (var key in _byTime.Reverse())
+            foreach (var e in OverlayMatching(e => e.Listed.UpdatedTicks < ticks && (status is not { } st || e.Listed.Status == st)))
             {
-                if (key.UpdatedTicks >= cutoff.UtcTicks)
-                {
-                    break;
-                }
-                ids.Add(key.SessionId);
+                ids.Add(e.State.Metadata.SessionId);
             }
+            _file?.VisitOlderThan(ticks, status, (t, number) =>
+            {
+                if (IsListedInFile(number, t, out var e))
+                {
+                    ids.Add(e.State.Metadata.SessionId);
+                }
+                return true;
+            });
             return ids;
         }
+    }
+
+    /// <summary>
+    /// True when the session the file lists under (<paramref name="ticks"/>, <paramref name="number"/>) is still
+    /// listed there and only there: alive, not in the overlay, and filed at that time. Under <see cref="_lock"/>;
+    /// reads only fields the index's lock guards (it runs under the file's read lock).
+    /// </summary>
+    private bool IsListedInFile(ulong number, long ticks, out SessionEntry entry) =>
+        _byNumber.TryGetValue(number, out entry!) && !entry.InOverlay && entry.Listed.UpdatedTicks == ticks;
+
+    /// <summary>The overlay's sessions that <paramref name="match"/>, in listing order.</summary>
+    private List<SessionEntry> OverlayMatching(Func<SessionEntry, bool> match)
+    {
+        var list = new List<SessionEntry>();
+        foreach (var e in _overlay)
+        {
+            if (match(e))
+            {
+                list.Add(e);
+            }
+        }
+        list.Sort(static (a, b) => a.Number == b.Number ? 0 : Listing.Precedes(a.Listed.UpdatedTicks, a.Number, b.Listed.UpdatedTicks, b.Number) ? -1 : 1);
+        return list;
     }
 
     /// <summary>Queues a changed entry for the next checkpoint (called once per entry until drained).</summary>
@@ -284,28 +355,6 @@ internal sealed class SessionIndex
         }
     }
 
-    /// <summary>Ids of sessions in <paramref name="status"/> idle since before <paramref name="cutoff"/>, from the oldest end of that status's order.</summary>
-    public List<string> UpdatedBefore(DateTimeOffset cutoff, SessionStatus status)
-    {
-        lock (_lock)
-        {
-            Settle();
-            var ids = new List<string>();
-            if (_byStatus.TryGetValue(status, out var set))
-            {
-                foreach (var key in set.Reverse())
-                {
-                    if (key.UpdatedTicks >= cutoff.UtcTicks)
-                    {
-                        break;
-                    }
-                    ids.Add(key.SessionId);
-                }
-            }
-            return ids;
-        }
-    }
-
     /// <summary>Bytes of every session's segments, as the index knows them.</summary>
     public long SegmentBytes()
     {
@@ -331,51 +380,80 @@ internal sealed class SessionIndex
         }
     }
 
+    /// <summary>Records where the session is listed now and whether the overlay holds it. Under <see cref="_lock"/>.</summary>
     private void File(SessionEntry e)
     {
-        var m = e.State.Metadata;
-        var key = Stamp(e);
-        _byTime.Add(key);
-        if (m.UserId is not null)
-        {
-            if (!_byUser.TryGetValue(m.UserId, out var u))
-            {
-                _byUser[m.UserId] = u = [];
-            }
-            u.Add(key);
-        }
-        if (!_byStatus.TryGetValue(m.Status, out var s))
-        {
-            _byStatus[m.Status] = s = [];
-        }
-        s.Add(key);
+        e.Listed = Listing.Of(e.State.Metadata);
+        Reconcile(e);
     }
 
-    /// <summary>Records on the entry under which key, user and status it is filed; returns the key.</summary>
-    private static SessionKey Stamp(SessionEntry e)
+    /// <summary>Puts the entry in the overlay exactly when the file lists it otherwise than it is listed now.</summary>
+    private void Reconcile(SessionEntry e)
     {
-        var m = e.State.Metadata;
-        var key = new SessionKey(m.UpdatedAt.UtcTicks, m.SessionId);
-        e.IndexedKey = key;
-        e.IndexedUser = m.UserId;
-        e.IndexedStatus = m.Status;
-        return key;
-    }
-
-    private void Unfile(SessionEntry e)
-    {
-        _byTime.Remove(e.IndexedKey);
-        if (e.IndexedUser is not null && _byUser.TryGetValue(e.IndexedUser, out var u))
+        var inOverlay = _file is null || e.Committed != e.Listed;
+        if (inOverlay != e.InOverlay)
         {
-            u.Remove(e.IndexedKey);
-            if (u.Count == 0)
+            e.InOverlay = inOverlay;
+            if (inOverlay)
             {
-                _byUser.Remove(e.IndexedUser);
+                _overlay.Add(e);
+            }
+            else
+            {
+                _overlay.Remove(e);
             }
         }
-        if (_byStatus.TryGetValue(e.IndexedStatus, out var s))
+    }
+}
+
+/// <summary>
+/// Collects one page from sessions offered in listing order by time: sessions of equal activity time are held
+/// until the time changes and then taken in id order (the listing's tie rule), so a page never ends inside a tie.
+/// </summary>
+internal sealed class ListingPage(int offset, int limit)
+{
+    private readonly List<SessionEntry> _picked = new(Math.Min(limit, 256));
+    private readonly List<SessionEntry> _tie = [];
+    private int _skipped;
+
+    /// <summary>Offers the next session; false once the page is full (stop offering).</summary>
+    public bool Offer(SessionEntry e)
+    {
+        if (_tie.Count > 0 && _tie[0].Listed.UpdatedTicks != e.Listed.UpdatedTicks && !Flush())
         {
-            s.Remove(e.IndexedKey);
+            return false;
         }
+        _tie.Add(e);
+        return true;
+    }
+
+    /// <summary>The page, once every session was offered or <see cref="Offer"/> said stop.</summary>
+    public List<SessionEntry> Finish()
+    {
+        Flush();
+        return _picked;
+    }
+
+    private bool Flush()
+    {
+        if (_tie.Count > 1)
+        {
+            _tie.Sort(static (a, b) => string.CompareOrdinal(a.State.Metadata.SessionId, b.State.Metadata.SessionId));
+        }
+        foreach (var e in _tie)
+        {
+            if (_picked.Count == limit)
+            {
+                break;
+            }
+            if (_skipped < offset)
+            {
+                _skipped++;
+                continue;
+            }
+            _picked.Add(e);
+        }
+        _tie.Clear();
+        return _picked.Count < limit;
     }
 }

@@ -188,6 +188,8 @@ internal static class GoldenVectorSet
             (IndexKeys.ForSession(SessionA), sessionValue.WrittenSpan.ToArray()),
             (IndexKeys.ForTime(state.Metadata.UpdatedAt.UtcTicks, SessionA), []),
             (IndexKeys.ForUser("user-1", state.Metadata.UpdatedAt.UtcTicks, SessionA), []),
+            (IndexKeys.ForStatus(state.Metadata.Status, state.Metadata.UpdatedAt.UtcTicks, SessionA), []),
+            (IndexKeys.LayoutKey, [0, 0, 0, (byte)IndexKeys.CurrentLayout]),
             (IndexKeys.ForSummary(SessionA, 0), Payload(summary.Bytes)),
         };
         foreach (var m in live)

@@ -185,6 +185,56 @@ internal sealed partial class BPlusTree : IDisposable
         }
     }
 
+    /// <summary>
+    /// <see cref="Scan"/> in descending key order: visits committed entries with <paramref name="from"/> ≤ key &lt;
+    /// <paramref name="to"/>, the greatest first, until <paramref name="visit"/> returns false.
+    /// </summary>
+    public void ScanReverse(ReadOnlySpan<byte> from, ReadOnlySpan<byte> to, Func<byte[], byte[], bool> visit)
+    {
+        _rw.EnterReadLock();
+        try
+        {
+            if (_meta.Root != 0)
+            {
+                WalkReverse(_pages.ReadNode(_meta.Root, _meta.PageCount), _meta.PageCount, from, to, visit, 0);
+            }
+        }
+        finally
+        {
+            _rw.ExitReadLock();
+        }
+    }
+
+    /// <summary>Reverse in-order walk of a committed subtree; false once the visitor stops or keys fall below <paramref name="from"/>.</summary>
+    private bool WalkReverse(Node node, uint pageCount, ReadOnlySpan<byte> from, ReadOnlySpan<byte> to, Func<byte[], byte[], bool> visit, int depth)
+    {
+        CheckDepth(depth);
+        if (node.IsLeaf)
+        {
+            for (var i = node.LowerBound(to, out _) - 1; i >= 0; i--)
+            {
+                if (node.Keys[i].AsSpan().SequenceCompareTo(from) < 0 || !visit(node.Keys[i], Resolve(node.Values[i], pageCount)))
+                {
+                    return false;
+                }
+            }
+            return true;
+        }
+        for (var i = node.ChildIndex(to); i >= 0; i--)
+        {
+            if (!WalkReverse(_pages.ReadNode(node.Children[i], pageCount), pageCount, from, to, visit, depth + 1))
+            {
+                return false;
+            }
+            // Child i - 1 holds only keys below separator i - 1: none is in range once that is at or below from.
+            if (i > 0 && node.Keys[i - 1].AsSpan().SequenceCompareTo(from) <= 0)
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
     private byte[] Resolve(LeafValue v, uint pageCount) => v.IsOverflow ? _pages.ReadOverflow(v.OverflowPage, v.Length, pageCount) : v.Inline!;
 
     /// <summary>In-order walk of a subtree (clean or, in a transaction, dirty); false once the visitor stops.</summary>
