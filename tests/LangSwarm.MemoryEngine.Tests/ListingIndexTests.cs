@@ -217,6 +217,73 @@ public sealed class ListingIndexTests
         await refused.DisposeAsync();
     }
 
+    [Fact]
+    public async Task RoleQueries_MatchAFilterOfAllMessages_FromTheFileHotAndCold()
+    {
+        using var dir = new TempStore();
+        var rng = new Random(11);
+        var backend = await OpenAsync(dir.Path);
+        var t0 = new DateTimeOffset(2026, 3, 1, 0, 0, 0, TimeSpan.Zero);
+        var session = await backend.CreateSessionAsync(new SessionMetadata("long") { SummaryStrategy = SummaryStrategy.Manual, MaxMessages = 1_000_000, MaxTokens = 100_000_000 });
+        var next = 0;
+        async Task AddAsync(int count)
+        {
+            var batch = new List<Message>();
+            for (var i = 0; i < count; i++, next++)
+            {
+                // Times mostly rise with the sequence, and sometimes step back.
+                var at = t0.AddSeconds(next - (rng.Next(10) == 0 ? rng.Next(0, 500) : 0));
+                batch.Add(new Message((MessageRole)rng.Next(0, 5), $"m{next}") { Timestamp = at, TokenCount = 1 });
+            }
+            await session.AddMessagesAsync(batch);
+        }
+        await AddAsync(3_000);
+        await backend.CheckpointAsync(); // committed: the role keys answer up to here
+        await AddAsync(700);             // the tail: in memory only
+        await AssertRoleQueriesAsync(session, rng, 30);
+
+        await backend.DisposeAsync();
+        backend = await OpenAsync(dir.Path);
+        session = (await backend.GetSessionAsync("long"))!;
+        var entry = backend.Engine.Index.All().Single();
+        Assert.False(entry.MessagesLoaded);
+        var cold = await session.GetMessagesAsync(limit: 10, roles: [MessageRole.Tool]);
+        Assert.Equal(10, cold.Count);
+        Assert.False(entry.MessagesLoaded); // answered from the file without loading the session's 3,700 entries
+        await AssertRoleQueriesAsync(session, rng, 30);
+
+        // Evict the oldest 1,000 (a cut below the first live sequence), then ask again before and after the
+        // checkpoint that removes their keys from the file.
+        await session.UpdateMetadataAsync(new Dictionary<string, object?> { ["max_messages"] = 2_700 });
+        await AddAsync(1);
+        Assert.InRange((await session.GetMessagesAsync()).Count, 1, 2_700);
+        await AssertRoleQueriesAsync(session, rng, 20);
+        await backend.CheckpointAsync();
+        await AssertRoleQueriesAsync(session, rng, 20);
+        Assert.True((await backend.VerifyAsync()).Ok);
+        await backend.DisposeAsync();
+    }
+
+    private static async Task AssertRoleQueriesAsync(IMemorySession session, Random rng, int queries)
+    {
+        var all = await session.GetMessagesAsync();
+        for (var q = 0; q < queries; q++)
+        {
+            var roles = Enum.GetValues<MessageRole>().Where(_ => rng.Next(3) == 0).ToArray();
+            if (roles.Length == 0)
+            {
+                roles = [MessageRole.Assistant];
+            }
+            DateTimeOffset? since = rng.Next(2) == 0 ? null : all[rng.Next(all.Count)].Timestamp;
+            int? limit = rng.Next(3) == 0 ? null : rng.Next(1, 80);
+            var matching = all.Where(m => roles.Contains(m.Role) && (since is null || m.Timestamp >= since)).ToList();
+            var expected = limit is { } n ? matching.Skip(Math.Max(0, matching.Count - n)) : matching;
+            var got = await session.GetMessagesAsync(limit, since, roles);
+            Assert.Equal(expected.Select(m => m.Sequence), got.Select(m => m.Sequence));
+            Assert.Equal(expected.Select(m => m.Content), got.Select(m => m.Content));
+        }
+    }
+
     private static async Task<EngineBackend> OpenAsync(string path)
     {
         var backend = new EngineBackend(new EngineOptions { Path = path, Durability = DurabilityMode.None });

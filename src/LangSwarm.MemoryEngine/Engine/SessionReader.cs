@@ -20,8 +20,15 @@ internal sealed class SessionReader(SessionIndex index, SegmentFiles segments, R
     public List<Message> ReadMessages(SessionEntry entry, MessageQuery query, int? newest = null) =>
         ReadEntries(entry, Pick(entry, query, newest));
 
-    /// <summary>The index entries of the live messages matching <paramref name="query"/>, ascending.</summary>
-    public static List<MessageEntry> Pick(SessionEntry entry, MessageQuery query, int? newest = null)
+    /// <summary>
+    /// The index entries of the live messages matching <paramref name="query"/>, ascending: a role filter from the
+    /// index file's role keys where they answer (<see cref="RolePicker"/>), otherwise by filtering the session's
+    /// entries in memory.
+    /// </summary>
+    public List<MessageEntry> Pick(SessionEntry entry, MessageQuery query, int? newest = null) =>
+        RolePicker.TryPick(entry, index.AttachedFile, query, newest) ?? PickInMemory(entry, query, newest);
+
+    private static List<MessageEntry> PickInMemory(SessionEntry entry, MessageQuery query, int? newest)
     {
         var picked = new List<MessageEntry>();
         lock (entry.Lock)

@@ -259,7 +259,7 @@ internal sealed partial class StoreEngine : IDisposable
     public List<Message> ReadMessages(SessionEntry entry, MessageQuery query, int? newest = null) => _reader.ReadMessages(entry, query, newest);
 
     /// <summary>The index entries of the live messages matching <paramref name="query"/>, ascending.</summary>
-    public List<MessageEntry> Pick(SessionEntry entry, MessageQuery query, int? newest = null) => SessionReader.Pick(entry, query, newest);
+    public List<MessageEntry> Pick(SessionEntry entry, MessageQuery query, int? newest = null) => _reader.Pick(entry, query, newest);
 
     /// <summary>Reads and decodes the records of <paramref name="picked"/>; damaged ones are reported and skipped.</summary>
     public List<Message> ReadEntries(SessionEntry entry, List<MessageEntry> picked) => _reader.ReadEntries(entry, picked);

@@ -19,6 +19,8 @@ internal sealed class IndexFile : IDisposable
 
     private static readonly byte[] Empty = [];
 
+    private static readonly MessageRole[] Roles = Enum.GetValues<MessageRole>();
+
     private readonly BPlusTree _tree;
 
     // The key layout the committed tree is in (0: a file from before the layout marker, or a new empty file).
@@ -104,42 +106,20 @@ internal sealed class IndexFile : IDisposable
         });
         if (_layout < IndexKeys.CurrentLayout && HasCheckpoint)
         {
-            UpgradeLayout(sessions);
+            try
+            {
+                IndexLayoutUpgrade.Rewrite(_tree, sessions);
+                MarkLayout();
+                _tree.Commit(CoveredLsn, NextLsn, NextSession);
+            }
+            catch
+            {
+                _layout = 0;
+                _tree.Rollback();
+                throw;
+            }
         }
         return sessions;
-    }
-
-    /// <summary>
-    /// Files written before the layout marker have user keys in the old order and no status keys: both are
-    /// rewritten from the session records in one transaction (the file's LSNs stay as they are), so a crash
-    /// leaves the old file or the upgraded one.
-    /// </summary>
-    private void UpgradeLayout(List<SessionEntry> sessions)
-    {
-        try
-        {
-            var (from, to) = IndexKeys.Space(IndexKeys.User);
-            _tree.DeleteRange(from, to);
-            (from, to) = IndexKeys.Space(IndexKeys.Status);
-            _tree.DeleteRange(from, to);
-            foreach (var e in sessions)
-            {
-                var saved = e.Saved;
-                _tree.Put(IndexKeys.ForStatus(saved.Status, saved.UpdatedTicks, e.Number), Empty);
-                if (saved.User is { } user)
-                {
-                    _tree.Put(IndexKeys.ForUser(user, saved.UpdatedTicks, e.Number), Empty);
-                }
-            }
-            MarkLayout();
-            _tree.Commit(CoveredLsn, NextLsn, NextSession);
-        }
-        catch
-        {
-            _layout = 0;
-            _tree.Rollback();
-            throw;
-        }
     }
 
     private void MarkLayout()
@@ -192,6 +172,7 @@ internal sealed class IndexFile : IDisposable
                 _tree.Delete(IndexKeys.ForSessionId(id));
                 Unfile(saved, number);
                 _tree.DeleteRange(IndexKeys.RangeStart(IndexKeys.Message, number), IndexKeys.RangeEnd(IndexKeys.Message, number));
+                _tree.DeleteRange(IndexKeys.RangeStart(IndexKeys.Role, number), IndexKeys.RangeEnd(IndexKeys.Role, number));
                 _tree.DeleteRange(IndexKeys.RangeStart(IndexKeys.Summary, number), IndexKeys.RangeEnd(IndexKeys.Summary, number));
             }
             var scratch = new ArrayBufferWriter<byte>(256);
@@ -244,27 +225,37 @@ internal sealed class IndexFile : IDisposable
             {
                 keep.Add(m.Sequence);
             }
-            var gone = new List<byte[]>();
-            _tree.ScanTransaction(IndexKeys.RangeStart(IndexKeys.Message, n), IndexKeys.RangeEnd(IndexKeys.Message, n), (k, _) =>
+            var gone = new List<(byte[] Key, MessageRole Role)>();
+            _tree.ScanTransaction(IndexKeys.RangeStart(IndexKeys.Message, n), IndexKeys.RangeEnd(IndexKeys.Message, n), (k, v) =>
             {
-                if (!keep.Contains(IndexKeys.SequenceOf(k)))
+                var sequence = IndexKeys.SequenceOf(k);
+                if (!keep.Contains(sequence))
                 {
-                    gone.Add(k);
+                    gone.Add((k, (MessageRole)SessionRecord.DecodeMessage(sequence, v).Role));
                 }
                 return true;
             });
-            foreach (var k in gone)
+            foreach (var (k, role) in gone)
             {
                 _tree.Delete(k);
+                _tree.Delete(IndexKeys.ForRole(n, role, IndexKeys.SequenceOf(k)));
             }
         }
         else if (s.CutBelow != long.MinValue)
         {
             _tree.DeleteRange(IndexKeys.RangeStart(IndexKeys.Message, n), IndexKeys.ForMessage(n, s.CutBelow == long.MaxValue ? long.MaxValue : s.CutBelow));
+            foreach (var role in Roles)
+            {
+                var (from, to) = IndexKeys.RoleRange(n, role, 0, s.CutBelow);
+                _tree.DeleteRange(from, to);
+            }
         }
+        var time = new byte[8];
         foreach (var m in s.Messages)
         {
             _tree.Put(IndexKeys.ForMessage(n, m.Sequence), SessionRecord.EncodeMessage(m));
+            BinaryPrimitives.WriteInt64LittleEndian(time, m.TimeTicks);
+            _tree.Put(IndexKeys.ForRole(n, (MessageRole)m.Role, m.Sequence), time);
         }
 
         if (s.RewriteSummaries)
@@ -323,6 +314,39 @@ internal sealed class IndexFile : IDisposable
             var (ticks, number) = IndexKeys.ListingOfTime(k);
             return visit(ticks, number);
         });
+    }
+
+    /// <summary>
+    /// Visits a session's committed messages of <paramref name="role"/> with sequences in [<paramref name="from"/>,
+    /// <paramref name="to"/>), as (sequence, time ticks), ascending or newest first, until <paramref name="visit"/>
+    /// returns false. The visitor runs under the tree's read lock.
+    /// </summary>
+    public void VisitRole(ulong number, MessageRole role, long from, long to, bool newestFirst, Func<long, long, bool> visit)
+    {
+        var (f, t) = IndexKeys.RoleRange(number, role, from, to);
+        Func<byte[], byte[], bool> each = (k, v) => v.Length == 8
+            ? visit(IndexKeys.SequenceOfRole(k), BinaryPrimitives.ReadInt64LittleEndian(v))
+            : throw new InvalidDataException($"Role key value of {v.Length} bytes (8 expected).");
+        if (newestFirst)
+        {
+            _tree.ScanReverse(f, t, each);
+        }
+        else
+        {
+            _tree.Scan(f, t, each);
+        }
+    }
+
+    /// <summary>The committed message entry of a session's <paramref name="sequence"/>, if the file holds one.</summary>
+    public bool TryGetMessage(ulong number, long sequence, out MessageEntry entry)
+    {
+        entry = default;
+        if (!_tree.TryGet(IndexKeys.ForMessage(number, sequence), out var value))
+        {
+            return false;
+        }
+        entry = SessionRecord.DecodeMessage(sequence, value);
+        return true;
     }
 
     /// <summary>Visits the committed listing keys with activity before <paramref name="cutoffTicks"/>, oldest first (of one status, or all).</summary>

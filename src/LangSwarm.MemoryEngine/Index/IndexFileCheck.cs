@@ -76,7 +76,47 @@ internal static class IndexFileCheck
                 problems.Add($"index file: key space '{(char)space}' holds {found} keys for {count} sessions");
             }
         }
+        try
+        {
+            CheckRoles(tree, problems);
+        }
+        catch (InvalidDataException ex)
+        {
+            problems.Add($"index file: {ex.Message}");
+        }
         return problems;
+    }
+
+    /// <summary>Every message entry is filed under its role, and the role space holds nothing else.</summary>
+    private static void CheckRoles(BPlusTree tree, List<string> problems)
+    {
+        var messages = new List<(ulong Number, long Sequence, MessageRole Role)>();
+        var (from, to) = IndexKeys.Space(IndexKeys.Message);
+        tree.Scan(from, to, (k, v) =>
+        {
+            var sequence = IndexKeys.SequenceOf(k);
+            messages.Add((System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(k.AsSpan(1)), sequence, (MessageRole)SessionRecord.DecodeMessage(sequence, v).Role));
+            return true;
+        });
+        foreach (var (number, sequence, role) in messages)
+        {
+            if (!tree.TryGet(IndexKeys.ForRole(number, role, sequence), out _))
+            {
+                problems.Add($"index file: message {sequence} of session number {number} is not filed under its role");
+                return;
+            }
+        }
+        (from, to) = IndexKeys.Space(IndexKeys.Role);
+        var roles = 0;
+        tree.Scan(from, to, (_, _) =>
+        {
+            roles++;
+            return true;
+        });
+        if (roles != messages.Count)
+        {
+            problems.Add($"index file: key space 'R' holds {roles} keys for {messages.Count} message entries");
+        }
     }
 
     /// <summary>For records read only to be checked.</summary>

@@ -19,6 +19,7 @@ internal static class IndexKeys
     public const byte Message = (byte)'M';
     public const byte Summary = (byte)'Y';
     public const byte Status = (byte)'A';
+    public const byte Role = (byte)'R';
     public const byte Layout = (byte)'V';
 
     /// <summary>The key layout this build writes (the value of the <c>V</c> key); files without it are upgraded at open.</summary>
@@ -109,6 +110,35 @@ internal static class IndexKeys
         k[0] = Message;
         BinaryPrimitives.WriteUInt64BigEndian(k.AsSpan(1), number);
         BinaryPrimitives.WriteUInt64BigEndian(k.AsSpan(9), (ulong)Math.Max(0, sequence));
+        return k;
+    }
+
+    /// <summary>R number role sequence → the message's time (i64): a session's messages of one role by sequence.</summary>
+    public static byte[] ForRole(ulong number, MessageRole role, long sequence)
+    {
+        var k = new byte[1 + 8 + 1 + 8];
+        k[0] = Role;
+        BinaryPrimitives.WriteUInt64BigEndian(k.AsSpan(1), number);
+        k[9] = (byte)role;
+        BinaryPrimitives.WriteUInt64BigEndian(k.AsSpan(10), (ulong)Math.Max(0, sequence));
+        return k;
+    }
+
+    /// <summary>A session's keys of <paramref name="role"/> with sequences from <paramref name="from"/> up to (not including) <paramref name="to"/>.</summary>
+    public static (byte[] From, byte[] To) RoleRange(ulong number, MessageRole role, long from, long to) =>
+        (ForRole(number, role, from), to == long.MaxValue ? ForRoleEnd(number, role) : ForRole(number, role, to));
+
+    /// <summary>The sequence of an <c>R</c> key; <see cref="InvalidDataException"/> when the key (read from the file) is not one.</summary>
+    public static long SequenceOfRole(byte[] key) => key.Length == 18
+        ? (long)BinaryPrimitives.ReadUInt64BigEndian(key.AsSpan(10))
+        : throw new InvalidDataException($"Index key of {key.Length} bytes where a role key (18 bytes) was expected.");
+
+    private static byte[] ForRoleEnd(ulong number, MessageRole role)
+    {
+        var k = new byte[1 + 8 + 1];
+        k[0] = Role;
+        BinaryPrimitives.WriteUInt64BigEndian(k.AsSpan(1), number);
+        k[9] = (byte)((byte)role + 1);
         return k;
     }
 

@@ -170,6 +170,18 @@ internal sealed class SessionEntry(ulong number, SessionState state, ISessionCon
     /// <summary>Where the committed index file lists the session, or null (guarded by the index's lock).</summary>
     public Listing? Committed { get; set; }
 
+    /// <summary>
+    /// The highest message sequence the committed index file holds for the session (0: none): its role keys
+    /// answer for sequences up to here, memory for those above. Set by the index after a commit.
+    /// </summary>
+    public long CommittedLastSequence
+    {
+        get => Volatile.Read(ref _committedLastSequence);
+        set => Volatile.Write(ref _committedLastSequence, value);
+    }
+
+    private long _committedLastSequence;
+
     /// <summary>True while the entry is in the index's overlay: listed other than the file says (guarded by the index's lock).</summary>
     public bool InOverlay { get; set; }
 

@@ -16,7 +16,7 @@ internal sealed class SessionIndex
     private readonly Dictionary<ulong, SessionEntry> _byNumber = [];
 
     // The committed listings: null until the engine attaches its file (then every session is in the overlay).
-    private IndexFile? _file;
+    private volatile IndexFile? _file;
 
     // Sessions listed other than the committed file lists them (new, changed or moved since its last commit).
     private readonly HashSet<SessionEntry> _overlay = [];
@@ -45,6 +45,9 @@ internal sealed class SessionIndex
             }
         }
     }
+
+    /// <summary>The attached index file (null while the engine replaces it); read without the index's lock.</summary>
+    public IndexFile? AttachedFile => _file;
 
     /// <summary>Sessions listed other than the committed index file lists them (none right after a checkpoint without writes).</summary>
     public int OverlayCount
@@ -107,7 +110,7 @@ internal sealed class SessionIndex
                 return false;
             }
             _byNumber[entry.Number] = entry;
-            File(entry);
+            ListNow(entry);
             entry.Owner = this;
             lock (entry.Lock)
             {
@@ -137,7 +140,8 @@ internal sealed class SessionIndex
                 _byNumber[e.Number] = e;
                 e.Owner = this;
                 e.Committed = e.Saved.Listing;
-                File(e);
+                e.CommittedLastSequence = e.Saved.InFile ? e.Saved.LastSequence : 0;
+                ListNow(e);
             }
         }
     }
@@ -157,6 +161,7 @@ internal sealed class SessionIndex
                 if (empty)
                 {
                     e.Committed = null;
+                    e.CommittedLastSequence = 0;
                 }
                 Reconcile(e);
             }
@@ -176,6 +181,7 @@ internal sealed class SessionIndex
                 if (_byNumber.TryGetValue(save.Number, out var e))
                 {
                     e.Committed = save.After.Listing;
+                    e.CommittedLastSequence = save.After.LastSequence;
                     Reconcile(e);
                 }
             }
@@ -227,7 +233,7 @@ internal sealed class SessionIndex
             entry.RefileQueued = false;
             if (_byNumber.ContainsKey(entry.Number))
             {
-                File(entry); // not when removed since: Remove took it out of the overlay
+                ListNow(entry); // not when removed since: Remove took it out of the overlay
             }
         }
         _refile.Clear();
@@ -381,7 +387,7 @@ internal sealed class SessionIndex
     }
 
     /// <summary>Records where the session is listed now and whether the overlay holds it. Under <see cref="_lock"/>.</summary>
-    private void File(SessionEntry e)
+    private void ListNow(SessionEntry e)
     {
         e.Listed = Listing.Of(e.State.Metadata);
         Reconcile(e);
@@ -403,57 +409,5 @@ internal sealed class SessionIndex
                 _overlay.Remove(e);
             }
         }
-    }
-}
-
-/// <summary>
-/// Collects one page from sessions offered in listing order by time: sessions of equal activity time are held
-/// until the time changes and then taken in id order (the listing's tie rule), so a page never ends inside a tie.
-/// </summary>
-internal sealed class ListingPage(int offset, int limit)
-{
-    private readonly List<SessionEntry> _picked = new(Math.Min(limit, 256));
-    private readonly List<SessionEntry> _tie = [];
-    private int _skipped;
-
-    /// <summary>Offers the next session; false once the page is full (stop offering).</summary>
-    public bool Offer(SessionEntry e)
-    {
-        if (_tie.Count > 0 && _tie[0].Listed.UpdatedTicks != e.Listed.UpdatedTicks && !Flush())
-        {
-            return false;
-        }
-        _tie.Add(e);
-        return true;
-    }
-
-    /// <summary>The page, once every session was offered or <see cref="Offer"/> said stop.</summary>
-    public List<SessionEntry> Finish()
-    {
-        Flush();
-        return _picked;
-    }
-
-    private bool Flush()
-    {
-        if (_tie.Count > 1)
-        {
-            _tie.Sort(static (a, b) => string.CompareOrdinal(a.State.Metadata.SessionId, b.State.Metadata.SessionId));
-        }
-        foreach (var e in _tie)
-        {
-            if (_picked.Count == limit)
-            {
-                break;
-            }
-            if (_skipped < offset)
-            {
-                _skipped++;
-                continue;
-            }
-            _picked.Add(e);
-        }
-        _tie.Clear();
-        return _picked.Count < limit;
     }
 }
