@@ -1,9 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using System.Buffers;
 using LangSwarm.Memory;
-using LangSwarm.MemoryEngine.Format.Codecs;
-using LangSwarm.MemoryEngine.Format;
 using LangSwarm.MemoryEngine.Index;
 using LangSwarm.MemoryEngine.Recovery;
 using LangSwarm.MemoryEngine.Device;
@@ -12,60 +9,65 @@ using LangSwarm.MemoryEngine.Log;
 namespace LangSwarm.MemoryEngine.Engine;
 
 /// <summary>
-/// The log-structured store: records go through the group-committed commit log, then into per-session
-/// segments, then into the index; reads come from the index and the segments. A background checkpoint
-/// writes what changed to the index file (a copy-on-write B+tree) and truncates the log.
+/// The log-structured store, as a facade over parts with one job each, sharing one <see cref="EngineCore"/>
+/// (whose documentation states the lock order): records go through the commit log into per-session segments
+/// and the index (<see cref="StoreWriter"/>); reads come from the index and the segments
+/// (<see cref="SessionReader"/>); checkpoints write what changed to the index file and truncate the log
+/// (<see cref="Checkpointer"/>); vacuum rewrites sessions (<see cref="Compactor"/>); verify compares the index
+/// with a scan of every segment (<see cref="StoreVerifier"/>). This class opens, recovers and closes.
 /// </summary>
-internal sealed partial class StoreEngine : IDisposable
+internal sealed class StoreEngine : IDisposable
 {
-    private readonly IFileSystem _fs;
-    private readonly EngineOptions _options;
+    private readonly EngineCore _core;
     private readonly IDisposable _lock;
-    private readonly SegmentFiles _segments;
-    private readonly SegmentAppender _appender;
-    private readonly AsyncGate _gate = new();
-    private readonly SemaphoreSlim _checkpointLock = new(1, 1);
-    private readonly RuntimeDamage _damage = new();
     private readonly SessionReader _reader;
     private readonly SessionContentLoader _content;
-    private readonly ILogger _logger;
-    private ICommitLog _log;
-    private IndexFile _indexFile = null!;
-    private long _nextLsn;
-    private long _nextSession;
-    private Exception? _failure;
-    private Task? _backgroundCheckpoint;
-    private bool _disposed;
+    private readonly StoreWriter _writer;
+    private readonly Checkpointer _checkpointer;
+    private readonly Compactor _compactor;
 
     private StoreEngine(IFileSystem fs, EngineOptions options, IDisposable storeLock, SegmentFiles segments, ILogger logger)
     {
-        _fs = fs;
-        _logger = logger;
-        _options = options;
+        _core = new EngineCore(fs, options, segments, logger);
         _lock = storeLock;
-        _segments = segments;
-        _appender = new SegmentAppender(segments, options.SegmentMaxBytes);
-        _reader = new SessionReader(Index, segments, _damage);
-        _content = new SessionContentLoader(() => _indexFile, segments, _damage);
-        _log = null!;
+        _reader = new SessionReader(_core.Index, segments, _core.Damage);
+        _content = new SessionContentLoader(() => _core.IndexFile, segments, _core.Damage);
+        _checkpointer = new Checkpointer(_core);
+        _compactor = new Compactor(_core, _checkpointer);
+        _writer = new StoreWriter(_core, _checkpointer, _reader);
     }
 
-    public SessionIndex Index { get; } = new();
+    public SessionIndex Index => _core.Index;
 
     public RecoveryResult Recovery { get; private set; } = null!;
 
-    public EngineOptions Options => _options;
+    public EngineOptions Options => _core.Options;
 
-    public DateTimeOffset? LastCheckpoint { get; private set; }
+    public DateTimeOffset? LastCheckpoint => _checkpointer.LastCheckpoint;
 
-    public long CheckpointCount { get; private set; }
+    public long CheckpointCount => _checkpointer.CheckpointCount;
+
+    /// <summary>Sessions the last checkpoint wrote to the index file.</summary>
+    public int LastCheckpointSessions => _checkpointer.LastCheckpointSessions;
 
     /// <summary>Damage found at open and since (reads that failed their checksum).</summary>
-    public IReadOnlyList<StoreDamage> Damage => [.. Recovery.Damage, .. _damage.Snapshot()];
+    public IReadOnlyList<StoreDamage> Damage => [.. Recovery.Damage, .. _core.Damage.Snapshot()];
 
-    public Exception? Failure => _failure ?? _log.Failure;
+    public Exception? Failure => _core.Failure;
 
-    public long LogBytes => _log.Length;
+    public long LogBytes => _core.Log.Length;
+
+    /// <summary>Bytes of the index file.</summary>
+    public long IndexFileBytes => _checkpointer.IndexFileBytes;
+
+    /// <summary>Free pages in the index file (reused by later checkpoints; vacuum repacks the file).</summary>
+    public int IndexFreePages => _checkpointer.IndexFreePages;
+
+    /// <summary>When the last vacuum ended and what it did.</summary>
+    public (DateTimeOffset At, VacuumReport Report)? LastVacuum => _compactor.LastVacuum;
+
+    /// <summary>Background fsyncs of the commit log so far (Batched mode).</summary>
+    public long BackgroundSyncs => (_core.Log as BatchedCommitLog)?.BackgroundSyncs ?? 0;
 
     /// <summary>Opens (or creates) a store: lock, recover, checkpoint what recovery replayed, start a fresh log.</summary>
     public static StoreEngine Open(EngineOptions options, ILogger? logger = null)
@@ -90,170 +92,71 @@ internal sealed partial class StoreEngine : IDisposable
 
     private void Start()
     {
-        _fs.CreateDirectory(SegmentFiles.Directory);
-        _fs.CreateDirectory(CommitLog.Directory);
-        var clean = _fs.FileExists(StoreRoot.CleanFile);
+        _core.Fs.CreateDirectory(SegmentFiles.Directory);
+        _core.Fs.CreateDirectory(CommitLog.Directory);
+        var clean = _core.Fs.FileExists(StoreRoot.CleanFile);
         if (clean)
         {
             // Gone before recovery writes anything (a repair, a rebuilt index): a crash from here on must make
             // the next open a full one, which repairs what this one started.
-            _fs.Delete(StoreRoot.CleanFile);
-            _fs.SyncDirectory(string.Empty);
+            _core.Fs.Delete(StoreRoot.CleanFile);
+            _core.Fs.SyncDirectory(string.Empty);
         }
-        var opened = IndexFileOpener.Open(_fs, clean);
-        _indexFile = opened.File;
-        Index.Attach(_indexFile, empty: !_indexFile.HasCheckpoint);
-        var recovery = new StoreRecovery(_fs, _segments, _appender, Index, _indexFile, opened.Problem, _content);
+        var opened = IndexFileOpener.Open(_core.Fs, clean);
+        _core.IndexFile = opened.File;
+        _core.Index.Attach(_core.IndexFile, empty: !_core.IndexFile.HasCheckpoint);
+        var recovery = new StoreRecovery(_core.Fs, _core.Segments, _core.Appender, _core.Index, _core.IndexFile, opened.Problem, _content);
         var result = recovery.Run(cleanShutdown: opened.Clean, opened.MetaDamage);
-        if (!result.CheckpointLoaded && _indexFile.HasCheckpoint)
+        if (!result.CheckpointLoaded && _core.IndexFile.HasCheckpoint)
         {
             // Its sessions did not load: start the file over, or the rebuilt index would be saved as a delta
             // on top of a tree that is not what the entries believe it is.
-            ReplaceIndexFile();
+            _checkpointer.ReplaceIndexFile();
         }
-        Recovery = result with { ForeignFiles = StoreRoot.ForeignFiles(_fs, result.ForeignFiles) };
-        _nextLsn = (long)recovery.NextLsn;
-        _nextSession = (long)recovery.NextSession;
+        Recovery = result with { ForeignFiles = StoreRoot.ForeignFiles(_core.Fs, result.ForeignFiles) };
+        _core.StartCounters(recovery.NextLsn, recovery.NextSession);
 
         var replayed = result.SegmentRecordsReplayed + result.LogRecordsReplayed > 0 || !result.CheckpointLoaded || result.TornBytesCut > 0 || result.Damage.Count > 0;
         if (replayed)
         {
             // Make what recovery rebuilt durable before the logs it came from are dropped.
-            _segments.SyncDirty();
+            _core.Segments.SyncDirty();
             try
             {
-                SaveIndex(IndexDelta.Capture(Index), recovery.NextLsn, recovery.NextLsn, recovery.NextSession);
+                _checkpointer.SaveIndex(IndexDelta.Capture(_core.Index), recovery.NextLsn, recovery.NextLsn, recovery.NextSession);
             }
             catch (InvalidDataException ex)
             {
-                RebuildIndexFile(ex, recovery.NextLsn);
+                _checkpointer.RebuildIndexFile(ex, recovery.NextLsn);
             }
         }
         foreach (var log in recovery.ReplayedLogs)
         {
-            _fs.Delete(log);
+            _core.Fs.Delete(log);
         }
         foreach (var log in recovery.DamagedLogs)
         {
-            _fs.Rename(log, log + CommitLog.DamagedSuffix); // kept for inspection, never replayed again
+            _core.Fs.Rename(log, log + CommitLog.DamagedSuffix); // kept for inspection, never replayed again
         }
-        StoreRoot.RemoveLeftovers(_fs);
-        _fs.SyncDirectory(CommitLog.Directory);
-        _log = CommitLog.Open(_fs, _options.Durability, _options.BatchedInterval, recovery.NextLsn, _logger);
-        StartAutoVacuum();
+        StoreRoot.RemoveLeftovers(_core.Fs);
+        _core.Fs.SyncDirectory(CommitLog.Directory);
+        _core.Log = CommitLog.Open(_core.Fs, Options.Durability, Options.BatchedInterval, recovery.NextLsn, _core.Logger);
+        _compactor.StartAutoVacuum();
     }
 
-    // ---- writes ---------------------------------------------------------------------------------------------
+    // ---- the parts' operations ------------------------------------------------------------------------------
 
     /// <summary>Creates a session from <paramref name="state"/> (encoded, not kept); its new entry, or null when the id exists.</summary>
-    public async Task<SessionEntry?> CreateSessionAsync(SessionState state)
-    {
-        var id = state.Metadata.SessionId;
-        if (!Index.TryReserve(id))
-        {
-            return null;
-        }
-        var number = (ulong)Interlocked.Increment(ref _nextSession) - 1;
-        var batch = RecordBatch.Rent();
-        try
-        {
-            WriteRecords.AddState(batch, number, state);
-            await CommitAsync(null, number, batch).ConfigureAwait(false);
-            // Filed by the commit; gone only if a delete already followed it.
-            return Index.TryGet(number, out var entry) ? entry : throw new SessionNotFoundException(id);
-        }
-        finally
-        {
-            Index.Unreserve(id);
-            RecordBatch.Return(batch);
-        }
-    }
+    public Task<SessionEntry?> CreateSessionAsync(SessionState state) => _writer.CreateSessionAsync(state);
 
-    /// <summary>
-    /// Appends messages as one batch. Not an async method: an add that completes at once (no fsync to wait for,
-    /// no checkpoint holding the gate) runs without a state machine of its own; the returned task carries
-    /// every failure, as an async method's would.
-    /// </summary>
-    public Task AppendMessagesAsync(SessionEntry entry, IReadOnlyList<Message> messages, long writtenTicks)
-    {
-        var batch = RecordBatch.Rent();
-        Task commit;
-        try
-        {
-            // Sealed by CommitAsync (StampLsns) once the LSNs are reserved.
-            WriteRecords.AddMessages(batch, entry.Number, messages, writtenTicks);
-            commit = CommitAsync(entry, entry.Number, batch);
-        }
-        catch (Exception ex)
-        {
-            RecordBatch.Return(batch);
-            return Task.FromException(ex);
-        }
-        if (commit.IsCompleted)
-        {
-            RecordBatch.Return(batch);
-            return commit;
-        }
-        return ReturnAfterAsync(commit, batch);
-    }
+    /// <summary>Appends messages as one batch (see <see cref="StoreWriter.AppendMessagesAsync"/>).</summary>
+    public Task AppendMessagesAsync(SessionEntry entry, IReadOnlyList<Message> messages, long writtenTicks) => _writer.AppendMessagesAsync(entry, messages, writtenTicks);
 
-    /// <summary>Returns <paramref name="batch"/> to its pool once <paramref name="commit"/> is done with it.</summary>
-    private static async Task ReturnAfterAsync(Task commit, RecordBatch batch)
-    {
-        try
-        {
-            await commit.ConfigureAwait(false);
-        }
-        finally
-        {
-            RecordBatch.Return(batch);
-        }
-    }
-
-    public async Task WriteStateAsync(SessionEntry entry, SessionState state, ConversationSummary? summary = null, IReadOnlyList<long>? evict = null)
-    {
-        var batch = RecordBatch.Rent();
-        try
-        {
-            var now = DateTimeOffset.UtcNow.UtcTicks;
-            if (summary is not null)
-            {
-                WriteRecords.AddSummary(batch, entry.Number, summary, state.LastSequence, now);
-            }
-            if (evict is not null)
-            {
-                WriteRecords.AddEvict(batch, entry.Number, evict, state.LastSequence, now);
-            }
-            WriteRecords.AddState(batch, entry.Number, state);
-            await CommitAsync(entry, entry.Number, batch).ConfigureAwait(false);
-        }
-        finally
-        {
-            RecordBatch.Return(batch);
-        }
-    }
+    /// <summary>Writes a session state, with a summary and evictions when given, as one batch.</summary>
+    public Task WriteStateAsync(SessionEntry entry, SessionState state, ConversationSummary? summary = null, IReadOnlyList<long>? evict = null) => _writer.WriteStateAsync(entry, state, summary, evict);
 
     /// <summary>Deletes a session: a durable delete record, then its segment files.</summary>
-    public async Task DeleteSessionAsync(SessionEntry entry)
-    {
-        var batch = RecordBatch.Rent();
-        try
-        {
-            long lastSequence;
-            lock (entry.Lock)
-            {
-                lastSequence = entry.State.LastSequence;
-            }
-            WriteRecords.AddDelete(batch, entry.Number, lastSequence, DateTimeOffset.UtcNow.UtcTicks);
-            await CommitAsync(entry, entry.Number, batch, deleting: true).ConfigureAwait(false);
-        }
-        finally
-        {
-            RecordBatch.Return(batch);
-        }
-    }
-
-    // ---- reads (SessionReader) -------------------------------------------------------------------------------
+    public Task DeleteSessionAsync(SessionEntry entry) => _writer.DeleteSessionAsync(entry);
 
     /// <summary>Live messages of a session matching <paramref name="query"/>, ascending; only the newest <paramref name="newest"/> when set.</summary>
     public List<Message> ReadMessages(SessionEntry entry, MessageQuery query, int? newest = null) => _reader.ReadMessages(entry, query, newest);
@@ -264,35 +167,41 @@ internal sealed partial class StoreEngine : IDisposable
     /// <summary>Reads and decodes the records of <paramref name="picked"/>; damaged ones are reported and skipped.</summary>
     public List<Message> ReadEntries(SessionEntry entry, List<MessageEntry> picked) => _reader.ReadEntries(entry, picked);
 
+    /// <summary>A checkpoint now (see <see cref="Checkpointer.CheckpointAsync"/>).</summary>
+    public Task CheckpointAsync() => _checkpointer.CheckpointAsync();
+
+    /// <summary>A vacuum pass now (see <see cref="Compactor.VacuumAsync"/>).</summary>
+    public Task<VacuumReport> VacuumAsync(double minDeadFraction, CancellationToken cancellationToken) => _compactor.VacuumAsync(minDeadFraction, cancellationToken);
+
     /// <summary>
-    /// Before anything reaches the log: the segment the session appends to must be there (an open handle, or
-    /// a file to open). A file lost from under the store fails this session's write with a typed error naming
-    /// it, writes nothing, and leaves every other session writing; reopening repairs it (reported).
+    /// Rebuilds an index from nothing but the segment files and compares it with the live index: the check
+    /// behind <c>lsmem verify</c> and the crash properties' "index agrees with a full scan". No vacuum pass runs
+    /// meanwhile (its superseded segments stay on disk until its end, and a scan of every file would take them
+    /// for the session's), nor a checkpoint (the index file is then one committed tree), nor a write.
     /// </summary>
-    private void EnsureWritable(SessionEntry entry)
+    public Task<VerifyReport> VerifyAsync(CancellationToken cancellationToken) => _compactor.WhileIdleAsync(async () =>
     {
-        uint segment;
-        lock (entry.Lock)
-        {
-            segment = entry.Segments[^1].Segment;
-        }
+        await _core.CheckpointLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            _segments.EnsureOpen(entry.Number, segment);
+            await _core.Gate.EnterExclusiveAsync().ConfigureAwait(false);
+            try
+            {
+                return StoreVerifier.Verify(_core.Fs, _core.Segments, _core.Index, _core.IndexFile, cancellationToken);
+            }
+            finally
+            {
+                _core.Gate.ExitExclusive();
+            }
         }
-        catch (FileNotFoundException)
+        finally
         {
-            throw _reader.MissingSegment(entry, segment);
+            _core.CheckpointLock.Release();
         }
-    }
-
-    private void ReportDamage(StoreDamage damage) => _damage.Report(damage);
+    }, cancellationToken);
 
     /// <summary>Bytes of all store files (segments, logs, checkpoint).</summary>
-    public long DiskBytes() => Index.SegmentBytes() + _log.Length + _indexFile.FileBytes;
-
-    /// <summary>Background fsyncs of the commit log so far (Batched mode).</summary>
-    public long BackgroundSyncs => (_log as BatchedCommitLog)?.BackgroundSyncs ?? 0;
+    public long DiskBytes() => _core.DiskBytes();
 
     /// <summary>
     /// Drops the engine as a killed process would: no checkpoint, no flush, threads stopped. For crash tests,
@@ -300,17 +209,10 @@ internal sealed partial class StoreEngine : IDisposable
     /// </summary>
     public void Abandon()
     {
-        _disposed = true;
-        _stopBackground.Cancel();
-        _log.Abandon();
-        try
-        {
-            _backgroundCheckpoint?.Wait();
-        }
-        catch (AggregateException)
-        {
-            // The device is gone; the checkpoint failing is expected.
-        }
+        _core.Closed = true;
+        _compactor.Abandon();
+        _core.Log.Abandon();
+        _checkpointer.WaitForBackground(); // the device is gone: its failing is expected
     }
 
     /// <summary>
@@ -321,20 +223,13 @@ internal sealed partial class StoreEngine : IDisposable
     /// everything is released all the same, and the next open recovers from the commit log.</exception>
     public void Dispose()
     {
-        if (_disposed)
+        if (_core.Closed)
         {
             return;
         }
-        _disposed = true;
-        StopAutoVacuum();
-        try
-        {
-            _backgroundCheckpoint?.Wait();
-        }
-        catch (AggregateException)
-        {
-            // A failed background checkpoint is already recorded in Failure.
-        }
+        _core.Closed = true;
+        _compactor.Stop();
+        _checkpointer.WaitForBackground();
         // A failure from before the close was already reported to the writes it stopped; the close reports
         // only what goes wrong in it (and must not mask the caller's own exception in an `await using`).
         Exception? problem = null;
@@ -344,25 +239,25 @@ internal sealed partial class StoreEngine : IDisposable
             {
                 // A clean close leaves a current checkpoint, so the next open reads no log, and a marker
                 // that lets it trust the checkpoint's segment lengths without reading the segments.
-                CheckpointAsync().GetAwaiter().GetResult();
-                if (!_damage.NeedsFullOpen)
+                _checkpointer.CheckpointAsync().GetAwaiter().GetResult();
+                if (!_core.Damage.NeedsFullOpen)
                 {
-                    using (var marker = _fs.Open(StoreRoot.CleanFile, create: true))
+                    using (var marker = _core.Fs.Open(StoreRoot.CleanFile, create: true))
                     {
                         marker.Flush();
                     }
-                    _fs.SyncDirectory(string.Empty);
+                    _core.Fs.SyncDirectory(string.Empty);
                 }
             }
             catch (Exception ex) when (ex is IOException or MemoryException)
             {
-                _failure ??= ex;
+                _core.Fail(ex);
                 problem = ex;
             }
         }
-        Release(_log, ref problem);
-        Release(_segments, ref problem);
-        Release(_indexFile, ref problem);
+        Release(_core.Log, ref problem);
+        Release(_core.Segments, ref problem);
+        Release(_core.IndexFile, ref problem);
         Release(_lock, ref problem);
         if (problem is not null)
         {

@@ -2,11 +2,40 @@ using System.Diagnostics;
 using LangSwarm.Memory;
 using LangSwarm.MemoryEngine.Index;
 using LangSwarm.MemoryEngine.Log;
+using LangSwarm.MemoryEngine.Recovery;
 
 namespace LangSwarm.MemoryEngine.Engine;
 
-internal sealed partial class StoreEngine
+/// <summary>
+/// Checkpoints (FORMAT.md §6.4): the one that a full log starts in the background, the one a close or a vacuum
+/// asks for, and the index file's rebuild when a checkpoint meets a damaged page. Owns the background
+/// checkpoint task and the checkpoint counters; takes <see cref="EngineCore.CheckpointLock"/>, then the gate.
+/// </summary>
+internal sealed class Checkpointer(EngineCore core)
 {
+    private readonly EngineCore _core = core;
+    private readonly object _backgroundLock = new();
+    private Task? _backgroundCheckpoint;
+
+    /// <summary>When the last checkpoint ended.</summary>
+    public DateTimeOffset? LastCheckpoint { get; private set; }
+
+    /// <summary>Checkpoints since the open.</summary>
+    public long CheckpointCount { get; private set; }
+
+    /// <summary>Waits for a background checkpoint in progress (its failure is already in the store's failure).</summary>
+    public void WaitForBackground()
+    {
+        try
+        {
+            _backgroundCheckpoint?.Wait();
+        }
+        catch (AggregateException)
+        {
+            // Recorded in Failure by the task itself (or the device is gone, in a crash test).
+        }
+    }
+
     /// <summary>
     /// Checkpoint: (1) under the exclusive gate, rotate the log at LSN B and capture what changed in the index —
     /// every record below B is then in a segment and in the capture; (2) fsync the segments written since the
@@ -16,45 +45,45 @@ internal sealed partial class StoreEngine
     /// </summary>
     public async Task CheckpointAsync()
     {
-        await _checkpointLock.WaitAsync().ConfigureAwait(false);
+        await _core.CheckpointLock.WaitAsync().ConfigureAwait(false);
         try
         {
             var started = Stopwatch.GetTimestamp();
             await CheckpointCoreAsync().ConfigureAwait(false);
             var elapsed = Stopwatch.GetElapsedTime(started);
             MemoryTelemetry.EngineCheckpointHistogram.Record(elapsed.TotalSeconds, MemoryTelemetry.EngineTag);
-            MemoryLog.CheckpointCompleted(_logger, elapsed.TotalMilliseconds);
+            MemoryLog.CheckpointCompleted(_core.Logger, elapsed.TotalMilliseconds);
         }
         finally
         {
-            _checkpointLock.Release();
+            _core.CheckpointLock.Release();
         }
     }
 
     /// <summary>The checkpoint itself; the caller holds the checkpoint lock.</summary>
-    private async Task CheckpointCoreAsync()
+    public async Task CheckpointCoreAsync()
     {
-        ThrowIfFailed();
+        _core.ThrowIfFailed();
         ulong covered;
         string? oldLog;
         IndexDelta delta;
-        await _gate.EnterExclusiveAsync().ConfigureAwait(false);
+        await _core.Gate.EnterExclusiveAsync().ConfigureAwait(false);
         try
         {
-            covered = (ulong)Interlocked.Read(ref _nextLsn);
-            oldLog = _log.Rotate(covered);
-            delta = IndexDelta.Capture(Index); // only sessions changed since the last checkpoint
+            covered = _core.NextLsn;
+            oldLog = _core.Log.Rotate(covered);
+            delta = IndexDelta.Capture(_core.Index); // only sessions changed since the last checkpoint
         }
         finally
         {
-            _gate.ExitExclusive();
+            _core.Gate.ExitExclusive();
         }
         try
         {
-            _segments.SyncDirty();
+            _core.Segments.SyncDirty();
             try
             {
-                SaveIndex(delta, covered, covered, (ulong)Interlocked.Read(ref _nextSession));
+                SaveIndex(delta, covered, covered, _core.NextSession);
             }
             catch (InvalidDataException ex)
             {
@@ -62,14 +91,14 @@ internal sealed partial class StoreEngine
             }
             if (oldLog is not null)
             {
-                _fs.Delete($"{CommitLog.Directory}/{oldLog}");
-                _fs.SyncDirectory(CommitLog.Directory);
+                _core.Fs.Delete($"{CommitLog.Directory}/{oldLog}");
+                _core.Fs.SyncDirectory(CommitLog.Directory);
             }
         }
         catch (IOException ex)
         {
-            _failure ??= ex;
-            throw Recovery_StorageErrors(ex);
+            _core.Fail(ex);
+            throw StorageErrors.Wrap(ex, "Checkpoint failed");
         }
         LastCheckpoint = DateTimeOffset.UtcNow;
         CheckpointCount++;
@@ -81,14 +110,14 @@ internal sealed partial class StoreEngine
     private void UnloadColdSessions()
     {
         var loaded = new List<(long LastUsed, SessionEntry Entry)>();
-        foreach (var e in Index.All())
+        foreach (var e in _core.Index.All())
         {
             if (e.MessagesLoaded || e.SummariesLoaded)
             {
                 loaded.Add((e.LastUsed, e));
             }
         }
-        var excess = loaded.Count - _options.MaxLoadedSessions;
+        var excess = loaded.Count - _core.Options.MaxLoadedSessions;
         if (excess <= 0)
         {
             return;
@@ -107,16 +136,16 @@ internal sealed partial class StoreEngine
     }
 
     /// <summary><see cref="RebuildIndexFile"/> with writers kept out by the exclusive gate (caller holds the checkpoint lock).</summary>
-    private async Task RebuildIndexFileExclusiveAsync(InvalidDataException why, ulong covered)
+    public async Task RebuildIndexFileExclusiveAsync(InvalidDataException why, ulong covered)
     {
-        await _gate.EnterExclusiveAsync().ConfigureAwait(false);
+        await _core.Gate.EnterExclusiveAsync().ConfigureAwait(false);
         try
         {
             RebuildIndexFile(why, covered);
         }
         finally
         {
-            _gate.ExitExclusive();
+            _core.Gate.ExitExclusive();
         }
     }
 
@@ -125,10 +154,10 @@ internal sealed partial class StoreEngine
     /// session's content loaded first, from the old file or, where that fails, from its segments). The caller
     /// holds the checkpoint lock and keeps writers out.
     /// </summary>
-    private void RebuildIndexFile(InvalidDataException why, ulong covered)
+    public void RebuildIndexFile(InvalidDataException why, ulong covered)
     {
-        ReportDamage(new StoreDamage(IndexFile.FileName, 0, _indexFile.FileBytes, $"index file damaged ({why.Message}); rebuilt from the index in memory"));
-        var all = Index.All();
+        _core.Damage.Report(new StoreDamage(IndexFile.FileName, 0, _core.IndexFile.FileBytes, $"index file damaged ({why.Message}); rebuilt from the index in memory"));
+        var all = _core.Index.All();
         foreach (var e in all)
         {
             lock (e.Lock)
@@ -138,7 +167,7 @@ internal sealed partial class StoreEngine
             }
         }
         ReplaceIndexFile();
-        Index.DrainRemoved();
+        _core.Index.DrainRemoved();
         foreach (var e in all)
         {
             lock (e.Lock)
@@ -150,44 +179,43 @@ internal sealed partial class StoreEngine
         // segment sync (or, from a vacuum, since the last checkpoint): they must be durable in their segments
         // first, or a crash leaves the file naming bytes the segments never kept, while recovery skips the
         // log records that hold them (they are at or below each session's last LSN in the file).
-        _segments.SyncDirty();
-        SaveIndex(IndexDelta.Capture(Index, all: true), covered, Math.Max(covered, (ulong)Interlocked.Read(ref _nextLsn)), (ulong)Interlocked.Read(ref _nextSession));
+        _core.Segments.SyncDirty();
+        SaveIndex(IndexDelta.Capture(_core.Index, all: true), covered, Math.Max(covered, _core.NextLsn), _core.NextSession);
     }
 
     /// <summary>Commits <paramref name="delta"/> to the index file, then lets the index list those sessions from it.</summary>
-    private void SaveIndex(IndexDelta delta, ulong covered, ulong nextLsn, ulong nextSession)
+    public void SaveIndex(IndexDelta delta, ulong covered, ulong nextLsn, ulong nextSession)
     {
-        _indexFile.Save(delta, covered, nextLsn, nextSession);
-        Index.Committed(delta);
+        _core.IndexFile.Save(delta, covered, nextLsn, nextSession);
+        _core.Index.Committed(delta);
     }
 
     /// <summary>Puts a new, empty index file in place of the current one; listings keep working from memory meanwhile.</summary>
-    private void ReplaceIndexFile()
+    public void ReplaceIndexFile()
     {
-        Index.Attach(null, empty: true);
-        _indexFile.Dispose();
-        _indexFile = IndexFile.Recreate(_fs);
-        Index.Attach(_indexFile, empty: true);
+        _core.Index.Attach(null, empty: true);
+        _core.IndexFile.Dispose();
+        _core.IndexFile = IndexFile.Recreate(_core.Fs);
+        _core.Index.Attach(_core.IndexFile, empty: true);
     }
 
     /// <summary>Bytes of the index file.</summary>
-    public long IndexFileBytes => _indexFile.FileBytes;
+    public long IndexFileBytes => _core.IndexFile.FileBytes;
 
     /// <summary>Free pages in the index file (reused by later checkpoints; vacuum repacks the file).</summary>
-    public int IndexFreePages => _indexFile.FreePages;
+    public int IndexFreePages => _core.IndexFile.FreePages;
 
     /// <summary>Sessions the last checkpoint wrote to the index file.</summary>
     public int LastCheckpointSessions { get; private set; }
 
-    private static Exception Recovery_StorageErrors(IOException ex) => LangSwarm.MemoryEngine.Recovery.StorageErrors.Wrap(ex, "Checkpoint failed");
-
-    private void MaybeCheckpoint()
+    /// <summary>Starts a checkpoint in the background once the commit log holds <see cref="EngineOptions.CheckpointLogBytes"/> (one at a time).</summary>
+    public void MaybeCheckpoint()
     {
-        if (_log.Length < _options.CheckpointLogBytes || _disposed)
+        if (_core.Log.Length < _core.Options.CheckpointLogBytes || _core.Closed)
         {
             return;
         }
-        lock (_gate)
+        lock (_backgroundLock)
         {
             if (_backgroundCheckpoint is { IsCompleted: false })
             {
@@ -199,9 +227,9 @@ internal sealed partial class StoreEngine
                 {
                     await CheckpointAsync().ConfigureAwait(false);
                 }
-                catch (Exception ex) when (ex is IOException or LangSwarm.Memory.MemoryException)
+                catch (Exception ex) when (ex is IOException or MemoryException)
                 {
-                    _failure ??= ex;
+                    _core.Fail(ex);
                 }
             });
         }

@@ -1,0 +1,212 @@
+using Microsoft.Extensions.Logging;
+using System.Diagnostics;
+using LangSwarm.Memory;
+using LangSwarm.MemoryEngine.Compaction;
+using LangSwarm.MemoryEngine.Recovery;
+
+namespace LangSwarm.MemoryEngine.Engine;
+
+/// <summary>
+/// Vacuum: passes that rewrite the sessions the compaction policy picks (<see cref="SessionRewriter"/>) and commit
+/// them with a checkpoint, on demand and in the background (<see cref="AutoVacuumSchedule"/>). Owns the vacuum
+/// lock (one pass at a time; first in the lock order of <see cref="EngineCore"/>) and the background task.
+/// </summary>
+internal sealed class Compactor(EngineCore core, Checkpointer checkpointer)
+{
+    private const double IndexCompactFreeFraction = 0.5;
+
+    // The longest pause between two sessions that VacuumPause is taken to mean.
+    private const int MaxVacuumPauseMs = 10_000;
+
+    private readonly EngineCore _core = core;
+    private readonly Checkpointer _checkpointer = checkpointer;
+    private readonly SessionRewriter _rewriter = new(core.Segments, core.Index, core.Options.SegmentMaxBytes);
+    private readonly CancellationTokenSource _stopBackground = new();
+    private readonly SemaphoreSlim _vacuumLock = new(1, 1);
+    private Task? _autoVacuum;
+
+    /// <summary>Runs <paramref name="work"/> while no vacuum pass is in progress (none starts meanwhile).</summary>
+    public async Task<T> WhileIdleAsync<T>(Func<Task<T>> work, CancellationToken cancellationToken)
+    {
+        await _vacuumLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await work().ConfigureAwait(false);
+        }
+        finally
+        {
+            _vacuumLock.Release();
+        }
+    }
+
+    /// <summary>Stops the background vacuum without waiting for it (a crash test's abandoned store).</summary>
+    public void Abandon() => _stopBackground.Cancel();
+
+    /// <summary>When the last vacuum ended and what it did.</summary>
+    public (DateTimeOffset At, VacuumReport Report)? LastVacuum { get; private set; }
+
+    /// <summary>
+    /// Rewrites the sessions the policy picks into new segments holding only their live records, then makes
+    /// the switch durable with a checkpoint and deletes the old segments. Protocol (FORMAT.md §10):
+    /// new files are written and fsynced first; the checkpoint that names them is the commit point; old files
+    /// go only after it. A crash before the checkpoint leaves the old segments in charge (the new ones are
+    /// orphans recovery deletes); after it, the new ones (the old ones are superseded and deleted).
+    /// </summary>
+    public async Task<VacuumReport> VacuumAsync(double minDeadFraction, CancellationToken cancellationToken)
+    {
+        var sw = Stopwatch.StartNew();
+        var before = _core.DiskBytes();
+        int rewritten = 0, skipped = 0;
+        long indexReclaimed = 0;
+        var superseded = new List<(ulong Session, uint Segment)>();
+        // One vacuum at a time, and verify waits for a whole pass (superseded segments are on disk until its end).
+        // The checkpoint lock is held per rewritten session and for the commit, not across the pauses: a pass
+        // over many sessions would otherwise keep every checkpoint out for its whole length (the log only grows).
+        await _vacuumLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            _core.ThrowIfFailed();
+            foreach (var entry in _core.Index.All())
+            {
+                if (cancellationToken.IsCancellationRequested)
+                {
+                    break; // stop between sessions, but still commit what was rewritten (below)
+                }
+                if (!CompactionPolicy.ShouldRewrite(entry, minDeadFraction))
+                {
+                    continue;
+                }
+                await _core.CheckpointLock.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+                try
+                {
+                    _core.ThrowIfFailed();
+                    if (_rewriter.Rewrite(entry, superseded))
+                    {
+                        rewritten++;
+                    }
+                    else
+                    {
+                        skipped++;
+                    }
+                }
+                finally
+                {
+                    _core.CheckpointLock.Release();
+                }
+                // Throttle: each session's rewrite costs foreground writes about one slow add (CPU and disk
+                // shared on a small machine); pausing between sessions spreads those over many more adds.
+                var pause = _core.Options.VacuumPause <= TimeSpan.Zero ? 0 : (int)Math.Min(_core.Options.VacuumPause.TotalMilliseconds, MaxVacuumPauseMs);
+                if (pause > 0)
+                {
+                    try
+                    {
+                        await Task.Delay(Math.Max(pause, _rewriter.LastFlushMs), cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        break; // closing: commit what was rewritten (below)
+                    }
+                }
+            }
+            await _core.CheckpointLock.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+            try
+            {
+                if (rewritten > 0)
+                {
+                    await _checkpointer.CheckpointCoreAsync().ConfigureAwait(false);
+                    foreach (var (s, g) in superseded)
+                    {
+                        _core.Segments.Delete(s, g);
+                    }
+                    _core.Segments.SyncDirectory();
+                }
+                // The index file reuses freed pages, but deletes can leave many; repack it when half of it (and at
+                // least IndexCompactMinFreeBytes) is free (its own rename switch, FORMAT.md §10 step 5).
+                try
+                {
+                    indexReclaimed = _core.IndexFile.CompactIfWorthIt(IndexCompactFreeFraction, _core.Options.IndexCompactMinFreeBytes);
+                }
+                catch (InvalidDataException ex)
+                {
+                    await _checkpointer.RebuildIndexFileExclusiveAsync(ex, _core.IndexFile.CoveredLsn).ConfigureAwait(false);
+                }
+            }
+            finally
+            {
+                _core.CheckpointLock.Release();
+            }
+        }
+        catch (IOException ex)
+        {
+            _core.Fail(ex);
+            throw StorageErrors.Wrap(ex, "Vacuum failed");
+        }
+        finally
+        {
+            _vacuumLock.Release();
+        }
+        var report = new VacuumReport(rewritten, skipped, before, _core.DiskBytes(), sw.Elapsed) { IndexBytesReclaimed = indexReclaimed };
+        LastVacuum = (DateTimeOffset.UtcNow, report);
+        MemoryTelemetry.EngineVacuumHistogram.Record(report.Elapsed.TotalSeconds, MemoryTelemetry.EngineTag);
+        MemoryTelemetry.EngineVacuumReclaimedCounter.Add(Math.Max(0, report.BytesBefore - report.BytesAfter), MemoryTelemetry.EngineTag);
+        MemoryLog.VacuumCompleted(_core.Logger, rewritten > 0 ? LogLevel.Information : LogLevel.Debug, rewritten, Math.Max(0, report.BytesBefore - report.BytesAfter), report.Elapsed.TotalMilliseconds);
+        return report;
+    }
+
+    /// <summary>Starts the background vacuum when the options ask for one.</summary>
+    public void StartAutoVacuum()
+    {
+        if (_core.Options.AutoVacuumDeadFraction is not { } fraction)
+        {
+            return;
+        }
+        if (_core.Options.AutoVacuumInterval == Timeout.InfiniteTimeSpan && _core.Options.AutoVacuumWhenIdleFor is null)
+        {
+            return; // no trigger at all
+        }
+        _autoVacuum = Task.Run(async () =>
+        {
+            var token = _stopBackground.Token;
+            var origin = Stopwatch.GetTimestamp();
+            var schedule = new AutoVacuumSchedule(_core.Options.AutoVacuumInterval, _core.Options.AutoVacuumWhenIdleFor, (long)_core.NextLsn, TimeSpan.Zero);
+            try
+            {
+                while (!token.IsCancellationRequested)
+                {
+                    await Task.Delay(schedule.Poll, token).ConfigureAwait(false);
+                    // Every write reserves LSNs: an unchanged next LSN means no write since the last wake.
+                    if (!schedule.IsDue((long)_core.NextLsn, Stopwatch.GetElapsedTime(origin)))
+                    {
+                        continue;
+                    }
+                    if (_core.Index.All().Exists(e => CompactionPolicy.ShouldRewrite(e, fraction)))
+                    {
+                        await VacuumAsync(fraction, token).ConfigureAwait(false);
+                    }
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                // Closing.
+            }
+            catch (MemoryException)
+            {
+                // A storage failure stopped the store; Failure and the health check report it.
+            }
+        });
+    }
+
+    /// <summary>Stops the background vacuum (between sessions) and waits for it.</summary>
+    public void Stop()
+    {
+        _stopBackground.Cancel();
+        try
+        {
+            _autoVacuum?.Wait();
+        }
+        catch (AggregateException)
+        {
+            // Its failure, if any, is already in Failure.
+        }
+    }
+}
