@@ -14,7 +14,7 @@ namespace LangSwarm.MemoryEngine.Index.BTree;
 /// be walking the tree that used them (the root switch waits for readers to leave).
 /// </para>
 /// </summary>
-internal sealed partial class BPlusTree : IDisposable
+internal sealed class BPlusTree : IDisposable
 {
     /// <summary>Longest key.</summary>
     public const int MaxKey = 1000;
@@ -39,23 +39,14 @@ internal sealed partial class BPlusTree : IDisposable
     private PageFile _pages;
     private BTreeMeta _meta;
 
-    // Pages free as of the committed meta (not reachable from it), and the meta's own free-list chain.
-    private SortedSet<uint> _free = [];
-    private List<uint> _freeChain = [];
-
-    // The open write transaction.
-    private Node? _txRoot;
-    private bool _txChanged;
-    private uint _txPageCount;
-    private long _txEntries;
-    private readonly List<uint> _txFreed = [];
+    private readonly TreeWriter _writer;
 
     private BPlusTree(IFileSystem fs, PageFile pages, BTreeMeta meta)
     {
         _fs = fs;
         _pages = pages;
         _meta = meta;
-        ResetTransaction();
+        _writer = new TreeWriter(this);
     }
 
     /// <summary>The committed meta page.</summary>
@@ -65,7 +56,10 @@ internal sealed partial class BPlusTree : IDisposable
     public ulong Count => _meta.EntryCount;
 
     /// <summary>Pages free for reuse.</summary>
-    public int FreePages => _free.Count;
+    public int FreePages => _writer.FreePages;
+
+    /// <summary>The page file (for the writer).</summary>
+    internal PageFile Pages => _pages;
 
     /// <summary>Bytes of the index file.</summary>
     public long FileBytes
@@ -106,7 +100,7 @@ internal sealed partial class BPlusTree : IDisposable
                 throw new InvalidDataException($"Index meta names {meta.PageCount} pages; the file holds {pages.Length / BTreePageHeader.PageSize}.");
             }
             var tree = new BPlusTree(fs, pages, meta);
-            tree.LoadFreeList();
+            tree._writer.LoadFreeList();
             return tree;
         }
         catch
@@ -114,22 +108,6 @@ internal sealed partial class BPlusTree : IDisposable
             pages.Dispose();
             throw;
         }
-    }
-
-    private void LoadFreeList()
-    {
-        if (_meta.FreeList == 0)
-        {
-            return;
-        }
-        var (free, chain) = _pages.ReadFreeList(_meta.FreeList, _meta.PageCount);
-        _free = [.. free];
-        if (_free.Count != free.Count || chain.Exists(_free.Contains))
-        {
-            // Handing one page out twice would overwrite live data: a forged or stale list is damage.
-            throw new InvalidDataException("Index free list names a page twice, or one of its own pages.");
-        }
-        _freeChain = chain;
     }
 
     // ---- reads (committed tree) ----------------------------------------------------------------------------
@@ -238,7 +216,7 @@ internal sealed partial class BPlusTree : IDisposable
     private byte[] Resolve(LeafValue v, uint pageCount) => v.IsOverflow ? _pages.ReadOverflow(v.OverflowPage, v.Length, pageCount) : v.Inline!;
 
     /// <summary>In-order walk of a subtree (clean or, in a transaction, dirty); false once the visitor stops.</summary>
-    private bool Walk(Node node, Func<Node, int, Node>? child, uint pageCount, ReadOnlySpan<byte> from, ReadOnlySpan<byte> to, Func<byte[], byte[], bool> visit, int depth)
+    internal bool Walk(Node node, Func<Node, int, Node>? child, uint pageCount, ReadOnlySpan<byte> from, ReadOnlySpan<byte> to, Func<byte[], byte[], bool> visit, int depth)
     {
         CheckDepth(depth);
         if (node.IsLeaf)
@@ -268,12 +246,148 @@ internal sealed partial class BPlusTree : IDisposable
     }
 
     /// <summary>Throws <see cref="InvalidDataException"/> past <see cref="MaxDepth"/> levels.</summary>
-    private static void CheckDepth(int depth)
+    internal static void CheckDepth(int depth)
     {
         if (depth > MaxDepth)
         {
             throw new InvalidDataException($"Index tree is deeper than {MaxDepth} levels: its branch pages lead in a circle.");
         }
+    }
+
+    // ---- writes (TreeWriter) -------------------------------------------------------------------------------
+
+    /// <summary>True when the open transaction changed anything.</summary>
+    public bool HasChanges => _writer.HasChanges;
+
+    /// <summary>Sets <paramref name="key"/> to <paramref name="value"/> in the open transaction.</summary>
+    public void Put(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value) => _writer.Put(key, value);
+
+    /// <summary>Removes <paramref name="key"/> in the open transaction; false when it is not there.</summary>
+    public bool Delete(ReadOnlySpan<byte> key) => _writer.Delete(key);
+
+    /// <summary>Removes every key in [<paramref name="from"/>, <paramref name="to"/>) in the open transaction; returns how many.</summary>
+    public int DeleteRange(ReadOnlySpan<byte> from, ReadOnlySpan<byte> to) => _writer.DeleteRange(from, to);
+
+    /// <summary>Visits the open transaction's view of [<paramref name="from"/>, <paramref name="to"/>) in key order.</summary>
+    public void ScanTransaction(ReadOnlySpan<byte> from, ReadOnlySpan<byte> to, Func<byte[], byte[], bool> visit) => _writer.ScanTransaction(from, to, visit);
+
+    /// <summary>Makes the open transaction durable (see <see cref="TreeWriter.Commit"/>); the words go to the meta page.</summary>
+    public void Commit(ulong user0, ulong user1, ulong user2) => _writer.Commit(user0, user1, user2);
+
+    /// <summary>Drops the open transaction (its pages return to the free set).</summary>
+    public void Rollback() => _writer.Rollback();
+
+    /// <summary>Switches readers to a committed meta, once the readers of the old root have left.</summary>
+    internal void Publish(BTreeMeta meta)
+    {
+        _rw.EnterWriteLock();
+        try
+        {
+            _meta = meta;
+        }
+        finally
+        {
+            _rw.ExitWriteLock();
+        }
+    }
+
+    // ---- compaction and checks ------------------------------------------------------------------------------
+
+    private const int CompactBatch = 50_000;
+
+    /// <summary>
+    /// Rewrites the committed tree into a new file with every page full and no free pages, fsyncs it, and
+    /// renames it over this one (the rename is the switch: a crash before it leaves the old file, after it
+    /// the new one, both complete). Call with no transaction open. Returns the bytes the file shrank by.
+    /// </summary>
+    public long Compact()
+    {
+        if (_writer.HasChanges)
+        {
+            throw new InvalidOperationException("Compact needs the write transaction to be empty.");
+        }
+        var temp = Name + ".compact";
+        var before = FileBytes;
+        _fs.Delete(temp);
+        using (var fresh = Open(_fs, temp))
+        {
+            var pending = 0;
+            // Keys arrive in order, so every leaf fills up before the next starts (see NodeSplitter.SplitLeaf).
+            Scan([], MaxKeyBound, (k, v) =>
+            {
+                fresh.Put(k, v);
+                if (++pending == CompactBatch)
+                {
+                    fresh.Commit(_meta.User0, _meta.User1, _meta.User2);
+                    pending = 0;
+                }
+                return true;
+            });
+            fresh.Commit(_meta.User0, _meta.User1, _meta.User2);
+        }
+        _fs.Rename(temp, Name);
+        _fs.SyncDirectory(string.Empty);
+
+        var (pages, meta) = PageFile.Open(_fs, Name);
+        _rw.EnterWriteLock();
+        var old = _pages;
+        try
+        {
+            _pages = pages;
+            _meta = meta;
+        }
+        finally
+        {
+            _rw.ExitWriteLock();
+        }
+        old.Dispose();
+        _writer.LoadFreeList();
+        return before - FileBytes;
+    }
+
+    /// <summary>A key above every valid key (longer than the longest allowed).</summary>
+    private static readonly byte[] MaxKeyBound = CreateMaxKeyBound();
+
+    private static byte[] CreateMaxKeyBound()
+    {
+        var k = new byte[MaxKey + 1];
+        Array.Fill(k, (byte)0xFF);
+        return k;
+    }
+
+    /// <summary>Checks the committed tree: every page readable, keys ordered within and across pages, counts agree.</summary>
+    public List<string> Check()
+    {
+        var problems = new List<string>();
+        ulong entries = 0;
+        byte[]? last = null;
+        try
+        {
+            Scan([], MaxKeyBound, (k, _) =>
+            {
+                if (last is not null && last.AsSpan().SequenceCompareTo(k) >= 0)
+                {
+                    problems.Add("index keys out of order");
+                    return false;
+                }
+                last = k;
+                entries++;
+                return true;
+            });
+        }
+        catch (InvalidDataException ex)
+        {
+            problems.Add(ex.Message);
+        }
+        if (problems.Count == 0 && entries != _meta.EntryCount)
+        {
+            problems.Add($"index meta counts {_meta.EntryCount} entries, the tree holds {entries}");
+        }
+        if (_meta.PageCount > 2 && _meta.PageCount * (long)BTreePageHeader.PageSize > FileBytes)
+        {
+            problems.Add($"index file is {FileBytes} bytes, its meta names {_meta.PageCount} pages");
+        }
+        return problems;
     }
 
     public void Dispose()

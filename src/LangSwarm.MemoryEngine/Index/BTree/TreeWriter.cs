@@ -2,9 +2,49 @@ using LangSwarm.MemoryEngine.Format;
 
 namespace LangSwarm.MemoryEngine.Index.BTree;
 
-/// <summary>The write transaction: path-copying puts and deletes, then <see cref="Commit"/>. One writer at a time.</summary>
-internal sealed partial class BPlusTree
+/// <summary>
+/// The write transaction of a <see cref="BPlusTree"/>: path-copying puts and deletes on dirty copies of the
+/// committed nodes, then <see cref="Commit"/>. Owns the free pages (what the committed tree does not reach) and
+/// the transaction's state; the tree owns the committed meta and the readers. One writer at a time.
+/// </summary>
+internal sealed class TreeWriter(BPlusTree tree)
 {
+    private readonly BPlusTree _tree = tree;
+
+    // Pages free as of the committed meta (not reachable from it), and the meta's own free-list chain.
+    private SortedSet<uint> _free = [];
+    private List<uint> _freeChain = [];
+
+    // The open write transaction.
+    private Node? _txRoot;
+    private bool _txChanged;
+    private uint _txPageCount;
+    private long _txEntries;
+    private readonly List<uint> _txFreed = [];
+
+    /// <summary>Pages free for reuse.</summary>
+    public int FreePages => _free.Count;
+
+    /// <summary>Reads the committed meta's free list and starts a transaction (at open, and after a compaction switched the file).</summary>
+    public void LoadFreeList()
+    {
+        _free = [];
+        _freeChain = [];
+        var meta = _tree.Meta;
+        if (meta.FreeList != 0)
+        {
+            var (free, chain) = _tree.Pages.ReadFreeList(meta.FreeList, meta.PageCount);
+            _free = [.. free];
+            if (_free.Count != free.Count || chain.Exists(_free.Contains))
+            {
+                // Handing one page out twice would overwrite live data: a forged or stale list is damage.
+                throw new InvalidDataException("Index free list names a page twice, or one of its own pages.");
+            }
+            _freeChain = chain;
+        }
+        ResetTransaction();
+    }
+
     // Pages taken from the free set by this transaction (given back if it is rolled back).
     private readonly List<uint> _txTaken = [];
 
@@ -15,12 +55,12 @@ internal sealed partial class BPlusTree
     public void Put(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
     {
         CheckKey(key);
-        if (value.Length > MaxValue)
+        if (value.Length > BPlusTree.MaxValue)
         {
-            throw new ArgumentException($"Index value of {value.Length} bytes exceeds {MaxValue}.", nameof(value));
+            throw new ArgumentException($"Index value of {value.Length} bytes exceeds {BPlusTree.MaxValue}.", nameof(value));
         }
-        var stored = value.Length > MaxInline
-            ? new LeafValue(null, _pages.WriteOverflow(value, Allocate, _meta.TxId + 1), value.Length)
+        var stored = value.Length > BPlusTree.MaxInline
+            ? new LeafValue(null, _tree.Pages.WriteOverflow(value, Allocate, _tree.Meta.TxId + 1), value.Length)
             : new LeafValue(value.ToArray(), 0, value.Length);
         var root = TxRoot();
         if (Insert(root, key.ToArray(), stored, 0) is { } split)
@@ -79,10 +119,10 @@ internal sealed partial class BPlusTree
     /// <summary>Visits the open transaction's view of [<paramref name="from"/>, <paramref name="to"/>) in key order.</summary>
     public void ScanTransaction(ReadOnlySpan<byte> from, ReadOnlySpan<byte> to, Func<byte[], byte[], bool> visit)
     {
-        var root = _txRoot ?? (_meta.Root == 0 ? null : _pages.ReadNode(_meta.Root, _meta.PageCount));
+        var root = _txRoot ?? (_tree.Meta.Root == 0 ? null : _tree.Pages.ReadNode(_tree.Meta.Root, _tree.Meta.PageCount));
         if (root is not null)
         {
-            Walk(root, ViewChild, _txPageCount, from, to, visit, 0);
+            _tree.Walk(root, ViewChild, _txPageCount, from, to, visit, 0);
         }
     }
 
@@ -93,8 +133,8 @@ internal sealed partial class BPlusTree
     /// </summary>
     public void Commit(ulong user0, ulong user1, ulong user2)
     {
-        var txId = _meta.TxId + 1;
-        var root = _meta.Root;
+        var txId = _tree.Meta.TxId + 1;
+        var root = _tree.Meta.Root;
         if (_txRoot is not null)
         {
             root = WriteRoot(_txRoot, txId);
@@ -119,26 +159,18 @@ internal sealed partial class BPlusTree
         all.Sort();
         if (chain.Count > 0)
         {
-            _pages.WriteFreeList(all, chain, txId);
+            _tree.Pages.WriteFreeList(all, chain, txId);
         }
-        _pages.Flush();
+        _tree.Pages.Flush();
         var meta = new BTreeMeta(txId, root, chain.Count > 0 ? chain[0] : 0, _txPageCount, (ulong)_txEntries, user0, user1, user2, 0);
-        _pages.WriteMeta(meta);
+        _tree.Pages.WriteMeta(meta);
 
-        _rw.EnterWriteLock(); // waits for readers of the old root: the pages it freed may be reused from now on
-        try
-        {
-            _meta = meta;
-        }
-        finally
-        {
-            _rw.ExitWriteLock();
-        }
+        _tree.Publish(meta); // waits for readers of the old root: the pages it freed may be reused from now on
         _free = [.. all];
         _freeChain = chain;
         _txTaken.Clear();
         ResetTransaction();
-        _pages.TrimTo(meta.PageCount);
+        _tree.Pages.TrimTo(meta.PageCount);
     }
 
     /// <summary>Drops the open transaction (its pages return to the free set).</summary>
@@ -146,7 +178,7 @@ internal sealed partial class BPlusTree
     {
         foreach (var p in _txTaken)
         {
-            if (p < _meta.PageCount)
+            if (p < _tree.Meta.PageCount)
             {
                 _free.Add(p);
             }
@@ -155,20 +187,21 @@ internal sealed partial class BPlusTree
         ResetTransaction();
     }
 
-    private void ResetTransaction()
+    /// <summary>Starts a fresh transaction on the committed tree.</summary>
+    public void ResetTransaction()
     {
         _txRoot = null;
         _txChanged = false;
-        _txPageCount = _meta.PageCount;
-        _txEntries = (long)_meta.EntryCount;
+        _txPageCount = _tree.Meta.PageCount;
+        _txEntries = (long)_tree.Meta.EntryCount;
         _txFreed.Clear();
     }
 
     private static void CheckKey(ReadOnlySpan<byte> key)
     {
-        if (key.IsEmpty || key.Length > MaxKey)
+        if (key.IsEmpty || key.Length > BPlusTree.MaxKey)
         {
-            throw new ArgumentException($"Index keys are 1 to {MaxKey} bytes; got {key.Length}.", nameof(key));
+            throw new ArgumentException($"Index keys are 1 to {BPlusTree.MaxKey} bytes; got {key.Length}.", nameof(key));
         }
     }
 
@@ -183,13 +216,13 @@ internal sealed partial class BPlusTree
         }
         else
         {
-            if (_txPageCount >= MaxPages)
+            if (_txPageCount >= BPlusTree.MaxPages)
             {
-                throw new IOException($"The index file reached its limit of {MaxPages} pages.");
+                throw new IOException($"The index file reached its limit of {BPlusTree.MaxPages} pages.");
             }
             page = _txPageCount++;
         }
-        _pages.Forget(page);
+        _tree.Pages.Forget(page);
         return page;
     }
 
@@ -197,20 +230,20 @@ internal sealed partial class BPlusTree
     {
         if (_txRoot is null)
         {
-            if (_meta.Root == 0)
+            if (_tree.Meta.Root == 0)
             {
                 _txRoot = Node.NewLeaf();
             }
             else
             {
-                _txRoot = _pages.ReadNode(_meta.Root, _meta.PageCount).CloneDirty();
-                _txFreed.Add(_meta.Root);
+                _txRoot = _tree.Pages.ReadNode(_tree.Meta.Root, _tree.Meta.PageCount).CloneDirty();
+                _txFreed.Add(_tree.Meta.Root);
             }
         }
         return _txRoot;
     }
 
-    private Node ViewChild(Node parent, int i) => parent.DirtyChildren[i] ?? _pages.ReadNode(parent.Children[i], _txPageCount);
+    private Node ViewChild(Node parent, int i) => parent.DirtyChildren[i] ?? _tree.Pages.ReadNode(parent.Children[i], _txPageCount);
 
     /// <summary>The dirty copy of child <paramref name="i"/>, made on first touch (its old page is freed with the commit).</summary>
     private Node MutableChild(Node parent, int i)
@@ -219,7 +252,7 @@ internal sealed partial class BPlusTree
         {
             return dirty;
         }
-        var copy = _pages.ReadNode(parent.Children[i], _txPageCount).CloneDirty();
+        var copy = _tree.Pages.ReadNode(parent.Children[i], _txPageCount).CloneDirty();
         _txFreed.Add(parent.Children[i]);
         parent.DirtyChildren[i] = copy;
         return copy;
@@ -227,14 +260,14 @@ internal sealed partial class BPlusTree
 
     private bool ContainsInTransaction(ReadOnlySpan<byte> key)
     {
-        var node = _txRoot ?? (_meta.Root == 0 ? null : _pages.ReadNode(_meta.Root, _meta.PageCount));
+        var node = _txRoot ?? (_tree.Meta.Root == 0 ? null : _tree.Pages.ReadNode(_tree.Meta.Root, _tree.Meta.PageCount));
         if (node is null)
         {
             return false;
         }
         for (var depth = 0; !node.IsLeaf; depth++)
         {
-            CheckDepth(depth);
+            BPlusTree.CheckDepth(depth);
             node = ViewChild(node, node.ChildIndex(key));
         }
         node.LowerBound(key, out var found);
@@ -243,7 +276,7 @@ internal sealed partial class BPlusTree
 
     private (byte[] Key, Node Right)? Insert(Node node, byte[] key, LeafValue value, int depth)
     {
-        CheckDepth(depth);
+        BPlusTree.CheckDepth(depth);
         if (node.IsLeaf)
         {
             var i = node.LowerBound(key, out var found);
@@ -274,7 +307,7 @@ internal sealed partial class BPlusTree
     /// <summary>Removes a key known to be present. Pages that empty are dropped from their parent (no merging: vacuum repacks).</summary>
     private void Remove(Node node, ReadOnlySpan<byte> key, int depth)
     {
-        CheckDepth(depth);
+        BPlusTree.CheckDepth(depth);
         if (node.IsLeaf)
         {
             var i = node.LowerBound(key, out var found);
@@ -305,7 +338,7 @@ internal sealed partial class BPlusTree
     {
         if (v.IsOverflow)
         {
-            _pages.ReadOverflow(v.OverflowPage, v.Length, _txPageCount, _txFreed.Add);
+            _tree.Pages.ReadOverflow(v.OverflowPage, v.Length, _txPageCount, _txFreed.Add);
         }
     }
 
@@ -342,6 +375,6 @@ internal sealed partial class BPlusTree
                 }
             }
         }
-        _pages.WriteNode(node, Allocate(), txId);
+        _tree.Pages.WriteNode(node, Allocate(), txId);
     }
 }
