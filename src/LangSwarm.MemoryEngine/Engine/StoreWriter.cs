@@ -61,16 +61,24 @@ internal sealed class StoreWriter(EngineCore core, Checkpointer checkpointer, Se
             RecordBatch.Return(batch);
             return Task.FromException(ex);
         }
-        if (commit.IsCompleted)
-        {
-            RecordBatch.Return(batch);
-            return commit;
-        }
-        return ReturnAfterAsync(commit, batch);
+        return Finally(commit, static b => RecordBatch.Return(b), batch);
     }
 
-    /// <summary>Returns <paramref name="batch"/> to its pool once <paramref name="commit"/> is done with it.</summary>
-    private static async Task ReturnAfterAsync(Task commit, RecordBatch batch)
+    /// <summary>
+    /// Runs <paramref name="after"/> once <paramref name="commit"/> is done, however it ends; at once (without a
+    /// state machine) when it already is.
+    /// </summary>
+    private static Task Finally<T>(Task commit, Action<T> after, T state)
+    {
+        if (commit.IsCompleted)
+        {
+            after(state);
+            return commit;
+        }
+        return FinallyAsync(commit, after, state);
+    }
+
+    private static async Task FinallyAsync<T>(Task commit, Action<T> after, T state)
     {
         try
         {
@@ -78,7 +86,7 @@ internal sealed class StoreWriter(EngineCore core, Checkpointer checkpointer, Se
         }
         finally
         {
-            RecordBatch.Return(batch);
+            after(state);
         }
     }
 
@@ -164,24 +172,7 @@ internal sealed class StoreWriter(EngineCore core, Checkpointer checkpointer, Se
             EndAppending(entry);
             throw;
         }
-        if (commit.IsCompleted)
-        {
-            EndAppending(entry);
-            return commit;
-        }
-        return EndAppendingAfterAsync(commit, entry);
-    }
-
-    private static async Task EndAppendingAfterAsync(Task commit, SessionEntry entry)
-    {
-        try
-        {
-            await commit.ConfigureAwait(false);
-        }
-        finally
-        {
-            EndAppending(entry);
-        }
+        return Finally(commit, static e => EndAppending(e), entry);
     }
 
     private static void EndAppending(SessionEntry entry)
