@@ -95,7 +95,7 @@ public sealed class BackendMigrator : IMemoryMigrator
                 try
                 {
                     var handle = link.Handle;
-                    messages += await CopyKeepingSequencesAsync(src, b, handle, cancellationToken).ConfigureAwait(false);
+                    messages += await CopyKeepingSequencesAsync(src.StreamMessagesAsync(cancellationToken: cancellationToken), b, handle, cancellationToken).ConfigureAwait(false);
                     foreach (var s in summaries)
                     {
                         var copy = s.Clone();
@@ -163,12 +163,12 @@ public sealed class BackendMigrator : IMemoryMigrator
     /// that follows a gap, the stored last sequence is moved to just before it, so the store numbers the run
     /// exactly as the source did.
     /// </summary>
-    private static async Task<long> CopyKeepingSequencesAsync(IMemorySession src, MemoryBackendBase target, ISessionHandle handle, CancellationToken cancellationToken)
+    internal static async Task<long> CopyKeepingSequencesAsync(IAsyncEnumerable<Message> source, MemoryBackendBase target, ISessionHandle handle, CancellationToken cancellationToken)
     {
         const int BatchSize = 256;
         var run = new List<Message>(BatchSize);
         long copied = 0;
-        await foreach (var m in src.StreamMessagesAsync(cancellationToken: cancellationToken).ConfigureAwait(false))
+        await foreach (var m in source.WithCancellation(cancellationToken).ConfigureAwait(false))
         {
             MessageValidator.ValidateMessage(m);
             var copy = m.Clone();
