@@ -81,10 +81,12 @@ internal static class Conversations
         await trip.CreateSummaryAsync(SummaryType.Manual);
         await trip.AddMessageAsync(Msg("m6", MessageRole.User, "Thanks!", 5));
 
+        backend.Clock = new FixedClock(T0.AddDays(-2).AddHours(1));
         var old = await backend.CreateSessionAsync(new SessionMetadata("trip-old", "alice") { CreatedAt = T0.AddDays(-2), UpdatedAt = T0.AddDays(-2) });
         await old.AddMessageAsync(Msg("o1", MessageRole.User, "An old question", -2 * 24 * 60));
         await old.ArchiveSessionAsync();
 
+        backend.Clock = new FixedClock(T0.AddHours(2));
         var chat = await backend.CreateSessionAsync(new SessionMetadata("chat-bob", "bob") { CreatedAt = T0, UpdatedAt = T0, MaxMessages = 6, SummaryStrategy = SummaryStrategy.Manual });
         for (var i = 0; i < 12; i++)
         {
