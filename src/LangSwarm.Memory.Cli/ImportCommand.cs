@@ -88,8 +88,9 @@ internal static class SessionImporter
                 problems.Add($"session '{record.SessionId}' exists; not imported (--replace replaces it)");
                 continue;
             }
-            catch (InvalidSessionRecordException ex)
+            catch (Exception ex) when (ex is MemoryException or System.Data.Common.DbException or IOException)
             {
+                // Checked in full before the write, or taken out again when the store failed part way: none of it stays.
                 failed++;
                 problems.Add($"session '{record.SessionId}' (line {entry.Line}) not imported: {ex.Message}");
                 continue;
