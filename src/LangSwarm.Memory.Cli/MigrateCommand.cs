@@ -20,12 +20,12 @@ internal static class MigrateCommand
         {
             c.Options.Add(o);
         }
-        CommandRunner.SetAction(c, (pr, io, ct) => RunAsync(pr, io, pr.GetValue(from)!, pr.GetValue(to)!, pr.GetValue(replace), !pr.GetValue(noVerify), pr.GetValue(zone), pr.GetValue(quiet), null, ct));
+        CommandRunner.SetAction(c, (pr, io, ct) => RunAsync(io, pr.GetValue(from)!, pr.GetValue(to)!, pr.GetValue(replace), !pr.GetValue(noVerify), pr.GetValue(zone), pr.GetValue(quiet), null, ct));
         return c;
     }
 
     /// <summary>The migration; <paramref name="afterSession"/> lets a test interrupt it part way.</summary>
-    internal static async Task<int> RunAsync(ParseResult pr, CliIO io, string fromSpec, string toSpec, bool replace, bool verify, string? zoneId, bool quiet, Action<int>? afterSession, CancellationToken ct)
+    internal static async Task<int> RunAsync(CliIO io, string fromSpec, string toSpec, bool replace, bool verify, string? zoneId, bool quiet, Action<int>? afterSession, CancellationToken ct)
     {
         var source = StoreSpec.Parse(fromSpec);
         var target = StoreSpec.Parse(toSpec);

@@ -42,6 +42,9 @@ internal sealed class CliIO
             ReferenceEquals(error, Console.Error) && !Console.IsErrorRedirected);
     }
 
+    /// <summary>Writers that are not a terminal (plain text, no progress bar).</summary>
+    public static CliIO Plain(TextWriter output, TextWriter error) => new(output, error, false, false);
+
     /// <summary>A Spectre console over <see cref="Out"/> (colours as the terminal supports them).</summary>
     public IAnsiConsole StyledOut() => Styled(Out);
 
