@@ -92,6 +92,7 @@ internal sealed class MigrationRunner(IMemoryBackend target, bool replace)
     {
         var wanted = Normalized(source);
         var id = wanted.SessionId;
+        var again = false;
         if (await SessionTransfer.ReadAsync(target, id, ct) is { } existing)
         {
             if (SessionJsonl.ToText(existing) == SessionJsonl.ToText(wanted))
@@ -108,14 +109,27 @@ internal sealed class MigrationRunner(IMemoryBackend target, bool replace)
                 return;
             }
             await target.DeleteSessionAsync(id, ct);
-            _recopied++;
+            again = true;
         }
-        else
+        try
         {
-            _copied++;
+            await copy();
+            _messages += wanted.Messages.Count;
+            if (again)
+            {
+                _recopied++;
+            }
+            else
+            {
+                _copied++;
+            }
         }
-        await copy();
-        _messages += wanted.Messages.Count;
+        catch (Exception ex) when (ex is MemoryException or System.Data.Common.DbException or IOException)
+        {
+            // The copy is all or nothing (the migrators take a part-written session out again): report and go on.
+            _failed++;
+            _problems.Add($"session '{id}' not copied: {ex.Message}");
+        }
         AfterSession?.Invoke(Handled);
     }
 
@@ -182,7 +196,7 @@ internal sealed class MigrationRunner(IMemoryBackend target, bool replace)
         return true;
     }
 
-    private int Handled => _copied + _recopied + _identical + _conflicts;
+    private int Handled => _copied + _recopied + _identical + _conflicts + _failed;
 
     private MigrateResult Result() => new(_copied, _recopied, _identical, _conflicts, _failed, _messages, _verified, _problems, _notes);
 }

@@ -90,6 +90,31 @@ public sealed class MigrateTests : IDisposable
         Assert.Contains("copied again 1", replaced.Out, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_session_the_target_refuses_part_way_is_reported_and_not_left_half_copied()
+    {
+        await Conversations.FillEngineAsync(Engine);
+        await File.WriteAllTextAsync(_dir.File("empty.jsonl"), string.Empty);
+        await Lsmem.RunAsync("import", _dir.File("empty.jsonl"), "--store", Target); // creates the schema
+        await using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={_dir.File("target.db")};Pooling=False"))
+        {
+            await connection.OpenAsync();
+            await using var command = connection.CreateCommand();
+            command.CommandText = "CREATE TRIGGER refuse BEFORE INSERT ON messages WHEN NEW.content = 'turn 8' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;";
+            await command.ExecuteNonQueryAsync();
+        }
+
+        var run = await Lsmem.RunAsync("migrate", "--from", "engine:" + Engine, "--to", Target);
+        var after = await Lsmem.RunAsync("sessions", "--store", Target);
+
+        Assert.Equal(1, run.Exit);
+        Assert.Contains("copied 2, copied again 0 (partial), already there 0, conflicts 0, failed 1;", run.Out, StringComparison.Ordinal);
+        Assert.Contains("session 'chat-bob' not copied: ", run.Err, StringComparison.Ordinal);
+        Assert.Contains("verify: session 'chat-bob' is not in the target", run.Err, StringComparison.Ordinal);
+        Assert.DoesNotContain("chat-bob", after.Out, StringComparison.Ordinal);
+        Assert.Contains("trip-sf", after.Out, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("--from", "engine:/x")]
     [InlineData("--from", "nosuch:/x", "--to", "engine:/y")]
