@@ -88,7 +88,7 @@ internal sealed class MigrationRunner(IMemoryBackend target, bool replace)
         return Result();
     }
 
-    private async Task OneAsync(SessionRecord source, Func<Task> copy, CancellationToken ct)
+    private async Task OneAsync(PortableSession source, Func<Task> copy, CancellationToken ct)
     {
         var wanted = Normalized(source);
         var id = wanted.SessionId;
@@ -133,7 +133,7 @@ internal sealed class MigrationRunner(IMemoryBackend target, bool replace)
         AfterSession?.Invoke(Handled);
     }
 
-    private async Task VerifyAsync(SessionRecord? source, string id, CancellationToken ct)
+    private async Task VerifyAsync(PortableSession? source, string id, CancellationToken ct)
     {
         if (source is null)
         {
@@ -158,7 +158,7 @@ internal sealed class MigrationRunner(IMemoryBackend target, bool replace)
     /// The record as the target will store it: messages without a token count get the target's count (a V1
     /// store has none), so a copy and its source compare equal.
     /// </summary>
-    private SessionRecord Normalized(SessionRecord record)
+    private PortableSession Normalized(PortableSession record)
     {
         if (target is not MemoryBackendBase b || record.Messages.All(m => m.TokenCount is not null))
         {
@@ -170,10 +170,10 @@ internal sealed class MigrationRunner(IMemoryBackend target, bool replace)
             copy.TokenCount ??= b.TokenCounter.CountMessageTokens(copy);
             return copy;
         }).ToList();
-        return new SessionRecord(record.Metadata, record.LastSequence, record.SummarizedThrough, messages, record.Summaries);
+        return new PortableSession(record.Metadata, record.LastSequence, record.SummarizedThrough, messages, record.Summaries);
     }
 
-    private static bool IsPartialCopy(SessionRecord existing, SessionRecord source)
+    private static bool IsPartialCopy(PortableSession existing, PortableSession source)
     {
         if (existing.Messages.Count > source.Messages.Count || existing.Summaries.Count > source.Summaries.Count)
         {

@@ -136,7 +136,7 @@ public sealed class V1MemoryMigrator : IMemoryMigrator
             {
                 var meta = record.Metadata.Clone();
                 meta.SessionId = to;
-                record = new SessionRecord(meta, record.LastSequence, record.SummarizedThrough, record.Messages, record.Summaries);
+                record = new PortableSession(meta, record.LastSequence, record.SummarizedThrough, record.Messages, record.Summaries);
             }
             try
             {

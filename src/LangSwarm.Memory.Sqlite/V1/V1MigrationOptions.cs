@@ -18,4 +18,4 @@ public sealed class V1MigrationOptions
 /// <param name="Record">The session as a V2 record; null when it was skipped.</param>
 /// <param name="Error">Why the session was skipped; null when it was read.</param>
 /// <param name="Notes">What was read but not mapped as it was (a message left out, a time assumed, ...).</param>
-public sealed record V1Session(string? SessionId, SessionRecord? Record, string? Error, IReadOnlyList<string> Notes);
+public sealed record V1Session(string? SessionId, PortableSession? Record, string? Error, IReadOnlyList<string> Notes);

@@ -115,12 +115,12 @@ internal sealed class V1SessionMapper(V1MigrationOptions options)
         {
             Note("summary is not text; not mapped");
         }
-        var record = new SessionRecord(meta, lastSequence, summarizedThrough, messages, summaries);
+        var record = new PortableSession(meta, lastSequence, summarizedThrough, messages, summaries);
         try
         {
             SessionTransfer.Validate(record);
         }
-        catch (InvalidSessionRecordException ex)
+        catch (InvalidPortableSessionException ex)
         {
             return new V1Session(id, null, ex.Message + "; session skipped", notes);
         }

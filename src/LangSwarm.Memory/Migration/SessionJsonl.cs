@@ -29,7 +29,7 @@ public static class SessionJsonl
     };
 
     /// <summary>Writes one session: its session line, its message lines, its summary lines.</summary>
-    public static async Task WriteAsync(TextWriter writer, SessionRecord record, CancellationToken cancellationToken = default)
+    public static async Task WriteAsync(TextWriter writer, PortableSession record, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(writer);
         ArgumentNullException.ThrowIfNull(record);
@@ -45,7 +45,7 @@ public static class SessionJsonl
     }
 
     /// <summary>The whole session as text, every line ending with <c>\n</c>.</summary>
-    public static string ToText(SessionRecord record)
+    public static string ToText(PortableSession record)
     {
         ArgumentNullException.ThrowIfNull(record);
         var sb = new StringBuilder(SessionLine(record));
@@ -61,7 +61,7 @@ public static class SessionJsonl
     }
 
     /// <summary>The session line (with its <c>\n</c>).</summary>
-    public static string SessionLine(SessionRecord record)
+    public static string SessionLine(PortableSession record)
     {
         ArgumentNullException.ThrowIfNull(record);
         var m = record.Metadata;

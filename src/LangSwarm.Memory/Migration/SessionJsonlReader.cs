@@ -10,7 +10,7 @@ namespace LangSwarm.Memory;
 /// <param name="Line">The line number (1-based) of its session line, or of the first bad line outside any session.</param>
 /// <param name="Record">The session, complete and parsed; null when <paramref name="Error"/> is set.</param>
 /// <param name="Error">What was wrong (with its line number); null when the session was read.</param>
-public sealed record SessionJsonlEntry(string? SessionId, long Line, SessionRecord? Record, string? Error);
+public sealed record SessionJsonlEntry(string? SessionId, long Line, PortableSession? Record, string? Error);
 
 /// <summary>
 /// Reads the <see cref="SessionJsonl"/> format a session at a time. A session is handed out only once all its
@@ -239,7 +239,7 @@ public static class SessionJsonlReader
                     }
                     else
                     {
-                        return new SessionJsonlEntry(id, line, new SessionRecord(_metadata, Long(_header, "last_sequence"), Long(_header, "summarized_through"), Messages, Summaries), null);
+                        return new SessionJsonlEntry(id, line, new PortableSession(_metadata, Long(_header, "last_sequence"), Long(_header, "summarized_through"), Messages, Summaries), null);
                     }
                 }
                 catch (FormatException ex)

@@ -9,7 +9,7 @@ namespace LangSwarm.Memory;
 public static class SessionTransfer
 {
     /// <summary>The session with this id as one record, or null when there is none.</summary>
-    public static async Task<SessionRecord?> ReadAsync(IMemoryBackend source, string sessionId, CancellationToken cancellationToken = default)
+    public static async Task<PortableSession?> ReadAsync(IMemoryBackend source, string sessionId, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(source);
         MessageValidator.ValidateSessionId(sessionId);
@@ -26,17 +26,17 @@ public static class SessionTransfer
         var summaries = await session.GetSummariesAsync(cancellationToken).ConfigureAwait(false);
         var last = messages.Count > 0 ? messages[^1].Sequence : 0;
         var through = summaries.Count > 0 ? summaries.Max(s => s.LastSequence) : 0;
-        return new SessionRecord(session.Metadata.Clone(), Math.Max(last, through), through, messages, summaries);
+        return new PortableSession(session.Metadata.Clone(), Math.Max(last, through), through, messages, summaries);
     }
 
     /// <summary>
-    /// Stores a session record under its own id. With <paramref name="replace"/>, an existing session of that id
+    /// Stores a portable session under its own id. With <paramref name="replace"/>, an existing session of that id
     /// is deleted first; without it, an existing one is refused.
     /// </summary>
-    /// <exception cref="InvalidSessionRecordException">The record is not valid; nothing was written.</exception>
+    /// <exception cref="InvalidPortableSessionException">The record is not valid; nothing was written.</exception>
     /// <exception cref="SessionAlreadyExistsException">The id is taken and <paramref name="replace"/> is false.</exception>
     /// <exception cref="MemoryConfigurationException">The target does not derive from <see cref="MemoryBackendBase"/>.</exception>
-    public static async Task WriteAsync(IMemoryBackend target, SessionRecord record, bool replace = false, CancellationToken cancellationToken = default)
+    public static async Task WriteAsync(IMemoryBackend target, PortableSession record, bool replace = false, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(target);
         ArgumentNullException.ThrowIfNull(record);
@@ -78,8 +78,8 @@ public static class SessionTransfer
     }
 
     /// <summary>Checks a record in full without writing anything.</summary>
-    /// <exception cref="InvalidSessionRecordException">The first problem found.</exception>
-    public static void Validate(SessionRecord record)
+    /// <exception cref="InvalidPortableSessionException">The first problem found.</exception>
+    public static void Validate(PortableSession record)
     {
         ArgumentNullException.ThrowIfNull(record);
         var id = record.SessionId;
@@ -94,11 +94,11 @@ public static class SessionTransfer
         }
         catch (ArgumentException ex)
         {
-            throw new InvalidSessionRecordException(id ?? string.Empty, ex.Message, ex);
+            throw new InvalidPortableSessionException(id ?? string.Empty, ex.Message, ex);
         }
         if (record.LastSequence < 0 || record.SummarizedThrough < 0 || record.SummarizedThrough > record.LastSequence)
         {
-            throw new InvalidSessionRecordException(id, $"last_sequence {record.LastSequence} and summarized_through {record.SummarizedThrough} must satisfy 0 <= summarized_through <= last_sequence.");
+            throw new InvalidPortableSessionException(id, $"last_sequence {record.LastSequence} and summarized_through {record.SummarizedThrough} must satisfy 0 <= summarized_through <= last_sequence.");
         }
         long previous = 0;
         var ids = new HashSet<string>(StringComparer.Ordinal);
@@ -110,15 +110,15 @@ public static class SessionTransfer
             }
             catch (InvalidMessageException ex)
             {
-                throw new InvalidSessionRecordException(id, $"message {m.Sequence}: {ex.Message}", ex);
+                throw new InvalidPortableSessionException(id, $"message {m.Sequence}: {ex.Message}", ex);
             }
             if (m.Sequence <= previous || m.Sequence > record.LastSequence)
             {
-                throw new InvalidSessionRecordException(id, $"message sequence {m.Sequence} must ascend and stay within 1..last_sequence {record.LastSequence} (previous {previous}).");
+                throw new InvalidPortableSessionException(id, $"message sequence {m.Sequence} must ascend and stay within 1..last_sequence {record.LastSequence} (previous {previous}).");
             }
             if (!ids.Add(m.MessageId))
             {
-                throw new InvalidSessionRecordException(id, $"message id '{m.MessageId}' appears twice.");
+                throw new InvalidPortableSessionException(id, $"message id '{m.MessageId}' appears twice.");
             }
             previous = m.Sequence;
         }
@@ -126,16 +126,16 @@ public static class SessionTransfer
         {
             if (s.FirstSequence < 0 || s.LastSequence > record.LastSequence || s.FirstSequence > s.LastSequence + 1 || s.MessageCount < 0 || s.TokenCount < 0 || !Enum.IsDefined(s.SummaryType))
             {
-                throw new InvalidSessionRecordException(id, $"summary '{s.SummaryId}' covers {s.FirstSequence}-{s.LastSequence} with {s.MessageCount} messages, which does not fit a session whose last sequence is {record.LastSequence}.");
+                throw new InvalidPortableSessionException(id, $"summary '{s.SummaryId}' covers {s.FirstSequence}-{s.LastSequence} with {s.MessageCount} messages, which does not fit a session whose last sequence is {record.LastSequence}.");
             }
             if (!MessageValidator.IsValidUtf16(s.SummaryText) || s.SummaryText.Length > MemoryLimits.MaxContentLength)
             {
-                throw new InvalidSessionRecordException(id, $"summary '{s.SummaryId}' text is not valid UTF-16 or is too long.");
+                throw new InvalidPortableSessionException(id, $"summary '{s.SummaryId}' text is not valid UTF-16 or is too long.");
             }
         }
     }
 
-    private static async Task<SessionRecord?> ReadStoredAsync(MemoryBackendBase backend, string sessionId, CancellationToken cancellationToken)
+    private static async Task<PortableSession?> ReadStoredAsync(MemoryBackendBase backend, string sessionId, CancellationToken cancellationToken)
     {
         backend.EnsureConnected();
         var link = await backend.FindLinkAsync(sessionId, cancellationToken).ConfigureAwait(false);
@@ -153,7 +153,7 @@ public static class SessionTransfer
                 messages.Add(m);
             }
             var summaries = await link.Handle.ReadSummariesAsync(cancellationToken).ConfigureAwait(false);
-            return new SessionRecord(state.Metadata.Clone(), state.LastSequence, state.SummarizedThrough, messages, summaries.Select(s => s.Clone()).ToList());
+            return new PortableSession(state.Metadata.Clone(), state.LastSequence, state.SummarizedThrough, messages, summaries.Select(s => s.Clone()).ToList());
         }
         catch (SessionNotFoundException)
         {
@@ -165,7 +165,7 @@ public static class SessionTransfer
         }
     }
 
-    private static async Task FillAsync(MemoryBackendBase target, SessionRecord record, CancellationToken cancellationToken)
+    private static async Task FillAsync(MemoryBackendBase target, PortableSession record, CancellationToken cancellationToken)
     {
         var link = await target.FindLinkAsync(record.SessionId, cancellationToken).ConfigureAwait(false) ?? throw new SessionNotFoundException(record.SessionId);
         await link.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);

@@ -4,11 +4,11 @@ namespace LangSwarm.Memory;
 /// A whole stored session as one value: its metadata, its numbering (last sequence and summarized-through mark),
 /// its live messages and its summary chain. What an export writes, an import reads and a copy moves.
 /// </summary>
-public sealed class SessionRecord
+public sealed class PortableSession
 {
     /// <summary>Creates a record.</summary>
     /// <exception cref="ArgumentNullException">A member is null.</exception>
-    public SessionRecord(SessionMetadata metadata, long lastSequence, long summarizedThrough, IReadOnlyList<Message> messages, IReadOnlyList<ConversationSummary> summaries)
+    public PortableSession(SessionMetadata metadata, long lastSequence, long summarizedThrough, IReadOnlyList<Message> messages, IReadOnlyList<ConversationSummary> summaries)
     {
         ArgumentNullException.ThrowIfNull(metadata);
         ArgumentNullException.ThrowIfNull(messages);
