@@ -31,7 +31,8 @@ public static class SessionTransfer
 
     /// <summary>
     /// Stores a portable session under its own id. With <paramref name="replace"/>, an existing session of that id
-    /// is deleted first; without it, an existing one is refused.
+    /// is deleted first (after the record was checked; a store failure after that leaves neither the old session
+    /// nor the new); without it, an existing one is refused.
     /// </summary>
     /// <exception cref="InvalidPortableSessionException">The record is not valid; nothing was written.</exception>
     /// <exception cref="SessionAlreadyExistsException">The id is taken and <paramref name="replace"/> is false.</exception>
