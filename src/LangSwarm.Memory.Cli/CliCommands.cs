@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using LangSwarm.Memory;
 
 namespace LangSwarm.Memory.Cli;
 
@@ -14,8 +13,12 @@ internal static class CliCommands
     {
         yield return DemoCommand.Create();
         yield return Backends();
-        yield return Sessions();
-        yield return Stats();
+        yield return SessionsCommand.Create();
+        yield return ShowCommand.Create();
+        yield return StatsCommand.Create();
+        yield return ExportCommand.Create();
+        yield return ImportCommand.Create();
+        yield return MigrateCommand.Create();
         yield return VerifyCommand.Create();
         yield return VacuumCommand.Create();
         yield return WriteLoadCommand.Create();
@@ -24,59 +27,15 @@ internal static class CliCommands
     private static Command Backends()
     {
         var c = new Command("backends", "List the backends this build can use.");
-        c.SetAction(_ =>
+        CommandRunner.SetAction(c, async (_, io, _) =>
         {
             foreach (var name in MemoryFactory.Default.GetAvailableBackends())
             {
-                Console.WriteLine(name);
+                await io.Out.WriteLineAsync(name);
             }
-            return 0;
+            return ExitCodes.Ok;
         });
         return c;
-    }
-
-    private static Command Sessions()
-    {
-        var user = new Option<string?>("--user", "-u") { Description = "Only this user's sessions." };
-        var limit = new Option<int>("--limit", "-n") { Description = "Most sessions shown.", DefaultValueFactory = _ => 20 };
-        var c = new Command("sessions", "List sessions, newest activity first.");
-        StoreOptions.AddTo(c);
-        c.Options.Add(user);
-        c.Options.Add(limit);
-        c.SetAction(async (pr, ct) =>
-        {
-            await using var manager = await OpenAsync(pr, ct);
-            var list = await manager.Backend.ListSessionsAsync(pr.GetValue(user), null, pr.GetValue(limit), 0, ct);
-            foreach (var s in list)
-            {
-                Console.WriteLine($"{s.UpdatedAt:u}  {s.Status,-8}  {s.UserId ?? "-",-16}  {s.SessionId}");
-            }
-            Console.WriteLine($"{list.Count} session(s)");
-            return 0;
-        });
-        return c;
-    }
-
-    private static Command Stats()
-    {
-        var c = new Command("stats", "Show usage statistics and health of a store.");
-        StoreOptions.AddTo(c);
-        c.SetAction(async (pr, ct) =>
-        {
-            await using var manager = await OpenAsync(pr, ct);
-            var stats = await manager.GetSystemStatsAsync(ct);
-            var health = await manager.Backend.HealthCheckAsync(ct);
-            Console.WriteLine(JsonSerializer.Serialize(stats.ToDictionary(), Pretty));
-            Console.WriteLine(JsonSerializer.Serialize(health.ToDictionary(), Pretty));
-            return health.Status == HealthStatus.Unhealthy ? 2 : 0;
-        });
-        return c;
-    }
-
-    internal static async Task<IMemoryManager> OpenAsync(ParseResult pr, CancellationToken ct)
-    {
-        var config = StoreOptions.Resolve(pr.GetValue(StoreOptions.Backend), pr.GetValue(StoreOptions.Store));
-        return await MemoryFactory.Default.CreateManagerAsync(config, ct);
     }
 
     internal static string Json(JsonNode node) => node.ToJsonString(Pretty);

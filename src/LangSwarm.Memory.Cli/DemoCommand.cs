@@ -15,26 +15,19 @@ internal static class DemoCommand
     {
         var c = new Command("demo", "Run a scripted multi-turn conversation with a tool call and print its context in OpenAI and Anthropic format.");
         StoreOptions.AddTo(c);
-        c.SetAction(async (pr, ct) =>
+        CommandRunner.SetAction(c, async (pr, io, ct) =>
         {
-            try
-            {
-                await RunAsync(pr, ct);
-                return 0;
-            }
-            catch (MemoryException ex)
-            {
-                await Console.Error.WriteLineAsync($"lsmem: {ex.Message}");
-                return 1;
-            }
+            await RunAsync(pr, io.Out, ct);
+            return ExitCodes.Ok;
         });
         return c;
     }
 
-    private static async Task RunAsync(ParseResult pr, CancellationToken ct)
+    private static async Task RunAsync(ParseResult pr, TextWriter output, CancellationToken ct)
     {
-        await using var manager = await CliCommands.OpenAsync(pr, ct);
-        Console.WriteLine($"backend: {manager.Backend.Name}");
+        await using var store = await StoreAccess.OpenAsync(StoreOptions.Spec(pr), StoreAccessMode.ReadWrite, ct);
+        var manager = new MemoryManager(store.Backend);
+        output.WriteLine($"backend: {manager.Backend.Name}");
         var session = await manager.CreateSessionAsync(
             userId: "demo-user",
             sessionId: $"demo-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Guid.NewGuid().ToString("N")[..6]}",
@@ -44,7 +37,7 @@ internal static class DemoCommand
                 m.Metadata["app"] = "lsmem-demo";
             },
             cancellationToken: ct);
-        Console.WriteLine($"session: {session.SessionId}");
+        output.WriteLine($"session: {session.SessionId}");
 
         var call = OpenAIFormat.CreateOpenAIMessage(
             "assistant",
@@ -74,18 +67,18 @@ internal static class DemoCommand
         }
 
         var context = await session.GetConversationContextAsync(4000, ct);
-        Console.WriteLine($"\ncontext: {context.Count} messages, {context.Sum(m => m.TokenCount ?? 0)} tokens (o200k_base)");
-        Console.WriteLine("\n== OpenAI format ==");
-        Console.WriteLine(CliCommands.Json(OpenAIFormat.MessagesToOpenAIFormat(context)));
+        output.WriteLine($"\ncontext: {context.Count} messages, {context.Sum(m => m.TokenCount ?? 0)} tokens (o200k_base)");
+        output.WriteLine("\n== OpenAI format ==");
+        output.WriteLine(CliCommands.Json(OpenAIFormat.MessagesToOpenAIFormat(context)));
         var anthropic = AnthropicFormat.MessagesToAnthropicFormat(context);
-        Console.WriteLine("\n== Anthropic format ==");
-        Console.WriteLine(CliCommands.Json(new JsonObject { ["system"] = anthropic.System, ["messages"] = anthropic.Messages.DeepClone() }));
+        output.WriteLine("\n== Anthropic format ==");
+        output.WriteLine(CliCommands.Json(new JsonObject { ["system"] = anthropic.System, ["messages"] = anthropic.Messages.DeepClone() }));
 
         var summary = await session.CreateSummaryAsync(SummaryType.Manual, ct);
-        Console.WriteLine($"\n== Summary ({summary.MessageCount} messages) ==\n{summary.SummaryText}");
+        output.WriteLine($"\n== Summary ({summary.MessageCount} messages) ==\n{summary.SummaryText}");
 
         var stats = await manager.GetSystemStatsAsync(ct);
-        Console.WriteLine("\n== Usage stats ==");
-        Console.WriteLine(JsonSerializer.Serialize(stats.ToDictionary(), CliCommands.Pretty));
+        output.WriteLine("\n== Usage stats ==");
+        output.WriteLine(JsonSerializer.Serialize(stats.ToDictionary(), CliCommands.Pretty));
     }
 }

@@ -13,7 +13,7 @@ internal static class StoreOptions
 
     public static readonly Option<string?> Store = new("--store", "-s")
     {
-        Description = "Store location: a directory for the engine, a file for sqlite. Default: $LSMEM_STORE or ~/.local/share/langswarm/memory.",
+        Description = "Store location: a directory for the engine, a file for sqlite, or BACKEND:OPTIONS (engine:/dir, sqlite:/file.db, redis:host:port). Default: $LSMEM_STORE or ~/.local/share/langswarm/memory.",
     };
 
     /// <summary>The default store directory.</summary>
@@ -40,6 +40,9 @@ internal static class StoreOptions
         }
         return new MemoryConfiguration(name, settings);
     }
+
+    /// <summary>The store the parsed <c>--backend</c> and <c>--store</c> name.</summary>
+    public static StoreSpec Spec(ParseResult parseResult) => StoreSpec.FromOptions(parseResult.GetValue(Backend), parseResult.GetValue(Store));
 
     public static void AddTo(Command command)
     {

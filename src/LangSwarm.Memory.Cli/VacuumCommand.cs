@@ -1,5 +1,4 @@
 using System.CommandLine;
-using LangSwarm.MemoryEngine;
 
 namespace LangSwarm.Memory.Cli;
 
@@ -9,17 +8,24 @@ internal static class VacuumCommand
     public static Command Create()
     {
         var fraction = new Option<double>("--min-dead") { Description = "Rewrite sessions whose dead bytes reach this fraction (0..1).", DefaultValueFactory = _ => 0.25 };
+        var quiet = new Option<bool>("--quiet", "-q") { Description = "No progress display; one summary line at the end." };
         var c = new Command("vacuum", "Rewrite sessions with dead records (and archived ones into cold form), then delete the old segments.");
-        c.Options.Add(StoreOptions.Store);
+        StoreOptions.AddTo(c);
         c.Options.Add(fraction);
-        c.SetAction(async (pr, ct) =>
+        c.Options.Add(quiet);
+        CommandRunner.SetAction(c, async (pr, io, ct) =>
         {
-            var backend = new EngineBackend(pr.GetValue(StoreOptions.Store) ?? StoreOptions.DefaultStorePath());
-            await using var _ = backend;
-            await backend.ConnectAsync(ct);
-            var report = await backend.VacuumAsync(pr.GetValue(fraction), ct);
-            Console.WriteLine($"rewrote {report.SessionsRewritten} session(s), skipped {report.SessionsSkipped}; {report.BytesBefore:N0} -> {report.BytesAfter:N0} bytes ({report.BytesReclaimed:N0} reclaimed{(report.IndexBytesReclaimed > 0 ? $", {report.IndexBytesReclaimed:N0} of them by repacking the index file" : string.Empty)}) in {report.Elapsed.TotalMilliseconds:F0} ms");
-            return 0;
+            var minDead = pr.GetValue(fraction);
+            if (minDead is < 0 or > 1)
+            {
+                throw new CliUsageException("--min-dead must be between 0 and 1.");
+            }
+            await using var store = await StoreAccess.OpenAsync(StoreOptions.Spec(pr), StoreAccessMode.ReadWrite, ct);
+            var backend = store.Engine("vacuum");
+            // The engine reports no progress of its own while it vacuums: the display shows time elapsed.
+            var report = await ProgressView.RunAsync(io, pr.GetValue(quiet), "vacuum", "sessions", null, _ => backend.VacuumAsync(minDead, ct));
+            await io.Out.WriteLineAsync($"rewrote {report.SessionsRewritten} session(s), skipped {report.SessionsSkipped}; {report.BytesBefore:N0} -> {report.BytesAfter:N0} bytes ({report.BytesReclaimed:N0} reclaimed{(report.IndexBytesReclaimed > 0 ? $", {report.IndexBytesReclaimed:N0} of them by repacking the index file" : string.Empty)}) in {report.Elapsed.TotalMilliseconds:F0} ms");
+            return ExitCodes.Ok;
         });
         return c;
     }

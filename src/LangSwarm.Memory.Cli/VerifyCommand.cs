@@ -1,5 +1,5 @@
 using System.CommandLine;
-using LangSwarm.MemoryEngine;
+using System.Diagnostics;
 
 namespace LangSwarm.Memory.Cli;
 
@@ -8,32 +8,33 @@ internal static class VerifyCommand
 {
     public static Command Create()
     {
+        var quiet = new Option<bool>("--quiet", "-q") { Description = "No progress display; one summary line at the end." };
         var c = new Command("verify", "Check every record of an engine store and the index against the segments; exit 1 when anything is wrong.");
-        c.Options.Add(StoreOptions.Store);
-        c.SetAction(async (pr, ct) =>
+        StoreOptions.AddTo(c);
+        c.Options.Add(quiet);
+        CommandRunner.SetAction(c, async (pr, io, ct) =>
         {
-            var backend = new EngineBackend(pr.GetValue(StoreOptions.Store) ?? StoreOptions.DefaultStorePath());
-            await using var _ = backend;
-            await backend.ConnectAsync(ct);
+            await using var store = await StoreAccess.OpenAsync(StoreOptions.Spec(pr), StoreAccessMode.Read, ct);
+            var backend = store.Engine("verify");
             var recovery = backend.Recovery!;
-            Console.WriteLine($"open: {recovery.Sessions} sessions, {recovery.Messages} messages, {recovery.LogRecordsReplayed + recovery.SegmentRecordsReplayed} records replayed, {recovery.TornBytesCut} torn bytes cut, {recovery.Elapsed.TotalMilliseconds:F1} ms (checkpoint {recovery.CheckpointLoadTime.TotalMilliseconds:F1}, segments {recovery.SegmentScanTime.TotalMilliseconds:F1}, logs {recovery.LogReplayTime.TotalMilliseconds:F1})");
+            var clock = Stopwatch.StartNew();
+            // The engine reports no progress of its own while it verifies: the display shows time elapsed.
+            var report = await ProgressView.RunAsync(io, pr.GetValue(quiet), "verify", "records", null, _ => backend.VerifyAsync(ct));
             foreach (var f in recovery.ForeignFiles)
             {
-                Console.WriteLine($"foreign file: {f}");
+                await io.Out.WriteLineAsync($"foreign file: {f}");
             }
-            var report = await backend.VerifyAsync(ct);
-            Console.WriteLine($"verify: {report.Segments} segments, {report.Records} records, {report.Bytes} bytes");
             foreach (var d in recovery.Damage)
             {
-                Console.WriteLine($"damage at open: {d}");
+                await io.Out.WriteLineAsync($"damage at open: {d}");
             }
             foreach (var p in report.Problems)
             {
-                Console.WriteLine($"problem: {p}");
+                await io.Out.WriteLineAsync($"problem: {p}");
             }
             var ok = report.Ok && recovery.Damage.Count == 0;
-            Console.WriteLine(ok ? "ok" : "NOT OK");
-            return ok ? 0 : 1;
+            await io.Out.WriteLineAsync($"{(ok ? "ok" : "NOT OK")}: {report.Segments} segments, {report.Records:N0} records, {report.Bytes:N0} bytes verified in {clock.Elapsed.TotalSeconds:F1} s; open: {recovery.Sessions:N0} sessions, {recovery.Messages:N0} messages, {recovery.LogRecordsReplayed + recovery.SegmentRecordsReplayed} records replayed, {recovery.TornBytesCut} torn bytes cut, {recovery.Elapsed.TotalMilliseconds:F1} ms");
+            return ok ? ExitCodes.Ok : ExitCodes.Problems;
         });
         return c;
     }

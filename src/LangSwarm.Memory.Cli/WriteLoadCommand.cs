@@ -32,9 +32,10 @@ internal static class WriteLoadCommand
             {
                 return await MixedLoad.RunAsync(pr.GetValue(store)!, pr.GetValue(count), ct);
             }
-            var backend = new EngineBackend(pr.GetValue(store)!, pr.GetValue(durability));
-            await using var _ = backend;
-            await backend.ConnectAsync(ct);
+            var path = pr.GetValue(store)!;
+            var spec = new StoreSpec("engine", new BackendSettings([new("path", path), new("durability", pr.GetValue(durability).ToString().ToLowerInvariant())]), "engine:" + path);
+            await using var opened = await StoreAccess.OpenAsync(spec, StoreAccessMode.ReadWrite, ct);
+            var backend = opened.Backend;
             var n = Math.Max(1, pr.GetValue(sessions));
             var handles = new List<IMemorySession>();
             for (var i = 0; i < n; i++)

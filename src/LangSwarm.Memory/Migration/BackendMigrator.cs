@@ -82,72 +82,89 @@ public sealed class BackendMigrator : IMemoryMigrator
             meta.MaxMessages = int.MaxValue;
             meta.MaxTokens = int.MaxValue;
             var dst = await targetBackend.CreateSessionAsync(meta, cancellationToken).ConfigureAwait(false);
-            var summaries = await src.GetSummariesAsync(cancellationToken).ConfigureAwait(false);
-            if (targetBackend is MemoryBackendBase b)
+            try
             {
-                // Keep the source's sequence numbers (gaps of evicted messages included): the summaries'
-                // FirstSequence/LastSequence and the summarized-through mark refer to them.
-                SessionSnapshot? sourceState = source is MemoryBackendBase sb && await sb.FindLinkAsync(from, cancellationToken).ConfigureAwait(false) is { } sourceLink
-                    ? sourceLink.Handle.State
-                    : null;
-                var link = await b.FindLinkAsync(to, cancellationToken).ConfigureAwait(false) ?? throw new SessionNotFoundException(to);
-                await link.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-                try
-                {
-                    var handle = link.Handle;
-                    messages += await CopyKeepingSequencesAsync(src, b, handle, cancellationToken).ConfigureAwait(false);
-                    foreach (var s in summaries)
-                    {
-                        var copy = s.Clone();
-                        copy.SessionId = to;
-                        await handle.AddSummaryAsync(copy, cancellationToken).ConfigureAwait(false);
-                    }
-                    var restored = original.Clone();
-                    restored.SessionId = to;
-                    var state = handle.State;
-                    var summarizedThrough = sourceState?.SummarizedThrough ?? (summaries.Count > 0 ? summaries.Max(x => x.LastSequence) : 0);
-                    await handle.SaveAsync(restored, Math.Max(state.LastSequence, sourceState?.LastSequence ?? 0), summarizedThrough, cancellationToken).ConfigureAwait(false);
-                }
-                finally
-                {
-                    link.Gate.Release();
-                }
+                messages += await CopyIntoAsync(source, src, from, dst, to, original, targetBackend, errors, cancellationToken).ConfigureAwait(false);
             }
-            else
+            catch
             {
-                var batch = new List<Message>(256);
-                await foreach (var m in src.StreamMessagesAsync(cancellationToken: cancellationToken).ConfigureAwait(false))
-                {
-                    batch.Add(m);
-                    if (batch.Count == 256)
-                    {
-                        await dst.AddMessagesAsync(batch, cancellationToken).ConfigureAwait(false);
-                        messages += batch.Count;
-                        batch.Clear();
-                    }
-                }
-                if (batch.Count > 0)
-                {
-                    await dst.AddMessagesAsync(batch, cancellationToken).ConfigureAwait(false);
-                    messages += batch.Count;
-                }
-                await dst.UpdateMetadataAsync(
-                    new Dictionary<string, object?>
-                    {
-                        ["max_messages"] = original.MaxMessages,
-                        ["max_tokens"] = original.MaxTokens,
-                        ["summary_strategy"] = original.SummaryStrategy.ToString(),
-                        ["status"] = original.Status.ToString(),
-                    },
-                    cancellationToken).ConfigureAwait(false);
-                if (summaries.Count > 0)
-                {
-                    errors.Add($"session '{from}': {summaries.Count} summaries not copied (target is not a MemoryBackendBase)");
-                }
+                // All or nothing per session: a copy that failed part way is taken out again.
+                await targetBackend.DeleteSessionAsync(to, CancellationToken.None).ConfigureAwait(false);
+                throw;
             }
             migrated++;
         }
         return new MigrationReport(migrated, messages, skipped, errors);
+    }
+
+    /// <summary>Copies one session's messages, summaries and metadata into the session just created for it; returns the messages copied.</summary>
+    private static async Task<long> CopyIntoAsync(IMemoryBackend source, IMemorySession src, string from, IMemorySession dst, string to, SessionMetadata original, IMemoryBackend targetBackend, List<string> errors, CancellationToken cancellationToken)
+    {
+        long copied = 0;
+        var summaries = await src.GetSummariesAsync(cancellationToken).ConfigureAwait(false);
+        if (targetBackend is MemoryBackendBase b)
+        {
+            // Keep the source's sequence numbers (gaps of evicted messages included): the summaries'
+            // FirstSequence/LastSequence and the summarized-through mark refer to them.
+            SessionSnapshot? sourceState = source is MemoryBackendBase sb && await sb.FindLinkAsync(from, cancellationToken).ConfigureAwait(false) is { } sourceLink
+                ? sourceLink.Handle.State
+                : null;
+            var link = await b.FindLinkAsync(to, cancellationToken).ConfigureAwait(false) ?? throw new SessionNotFoundException(to);
+            await link.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                var handle = link.Handle;
+                copied += await CopyKeepingSequencesAsync(src.StreamMessagesAsync(cancellationToken: cancellationToken), b, handle, cancellationToken).ConfigureAwait(false);
+                foreach (var s in summaries)
+                {
+                    var copy = s.Clone();
+                    copy.SessionId = to;
+                    await handle.AddSummaryAsync(copy, cancellationToken).ConfigureAwait(false);
+                }
+                var restored = original.Clone();
+                restored.SessionId = to;
+                var state = handle.State;
+                var summarizedThrough = sourceState?.SummarizedThrough ?? (summaries.Count > 0 ? summaries.Max(x => x.LastSequence) : 0);
+                await handle.SaveAsync(restored, Math.Max(state.LastSequence, sourceState?.LastSequence ?? 0), summarizedThrough, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                link.Gate.Release();
+            }
+        }
+        else
+        {
+            var batch = new List<Message>(256);
+            await foreach (var m in src.StreamMessagesAsync(cancellationToken: cancellationToken).ConfigureAwait(false))
+            {
+                batch.Add(m);
+                if (batch.Count == 256)
+                {
+                    await dst.AddMessagesAsync(batch, cancellationToken).ConfigureAwait(false);
+                    copied += batch.Count;
+                    batch.Clear();
+                }
+            }
+            if (batch.Count > 0)
+            {
+                await dst.AddMessagesAsync(batch, cancellationToken).ConfigureAwait(false);
+                copied += batch.Count;
+            }
+            await dst.UpdateMetadataAsync(
+                new Dictionary<string, object?>
+                {
+                    ["max_messages"] = original.MaxMessages,
+                    ["max_tokens"] = original.MaxTokens,
+                    ["summary_strategy"] = original.SummaryStrategy.ToString(),
+                    ["status"] = original.Status.ToString(),
+                },
+                cancellationToken).ConfigureAwait(false);
+            if (summaries.Count > 0)
+            {
+                errors.Add($"session '{from}': {summaries.Count} summaries not copied (target is not a MemoryBackendBase)");
+            }
+        }
+        return copied;
     }
 
     /// <inheritdoc />
@@ -163,12 +180,12 @@ public sealed class BackendMigrator : IMemoryMigrator
     /// that follows a gap, the stored last sequence is moved to just before it, so the store numbers the run
     /// exactly as the source did.
     /// </summary>
-    private static async Task<long> CopyKeepingSequencesAsync(IMemorySession src, MemoryBackendBase target, ISessionHandle handle, CancellationToken cancellationToken)
+    internal static async Task<long> CopyKeepingSequencesAsync(IAsyncEnumerable<Message> source, MemoryBackendBase target, ISessionHandle handle, CancellationToken cancellationToken)
     {
         const int BatchSize = 256;
         var run = new List<Message>(BatchSize);
         long copied = 0;
-        await foreach (var m in src.StreamMessagesAsync(cancellationToken: cancellationToken).ConfigureAwait(false))
+        await foreach (var m in source.WithCancellation(cancellationToken).ConfigureAwait(false))
         {
             MessageValidator.ValidateMessage(m);
             var copy = m.Clone();

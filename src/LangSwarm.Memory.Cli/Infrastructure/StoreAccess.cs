@@ -1,0 +1,85 @@
+using LangSwarm.MemoryEngine;
+
+namespace LangSwarm.Memory.Cli;
+
+/// <summary>What a command means to do with a store.</summary>
+internal enum StoreAccessMode
+{
+    /// <summary>The command writes (import, migrate's target, vacuum, demo).</summary>
+    ReadWrite,
+
+    /// <summary>
+    /// The command only reads (show, sessions, stats, export, verify, migrate's source). Such a command refuses a
+    /// store that does not exist instead of creating one. The backends have no read-only open yet, so the store
+    /// is opened as for <see cref="ReadWrite"/>; a read-only open of the engine plugs in here.
+    /// </summary>
+    Read,
+}
+
+/// <summary>
+/// The one way every lsmem command opens a store: from a <see cref="StoreSpec"/> and what the command means to
+/// do with it, to a connected backend that is closed when the <see cref="OpenStore"/> is disposed.
+/// </summary>
+internal static class StoreAccess
+{
+    /// <summary>Opens and connects the store a spec names.</summary>
+    /// <exception cref="CliUsageException">The spec names a migration-only source, or a store to read that does not exist.</exception>
+    public static async Task<OpenStore> OpenAsync(StoreSpec spec, StoreAccessMode mode, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        if (spec.Backend == StoreSpec.V1Sqlite)
+        {
+            throw new CliUsageException("v1_sqlite is a migration source only: lsmem migrate --from v1_sqlite:PATH --to BACKEND:OPTIONS.");
+        }
+        if (mode == StoreAccessMode.Read)
+        {
+            EnsureExists(spec);
+        }
+        var backend = MemoryFactory.Default.CreateBackend(new MemoryConfiguration(spec.Backend, spec.Settings));
+        try
+        {
+            await backend.ConnectAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await backend.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+        return new OpenStore(spec, backend, mode);
+    }
+
+    private static void EnsureExists(StoreSpec spec)
+    {
+        var location = spec.Location;
+        var missing = spec.Backend switch
+        {
+            "engine" => location is not null && !Directory.Exists(location),
+            "sqlite" => location is not null && location != ":memory:" && !File.Exists(location),
+            _ => false,
+        };
+        if (missing)
+        {
+            throw new CliUsageException($"no {spec.Backend} store at '{location}'.");
+        }
+    }
+}
+
+/// <summary>A connected store; disposing it disconnects (the engine checkpoints and closes its files).</summary>
+internal sealed class OpenStore(StoreSpec spec, IMemoryBackend backend, StoreAccessMode mode) : IAsyncDisposable
+{
+    /// <summary>What was opened.</summary>
+    public StoreSpec Spec { get; } = spec;
+
+    /// <summary>The connected backend.</summary>
+    public IMemoryBackend Backend { get; } = backend;
+
+    /// <summary>How it was opened.</summary>
+    public StoreAccessMode Mode { get; } = mode;
+
+    /// <summary>The engine behind the store; a usage error for other backends.</summary>
+    public EngineBackend Engine(string command) =>
+        Backend as EngineBackend ?? throw new CliUsageException($"{command} works on engine stores only (this is {Backend.Name}).");
+
+    /// <inheritdoc />
+    public ValueTask DisposeAsync() => Backend.DisposeAsync();
+}
