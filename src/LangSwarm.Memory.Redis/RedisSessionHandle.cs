@@ -76,7 +76,7 @@ internal sealed class RedisSessionHandle : ISessionHandle
             for (var i = 0; i < n; i++)
             {
                 var m = messages[i];
-                args[6 + (3 * i)] = RedisMapping.MessageToJson(m, withSequence: false);
+                args[6 + (3 * i)] = RedisMapping.MessageToJson(m);
                 args[7 + (3 * i)] = RedisMapping.InfoTail(m);
                 args[8 + (3 * i)] = m.TokenCount ?? 0;
             }

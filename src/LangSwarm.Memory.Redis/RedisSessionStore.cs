@@ -58,7 +58,7 @@ internal sealed class RedisSessionStore : ISessionStore
     /// <inheritdoc />
     public async Task OpenAsync(CancellationToken cancellationToken)
     {
-        await _connection.OpenAsync([.. RedisSessionScripts.All, .. RedisScripts.All]).ConfigureAwait(false);
+        await _connection.OpenAsync([.. RedisSessionScripts.All, .. RedisReadScripts.All, .. RedisScripts.All]).ConfigureAwait(false);
         // Registry fields expire with their sessions where every primary has HPEXPIRE (Redis 7.4+); else ghosts are purged when met.
         _indexes.RegistryTtlMs = _ttlMs > 0 && _connection.HasHashFieldExpiry ? _ttlMs + RegistryTtlMarginMs : 0;
     }
