@@ -14,6 +14,8 @@ internal sealed class RedisSessionReader
     private const int ReadChunk = 256;
 
     private static readonly RedisValue[] AliveFields = [RedisMapping.FSessionId, RedisMapping.FGeneration];
+    private static readonly RedisScript RangeScript = new(RedisReadScripts.Range);
+    private static readonly RedisScript SequencesScript = new(RedisReadScripts.Sequences);
 
     private readonly RedisConnection _connection;
     private readonly RedisSessionKeys _keys;
@@ -148,7 +150,7 @@ internal sealed class RedisSessionReader
     private async Task<List<Message>> RangeAsync(string order, long from, long to, int limit)
     {
         RedisValue[] args = [_generation, order, from, to, limit];
-        return Messages(await EvaluateAsync(RedisReadScripts.Range, args).ConfigureAwait(false));
+        return Messages(await EvaluateAsync(RangeScript, args).ConfigureAwait(false));
     }
 
     /// <summary>The live messages with <paramref name="count"/> of the given sequences from <paramref name="start"/> on (ascending): one script, one round trip.</summary>
@@ -160,14 +162,13 @@ internal sealed class RedisSessionReader
         {
             args[1 + i] = sequences[start + i];
         }
-        return Messages(await EvaluateAsync(RedisReadScripts.Sequences, args).ConfigureAwait(false));
+        return Messages(await EvaluateAsync(SequencesScript, args).ConfigureAwait(false));
     }
 
     /// <summary>Runs a read script; a gone session (or another generation) throws <see cref="SessionNotFoundException"/>.</summary>
-    private async Task<RedisResult[]> EvaluateAsync(string script, RedisValue[] args)
+    private async Task<RedisResult[]> EvaluateAsync(RedisScript script, RedisValue[] args)
     {
-        var keys = _keys.Session;
-        var r = (RedisResult[])(await _connection.Guard(db => db.ScriptEvaluateAsync(script, keys, args)).ConfigureAwait(false))!;
+        var r = (RedisResult[])(await _connection.EvaluateAsync(script, _keys.Session, args).ConfigureAwait(false))!;
         return (string)r[0]! == RedisSessionScripts.Ok ? r : throw new SessionNotFoundException(_sessionId);
     }
 

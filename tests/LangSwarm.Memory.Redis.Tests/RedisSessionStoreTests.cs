@@ -175,6 +175,21 @@ public sealed class RedisSessionStoreTests(RedisServerFixture redis) : IAsyncLif
     }
 
     [Fact]
+    public async Task ScriptsTheServerLost_AreSentAgain()
+    {
+        // Writes and reads go by SHA1 (EVALSHA); a server that lost its script cache (restart, promoted replica)
+        // answers NOSCRIPT, and the script's text is sent instead.
+        var store = await OpenAsync();
+        var h = (await store.CreateSessionAsync(Meta("flushed"), CancellationToken.None))!;
+        await h.AppendAsync([Msg("before", 1)], DateTimeOffset.UtcNow, CancellationToken.None);
+        await redis.Db.ExecuteAsync("SCRIPT", "FLUSH");
+        var st = await h.AppendAsync([Msg("after", 2)], DateTimeOffset.UtcNow, CancellationToken.None);
+        Assert.Equal((2L, 2, 3L), (st.LastSequence, st.LiveMessages, st.LiveTokens));
+        await redis.Db.ExecuteAsync("SCRIPT", "FLUSH");
+        Assert.Equal(["before", "after"], (await ReadAllAsync(h)).Select(m => m.Content));
+    }
+
+    [Fact]
     public async Task EveryWrite_RenewsTheTtl_OfEveryKey()
     {
         var store = await OpenAsync(ttlSeconds: 600);
