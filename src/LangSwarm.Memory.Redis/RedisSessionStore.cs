@@ -5,8 +5,9 @@ namespace LangSwarm.Memory.Redis;
 
 /// <summary>
 /// The Redis <see cref="ISessionStore"/>: one hash per session (metadata, counters, generation token, UTC-tick
-/// timestamps), a sorted set of message JSON and one of compact message facts, both scored by sequence, and a
-/// list of summaries; sharded sorted sets index sessions by activity time and by status, one per user by user, so
+/// timestamps), a hash of message JSON keyed by sequence, a sorted set of compact message facts scored by sequence,
+/// and a list of summaries (sessions of the earlier layout, messages in a sorted set, are read as they are and
+/// converted by their next add or eviction; see <see cref="RedisSessionScripts"/>); sharded sorted sets index sessions by activity time and by status, one per user by user, so
 /// listing and clean-up never scan the keyspace. Every session write is one Lua script on the session's hash slot
 /// (<see cref="RedisSessionScripts"/>); index entries follow it (<see cref="RedisIndexes"/>).
 /// </summary>
