@@ -25,7 +25,9 @@ namespace LangSwarm.Memory.Redis;
 /// <para><b>Earlier data.</b> Sessions written before the messages hash (their messages a sorted set of JSON
 /// scored by sequence, no <c>layout</c> field in the session hash) are read as they are; their first add or
 /// eviction converts their messages to the hash inside that write's script (atomic, once, O(messages)), keeping
-/// sequences, JSON and TTL. Index data of earlier versions is handled by <see cref="RepairIndexesAsync"/>.</para>
+/// sequences, JSON and TTL. Index data of earlier versions is handled by <see cref="RepairIndexesAsync"/>. A
+/// process still running an earlier version cannot add to a converted session (Redis answers <c>WRONGTYPE</c>), so
+/// upgrade every process writing a namespace before new ones write to it.</para>
 /// <para>With <see cref="RedisBackendOptions.TtlSeconds"/> set, every key of a session carries the TTL, renewed on each
 /// write. Index entries of expired sessions are removed lazily, when listing, clean-up or statistics meet them
 /// (on Redis 7.4+, the registry fields expire with their sessions via <c>HPEXPIRE</c>).</para>
