@@ -2,9 +2,10 @@ namespace LangSwarm.Memory.Redis;
 
 /// <summary>
 /// Stores sessions in Redis — a standalone server, a primary with replicas (or Sentinel), or a Redis Cluster: one
-/// hash per session (metadata, counters, UTC-tick timestamps), a sorted set of message JSON and a sorted set of
-/// compact message facts, both scored by sequence, and a list of summaries. Sharded sorted sets index sessions by
-/// activity time and by status, one sorted set per user by user, so listing and clean-up never scan the keyspace.
+/// hash per session (metadata, counters, UTC-tick timestamps), a hash of message JSON keyed by sequence, a sorted
+/// set of compact message facts scored by sequence (which orders the messages for range reads), and a list of
+/// summaries. Sharded sorted sets index sessions by activity time and by status, one sorted set per user by user,
+/// so listing and clean-up never scan the keyspace.
 /// </summary>
 /// <remarks>
 /// <para><b>What is atomic where.</b> Every write to a session (create, add, evict, summary, save) is one Lua script
@@ -21,6 +22,12 @@ namespace LangSwarm.Memory.Redis;
 /// the session stores, so two processes adding to one session both succeed with distinct sequences and exact
 /// counters. Metadata saves are version-checked: a save that lost a race to another process's save merges its
 /// changes onto the stored metadata and saves again, so neither update is lost.</para>
+/// <para><b>Earlier data.</b> Sessions written before the messages hash (their messages a sorted set of JSON
+/// scored by sequence, no <c>layout</c> field in the session hash) are read as they are; their first add or
+/// eviction converts their messages to the hash inside that write's script (atomic, once, O(messages)), keeping
+/// sequences, JSON and TTL. Index data of earlier versions is handled by <see cref="RepairIndexesAsync"/>. A
+/// process still running an earlier version cannot add to a converted session (Redis answers <c>WRONGTYPE</c>), so
+/// upgrade every process writing a namespace before new ones write to it.</para>
 /// <para>With <see cref="RedisBackendOptions.TtlSeconds"/> set, every key of a session carries the TTL, renewed on each
 /// write. Index entries of expired sessions are removed lazily, when listing, clean-up or statistics meet them
 /// (on Redis 7.4+, the registry fields expire with their sessions via <c>HPEXPIRE</c>).</para>

@@ -105,6 +105,31 @@ internal sealed class RedisConnection
     }
 
     /// <summary>
+    /// Runs a script by its SHA1 (<c>EVALSHA</c>); when the server does not hold it (<c>NOSCRIPT</c>: restarted, or a
+    /// replica promoted since connect), by its text, which loads it there again. Connection loss becomes
+    /// <see cref="BackendUnavailableException"/>, as in <see cref="Guard"/>.
+    /// </summary>
+    public async Task<RedisResult> EvaluateAsync(RedisScript script, RedisKey[] keys, RedisValue[] args)
+    {
+        var db = Database;
+        try
+        {
+            try
+            {
+                return await db.ScriptEvaluateAsync(script.Hash, keys, args).ConfigureAwait(false);
+            }
+            catch (RedisServerException ex) when (ex.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal))
+            {
+                return await db.ScriptEvaluateAsync(script.Text, keys, args).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (IsUnavailable(ex))
+        {
+            throw Unavailable(ex);
+        }
+    }
+
+    /// <summary>
     /// True for the exceptions that mean the server cannot be reached or cannot serve the key right now: connection
     /// loss and timeouts, and the transient refusals of a cluster or replica set in transition (<c>CLUSTERDOWN</c>,
     /// <c>TRYAGAIN</c>, <c>READONLY</c>, <c>MASTERDOWN</c>, <c>LOADING</c>; <c>MOVED</c>/<c>ASK</c> are followed by

@@ -75,10 +75,13 @@ internal sealed class RedisKeys
     /// <summary>Hash of a session's metadata and counters.</summary>
     public RedisKey Meta(string sessionId) => SessionKey(sessionId, "meta");
 
-    /// <summary>Sorted set of a session's live messages (JSON), scored by sequence.</summary>
+    /// <summary>
+    /// Hash of a session's live messages: field the sequence, value the JSON. (Sessions written by earlier versions
+    /// hold a sorted set of JSON scored by sequence here until their next add or eviction converts it.)
+    /// </summary>
     public RedisKey Messages(string sessionId) => SessionKey(sessionId, "msgs");
 
-    /// <summary>Sorted set of compact index facts of each live message, scored by sequence.</summary>
+    /// <summary>Sorted set of compact index facts of each live message, scored by sequence: also the order of the messages hash for range reads.</summary>
     public RedisKey Infos(string sessionId) => SessionKey(sessionId, "info");
 
     /// <summary>List of a session's summaries (JSON), oldest first.</summary>

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Globalization;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using StackExchange.Redis;
@@ -8,7 +9,8 @@ namespace LangSwarm.Memory.Redis;
 
 /// <summary>
 /// Converts between the model and what is stored: a hash per session (timestamps as UTC ticks), messages and
-/// summaries as compact JSON with every field, and one-line index facts per message.
+/// summaries as compact JSON with every field (a message's sequence is where it is stored, not in its JSON), and
+/// one-line index facts per message.
 /// </summary>
 internal static class RedisMapping
 {
@@ -32,7 +34,21 @@ internal static class RedisMapping
     internal const string FGeneration = "gen";
     internal const string FVersion = "ver";
 
-    private static readonly JsonWriterOptions WriterOptions = new() { SkipValidation = false, MaxDepth = MemoryLimits.MaxJsonReadDepth };
+    // Buffers above this are dropped after use rather than kept per thread.
+    private const int MaxKeptBuffer = 64 * 1024;
+
+    private static readonly JsonWriterOptions WriterOptions = new()
+    {
+        SkipValidation = false,
+        MaxDepth = MemoryLimits.MaxJsonReadDepth,
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_buffer;
+
+    [ThreadStatic]
+    private static Utf8JsonWriter? t_writer;
 
     /// <summary>The index score of an activity time: whole milliseconds since year 1 (exact in a double).</summary>
     public static long Score(DateTimeOffset time) => time.UtcTicks / TimeSpan.TicksPerMillisecond;
@@ -111,23 +127,23 @@ internal static class RedisMapping
         };
     }
 
-    /// <summary>A message as JSON with every field (JSON members embedded verbatim).</summary>
-    public static byte[] MessageToJson(Message m) => MessageToJson(m, withSequence: true);
-
     /// <summary>
-    /// A message as JSON; without its sequence the object starts <c>{"id":</c>, and the append script splices
-    /// <c>"seq":N,</c> in front, giving what <see cref="MessageToJson(Message)"/> writes.
+    /// A message as stored: JSON with every field but the sequence (the field name it is stored under), JSON members
+    /// embedded verbatim, text escaped only where JSON requires it (so non-ASCII text is stored as UTF-8).
     /// </summary>
-    public static byte[] MessageToJson(Message m, bool withSequence)
+    /// <remarks>
+    /// The hot path of every add: the writer and its buffer are kept per thread and reused, so an add allocates the
+    /// one exact-size array it sends.
+    /// </remarks>
+    public static byte[] MessageToJson(Message m)
     {
-        var buffer = new ArrayBufferWriter<byte>(256 + (m.Content.Length * 2));
-        using (var w = new Utf8JsonWriter(buffer, WriterOptions))
+        var buffer = t_buffer ??= new ArrayBufferWriter<byte>(4096);
+        var w = t_writer ??= new Utf8JsonWriter(buffer, WriterOptions);
+        buffer.ResetWrittenCount();
+        w.Reset(buffer);
+        try
         {
             w.WriteStartObject();
-            if (withSequence)
-            {
-                w.WriteNumber("seq", m.Sequence);
-            }
             w.WriteString("id", m.MessageId);
             w.WriteNumber("role", (int)m.Role);
             w.WriteString("content", m.Content);
@@ -149,17 +165,30 @@ internal static class RedisMapping
                 m.ToolCalls.WriteTo(w);
             }
             w.WriteEndObject();
+            w.Flush();
+            return buffer.WrittenSpan.ToArray();
         }
-        return buffer.WrittenSpan.ToArray();
+        finally
+        {
+            if (buffer.Capacity > MaxKeptBuffer)
+            {
+                // A very large message: do not keep its buffer alive on this thread.
+                t_buffer = null;
+                t_writer = null;
+            }
+        }
     }
 
-    /// <summary>Reads a message written by <see cref="MessageToJson(Message)"/>.</summary>
-    public static Message MessageFromJson(RedisValue value)
+    /// <summary>
+    /// Reads a stored message; its sequence is <paramref name="sequence"/> (the field or score it is stored under).
+    /// JSON written by earlier versions also holds the sequence (<c>"seq"</c>), which is the same and is ignored.
+    /// </summary>
+    public static Message MessageFromJson(RedisValue value, long sequence)
     {
         var root = JsonNode.Parse((byte[])value!, null, MemoryLimits.JsonReadOptions)!.AsObject();
         var message = new Message
         {
-            Sequence = root["seq"]!.GetValue<long>(),
+            Sequence = sequence,
             MessageId = root["id"]!.GetValue<string>(),
             Role = (MessageRole)root["role"]!.GetValue<int>(),
             Content = root["content"]!.GetValue<string>(),

@@ -20,6 +20,11 @@ internal sealed class RedisSessionHandle : ISessionHandle
 {
     private const int MaxSaveAttempts = 16;
 
+    private static readonly RedisScript AppendScript = new(RedisSessionScripts.Append);
+    private static readonly RedisScript EvictScript = new(RedisSessionScripts.Evict);
+    private static readonly RedisScript AddSummaryScript = new(RedisSessionScripts.AddSummary);
+    private static readonly RedisScript SaveScript = new(RedisSessionScripts.Save);
+
     private readonly RedisConnection _connection;
     private readonly RedisSessionKeys _keys;
     private readonly RedisIndexes _indexes;
@@ -76,11 +81,11 @@ internal sealed class RedisSessionHandle : ISessionHandle
             for (var i = 0; i < n; i++)
             {
                 var m = messages[i];
-                args[6 + (3 * i)] = RedisMapping.MessageToJson(m, withSequence: false);
+                args[6 + (3 * i)] = RedisMapping.MessageToJson(m);
                 args[7 + (3 * i)] = RedisMapping.InfoTail(m);
                 args[8 + (3 * i)] = m.TokenCount ?? 0;
             }
-            r = await EvaluateAsync(RedisSessionScripts.Append, args).ConfigureAwait(false);
+            r = await EvaluateAsync(AppendScript, args).ConfigureAwait(false);
         }
         catch
         {
@@ -117,7 +122,7 @@ internal sealed class RedisSessionHandle : ISessionHandle
         {
             args[2 + i] = sequences[i];
         }
-        var r = await EvaluateAsync(RedisSessionScripts.Evict, args).ConfigureAwait(false);
+        var r = await EvaluateAsync(EvictScript, args).ConfigureAwait(false);
         return Apply(r, _state.Metadata);
     }
 
@@ -126,7 +131,7 @@ internal sealed class RedisSessionHandle : ISessionHandle
     {
         cancellationToken.ThrowIfCancellationRequested();
         RedisValue[] args = [_generation, _ttlMs, RedisMapping.SummaryToJson(summary), summary.LastSequence];
-        var r = await EvaluateAsync(RedisSessionScripts.AddSummary, args).ConfigureAwait(false);
+        var r = await EvaluateAsync(AddSummaryScript, args).ConfigureAwait(false);
         return Apply(r, _state.Metadata);
     }
 
@@ -152,7 +157,7 @@ internal sealed class RedisSessionHandle : ISessionHandle
             [
                 _generation, _ttlMs, expected, score, owner, lastSequence, summarizedThrough, originThrough, fields.Count / 2, .. fields,
             ];
-            var r = await EvaluateAsync(RedisSessionScripts.Save, args).ConfigureAwait(false);
+            var r = await EvaluateAsync(SaveScript, args).ConfigureAwait(false);
             if ((string)r[0]! == RedisSessionScripts.Conflict)
             {
                 var (stored, version) = await ReadStoredAsync().ConfigureAwait(false);
@@ -191,18 +196,9 @@ internal sealed class RedisSessionHandle : ISessionHandle
         _reader.ReadSummariesAsync();
 
     /// <summary>Runs a write script: one round trip; a gone session (or another generation) throws, nothing written.</summary>
-    private async Task<RedisResult[]> EvaluateAsync(string script, RedisValue[] args)
+    private async Task<RedisResult[]> EvaluateAsync(RedisScript script, RedisValue[] args)
     {
-        RedisResult result;
-        try
-        {
-            result = await _connection.Database.ScriptEvaluateAsync(script, _keys.Session, args).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (RedisConnection.IsUnavailable(ex))
-        {
-            throw _connection.Unavailable(ex);
-        }
-        var r = (RedisResult[])result!;
+        var r = (RedisResult[])(await _connection.EvaluateAsync(script, _keys.Session, args).ConfigureAwait(false))!;
         return (string)r[0]! switch
         {
             RedisSessionScripts.Ok or RedisSessionScripts.Conflict => r,

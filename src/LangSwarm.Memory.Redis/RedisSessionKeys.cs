@@ -21,7 +21,7 @@ internal sealed class RedisSessionKeys
     /// <summary>The session hash.</summary>
     public RedisKey Meta { get; }
 
-    /// <summary>The sorted set of message JSON.</summary>
+    /// <summary>The messages hash (sequence → JSON; a sorted set in sessions of the earlier layout).</summary>
     public RedisKey Messages { get; }
 
     /// <summary>The sorted set of message facts.</summary>

@@ -4,16 +4,18 @@ using StackExchange.Redis;
 namespace LangSwarm.Memory.Redis;
 
 /// <summary>
-/// Reads one session's messages, message facts and summaries for its handle. The first command of every read goes
-/// out pipelined with a check of the session hash (same round trip), so reading a removed session — or one created
-/// again under the id — throws <see cref="SessionNotFoundException"/> instead of answering empty.
+/// Reads one session's messages, message facts and summaries for its handle. Messages are read by the scripts of
+/// <see cref="RedisReadScripts"/> (one round trip per chunk, either layout); facts and summaries by a command that
+/// goes out pipelined with a check of the session hash (same round trip). So reading a removed session — or one
+/// created again under the id — throws <see cref="SessionNotFoundException"/> instead of answering empty.
 /// </summary>
 internal sealed class RedisSessionReader
 {
     private const int ReadChunk = 256;
-    private const int MaxRunsPerRoundTrip = 32;
 
     private static readonly RedisValue[] AliveFields = [RedisMapping.FSessionId, RedisMapping.FGeneration];
+    private static readonly RedisScript RangeScript = new(RedisReadScripts.Range);
+    private static readonly RedisScript SequencesScript = new(RedisReadScripts.Sequences);
 
     private readonly RedisConnection _connection;
     private readonly RedisSessionKeys _keys;
@@ -34,23 +36,17 @@ internal sealed class RedisSessionReader
     {
         if (query.Since is null && query.Roles is null)
         {
-            var key = _keys.Messages;
             var from = query.FromSequence;
-            var first = true;
             while (from <= query.ToSequence)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                var start = from;
-                Func<IDatabase, Task<RedisValue[]>> read = db => db.SortedSetRangeByScoreAsync(key, start, query.ToSequence, Exclude.None, Order.Ascending, 0, ReadChunk);
-                var chunk = first ? await CheckedAsync(read).ConfigureAwait(false) : await _connection.Guard(read).ConfigureAwait(false);
-                first = false;
-                foreach (var v in chunk)
+                var chunk = await RangeAsync(RedisReadScripts.Ascending, from, query.ToSequence, ReadChunk).ConfigureAwait(false);
+                foreach (var m in chunk)
                 {
-                    var m = RedisMapping.MessageFromJson(v);
                     from = m.Sequence + 1;
                     yield return m;
                 }
-                if (chunk.Length < ReadChunk)
+                if (chunk.Count < ReadChunk)
                 {
                     yield break;
                 }
@@ -59,17 +55,21 @@ internal sealed class RedisSessionReader
         }
 
         var infos = await ReadInfosAsync(query.FromSequence, query.ToSequence).ConfigureAwait(false);
-        var wanted = new List<int>();
+        var wanted = new List<long>();
         for (var i = 0; i < infos.Count; i++)
         {
             if (query.Matches(infos[i].Sequence, infos[i].Timestamp, infos[i].Role))
             {
-                wanted.Add(i);
+                wanted.Add(infos[i].Sequence);
             }
         }
-        await foreach (var m in FetchPositionsAsync(infos, wanted, cancellationToken).ConfigureAwait(false))
+        for (var i = 0; i < wanted.Count; i += ReadChunk)
         {
-            yield return m;
+            cancellationToken.ThrowIfCancellationRequested();
+            foreach (var m in await SequencesAsync(wanted, i, Math.Min(ReadChunk, wanted.Count - i)).ConfigureAwait(false))
+            {
+                yield return m;
+            }
         }
     }
 
@@ -78,31 +78,30 @@ internal sealed class RedisSessionReader
     {
         if (query.Since is null && query.Roles is null)
         {
-            var key = _keys.Messages;
-            var newest = limit <= 0
-                ? await CheckedAsync(_ => Task.FromResult(Array.Empty<RedisValue>())).ConfigureAwait(false)
-                : await CheckedAsync(db => db.SortedSetRangeByScoreAsync(key, query.FromSequence, query.ToSequence, Exclude.None, Order.Descending, 0, limit)).ConfigureAwait(false);
-            var list = new Message[newest.Length];
-            for (var i = 0; i < newest.Length; i++)
+            // A limit of 0 still checks that the session is there (a negative limit would read everything).
+            var newest = await RangeAsync(RedisReadScripts.Descending, query.FromSequence, query.ToSequence, Math.Max(limit, 0)).ConfigureAwait(false);
+            if (limit <= 0)
             {
-                list[newest.Length - 1 - i] = RedisMapping.MessageFromJson(newest[i]);
+                return [];
             }
-            return list;
+            newest.Reverse();
+            return newest;
         }
         var infos = await ReadInfosAsync(query.FromSequence, query.ToSequence).ConfigureAwait(false);
-        var wanted = new List<int>();
+        var wanted = new List<long>();
         for (var i = infos.Count - 1; i >= 0 && wanted.Count < limit; i--)
         {
             if (query.Matches(infos[i].Sequence, infos[i].Timestamp, infos[i].Role))
             {
-                wanted.Add(i);
+                wanted.Add(infos[i].Sequence);
             }
         }
         wanted.Reverse();
         var messages = new List<Message>(wanted.Count);
-        await foreach (var m in FetchPositionsAsync(infos, wanted, cancellationToken).ConfigureAwait(false))
+        for (var i = 0; i < wanted.Count; i += ReadChunk)
         {
-            messages.Add(m);
+            cancellationToken.ThrowIfCancellationRequested();
+            messages.AddRange(await SequencesAsync(wanted, i, Math.Min(ReadChunk, wanted.Count - i)).ConfigureAwait(false));
         }
         return messages;
     }
@@ -147,36 +146,40 @@ internal sealed class RedisSessionReader
         return await value.ConfigureAwait(false);
     });
 
-    /// <summary>
-    /// Fetches the messages at the given positions of <paramref name="infos"/> (ascending), reading each run of adjacent
-    /// positions as one score range and pipelining several runs per round trip.
-    /// </summary>
-    private async IAsyncEnumerable<Message> FetchPositionsAsync(IReadOnlyList<MessageInfo> infos, List<int> positions, [EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <summary>The live messages with sequences in [from, to] in <paramref name="order"/>, at most <paramref name="limit"/>: one script, one round trip.</summary>
+    private async Task<List<Message>> RangeAsync(string order, long from, long to, int limit)
     {
-        var runs = new List<(long From, long To)>();
-        for (var i = 0; i < positions.Count;)
+        RedisValue[] args = [_generation, order, from, to, limit];
+        return Messages(await EvaluateAsync(RangeScript, args).ConfigureAwait(false));
+    }
+
+    /// <summary>The live messages with <paramref name="count"/> of the given sequences from <paramref name="start"/> on (ascending): one script, one round trip.</summary>
+    private async Task<List<Message>> SequencesAsync(List<long> sequences, int start, int count)
+    {
+        var args = new RedisValue[1 + count];
+        args[0] = _generation;
+        for (var i = 0; i < count; i++)
         {
-            var j = i;
-            while (j + 1 < positions.Count && positions[j + 1] == positions[j] + 1 && j + 1 - i < ReadChunk)
-            {
-                j++;
-            }
-            runs.Add((infos[positions[i]].Sequence, infos[positions[j]].Sequence));
-            i = j + 1;
+            args[1 + i] = sequences[start + i];
         }
-        var key = _keys.Messages;
-        for (var r = 0; r < runs.Count; r += MaxRunsPerRoundTrip)
+        return Messages(await EvaluateAsync(SequencesScript, args).ConfigureAwait(false));
+    }
+
+    /// <summary>Runs a read script; a gone session (or another generation) throws <see cref="SessionNotFoundException"/>.</summary>
+    private async Task<RedisResult[]> EvaluateAsync(RedisScript script, RedisValue[] args)
+    {
+        var r = (RedisResult[])(await _connection.EvaluateAsync(script, _keys.Session, args).ConfigureAwait(false))!;
+        return (string)r[0]! == RedisSessionScripts.Ok ? r : throw new SessionNotFoundException(_sessionId);
+    }
+
+    /// <summary>The messages of a read script's answer (<c>'ok'</c>, then sequence and JSON pairs).</summary>
+    private static List<Message> Messages(RedisResult[] r)
+    {
+        var list = new List<Message>((r.Length - 1) / 2);
+        for (var i = 1; i + 1 < r.Length; i += 2)
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            var group = runs.Skip(r).Take(MaxRunsPerRoundTrip).ToList();
-            var results = await _connection.Guard(db => Task.WhenAll(group.Select(g => db.SortedSetRangeByScoreAsync(key, g.From, g.To)))).ConfigureAwait(false);
-            foreach (var values in results)
-            {
-                foreach (var v in values)
-                {
-                    yield return RedisMapping.MessageFromJson(v);
-                }
-            }
+            list.Add(RedisMapping.MessageFromJson((RedisValue)r[i + 1], (long)r[i]));
         }
+        return list;
     }
 }

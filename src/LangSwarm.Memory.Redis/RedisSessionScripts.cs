@@ -18,9 +18,13 @@ namespace LangSwarm.Memory.Redis;
 /// <para>Answers are arrays: <c>{'ok', last_sequence, live_messages, live_tokens, summarized_through, ...}</c>,
 /// <c>{'missing'}</c>, <c>{'exists'}</c> (create) or <c>{'conflict'}</c> (save). The index entries are not written
 /// here: they live in other hash slots.</para>
-/// <para>Messages are stored as before: the client sends each message's JSON without its sequence and its index
-/// facts without theirs; the script takes the next sequence from the stored <c>last_sequence</c> and splices it in
-/// front (<c>{"seq":N,</c> and <c>N|</c>).</para>
+/// <para>Messages: the client sends each message's JSON and its index facts, both without the sequence; the script
+/// takes the next sequence from the stored <c>last_sequence</c>, stores the JSON as the field named by the sequence
+/// in the messages hash, and the facts as <c>N|facts</c> scored by the sequence in the facts sorted set (which also
+/// orders the sequences for range reads, <see cref="RedisReadScripts"/>). A session hash whose <c>layout</c> field
+/// is not <see cref="HashLayout"/> was written by an earlier version, whose messages key is a sorted set of JSON
+/// with the sequence spliced in (<c>{"seq":N,…</c>) scored by the sequence: the first add or eviction converts it
+/// (the readers read both).</para>
 /// </remarks>
 internal static class RedisSessionScripts
 {
@@ -48,44 +52,49 @@ internal static class RedisSessionScripts
         for j = 1, tonumber(ARGV[5]) do
           redis.call('HSET', KEYS[1], ARGV[p], ARGV[p + 1]); p = p + 2
         end
-        redis.call('HSET', KEYS[1], 'owner', ARGV[4], 'gen', ARGV[1], 'ver', '1', 'ix', ARGV[3], 'last_sequence', '0', 'live_messages', '0', 'live_tokens', '0', 'summarized_through', '0')
+        redis.call('HSET', KEYS[1], 'owner', ARGV[4], 'gen', ARGV[1], 'layout', '2', 'ver', '1', 'ix', ARGV[3], 'last_sequence', '0', 'live_messages', '0', 'live_tokens', '0', 'summarized_through', '0')
         """ + Renew + Counters;
 
     /// <summary>
     /// Appends messages with the sequences after the stored last one, counts them and marks the session active,
-    /// in as few commands as the hot path allows (one read, two adds per message, one write).
+    /// with as little server work as the hot path allows: one read of the hash, per message one hash field (the
+    /// message JSON, keyed by its sequence) and one small sorted-set entry (its facts), one write of the counters.
     /// When the stored index score is more than the slack off the new activity time, it moves to it and the answer
     /// asks the caller to write the index entries: <c>{'ok', counters…, 1, status, owner, ver}</c> (else 0).
-    /// The TTL of the four keys is renewed when the window was empty (the message sets are new keys) or the
-    /// hash's remaining TTL is more than a second off the configured one; so within a second of every write,
-    /// every key lives the full TTL.
+    /// The TTL of the four keys is renewed when the window was empty (the message keys are new) or the hash's
+    /// remaining TTL is more than a second off the configured one; so within a second of every write, every key
+    /// lives the full TTL. A session of the earlier layout is converted first (<see cref="Upgrade"/>).
     /// KEYS: 1 meta, 2 msgs, 3 info, 4 sums.
     /// ARGV: 1 generation, 2 TTL ms, 3 updated_at ticks, 4 score, 5 slack ms, 6 N,
     /// then N × (message JSON without its sequence, index facts without theirs, token count).
     /// </summary>
     public const string Append = """
-        local h = redis.call('HMGET', KEYS[1], 'session_id', 'gen', 'last_sequence', 'ix', 'status', 'owner', 'ver', 'live_messages', 'live_tokens', 'summarized_through')
+        local h = redis.call('HMGET', KEYS[1], 'session_id', 'gen', 'layout', 'last_sequence', 'live_messages', 'live_tokens', 'summarized_through', 'ix')
         if not h[1] or (h[2] or '') ~= ARGV[1] then return {'missing'} end
-        local last = tonumber(h[3] or '0')
-        local live = tonumber(h[8] or '0')
+
+        """ + Upgrade + """
+
+        local last = tonumber(h[4] or '0')
+        local live = tonumber(h[5] or '0')
+        local tokens = tonumber(h[6] or '0')
         local n = tonumber(ARGV[6])
-        local tokens = tonumber(h[9] or '0')
         local p = 7
         for j = 1, n do
           local s = string.format('%d', last + j)
-          redis.call('ZADD', KEYS[2], s, '{"seq":' .. s .. ',' .. string.sub(ARGV[p], 2))
+          redis.call('HSET', KEYS[2], s, ARGV[p])
           redis.call('ZADD', KEYS[3], s, s .. '|' .. ARGV[p + 1])
           tokens = tokens + tonumber(ARGV[p + 2])
           p = p + 3
         end
-        local reindex = 0
-        local ix = h[4] or '0'
-        if math.abs(tonumber(ARGV[4]) - tonumber(ix)) > tonumber(ARGV[5]) then
-          ix = ARGV[4]
-          reindex = 1
+        local c = {'ok', last + n, live + n, tokens, tonumber(h[7] or '0'), 0}
+        local seq, count, sum = string.format('%d', c[2]), string.format('%d', c[3]), string.format('%d', tokens)
+        if math.abs(tonumber(ARGV[4]) - tonumber(h[8] or '0')) > tonumber(ARGV[5]) then
+          local o = redis.call('HMGET', KEYS[1], 'status', 'owner', 'ver')
+          c[6], c[7], c[8], c[9] = 1, tonumber(o[1] or '0'), o[2] or '', tonumber(o[3] or '0')
+          redis.call('HSET', KEYS[1], 'last_sequence', seq, 'updated_at', ARGV[3], 'live_messages', count, 'live_tokens', sum, 'ix', ARGV[4])
+        else
+          redis.call('HSET', KEYS[1], 'last_sequence', seq, 'updated_at', ARGV[3], 'live_messages', count, 'live_tokens', sum)
         end
-        local c = {'ok', string.format('%d', last + n), string.format('%d', live + n), string.format('%d', tokens), h[10] or '0', reindex, h[5] or '0', h[6] or '', h[7] or '0'}
-        redis.call('HSET', KEYS[1], 'last_sequence', c[2], 'updated_at', ARGV[3], 'live_messages', c[3], 'live_tokens', c[4], 'ix', ix)
         local ttl = tonumber(ARGV[2])
         if live == 0 or math.abs(redis.call('PTTL', KEYS[1]) - (ttl > 0 and ttl or -1)) > 1000 then
           for k = 1, 4 do
@@ -97,16 +106,23 @@ internal static class RedisSessionScripts
 
     /// <summary>
     /// Takes messages out of the live window (unknown sequences are skipped), subtracting what was stored for each.
+    /// A session of the earlier layout is converted first (<see cref="Upgrade"/>).
     /// KEYS: 1 meta, 2 msgs, 3 info, 4 sums. ARGV: 1 generation, 2 TTL ms, then the sequences.
     /// </summary>
-    public const string Evict = Live + """
+    public const string Evict = """
+        local h = redis.call('HMGET', KEYS[1], 'session_id', 'gen', 'layout')
+        if not h[1] or (h[2] or '') ~= ARGV[1] then return {'missing'} end
+
+        """ + Upgrade + """
+
         local removed, tokens = 0, 0
         for i = 3, #ARGV do
           local m = redis.call('ZRANGEBYSCORE', KEYS[3], ARGV[i], ARGV[i])
           if #m > 0 then
             removed = removed + 1
-            tokens = tokens + (tonumber(string.match(m[1], '^[^|]*|[^|]*|([^|]*)|')) or 0)
-            redis.call('ZREMRANGEBYSCORE', KEYS[2], ARGV[i], ARGV[i])
+            local s, t = string.match(m[1], '^([^|]*)|[^|]*|([^|]*)|')
+            tokens = tokens + (tonumber(t) or 0)
+            redis.call('HDEL', KEYS[2], s)
             redis.call('ZREMRANGEBYSCORE', KEYS[3], ARGV[i], ARGV[i])
           end
         end
@@ -155,6 +171,28 @@ internal static class RedisSessionScripts
 
     /// <summary>Every script of a handle, for loading at connect.</summary>
     public static IEnumerable<string> All => [Create, Append, Evict, AddSummary, Save];
+
+    /// <summary>The <c>layout</c> field of a session hash whose messages are a hash keyed by sequence.</summary>
+    public const string HashLayout = "2";
+
+    // Converts a session of the earlier layout (h[3], its 'layout' field, is not '2'): its messages were a sorted set
+    // of JSON scored by sequence; they become hash fields keyed by the sequence, in this script (atomic, once per
+    // session, O(messages)), keeping the key's TTL. The JSON keeps the sequence it was written with; readers take
+    // the sequence from the field.
+    private const string Upgrade = """
+        if h[3] ~= '2' then
+          if redis.call('TYPE', KEYS[2]).ok == 'zset' then
+            local keep = redis.call('PTTL', KEYS[2])
+            local old = redis.call('ZRANGE', KEYS[2], 0, -1, 'WITHSCORES')
+            redis.call('DEL', KEYS[2])
+            for i = 1, #old, 2 do
+              redis.call('HSET', KEYS[2], string.format('%d', tonumber(old[i + 1])), old[i])
+            end
+            if keep > 0 then redis.call('PEXPIRE', KEYS[2], keep) end
+          end
+          redis.call('HSET', KEYS[1], 'layout', '2')
+        end
+        """;
 
     // The session exists and is the caller's generation (ARGV[1]).
     private const string Live = """

@@ -5,8 +5,9 @@ namespace LangSwarm.Memory.Redis;
 
 /// <summary>
 /// The Redis <see cref="ISessionStore"/>: one hash per session (metadata, counters, generation token, UTC-tick
-/// timestamps), a sorted set of message JSON and one of compact message facts, both scored by sequence, and a
-/// list of summaries; sharded sorted sets index sessions by activity time and by status, one per user by user, so
+/// timestamps), a hash of message JSON keyed by sequence, a sorted set of compact message facts scored by sequence,
+/// and a list of summaries (sessions of the earlier layout, messages in a sorted set, are read as they are and
+/// converted by their next add or eviction; see <see cref="RedisSessionScripts"/>); sharded sorted sets index sessions by activity time and by status, one per user by user, so
 /// listing and clean-up never scan the keyspace. Every session write is one Lua script on the session's hash slot
 /// (<see cref="RedisSessionScripts"/>); index entries follow it (<see cref="RedisIndexes"/>).
 /// </summary>
@@ -58,7 +59,7 @@ internal sealed class RedisSessionStore : ISessionStore
     /// <inheritdoc />
     public async Task OpenAsync(CancellationToken cancellationToken)
     {
-        await _connection.OpenAsync([.. RedisSessionScripts.All, .. RedisScripts.All]).ConfigureAwait(false);
+        await _connection.OpenAsync([.. RedisSessionScripts.All, .. RedisReadScripts.All, .. RedisScripts.All]).ConfigureAwait(false);
         // Registry fields expire with their sessions where every primary has HPEXPIRE (Redis 7.4+); else ghosts are purged when met.
         _indexes.RegistryTtlMs = _ttlMs > 0 && _connection.HasHashFieldExpiry ? _ttlMs + RegistryTtlMarginMs : 0;
     }

@@ -41,7 +41,7 @@ internal sealed class RedisUsage
         await foreach (var ids in _reader.ChunksAsync(_keys.TimeIndexes, cancellationToken).ConfigureAwait(false))
         {
             var statuses = _connection.Guard(db => Task.WhenAll(ids.Select(id => db.HashGetAsync(_keys.Meta(id), RedisMapping.FStatus))));
-            var counts = _connection.Guard(db => Task.WhenAll(ids.Select(id => db.SortedSetLengthAsync(_keys.Messages(id)))));
+            var counts = _connection.Guard(db => Task.WhenAll(ids.Select(id => db.SortedSetLengthAsync(_keys.Infos(id)))));
             var sums = _connection.Guard(db => Task.WhenAll(ids.Select(id => db.ListLengthAsync(_keys.Summaries(id)))));
             var status = await statuses.ConfigureAwait(false);
             var count = await counts.ConfigureAwait(false);

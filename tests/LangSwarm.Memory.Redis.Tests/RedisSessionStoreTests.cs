@@ -5,7 +5,8 @@ namespace LangSwarm.Memory.Redis.Tests;
 
 /// <summary>
 /// What the Redis store adds to the contract: counters computed inside the write scripts (two writers or a stale
-/// handle never make them wrong), the generation token, the unchanged stored format, and TTL renewal.
+/// handle never make them wrong), the generation token, the stored format (and the earlier one, still read and
+/// converted on the next write), and TTL renewal.
 /// </summary>
 [Collection(RedisCollection.Name)]
 public sealed class RedisSessionStoreTests(RedisServerFixture redis) : IAsyncLifetime
@@ -76,7 +77,7 @@ public sealed class RedisSessionStoreTests(RedisServerFixture redis) : IAsyncLif
     }
 
     [Fact]
-    public async Task StoredFormat_IsWhatTheBackendAlwaysWrote()
+    public async Task StoredFormat_MessagesHashKeyedBySequence_FactsSortedSet()
     {
         var store = await OpenAsync();
         var h = (await store.CreateSessionAsync(Meta("format"), CancellationToken.None))!;
@@ -85,14 +86,107 @@ public sealed class RedisSessionStoreTests(RedisServerFixture redis) : IAsyncLif
         await h.AppendAsync([Msg("first", 1), m], DateTimeOffset.UtcNow, CancellationToken.None);
         Assert.Equal(2, m.Sequence);
 
-        var json = await redis.Db.SortedSetRangeByScoreAsync($"{_prefix}:s:{{format}}:msgs", 2, 2);
-        Assert.Equal(RedisMapping.MessageToJson(m), (byte[])Assert.Single(json)!);
+        // The message JSON (without its sequence) is the hash field named by the sequence.
+        Assert.Equal(RedisMapping.MessageToJson(m), (byte[])(await redis.Db.HashGetAsync($"{_prefix}:s:{{format}}:msgs", 2))!);
+        Assert.Equal(2, await redis.Db.HashLengthAsync($"{_prefix}:s:{{format}}:msgs"));
         var info = await redis.Db.SortedSetRangeByScoreAsync($"{_prefix}:s:{{format}}:info", 2, 2);
         Assert.Equal(RedisMapping.InfoMember(m), (string)Assert.Single(info)!);
         var read = Assert.Single(await h.ReadNewestMessagesAsync(MessageQuery.All, 1, CancellationToken.None));
         Assert.Equal((2L, m.MessageId, m.Content, 4), (read.Sequence, read.MessageId, read.Content, read.TokenCount!.Value));
         var gen = await redis.Db.HashGetAsync($"{_prefix}:s:{{format}}:meta", "gen");
         Assert.Equal(16, ((string)gen!).Length);
+    }
+
+    [Fact]
+    public async Task EarlierLayout_IsRead_ThenConvertedByTheNextWrite_Atomically()
+    {
+        // A session as earlier versions wrote it: no layout field, its messages a sorted set of JSON with the
+        // sequence spliced in, scored by the sequence; a TTL on the keys.
+        var store = await OpenAsync();
+        var meta = Meta("earlier");
+        var keys = new RedisSessionKeys(new RedisKeys(_prefix), "earlier");
+        var stored = new[] { Msg("one", 1), Msg("two", 2), Msg("three", 3) };
+        var fields = RedisMapping.MetadataFields(meta);
+        fields.AddRange(["owner", RedisKeys.OwnerMarker(meta.UserId), "gen", "0123456789ABCDEF", "ver", 1, "ix", 0,
+            "last_sequence", 3, "live_messages", 3, "live_tokens", 6, "summarized_through", 0]);
+        var entries = new HashEntry[fields.Count / 2];
+        for (var i = 0; i < entries.Length; i++)
+        {
+            entries[i] = new HashEntry(fields[2 * i], fields[(2 * i) + 1]);
+        }
+        await redis.Db.HashSetAsync(keys.Meta, entries);
+        for (var i = 0; i < stored.Length; i++)
+        {
+            var m = stored[i];
+            m.Sequence = i + 1;
+            var json = RedisMapping.MessageToJson(m);
+            var old = System.Text.Encoding.UTF8.GetBytes("{\"seq\":" + m.Sequence + ",").Concat(json[1..]).ToArray();
+            await redis.Db.SortedSetAddAsync(keys.Messages, old, m.Sequence);
+            await redis.Db.SortedSetAddAsync(keys.Infos, RedisMapping.InfoMember(m), m.Sequence);
+        }
+        await redis.Db.KeyExpireAsync(keys.Messages, TimeSpan.FromHours(1));
+
+        var h = (await store.OpenSessionAsync("earlier", CancellationToken.None))!;
+        Assert.Equal(["one", "two", "three"], (await ReadAllAsync(h)).Select(m => m.Content));
+        Assert.Equal(["two", "three"], (await h.ReadNewestMessagesAsync(MessageQuery.All, 2, CancellationToken.None)).Select(m => m.Content));
+        var roles = new MessageQuery { Roles = [MessageRole.User] };
+        Assert.Equal([1L, 2L, 3L], (await h.ReadNewestMessagesAsync(roles, 10, CancellationToken.None)).Select(m => m.Sequence));
+        Assert.Equal(RedisType.SortedSet, await redis.Db.KeyTypeAsync(keys.Messages));
+
+        // The next add converts the messages (sequences, JSON and TTL kept) and appends after them.
+        var four = Msg("four", 4);
+        var st = await h.AppendAsync([four], DateTimeOffset.UtcNow, CancellationToken.None);
+        Assert.Equal((4L, 4, 10L), (st.LastSequence, st.LiveMessages, st.LiveTokens));
+        Assert.Equal(RedisType.Hash, await redis.Db.KeyTypeAsync(keys.Messages));
+        Assert.Equal(4, await redis.Db.HashLengthAsync(keys.Messages));
+        Assert.NotNull(await redis.Db.KeyTimeToLiveAsync(keys.Messages));
+        Assert.Equal(RedisSessionScripts.HashLayout, (string?)await redis.Db.HashGetAsync(keys.Meta, "layout"));
+        var all = await ReadAllAsync(h);
+        Assert.Equal(["one", "two", "three", "four"], all.Select(m => m.Content));
+        Assert.Equal([1L, 2L, 3L, 4L], all.Select(m => m.Sequence));
+        Assert.Equal(stored[1].MessageId, all[1].MessageId);
+
+        var after = await h.EvictAsync([1L, 2L], CancellationToken.None);
+        Assert.Equal((4L, 2, 7L), (after.LastSequence, after.LiveMessages, after.LiveTokens));
+        Assert.Equal(["three", "four"], (await ReadAllAsync(h)).Select(m => m.Content));
+    }
+
+    [Fact]
+    public async Task EarlierLayout_IsConvertedByAnEviction_Too()
+    {
+        var store = await OpenAsync();
+        var h = (await store.CreateSessionAsync(Meta("evict-first"), CancellationToken.None))!;
+        await h.AppendAsync([Msg("a", 1), Msg("b", 2)], DateTimeOffset.UtcNow, CancellationToken.None);
+        var keys = new RedisSessionKeys(new RedisKeys(_prefix), "evict-first");
+
+        // Turn it back into the earlier layout.
+        var values = await redis.Db.HashGetAllAsync(keys.Messages);
+        await redis.Db.KeyDeleteAsync(keys.Messages);
+        foreach (var v in values)
+        {
+            await redis.Db.SortedSetAddAsync(keys.Messages, v.Value, (long)v.Name);
+        }
+        await redis.Db.HashDeleteAsync(keys.Meta, "layout");
+
+        var st = await h.EvictAsync([1L], CancellationToken.None);
+        Assert.Equal((2L, 1, 2L), (st.LastSequence, st.LiveMessages, st.LiveTokens));
+        Assert.Equal(RedisType.Hash, await redis.Db.KeyTypeAsync(keys.Messages));
+        Assert.Equal(["b"], (await ReadAllAsync(h)).Select(m => m.Content));
+    }
+
+    [Fact]
+    public async Task ScriptsTheServerLost_AreSentAgain()
+    {
+        // Writes and reads go by SHA1 (EVALSHA); a server that lost its script cache (restart, promoted replica)
+        // answers NOSCRIPT, and the script's text is sent instead.
+        var store = await OpenAsync();
+        var h = (await store.CreateSessionAsync(Meta("flushed"), CancellationToken.None))!;
+        await h.AppendAsync([Msg("before", 1)], DateTimeOffset.UtcNow, CancellationToken.None);
+        await redis.Db.ExecuteAsync("SCRIPT", "FLUSH");
+        var st = await h.AppendAsync([Msg("after", 2)], DateTimeOffset.UtcNow, CancellationToken.None);
+        Assert.Equal((2L, 2, 3L), (st.LastSequence, st.LiveMessages, st.LiveTokens));
+        await redis.Db.ExecuteAsync("SCRIPT", "FLUSH");
+        Assert.Equal(["before", "after"], (await ReadAllAsync(h)).Select(m => m.Content));
     }
 
     [Fact]
@@ -183,6 +277,16 @@ public sealed class RedisSessionStoreTests(RedisServerFixture redis) : IAsyncLif
             await s.DisposeAsync();
         }
         await redis.DeletePrefixAsync(_prefix);
+    }
+
+    private static async Task<List<Message>> ReadAllAsync(ISessionHandle h)
+    {
+        var list = new List<Message>();
+        await foreach (var m in h.ReadMessagesAsync(MessageQuery.All, CancellationToken.None))
+        {
+            list.Add(m);
+        }
+        return list;
     }
 
     private static Message Msg(string text, int tokens) => new(MessageRole.User, text) { TokenCount = tokens };
