@@ -19,7 +19,7 @@ internal sealed class SessionIndex
     private volatile IndexFile? _file;
 
     // Sessions listed other than the committed file lists them (new, changed or moved since its last commit).
-    private readonly HashSet<SessionEntry> _overlay = [];
+    private readonly ListingOverlay _overlay = new();
 
     // Ids of sessions being created (between the id check and the creation record's filing).
     private readonly HashSet<string> _reserved = new(StringComparer.Ordinal);
@@ -201,8 +201,8 @@ internal sealed class SessionIndex
                 _byId.Remove(entry.State.Metadata.SessionId);
                 if (entry.InOverlay)
                 {
-                    entry.InOverlay = false;
                     _overlay.Remove(entry);
+                    entry.InOverlay = false;
                 }
                 if (entry.Saved.InFile)
                 {
@@ -248,9 +248,9 @@ internal sealed class SessionIndex
         lock (_lock)
         {
             Settle();
-            var overlay = OverlayMatching(e => (query.UserId is null || e.Listed.User == query.UserId) && (query.Status is not { } st || e.Listed.Status == st));
+            using var overlay = _overlay.Ordered(query.UserId, query.Status).GetEnumerator();
+            var pending = overlay.MoveNext();
             var page = new ListingPage(query.Offset, query.Limit);
-            var next = 0;
             var more = true;
             _file?.VisitNewestFirst(query.UserId, query.Status, (ticks, number) =>
             {
@@ -258,17 +258,19 @@ internal sealed class SessionIndex
                 {
                     return true;
                 }
-                while (next < overlay.Count && Listing.Precedes(overlay[next].Listed.UpdatedTicks, overlay[next].Number, ticks, number))
+                while (pending && Listing.Precedes(overlay.Current.Listed.UpdatedTicks, overlay.Current.Number, ticks, number))
                 {
-                    if (!page.Offer(overlay[next++]))
+                    if (!page.Offer(overlay.Current))
                     {
                         return more = false;
                     }
+                    pending = overlay.MoveNext();
                 }
                 return more = page.Offer(e);
             });
-            while (more && next < overlay.Count && page.Offer(overlay[next++]))
+            while (more && pending && page.Offer(overlay.Current))
             {
+                pending = overlay.MoveNext();
             }
             var picked = page.Finish();
             var result = new List<SessionMetadata>(picked.Count);
@@ -291,7 +293,7 @@ internal sealed class SessionIndex
             Settle();
             var ticks = cutoff.UtcTicks;
             var ids = new List<string>();
-            foreach (var e in OverlayMatching(e => e.Listed.UpdatedTicks < ticks && (status is not { } st || e.Listed.Status == st)))
+            foreach (var e in _overlay.OldestBefore(ticks, status))
             {
                 ids.Add(e.State.Metadata.SessionId);
             }
@@ -314,21 +316,6 @@ internal sealed class SessionIndex
     /// </summary>
     private bool IsListedInFile(ulong number, long ticks, out SessionEntry entry) =>
         _byNumber.TryGetValue(number, out entry!) && !entry.InOverlay && entry.Listed.UpdatedTicks == ticks;
-
-    /// <summary>The overlay's sessions that <paramref name="match"/>, in listing order.</summary>
-    private List<SessionEntry> OverlayMatching(Func<SessionEntry, bool> match)
-    {
-        var list = new List<SessionEntry>();
-        foreach (var e in _overlay)
-        {
-            if (match(e))
-            {
-                list.Add(e);
-            }
-        }
-        list.Sort(static (a, b) => a.Number == b.Number ? 0 : Listing.Precedes(a.Listed.UpdatedTicks, a.Number, b.Listed.UpdatedTicks, b.Number) ? -1 : 1);
-        return list;
-    }
 
     /// <summary>Queues a changed entry for the next checkpoint (called once per entry until drained).</summary>
     public void MarkDirty(SessionEntry entry)
@@ -389,7 +376,13 @@ internal sealed class SessionIndex
     /// <summary>Records where the session is listed now and whether the overlay holds it. Under <see cref="_lock"/>.</summary>
     private void ListNow(SessionEntry e)
     {
-        e.Listed = Listing.Of(e.State.Metadata);
+        var now = Listing.Of(e.State.Metadata);
+        if (e.InOverlay && now != e.Listed)
+        {
+            _overlay.Remove(e); // the overlay's order is by the listing: out before it changes
+            e.InOverlay = false;
+        }
+        e.Listed = now;
         Reconcile(e);
     }
 
