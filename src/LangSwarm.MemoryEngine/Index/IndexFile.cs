@@ -38,6 +38,9 @@ internal sealed class IndexFile : IDisposable
     /// <summary>True once a checkpoint has been committed to the file.</summary>
     public bool HasCheckpoint => _tree.Meta.TxId != 0;
 
+    /// <summary>True when the committed tree holds no key at all (a new store before its first checkpoint).</summary>
+    public bool IsEmpty => _tree.Count == 0;
+
     /// <summary>Records below this LSN are in the file.</summary>
     public ulong CoveredLsn => _tree.Meta.User0;
 

@@ -17,6 +17,8 @@ internal sealed class ListingOverlay
         return c != 0 ? c : b.Number.CompareTo(a.Number);
     });
 
+    private static readonly SortedSet<SessionEntry> Empty = new(Order);
+
     private readonly SortedSet<SessionEntry> _all = new(Order);
     private readonly Dictionary<string, SortedSet<SessionEntry>> _byUser = new(StringComparer.Ordinal);
     private readonly Dictionary<SessionStatus, SortedSet<SessionEntry>> _byStatus = [];
@@ -58,15 +60,14 @@ internal sealed class ListingOverlay
         }
     }
 
-    /// <summary>The sessions of <paramref name="user"/> (and <paramref name="status"/>), or of a status, or all, in listing order.</summary>
-    public IEnumerable<SessionEntry> Ordered(string? user, SessionStatus? status)
+    /// <summary>
+    /// The sessions of <paramref name="user"/> (of every status: the caller filters), or else of
+    /// <paramref name="status"/>, or else all, in listing order.
+    /// </summary>
+    public SortedSet<SessionEntry>.Enumerator Ordered(string? user, SessionStatus? status)
     {
-        if (user is null)
-        {
-            return status is { } st ? _byStatus.GetValueOrDefault(st) ?? [] : _all;
-        }
-        var set = _byUser.GetValueOrDefault(user);
-        return set is null ? [] : status is { } s ? set.Where(e => e.Listed.Status == s) : set;
+        var set = user is not null ? _byUser.GetValueOrDefault(user) : status is { } st ? _byStatus.GetValueOrDefault(st) : _all;
+        return (set ?? Empty).GetEnumerator();
     }
 
     /// <summary>The sessions (of <paramref name="status"/>, or all) with activity before <paramref name="cutoffTicks"/>, oldest first.</summary>

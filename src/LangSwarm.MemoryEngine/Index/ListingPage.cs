@@ -34,8 +34,9 @@ internal sealed class ListingPage(int offset, int limit)
         {
             _tie.Sort(static (a, b) => string.CompareOrdinal(a.State.Metadata.SessionId, b.State.Metadata.SessionId));
         }
-        foreach (var e in _tie)
+        for (var i = 0; i < _tie.Count; i++)
         {
+            var e = _tie[i];
             if (_picked.Count == limit)
             {
                 break;

@@ -248,29 +248,51 @@ internal sealed class SessionIndex
         lock (_lock)
         {
             Settle();
-            using var overlay = _overlay.Ordered(query.UserId, query.Status).GetEnumerator();
-            var pending = overlay.MoveNext();
+            var overlay = _overlay.Ordered(query.UserId, query.Status);
             var page = new ListingPage(query.Offset, query.Limit);
+            var status = query.Status;
+            var pending = NextMatching(ref overlay, status);
             var more = true;
-            _file?.VisitNewestFirst(query.UserId, query.Status, (ticks, number) =>
+            if (_file is { IsEmpty: false } file)
             {
-                if (!IsListedInFile(number, ticks, out var e) || query.Status is { } s && e.Listed.Status != s)
+                // The visitor cannot hold the enumerator (a struct): it hands back the file's sessions in order,
+                // and the merge happens here, a page's worth at a time.
+                // Enough for the page, and the rest of the last time's ties (the page orders those by id).
+                var wanted = query.Offset + query.Limit;
+                var fromFile = new List<SessionEntry>(Math.Min(wanted, 1024));
+                file.VisitNewestFirst(query.UserId, status, (ticks, number) =>
                 {
-                    return true;
-                }
-                while (pending && Listing.Precedes(overlay.Current.Listed.UpdatedTicks, overlay.Current.Number, ticks, number))
-                {
-                    if (!page.Offer(overlay.Current))
+                    if (fromFile.Count >= wanted && fromFile[^1].Listed.UpdatedTicks != ticks)
                     {
-                        return more = false;
+                        return false;
                     }
-                    pending = overlay.MoveNext();
+                    if (IsListedInFile(number, ticks, out var e) && (status is not { } s || e.Listed.Status == s))
+                    {
+                        fromFile.Add(e);
+                    }
+                    return true;
+                });
+                foreach (var e in fromFile)
+                {
+                    while (pending && Listing.Precedes(overlay.Current.Listed.UpdatedTicks, overlay.Current.Number, e.Listed.UpdatedTicks, e.Number))
+                    {
+                        if (!page.Offer(overlay.Current))
+                        {
+                            more = false;
+                            break;
+                        }
+                        pending = NextMatching(ref overlay, status);
+                    }
+                    if (!more || !page.Offer(e))
+                    {
+                        more = false;
+                        break;
+                    }
                 }
-                return more = page.Offer(e);
-            });
+            }
             while (more && pending && page.Offer(overlay.Current))
             {
-                pending = overlay.MoveNext();
+                pending = NextMatching(ref overlay, status);
             }
             var picked = page.Finish();
             var result = new List<SessionMetadata>(picked.Count);
@@ -307,6 +329,19 @@ internal sealed class SessionIndex
             });
             return ids;
         }
+    }
+
+    /// <summary>Moves the overlay's enumerator to its next session of <paramref name="status"/> (any, when null).</summary>
+    private static bool NextMatching(ref SortedSet<SessionEntry>.Enumerator overlay, SessionStatus? status)
+    {
+        while (overlay.MoveNext())
+        {
+            if (status is not { } s || overlay.Current.Listed.Status == s)
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     /// <summary>
