@@ -97,5 +97,22 @@ internal sealed class EngineCore(IFileSystem fs, EngineOptions options, SegmentF
     }
 
     /// <summary>Bytes of all store files (segments, commit log, index file).</summary>
-    public long DiskBytes() => Index.SegmentBytes() + Log.Length + IndexFile.FileBytes;
+    public long DiskBytes() => SegmentBytes() + Log.Length + IndexFile.FileBytes;
+
+    /// <summary>Bytes of every session's segments, as the index knows them.</summary>
+    private long SegmentBytes()
+    {
+        long total = 0;
+        foreach (var e in Index.All())
+        {
+            lock (e.Lock)
+            {
+                foreach (var s in e.Segments)
+                {
+                    total += s.Length;
+                }
+            }
+        }
+        return total;
+    }
 }

@@ -87,4 +87,17 @@ internal sealed class ListingOverlay
             yield return e;
         }
     }
+
+    /// <summary>Moves the overlay's enumerator to its next session of <paramref name="status"/> (any, when null).</summary>
+    public static bool NextMatching(ref SortedSet<SessionEntry>.Enumerator overlay, SessionStatus? status)
+    {
+        while (overlay.MoveNext())
+        {
+            if (status is not { } s || overlay.Current.Listed.Status == s)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
 }

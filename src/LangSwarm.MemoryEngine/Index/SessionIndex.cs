@@ -32,8 +32,7 @@ internal sealed class SessionIndex
     private List<SessionEntry> _removed = [];
 
     // Sessions changed since the last checkpoint: a checkpoint visits these, not every session.
-    private readonly object _dirtyLock = new();
-    private List<SessionEntry> _dirty = [];
+    private readonly ChangedSessions _changed = new();
 
     public int Count
     {
@@ -251,7 +250,7 @@ internal sealed class SessionIndex
             var overlay = _overlay.Ordered(query.UserId, query.Status);
             var page = new ListingPage(query.Offset, query.Limit);
             var status = query.Status;
-            var pending = NextMatching(ref overlay, status);
+            var pending = ListingOverlay.NextMatching(ref overlay, status);
             var more = true;
             if (_file is { IsEmpty: false } file)
             {
@@ -281,7 +280,7 @@ internal sealed class SessionIndex
                             more = false;
                             break;
                         }
-                        pending = NextMatching(ref overlay, status);
+                        pending = ListingOverlay.NextMatching(ref overlay, status);
                     }
                     if (!more || !page.Offer(e))
                     {
@@ -292,7 +291,7 @@ internal sealed class SessionIndex
             }
             while (more && pending && page.Offer(overlay.Current))
             {
-                pending = NextMatching(ref overlay, status);
+                pending = ListingOverlay.NextMatching(ref overlay, status);
             }
             var picked = page.Finish();
             var result = new List<SessionMetadata>(picked.Count);
@@ -331,19 +330,6 @@ internal sealed class SessionIndex
         }
     }
 
-    /// <summary>Moves the overlay's enumerator to its next session of <paramref name="status"/> (any, when null).</summary>
-    private static bool NextMatching(ref SortedSet<SessionEntry>.Enumerator overlay, SessionStatus? status)
-    {
-        while (overlay.MoveNext())
-        {
-            if (status is not { } s || overlay.Current.Listed.Status == s)
-            {
-                return true;
-            }
-        }
-        return false;
-    }
-
     /// <summary>
     /// True when the session the file lists under (<paramref name="ticks"/>, <paramref name="number"/>) is still
     /// listed there and only there: alive, not in the overlay, and filed at that time. Under <see cref="_lock"/>;
@@ -353,24 +339,10 @@ internal sealed class SessionIndex
         _byNumber.TryGetValue(number, out entry!) && !entry.InOverlay && entry.Listed.UpdatedTicks == ticks;
 
     /// <summary>Queues a changed entry for the next checkpoint (called once per entry until drained).</summary>
-    public void MarkDirty(SessionEntry entry)
-    {
-        lock (_dirtyLock)
-        {
-            _dirty.Add(entry);
-        }
-    }
+    public void MarkDirty(SessionEntry entry) => _changed.Add(entry);
 
     /// <summary>The entries changed since the last call (some may since have been removed).</summary>
-    public List<SessionEntry> DrainDirty()
-    {
-        lock (_dirtyLock)
-        {
-            var dirty = _dirty;
-            _dirty = [];
-            return dirty;
-        }
-    }
+    public List<SessionEntry> DrainDirty() => _changed.Drain();
 
     /// <summary>Sessions removed since the last call that the index file still holds.</summary>
     public List<SessionEntry> DrainRemoved()
@@ -381,23 +353,6 @@ internal sealed class SessionIndex
             _removed = [];
             return removed;
         }
-    }
-
-    /// <summary>Bytes of every session's segments, as the index knows them.</summary>
-    public long SegmentBytes()
-    {
-        long total = 0;
-        foreach (var e in All())
-        {
-            lock (e.Lock)
-            {
-                foreach (var s in e.Segments)
-                {
-                    total += s.Length;
-                }
-            }
-        }
-        return total;
     }
 
     public List<SessionEntry> All()
