@@ -7,17 +7,26 @@ namespace LangSwarm.MemoryEngine.Index;
 internal sealed class ListingPage(int offset, int limit)
 {
     private readonly List<SessionEntry> _picked = new(Math.Min(limit, 256));
-    private readonly List<SessionEntry> _tie = [];
+    private SessionEntry? _held;           // the first session of the time being collected
+    private List<SessionEntry>? _ties;     // the others of that time, when there are any
     private int _skipped;
 
     /// <summary>Offers the next session; false once the page is full (stop offering).</summary>
     public bool Offer(SessionEntry e)
     {
-        if (_tie.Count > 0 && _tie[0].Listed.UpdatedTicks != e.Listed.UpdatedTicks && !Flush())
+        if (_held is not null)
         {
-            return false;
+            if (_held.Listed.UpdatedTicks == e.Listed.UpdatedTicks)
+            {
+                (_ties ??= []).Add(e);
+                return true;
+            }
+            if (!Flush())
+            {
+                return false;
+            }
         }
-        _tie.Add(e);
+        _held = e;
         return true;
     }
 
@@ -30,25 +39,38 @@ internal sealed class ListingPage(int offset, int limit)
 
     private bool Flush()
     {
-        if (_tie.Count > 1)
+        if (_held is not null)
         {
-            _tie.Sort(static (a, b) => string.CompareOrdinal(a.State.Metadata.SessionId, b.State.Metadata.SessionId));
-        }
-        for (var i = 0; i < _tie.Count; i++)
-        {
-            var e = _tie[i];
-            if (_picked.Count == limit)
+            if (_ties is { Count: > 0 } ties)
             {
-                break;
+                ties.Add(_held);
+                ties.Sort(static (a, b) => string.CompareOrdinal(a.State.Metadata.SessionId, b.State.Metadata.SessionId));
+                foreach (var e in ties)
+                {
+                    Take(e);
+                }
+                ties.Clear();
             }
-            if (_skipped < offset)
+            else
             {
-                _skipped++;
-                continue;
+                Take(_held);
             }
-            _picked.Add(e);
+            _held = null;
         }
-        _tie.Clear();
         return _picked.Count < limit;
+    }
+
+    private void Take(SessionEntry e)
+    {
+        if (_picked.Count == limit)
+        {
+            return;
+        }
+        if (_skipped < offset)
+        {
+            _skipped++;
+            return;
+        }
+        _picked.Add(e);
     }
 }
