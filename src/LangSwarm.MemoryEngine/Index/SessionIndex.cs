@@ -254,9 +254,9 @@ internal sealed class SessionIndex
             var more = true;
             if (_file is { IsEmpty: false } file)
             {
-                // The visitor cannot hold the enumerator (a struct): it hands back the file's sessions in order,
-                // and the merge happens here, a page's worth at a time.
-                // Enough for the page, and the rest of the last time's ties (the page orders those by id).
+                // The file's sessions first, in order: enough for the page plus the rest of the last time's ties
+                // (the page orders those by id). The overlay's enumerator is a struct the visitor cannot hold, so
+                // the merge happens after the scan.
                 var wanted = query.Offset + query.Limit;
                 var fromFile = new List<SessionEntry>(Math.Min(wanted, 1024));
                 file.VisitNewestFirst(query.UserId, status, (ticks, number) =>
