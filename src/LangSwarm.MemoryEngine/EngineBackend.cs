@@ -74,6 +74,50 @@ public sealed class EngineBackend : MemoryBackendBase
     /// <summary>Reads every segment and checks each record and the index against them (<c>lsmem verify</c>).</summary>
     public Task<VerifyReport> VerifyAsync(CancellationToken cancellationToken = default) => Engine.VerifyAsync(cancellationToken);
 
+    /// <summary>How fresh a read-only view is (<see cref="EngineOptions.ReadOnly"/>); null for a store opened to write, or closed.</summary>
+    public ReadOnlySnapshot? Snapshot => _store.Snapshot;
+
+    /// <summary>
+    /// Backs up this open store into <paramref name="destination"/> (a new or empty directory) while adds go on:
+    /// a checkpoint, then a copy of the index file, the segments and the bounded commit-log tail, fsynced. The
+    /// backup holds every add acknowledged before the call and is itself a store (open it as one, or
+    /// <see cref="RestoreAsync"/> it). With <paramref name="verify"/>, the backup is then opened and checked as
+    /// <see cref="VerifyAsync"/> does (<see cref="BackupReport.Verify"/>).
+    /// </summary>
+    /// <exception cref="ArgumentException">The destination holds files or lies inside the store.</exception>
+    public Task<BackupReport> BackupAsync(string destination, bool verify = true, IProgress<CopyProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(destination);
+        return StoreBackup.FromOpenAsync(Engine, destination, verify, progress, cancellationToken);
+    }
+
+    /// <summary>
+    /// Backs up the store at <paramref name="storePath"/>, open in another process (its writes go on) or in none,
+    /// as <see cref="BackupAsync(string, bool, IProgress{CopyProgress}?, CancellationToken)"/> does, without its
+    /// writer's help: a checkpoint the writer commits during the copy starts the copy again (a few attempts).
+    /// </summary>
+    /// <exception cref="ArgumentException">The destination holds files or lies inside the store.</exception>
+    /// <exception cref="MemoryException">No engine store at <paramref name="storePath"/>, or it checkpointed during every attempt.</exception>
+    public static Task<BackupReport> BackupStoreAsync(string storePath, string destination, bool verify = true, IProgress<CopyProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(storePath);
+        ArgumentException.ThrowIfNullOrWhiteSpace(destination);
+        return StoreBackup.FromPathAsync(storePath, destination, verify, progress, cancellationToken);
+    }
+
+    /// <summary>
+    /// Restores the backup at <paramref name="backupPath"/> into a new store at <paramref name="storePath"/> (a
+    /// missing or empty directory; an existing store is never overwritten), then opens and verifies it.
+    /// </summary>
+    /// <exception cref="ArgumentException">The target holds files.</exception>
+    /// <exception cref="MemoryException">No engine store at <paramref name="backupPath"/>.</exception>
+    public static Task<VerifyReport> RestoreAsync(string backupPath, string storePath, IProgress<CopyProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(backupPath);
+        ArgumentException.ThrowIfNullOrWhiteSpace(storePath);
+        return StoreBackup.RestoreAsync(backupPath, storePath, progress, cancellationToken);
+    }
+
     /// <summary>Drops the open store as a killed process would (crash tests only).</summary>
     internal void Abandon() => _store.Abandon();
 

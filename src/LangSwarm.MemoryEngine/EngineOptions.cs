@@ -65,6 +65,19 @@ public sealed record EngineOptions
     public IFileSystem? FileSystem { get; init; }
 
     /// <summary>
+    /// Opens a read-only view of the store as it is at the open, beside a writer that holds it in another process
+    /// (or of a store nobody holds): the index file and the commit logs are copied into a private scratch
+    /// directory and recovered there, and segments are read in place. The view never writes to the store and
+    /// takes no lock on it; it does not follow the writer's later adds (reopen for a fresher view). Every write
+    /// throws <see cref="StoreReadOnlyException"/>; background summaries, retention and vacuum do not run.
+    /// </summary>
+    /// <remarks>
+    /// A session that the writer deletes or compacts while the view is open may fail to read in the view. Not
+    /// with a custom <see cref="FileSystem"/>.
+    /// </remarks>
+    public bool ReadOnly { get; init; }
+
+    /// <summary>
     /// Smallest <see cref="SegmentMaxBytes"/> and <see cref="CheckpointLogBytes"/> accepted: room for a file header
     /// and a record. Values this small make every add roll a segment or start a checkpoint (tests use them for
     /// that); the provider's settings start at 64 KiB.
@@ -98,6 +111,7 @@ public sealed record EngineOptions
         Check(MaxLoadedSessions >= 0, $"MaxLoadedSessions: must not be negative (was {MaxLoadedSessions})");
         Check(VacuumPause >= TimeSpan.Zero, $"VacuumPause: must not be negative (was {VacuumPause})");
         Check(IndexCompactMinFreeBytes >= 0, $"IndexCompactMinFreeBytes: must not be negative (was {IndexCompactMinFreeBytes})");
+        Check(!ReadOnly || FileSystem is null, "ReadOnly: a read-only view reads the store's own directory; it cannot take a custom FileSystem");
         Check(OpenSegmentHandles >= 1, $"OpenSegmentHandles: must be at least 1 (was {OpenSegmentHandles})");
         if (problems.Count > 0)
         {

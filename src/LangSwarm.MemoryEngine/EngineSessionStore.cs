@@ -14,6 +14,7 @@ internal sealed class EngineSessionStore : ISessionStore
 {
     private readonly EngineOptions _options;
     private volatile StoreEngine? _engine;
+    private ReadOnlyView? _view;
 
     /// <summary>A store over <paramref name="options"/>' directory (opened by <see cref="OpenAsync"/>).</summary>
     /// <exception cref="ArgumentException">A setting is out of range (<see cref="EngineOptions.Validate"/>).</exception>
@@ -42,10 +43,33 @@ internal sealed class EngineSessionStore : ISessionStore
     {
         cancellationToken.ThrowIfCancellationRequested();
         var logger = LoggerSource?.Invoke() ?? NullLogger.Instance;
-        _engine = StoreEngine.Open(_options, logger);
+        if (_options.ReadOnly)
+        {
+            var view = ReadOnlyView.Create(_options);
+            try
+            {
+                _engine = StoreEngine.Open(view.Options, logger);
+            }
+            catch
+            {
+                view.Dispose();
+                throw;
+            }
+            _view = view;
+        }
+        else
+        {
+            _engine = StoreEngine.Open(_options, logger);
+        }
         ReportOpen(_engine.Recovery, logger);
         return Task.CompletedTask;
     }
+
+    /// <inheritdoc />
+    public bool IsReadOnly => _options.ReadOnly;
+
+    /// <summary>How fresh the read-only view is; null when the store is opened for writing or closed.</summary>
+    public ReadOnlySnapshot? Snapshot => _view?.Snapshot;
 
     /// <summary>Where the engine logs: the owning backend's logger, read at open.</summary>
     internal Func<ILogger>? LoggerSource { get; set; }
@@ -71,6 +95,8 @@ internal sealed class EngineSessionStore : ISessionStore
         var e = _engine;
         _engine = null;
         e?.Dispose();
+        _view?.Dispose();
+        _view = null;
         return Task.CompletedTask;
     }
 
@@ -80,6 +106,8 @@ internal sealed class EngineSessionStore : ISessionStore
         var e = _engine;
         _engine = null;
         e?.Abandon();
+        _view?.Dispose();
+        _view = null;
     }
 
     /// <inheritdoc />

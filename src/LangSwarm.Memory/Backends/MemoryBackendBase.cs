@@ -90,9 +90,12 @@ public abstract partial class MemoryBackendBase : IMemoryBackend
             MemoryLog.BackendConnected(Logger, Name, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             _connected = true;
             _summaries.Start();
-            StartRetention();
-            // Summaries owed when the store last closed (a crash, a disconnect mid-summary) are queued again.
-            _summaries.Track(QueueOwedSummariesAsync);
+            if (!Store.IsReadOnly)
+            {
+                StartRetention();
+                // Summaries owed when the store last closed (a crash, a disconnect mid-summary) are queued again.
+                _summaries.Track(QueueOwedSummariesAsync);
+            }
         }
         finally
         {

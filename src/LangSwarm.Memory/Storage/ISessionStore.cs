@@ -18,6 +18,12 @@ public interface ISessionStore : IAsyncDisposable
     /// <summary>Flushes and closes the storage (called by disconnect); handles handed out before stop working.</summary>
     Task CloseAsync(CancellationToken cancellationToken);
 
+    /// <summary>
+    /// True for a store opened only to read (a view beside another process's writer): its writes throw, and the
+    /// session layer starts no background work (summaries, retention) over it.
+    /// </summary>
+    bool IsReadOnly => false;
+
     /// <summary>Problems a health probe finds (empty when healthy); throws when the storage is unreachable.</summary>
     Task<IReadOnlyList<string>> ProbeAsync(CancellationToken cancellationToken);
 

@@ -88,6 +88,13 @@ internal sealed class EngineCore(IFileSystem fs, EngineOptions options, SegmentF
     public void Fail(Exception ex) => Interlocked.CompareExchange(ref _failure, ex, null);
 
     /// <summary>Throws the typed error of a store that stopped writing.</summary>
+    /// <summary>Whether this is a read-only view (<see cref="EngineOptions.ReadOnly"/>): every write is refused before it reserves anything.</summary>
+    public bool ReadOnly => Options.ReadOnly;
+
+    /// <summary>The error a write to a read-only view gets.</summary>
+    public StoreReadOnlyException ReadOnlyError() =>
+        new($"The store at '{Options.Path}' is open read-only (a view beside its writer); writes go through the process that holds it.");
+
     public void ThrowIfFailed()
     {
         if (Failure is { } f)

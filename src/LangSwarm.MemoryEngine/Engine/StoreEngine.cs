@@ -147,16 +147,18 @@ internal sealed class StoreEngine : IDisposable
     // ---- the parts' operations ------------------------------------------------------------------------------
 
     /// <summary>Creates a session from <paramref name="state"/> (encoded, not kept); its new entry, or null when the id exists.</summary>
-    public Task<SessionEntry?> CreateSessionAsync(SessionState state) => _writer.CreateSessionAsync(state);
+    public Task<SessionEntry?> CreateSessionAsync(SessionState state) => _core.ReadOnly ? Task.FromException<SessionEntry?>(_core.ReadOnlyError()) : _writer.CreateSessionAsync(state);
 
     /// <summary>Appends messages as one batch (see <see cref="StoreWriter.AppendMessagesAsync"/>).</summary>
-    public Task AppendMessagesAsync(SessionEntry entry, IReadOnlyList<Message> messages, long writtenTicks) => _writer.AppendMessagesAsync(entry, messages, writtenTicks);
+    public Task AppendMessagesAsync(SessionEntry entry, IReadOnlyList<Message> messages, long writtenTicks) =>
+        _core.ReadOnly ? Task.FromException(_core.ReadOnlyError()) : _writer.AppendMessagesAsync(entry, messages, writtenTicks);
 
     /// <summary>Writes a session state, with a summary and evictions when given, as one batch.</summary>
-    public Task WriteStateAsync(SessionEntry entry, SessionState state, ConversationSummary? summary = null, IReadOnlyList<long>? evict = null) => _writer.WriteStateAsync(entry, state, summary, evict);
+    public Task WriteStateAsync(SessionEntry entry, SessionState state, ConversationSummary? summary = null, IReadOnlyList<long>? evict = null) =>
+        _core.ReadOnly ? Task.FromException(_core.ReadOnlyError()) : _writer.WriteStateAsync(entry, state, summary, evict);
 
     /// <summary>Deletes a session: a durable delete record, then its segment files.</summary>
-    public Task DeleteSessionAsync(SessionEntry entry) => _writer.DeleteSessionAsync(entry);
+    public Task DeleteSessionAsync(SessionEntry entry) => _core.ReadOnly ? Task.FromException(_core.ReadOnlyError()) : _writer.DeleteSessionAsync(entry);
 
     /// <summary>Live messages of a session matching <paramref name="query"/>, ascending; only the newest <paramref name="newest"/> when set.</summary>
     public List<Message> ReadMessages(SessionEntry entry, MessageQuery query, int? newest = null) => _reader.ReadMessages(entry, query, newest);
@@ -170,8 +172,36 @@ internal sealed class StoreEngine : IDisposable
     /// <summary>A checkpoint now (see <see cref="Checkpointer.CheckpointAsync"/>).</summary>
     public Task CheckpointAsync() => _checkpointer.CheckpointAsync();
 
+    /// <summary>
+    /// Copies the store's files into <paramref name="destination"/> while writes go on (<see cref="StoreSnapshot"/>):
+    /// after a checkpoint, which bounds the log to copy, and with checkpoints held off until the copy ends, so
+    /// that this process's own checkpoints never start it again. A read-only view copies the store it views.
+    /// </summary>
+    public async Task<SnapshotCopy> SnapshotAsync(string destination, Action<long, long>? progress, CancellationToken cancellationToken)
+    {
+        if (_core.ReadOnly)
+        {
+            return await Task.Run(() => StoreSnapshot.Copy(Options.Path, destination, withSegments: true, durable: true, progress, cancellationToken), cancellationToken).ConfigureAwait(false);
+        }
+        if (Options.FileSystem is not null)
+        {
+            throw new NotSupportedException("A backup copies the store's directory; a store on a custom IFileSystem has none.");
+        }
+        await _checkpointer.CheckpointAsync().ConfigureAwait(false);
+        await _core.CheckpointLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await Task.Run(() => StoreSnapshot.Copy(Options.Path, destination, withSegments: true, durable: true, progress, cancellationToken), cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _core.CheckpointLock.Release();
+        }
+    }
+
     /// <summary>A vacuum pass now (see <see cref="Compactor.VacuumAsync"/>).</summary>
-    public Task<VacuumReport> VacuumAsync(double minDeadFraction, CancellationToken cancellationToken) => _compactor.VacuumAsync(minDeadFraction, cancellationToken);
+    public Task<VacuumReport> VacuumAsync(double minDeadFraction, CancellationToken cancellationToken) =>
+        _core.ReadOnly ? Task.FromException<VacuumReport>(_core.ReadOnlyError()) : _compactor.VacuumAsync(minDeadFraction, cancellationToken);
 
     /// <summary>
     /// Rebuilds an index from nothing but the segment files and compares it with the live index: the check
