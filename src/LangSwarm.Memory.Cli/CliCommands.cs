@@ -20,6 +20,8 @@ internal static class CliCommands
         yield return ImportCommand.Create();
         yield return MigrateCommand.Create();
         yield return VerifyCommand.Create();
+        yield return BackupCommand.Backup();
+        yield return BackupCommand.Restore();
         yield return VacuumCommand.Create();
         yield return WriteLoadCommand.Create();
     }

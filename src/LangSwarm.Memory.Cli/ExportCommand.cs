@@ -28,7 +28,7 @@ internal static class ExportCommand
                 throw new CliUsageException("give --session or --user, not both.");
             }
             var file = pr.GetValue(output);
-            await using var store = await StoreAccess.OpenAsync(StoreOptions.Spec(pr), StoreAccessMode.Read, ct);
+            await using var store = await StoreAccess.OpenAsync(StoreOptions.Spec(pr), StoreAccessMode.Read, ct, io);
             IReadOnlyList<string> chosen = ids.Length > 0 ? ids.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList() : await SessionIds.ListAsync(store.Backend, owner, ct);
             var clock = Stopwatch.StartNew();
             var toStdout = file is null or "-";

@@ -28,7 +28,7 @@ internal static class SessionsCommand
                 throw new CliUsageException("--limit must be positive and --offset zero or more.");
             }
             var from = TimeArg.Parse(pr.GetValue(since));
-            await using var store = await StoreAccess.OpenAsync(StoreOptions.Spec(pr), StoreAccessMode.Read, ct);
+            await using var store = await StoreAccess.OpenAsync(StoreOptions.Spec(pr), StoreAccessMode.Read, ct, io);
             // One more than the page tells whether another page follows. Newest activity comes first, so the
             // sessions active since a time are a prefix of the listing and the offset counts within it.
             var list = await store.Backend.ListSessionsAsync(pr.GetValue(user), pr.GetValue(status), n + 1, skip, ct);

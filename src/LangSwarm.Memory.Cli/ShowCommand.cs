@@ -31,7 +31,7 @@ internal static class ShowCommand
             }
             var roles = ParseRoles(pr.GetValue(role));
             var from = TimeArg.Parse(pr.GetValue(since));
-            await using var store = await StoreAccess.OpenAsync(StoreOptions.Spec(pr), StoreAccessMode.Read, ct);
+            await using var store = await StoreAccess.OpenAsync(StoreOptions.Spec(pr), StoreAccessMode.Read, ct, io);
             var s = await store.Backend.GetSessionAsync(id, ct) ?? throw new SessionNotFoundException(id);
             var messages = await s.GetMessagesAsync(n, from, roles, ct);
             if (pr.GetValue(json))

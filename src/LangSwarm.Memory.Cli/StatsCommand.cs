@@ -15,7 +15,7 @@ internal static class StatsCommand
         c.Options.Add(json);
         CommandRunner.SetAction(c, async (pr, io, ct) =>
         {
-            await using var store = await StoreAccess.OpenAsync(StoreOptions.Spec(pr), StoreAccessMode.Read, ct);
+            await using var store = await StoreAccess.OpenAsync(StoreOptions.Spec(pr), StoreAccessMode.Read, ct, io);
             var stats = await store.Backend.GetUsageStatsAsync(ct);
             var health = await store.Backend.HealthCheckAsync(ct);
             var exit = health.Status == HealthStatus.Healthy ? ExitCodes.Ok : ExitCodes.Problems;

@@ -14,7 +14,7 @@ internal static class VerifyCommand
         c.Options.Add(quiet);
         CommandRunner.SetAction(c, async (pr, io, ct) =>
         {
-            await using var store = await StoreAccess.OpenAsync(StoreOptions.Spec(pr), StoreAccessMode.Read, ct);
+            await using var store = await StoreAccess.OpenAsync(StoreOptions.Spec(pr), StoreAccessMode.Read, ct, io);
             var backend = store.Engine("verify");
             var recovery = backend.Recovery!;
             var clock = Stopwatch.StartNew();

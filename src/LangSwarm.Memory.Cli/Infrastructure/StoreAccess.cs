@@ -10,8 +10,8 @@ internal enum StoreAccessMode
 
     /// <summary>
     /// The command only reads (show, sessions, stats, export, verify, migrate's source). Such a command refuses a
-    /// store that does not exist instead of creating one. The backends have no read-only open yet, so the store
-    /// is opened as for <see cref="ReadWrite"/>; a read-only open of the engine plugs in here.
+    /// store that does not exist instead of creating one, and opens an engine store as a read-only view
+    /// (<see cref="EngineOptions.ReadOnly"/>): it works beside an agent that holds the store, and never writes to it.
     /// </summary>
     Read,
 }
@@ -24,7 +24,8 @@ internal static class StoreAccess
 {
     /// <summary>Opens and connects the store a spec names.</summary>
     /// <exception cref="CliUsageException">The spec names a migration-only source, or a store to read that does not exist.</exception>
-    public static async Task<OpenStore> OpenAsync(StoreSpec spec, StoreAccessMode mode, CancellationToken cancellationToken)
+    /// <remarks>A read-only view beside a live writer says on <paramref name="io"/>'s error stream (never stdout, which may carry JSON) how fresh it is.</remarks>
+    public static async Task<OpenStore> OpenAsync(StoreSpec spec, StoreAccessMode mode, CancellationToken cancellationToken, CliIO? io = null)
     {
         ArgumentNullException.ThrowIfNull(spec);
         if (spec.Backend == StoreSpec.V1Sqlite)
@@ -35,7 +36,8 @@ internal static class StoreAccess
         {
             EnsureExists(spec);
         }
-        var backend = MemoryFactory.Default.CreateBackend(new MemoryConfiguration(spec.Backend, spec.Settings));
+        var settings = mode == StoreAccessMode.Read && spec.Backend == EngineBackend.BackendName ? spec.Settings.With("read_only", true) : spec.Settings;
+        var backend = MemoryFactory.Default.CreateBackend(new MemoryConfiguration(spec.Backend, settings));
         try
         {
             await backend.ConnectAsync(cancellationToken).ConfigureAwait(false);
@@ -45,8 +47,16 @@ internal static class StoreAccess
             await backend.DisposeAsync().ConfigureAwait(false);
             throw;
         }
+        if (io is not null && backend is EngineBackend { Snapshot: { WriterActive: true } view })
+        {
+            await io.Err.WriteLineAsync(Freshness(view)).ConfigureAwait(false);
+        }
         return new OpenStore(spec, backend, mode);
     }
+
+    /// <summary>One line on how fresh a read-only view of a store another process holds is (a store nobody holds needs none).</summary>
+    public static string Freshness(ReadOnlySnapshot view) =>
+        $"read-only view as of {view.TakenAt:HH:mm:ss} UTC; another process holds the store, and what it adds later is not shown.";
 
     private static void EnsureExists(StoreSpec spec)
     {
