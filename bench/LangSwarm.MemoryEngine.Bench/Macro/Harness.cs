@@ -48,9 +48,13 @@ public static class Harness
             {
                 await Reads.RunAsync(ctx).ConfigureAwait(false);
             }
-            if (options.IncludesAny("S1", "O1"))
+            if (options.IncludesAny("S1", "O1", "B1"))
             {
                 var stores = await Space.RunAsync(ctx).ConfigureAwait(false);
+                if (options.IncludesAny("B1"))
+                {
+                    await BackupWorkload.RunAsync(ctx, stores).ConfigureAwait(false);
+                }
                 await Open.RunAsync(ctx, stores).ConfigureAwait(false);
             }
             if (options.IncludesAny("C1"))

@@ -17,8 +17,8 @@ namespace LangSwarm.MemoryEngine.Engine;
 /// the commit logs last — the writer appends to the log before the segment, so every record the copied
 /// segments hold past the checkpoint is also in the copied logs, or was added after the copy began. A
 /// checkpoint that commits meanwhile (it changes a meta page of the index file) or a file that goes away between
-/// the listing and its opening makes the attempt start again. Files are read through handles opened at the
-/// listing, so a session deleted or a segment compacted away meanwhile is still read whole.
+/// the listing and its opening makes the attempt start again. The index file and the logs are read through
+/// handles opened before the copy starts, so a checkpoint that deletes a log meanwhile cannot take it away.
 /// </remarks>
 internal static class StoreSnapshot
 {
@@ -74,61 +74,80 @@ internal static class StoreSnapshot
     {
         var metaBefore = ReadMeta(source);
         var logsBefore = Names(source, CommitLog.Directory, IsLog);
-        var files = new List<(string Path, IStorageFile File, long Length)>();
+        var segments = withSegments ? Names(source, SegmentFiles.Directory, static n => SegmentFiles.TryParseName(n, out _, out _)) : [];
+        var pinned = new List<(string Path, IStorageFile File, long Length)>();
         try
         {
-            // Everything is opened before anything is copied: what the listing names is then readable to the end.
-            if (!TryOpen(source, IndexFile.FileName, files))
+            // The index file and the logs are opened before anything is copied: a checkpoint that deletes a log
+            // meanwhile cannot take it from the copy. Segments (there may be many) are opened one at a time; one
+            // deleted meanwhile makes the attempt start again.
+            if (!TryOpen(source, IndexFile.FileName, pinned))
             {
                 return null;
             }
-            if (withSegments)
-            {
-                foreach (var name in Names(source, SegmentFiles.Directory, static n => SegmentFiles.TryParseName(n, out _, out _)))
-                {
-                    if (!TryOpen(source, $"{SegmentFiles.Directory}/{name}", files))
-                    {
-                        return null;
-                    }
-                }
-            }
             foreach (var name in logsBefore)
             {
-                if (!TryOpen(source, $"{CommitLog.Directory}/{name}", files))
+                if (!TryOpen(source, $"{CommitLog.Directory}/{name}", pinned))
                 {
                     return null;
                 }
             }
-            var total = files.Sum(f => f.Length);
+            var total = pinned.Sum(f => f.Length) + SegmentBytes(source, segments);
             long done = 0;
             var buffer = new byte[1 << 20];
             Directory.CreateDirectory(Path.Combine(destination, CommitLog.Directory));
+            done += CopyFile(pinned[0].File, pinned[0].Length, Path.Combine(destination, IndexFile.FileName), buffer, cancellationToken);
             if (withSegments)
             {
                 Directory.CreateDirectory(Path.Combine(destination, SegmentFiles.Directory));
+                var one = new List<(string, IStorageFile, long)>(1);
+                foreach (var name in segments)
+                {
+                    var path = $"{SegmentFiles.Directory}/{name}";
+                    if (!TryOpen(source, path, one))
+                    {
+                        return null;
+                    }
+                    using (var segment = one[0].Item2)
+                    {
+                        done += CopyFile(segment, one[0].Item3, Path.Combine(destination, path), buffer, cancellationToken);
+                    }
+                    one.Clear();
+                    progress?.Invoke(done, total);
+                }
             }
-            foreach (var (path, file, length) in files)
+            foreach (var (path, file, length) in pinned.Skip(1))
             {
-                done += CopyFile(file, length, Path.Combine(destination, path), durable, buffer, cancellationToken);
-                progress?.Invoke(done, total);
+                done += CopyFile(file, length, Path.Combine(destination, path), buffer, cancellationToken);
             }
+            progress?.Invoke(done, total);
             if (!metaBefore.AsSpan().SequenceEqual(ReadMeta(source)) || !logsBefore.SequenceEqual(Names(source, CommitLog.Directory, IsLog)))
             {
                 return null;
             }
             if (durable)
             {
-                SyncDirectories(destination, withSegments);
+                MakeDurable(destination, withSegments);
             }
-            return new SnapshotCopy(0, files.Count, done, TimeSpan.Zero);
+            return new SnapshotCopy(0, pinned.Count + segments.Count, done, TimeSpan.Zero);
         }
         finally
         {
-            foreach (var f in files)
+            foreach (var f in pinned)
             {
                 f.File.Dispose();
             }
         }
+    }
+
+    private static long SegmentBytes(string root, List<string> names)
+    {
+        if (names.Count == 0)
+        {
+            return 0;
+        }
+        var lengths = new PhysicalFileSystem(root).ListFiles(SegmentFiles.Directory).ToDictionary(e => e.Name, e => e.Length, StringComparer.Ordinal);
+        return names.Sum(n => lengths.GetValueOrDefault(n));
     }
 
     private static bool IsLog(string name) =>
@@ -167,7 +186,7 @@ internal static class StoreSnapshot
         return meta;
     }
 
-    private static long CopyFile(IStorageFile from, long length, string to, bool durable, byte[] buffer, CancellationToken cancellationToken)
+    private static long CopyFile(IStorageFile from, long length, string to, byte[] buffer, CancellationToken cancellationToken)
     {
         using var target = new FileStream(to, FileMode.CreateNew, FileAccess.Write, FileShare.None);
         long at = 0;
@@ -182,22 +201,30 @@ internal static class StoreSnapshot
             target.Write(buffer, 0, n);
             at += n;
         }
-        if (durable)
-        {
-            target.Flush(flushToDisk: true);
-        }
         return at;
     }
 
-    private static void SyncDirectories(string destination, bool withSegments)
+    /// <summary>
+    /// Every copied file and directory on stable storage: one <c>syncfs</c> where there is one (a store of many
+    /// sessions is many files, and one fsync each would cost more than the copy), else file by file.
+    /// </summary>
+    private static void MakeDurable(string destination, bool withSegments)
     {
         var fs = new PhysicalFileSystem(destination);
-        fs.SyncDirectory(CommitLog.Directory);
-        if (withSegments)
+        if (!fs.SyncAll())
         {
-            fs.SyncDirectory(SegmentFiles.Directory);
+            foreach (var file in Directory.EnumerateFiles(destination, "*", SearchOption.AllDirectories))
+            {
+                using var handle = File.OpenHandle(file, FileMode.Open, FileAccess.ReadWrite);
+                RandomAccess.FlushToDisk(handle);
+            }
+            fs.SyncDirectory(CommitLog.Directory);
+            if (withSegments)
+            {
+                fs.SyncDirectory(SegmentFiles.Directory);
+            }
+            fs.SyncDirectory(string.Empty);
         }
-        fs.SyncDirectory(string.Empty);
     }
 }
 
