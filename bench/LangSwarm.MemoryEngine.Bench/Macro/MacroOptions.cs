@@ -46,10 +46,14 @@ public sealed record MacroOptions
     public IReadOnlySet<string>? Only { get; init; }
 
     /// <summary>
-    /// <c>--warmup</c>: run one discarded repetition before the measured ones (Writes rows). On a loaded machine
-    /// background tier-1 JIT lags, and the first repetitions of a short row otherwise measure tier-0 code.
+    /// <c>--warmup</c>: run discarded repetitions before the measured ones (Writes rows) until at least
+    /// <see cref="WarmupTime"/> has passed (one at least). Background tier-1 JIT lags, and the first repetitions
+    /// of a short row (W3's take a tenth of a second) otherwise measure tier-0 code.
     /// </summary>
     public bool Warmup { get; init; }
+
+    /// <summary>Least time spent in discarded repetitions with <see cref="Warmup"/>.</summary>
+    public TimeSpan WarmupTime => Quick ? TimeSpan.Zero : TimeSpan.FromSeconds(1);
 
     /// <summary>
     /// <c>--limits</c>: measure the physical limits in a partial run too, so a W3-only run can report the

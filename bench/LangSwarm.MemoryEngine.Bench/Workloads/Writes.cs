@@ -64,7 +64,12 @@ public static class Writes
         var samples = new List<Sample>();
         if (ctx.Options.Warmup)
         {
-            await once().ConfigureAwait(false);
+            var warm = Stopwatch.StartNew();
+            do
+            {
+                await once().ConfigureAwait(false);
+            }
+            while (warm.Elapsed < ctx.Options.WarmupTime);
         }
         for (var r = 0; r < ctx.Options.Repetitions; r++)
         {
