@@ -16,7 +16,7 @@ public sealed record MacroOptions
     public int W1Messages => Quick ? 60 : 1_000;
 
     /// <summary>W2: concurrent sessions and messages each, per repetition.</summary>
-    public (int Sessions, int Each) W2 => Quick ? (64, 4) : (64, 50);
+    public (int Sessions, int Each) W2 => Quick ? (64, 4) : (64, 250);
 
     /// <summary>W3: 1-KB messages per repetition.</summary>
     public int W3Messages => Quick ? 3_000 : 20_000;

@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using System.Globalization;
 using LangSwarm.Memory;
 using LangSwarm.Memory.Sqlite;
 using LangSwarm.MemoryEngine.Bench.Macro;
@@ -20,13 +22,18 @@ public static class Writes
             s => Repeat(ctx, () => Sequential(ctx, s, o.W1Messages, 1, i => ctx.Data.Mixed(i)))).ConfigureAwait(false);
 
         var (sessions, each) = o.W2;
-        await ctx.MeasureRowAsync(
-            new Row("W2", $"durable add, {sessions} concurrent sessions × {each} ({Modes(durable)})", "msg/s", true)
+        var w2 = new Row("W2", $"durable add, {sessions} concurrent sessions × {each} ({Modes(durable)})", "msg/s", true)
+        {
+            Target = Targets.AtLeastTimesSqlite(10, "engine Strict ≥ 10× SQLite FULL"),
+        };
+        using (var groups = new CommitGroups())
+        {
+            await ctx.MeasureRowAsync(w2, durable, s => Repeat(ctx, () => Concurrent(ctx, s, sessions, each))).ConfigureAwait(false);
+            if (groups.Fsyncs > 0)
             {
-                Target = Targets.AtLeastTimesSqlite(10, "engine Strict ≥ 10× SQLite FULL"),
-            },
-            durable,
-            s => Repeat(ctx, () => Concurrent(ctx, s, sessions, each))).ConfigureAwait(false);
+                w2.Notes.Add(string.Create(CultureInfo.InvariantCulture, $"engine: {groups.Adds / (double)groups.Fsyncs:0.0} adds per commit-log fsync on average ({groups.Fsyncs:N0} fsyncs, all repetitions and the warm-up)"));
+            }
+        }
         await ctx.MeasureRowAsync(
             new Row("W2", $"raw Redis beside W2: the same messages RPUSHed, {sessions} callers × {each}, no metadata (redis appendfsync always)", "msg/s", true),
             [RawRedis.Spec(ctx.DurableRedis)],
@@ -156,5 +163,36 @@ public static class Writes
         {
             BenchContext.Remove(dir);
         }
+    }
+
+    /// <summary>Counts the engine's group commits (its <c>commit_group.size</c> histogram) while it lives.</summary>
+    private sealed class CommitGroups : IDisposable
+    {
+        private readonly MeterListener _listener = new();
+        private long _adds;
+        private long _fsyncs;
+
+        public CommitGroups()
+        {
+            _listener.InstrumentPublished = (instrument, listener) =>
+            {
+                if (instrument.Meter.Name == MemoryTelemetry.MeterName && instrument.Name == MemoryTelemetry.EngineCommitGroupSize)
+                {
+                    listener.EnableMeasurementEvents(instrument);
+                }
+            };
+            _listener.SetMeasurementEventCallback<long>((_, adds, _, _) =>
+            {
+                Interlocked.Add(ref _adds, adds);
+                Interlocked.Increment(ref _fsyncs);
+            });
+            _listener.Start();
+        }
+
+        public long Adds => Interlocked.Read(ref _adds);
+
+        public long Fsyncs => Interlocked.Read(ref _fsyncs);
+
+        public void Dispose() => _listener.Dispose();
     }
 }
