@@ -228,6 +228,11 @@ internal sealed class RedisConnection
         config.ReconnectRetryPolicy = new ExponentialRetry(250, 2000);
         config.ConnectTimeout = _options.ConnectTimeoutSeconds * 1000;
         config.ClientName ??= "langswarm-memory";
+        // Replies complete on the .NET thread pool instead of the library's dedicated I/O threads: an add's
+        // continuation (the session layer's bookkeeping) then runs on one of the pool's threads without a hop
+        // through the small dedicated pool, which under many concurrent callers became the queue every reply
+        // waited in.
+        config.SocketManager ??= SocketManager.ThreadPool;
         return config;
     }
 

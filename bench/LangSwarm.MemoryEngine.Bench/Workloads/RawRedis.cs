@@ -70,6 +70,8 @@ public static class RawRedis
     {
         var server = spec.Redis ?? throw new InvalidOperationException("A raw Redis row needs a server.");
         await server.FlushAsync().ConfigureAwait(false);
+        // The library's defaults, as a user who pushes with StackExchange.Redis would have them: the raw row is the
+        // plain client, not a tuned one. (The adapter completes replies on the thread pool, see RedisConnection.)
         return await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{server.Port}").ConfigureAwait(false);
     }
 }
