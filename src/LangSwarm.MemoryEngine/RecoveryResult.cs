@@ -26,11 +26,20 @@ public sealed record RecoveryResult(
     /// <summary>Time spent reading the checkpoint into the index.</summary>
     public TimeSpan CheckpointLoadTime { get; init; }
 
-    /// <summary>Time spent listing and scanning segments.</summary>
+    /// <summary>Time spent listing and scanning segments (within the log replay too, for the sessions it names).</summary>
     public TimeSpan SegmentScanTime { get; init; }
 
     /// <summary>Time spent replaying commit logs.</summary>
     public TimeSpan LogReplayTime { get; init; }
+
+    /// <summary>Segment files read past what the checkpoint covers (the sessions the logs name, or every one when listed).</summary>
+    public int SegmentFilesRead { get; init; }
+
+    /// <summary>
+    /// True when every segment file was listed and scanned (no checkpoint to start from, a damaged log, or a
+    /// read-only view); false when the open read only the segments of sessions the commit logs name.
+    /// </summary>
+    public bool SegmentsListed { get; init; }
 
     /// <summary>True when nothing was damaged (torn tails are normal after a crash and do not count).</summary>
     public bool Clean => Damage.Count == 0 && CheckpointProblem is null;

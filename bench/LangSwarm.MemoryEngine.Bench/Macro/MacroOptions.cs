@@ -15,8 +15,11 @@ public sealed record MacroOptions
     /// <summary>W1: messages added one at a time, per repetition.</summary>
     public int W1Messages => Quick ? 60 : 1_000;
 
-    /// <summary>W2: concurrent sessions and messages each, per repetition.</summary>
-    public (int Sessions, int Each) W2 => Quick ? (64, 4) : (64, 250);
+    /// <summary>
+    /// W2: concurrent sessions, and how long each repetition adds for (at least 5 s in a full run, so that one slow
+    /// fsync or a checkpoint moves a repetition's rate by little).
+    /// </summary>
+    public (int Sessions, TimeSpan Duration) W2 => Quick ? (64, TimeSpan.FromMilliseconds(200)) : (64, TimeSpan.FromSeconds(5));
 
     /// <summary>W3: 1-KB messages per repetition.</summary>
     public int W3Messages => Quick ? 3_000 : 20_000;

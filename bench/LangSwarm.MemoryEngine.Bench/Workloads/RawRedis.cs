@@ -18,29 +18,30 @@ public static class RawRedis
     public static BackendSpec? Spec(RedisServer? server) =>
         Backends.Redis(server) is { } spec ? spec with { Mode = spec.Mode + ", raw RPUSH" } : null;
 
-    /// <summary>W2 raw: <paramref name="sessions"/> concurrent callers, each pushing <paramref name="each"/> mixed messages to its own list.</summary>
-    public static async Task<Sample> ConcurrentAsync(BenchContext ctx, BackendSpec spec, int sessions, int each)
+    /// <summary>W2 raw: <paramref name="sessions"/> concurrent callers, each pushing mixed messages to its own list until <paramref name="duration"/> has passed.</summary>
+    public static async Task<Sample> ConcurrentAsync(BenchContext ctx, BackendSpec spec, int sessions, TimeSpan duration)
     {
         await using var mux = await ConnectAsync(spec).ConfigureAwait(false);
         var db = mux.GetDatabase();
-        var work = Enumerable.Range(0, sessions).Select(k => ctx.Data.MixedBatch((long)k * each, each).Select(Payload).ToList()).ToArray();
-        var bytes = work.Sum(w => w.Sum(p => (long)p.Length));
         var latencies = new List<double>[sessions];
+        var bytes = new long[sessions];
         var sw = Stopwatch.StartNew();
         await Task.WhenAll(Enumerable.Range(0, sessions).Select(k => Task.Run(async () =>
         {
             var key = (RedisKey)$"raw:c-{k}";
-            var lat = latencies[k] = new List<double>(each);
-            foreach (var payload in work[k])
+            var lat = latencies[k] = new List<double>(4096);
+            for (long i = 0; sw.Elapsed < duration; i++)
             {
+                var payload = Payload(ctx.Data.Mixed(((long)k << 32) + i));
                 var t0 = Stopwatch.GetTimestamp();
                 await db.ListRightPushAsync(key, payload).ConfigureAwait(false);
                 lat.Add(Stopwatch.GetElapsedTime(t0).TotalMicroseconds);
+                bytes[k] += payload.Length;
             }
         }))).ConfigureAwait(false);
         sw.Stop();
-        var n = sessions * each;
-        return new Sample(n / sw.Elapsed.TotalSeconds, Stats.Percentile(latencies.SelectMany(l => l).ToList(), 0.99), bytes / 1e6 / sw.Elapsed.TotalSeconds);
+        var all = latencies.SelectMany(l => l).ToList();
+        return new Sample(all.Count / sw.Elapsed.TotalSeconds, Stats.Percentile(all, 0.99), bytes.Sum() / 1e6 / sw.Elapsed.TotalSeconds);
     }
 
     /// <summary>W3 raw: <paramref name="total"/> messages pushed one at a time by one caller, to lists of 1,000.</summary>

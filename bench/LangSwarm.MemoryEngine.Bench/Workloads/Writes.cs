@@ -21,23 +21,24 @@ public static class Writes
             durable,
             s => Repeat(ctx, () => Sequential(ctx, s, o.W1Messages, 1, i => ctx.Data.Mixed(i)))).ConfigureAwait(false);
 
-        var (sessions, each) = o.W2;
-        var w2 = new Row("W2", $"durable add, {sessions} concurrent sessions × {each} ({Modes(durable)})", "msg/s", true)
+        var (sessions, duration) = o.W2;
+        var each = string.Create(CultureInfo.InvariantCulture, $"{duration.TotalSeconds:0.#} s per repetition");
+        var w2 = new Row("W2", $"durable add, {sessions} concurrent sessions, {each} ({Modes(durable)})", "msg/s", true)
         {
             Target = Targets.AtLeastTimesSqlite(10, "engine Strict ≥ 10× SQLite FULL"),
         };
         using (var groups = new CommitGroups())
         {
-            await ctx.MeasureRowAsync(w2, durable, s => Repeat(ctx, () => Concurrent(ctx, s, sessions, each))).ConfigureAwait(false);
+            await ctx.MeasureRowAsync(w2, durable, s => Repeat(ctx, () => Concurrent(ctx, s, sessions, duration))).ConfigureAwait(false);
             if (groups.Fsyncs > 0)
             {
                 w2.Notes.Add(string.Create(CultureInfo.InvariantCulture, $"engine: {groups.Adds / (double)groups.Fsyncs:0.0} adds per commit-log fsync on average ({groups.Fsyncs:N0} fsyncs, all repetitions and the warm-up)"));
             }
         }
         await ctx.MeasureRowAsync(
-            new Row("W2", $"raw Redis beside W2: the same messages RPUSHed, {sessions} callers × {each}, no metadata (redis appendfsync always)", "msg/s", true),
+            new Row("W2", $"raw Redis beside W2: the same messages RPUSHed, {sessions} callers, {each}, no metadata (redis appendfsync always)", "msg/s", true),
             [RawRedis.Spec(ctx.DurableRedis)],
-            s => Repeat(ctx, () => RawRedis.ConcurrentAsync(ctx, s, sessions, each))).ConfigureAwait(false);
+            s => Repeat(ctx, () => RawRedis.ConcurrentAsync(ctx, s, sessions, duration))).ConfigureAwait(false);
 
         var redisRelaxed = Backends.Redis(ctx.RelaxedRedis);
         foreach (var mode in new[] { DurabilityMode.None, DurabilityMode.Batched })
@@ -129,35 +130,39 @@ public static class Writes
         }
     }
 
-    private static async Task<Sample> Concurrent(BenchContext ctx, BackendSpec spec, int sessions, int each)
+    /// <summary>
+    /// <paramref name="sessions"/> callers, each adding mixed messages to its own session one at a time until
+    /// <paramref name="duration"/> has passed; the rate counts every add that completed.
+    /// </summary>
+    private static async Task<Sample> Concurrent(BenchContext ctx, BackendSpec spec, int sessions, TimeSpan duration)
     {
         var dir = ctx.NewDir();
         try
         {
             await using var b = await spec.OpenAsync(dir).ConfigureAwait(false);
             var handles = new IMemorySession[sessions];
-            var work = new List<Message>[sessions];
             for (var k = 0; k < sessions; k++)
             {
                 handles[k] = await b.CreateSessionAsync(Backends.Session($"c-{k}")).ConfigureAwait(false);
-                work[k] = ctx.Data.MixedBatch((long)k * each, each);
             }
-            var bytes = work.Sum(w => w.Sum(DataGenerator.PayloadBytes));
             var latencies = new List<double>[sessions];
+            var bytes = new long[sessions];
             var sw = Stopwatch.StartNew();
             await Task.WhenAll(Enumerable.Range(0, sessions).Select(k => Task.Run(async () =>
             {
-                var lat = latencies[k] = new List<double>(each);
-                foreach (var m in work[k])
+                var lat = latencies[k] = new List<double>(4096);
+                for (long i = 0; sw.Elapsed < duration; i++)
                 {
+                    var m = ctx.Data.Mixed(((long)k << 32) + i);
                     var t0 = Stopwatch.GetTimestamp();
                     await handles[k].AddMessageAsync(m).ConfigureAwait(false);
                     lat.Add(Stopwatch.GetElapsedTime(t0).TotalMicroseconds);
+                    bytes[k] += DataGenerator.PayloadBytes(m);
                 }
             }))).ConfigureAwait(false);
             sw.Stop();
-            var n = sessions * each;
-            return new Sample(n / sw.Elapsed.TotalSeconds, Stats.Percentile(latencies.SelectMany(l => l).ToList(), 0.99), bytes / 1e6 / sw.Elapsed.TotalSeconds);
+            var all = latencies.SelectMany(l => l).ToList();
+            return new Sample(all.Count / sw.Elapsed.TotalSeconds, Stats.Percentile(all, 0.99), bytes.Sum() / 1e6 / sw.Elapsed.TotalSeconds);
         }
         finally
         {

@@ -52,6 +52,15 @@ public static class MemoryEventIds
     /// <summary>An engine open cut a torn tail (unsynced bytes a crash left half-written) (Information).</summary>
     public const int TornTailCut = 2002;
 
+    /// <summary>
+    /// An engine's sweep after an unclean open removed or cut files a crash left behind (Information), or found a
+    /// file in its segment directory that is not the engine's (Warning, left alone).
+    /// </summary>
+    public const int LeftoversSwept = 2003;
+
+    /// <summary>An engine's sweep after an unclean open failed (Warning); the files stay, and the next open sweeps again.</summary>
+    public const int SweepFailed = 2004;
+
     /// <summary>An engine checkpoint completed (Debug).</summary>
     public const int CheckpointCompleted = 2010;
 

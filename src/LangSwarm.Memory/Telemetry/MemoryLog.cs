@@ -53,6 +53,15 @@ internal static partial class MemoryLog
     [LoggerMessage(EventId = MemoryEventIds.TornTailCut, Level = LogLevel.Information, Message = "Engine store {Path}: cut {Bytes} torn byte(s) a crash left unsynced")]
     public static partial void TornTailCut(ILogger logger, string path, long bytes);
 
+    [LoggerMessage(EventId = MemoryEventIds.LeftoversSwept, Level = LogLevel.Information, Message = "Engine sweep after an unclean open fixed {Files} segment file(s) a crash left behind ({Bytes} byte(s) cut or removed)")]
+    public static partial void LeftoversSwept(ILogger logger, int files, long bytes);
+
+    [LoggerMessage(EventId = MemoryEventIds.LeftoversSwept, Level = LogLevel.Warning, Message = "Engine store holds a file that is not the engine's, left alone: {File}")]
+    public static partial void ForeignFile(ILogger logger, string file);
+
+    [LoggerMessage(EventId = MemoryEventIds.SweepFailed, Level = LogLevel.Warning, Message = "Engine sweep after an unclean open failed; the next open sweeps again")]
+    public static partial void SweepFailed(ILogger logger, Exception exception);
+
     [LoggerMessage(EventId = MemoryEventIds.CheckpointCompleted, Level = LogLevel.Debug, Message = "Engine checkpoint completed in {ElapsedMs:F1} ms")]
     public static partial void CheckpointCompleted(ILogger logger, double elapsedMs);
 

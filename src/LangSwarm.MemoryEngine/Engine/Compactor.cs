@@ -39,6 +39,15 @@ internal sealed class Compactor(EngineCore core, Checkpointer checkpointer)
         }
     }
 
+    /// <summary>
+    /// Takes the vacuum lock for work that must come before any vacuum pass (the sweep after an unclean open:
+    /// a pass could otherwise write its new set over the files of one a crash cut short); <see cref="ReleaseIdle"/> ends it.
+    /// </summary>
+    public void HoldIdle() => _vacuumLock.Wait();
+
+    /// <summary>Ends <see cref="HoldIdle"/>.</summary>
+    public void ReleaseIdle() => _vacuumLock.Release();
+
     /// <summary>Stops the background vacuum without waiting for it (a crash test's abandoned store).</summary>
     public void Abandon() => _stopBackground.Cancel();
 

@@ -81,13 +81,20 @@ internal sealed class SessionReader(SessionIndex index, SegmentFiles segments, R
                 {
                     read = segments.Read(entry.Number, first.Segment, first.Offset, buffer.AsSpan(0, (int)bytes));
                 }
-                catch (FileNotFoundException) when (index.TryGet(entry.Number, out _) && IsCurrentSegment(entry, first.Segment))
+                catch (FileNotFoundException)
                 {
-                    // Not moved by a compaction: the file is gone from under the store.
-                    throw MissingSegment(entry, first.Segment);
-                }
-                catch (FileNotFoundException) when (index.TryGet(entry.Number, out _))
-                {
+                    // Decided here, not in exception filters: a filter runs before the frames below it unwind,
+                    // while the segment files still hold their lock, and the index's and the entry's locks come
+                    // before that one in the lock order (EngineCore).
+                    if (!index.TryGet(entry.Number, out _))
+                    {
+                        throw new SessionNotFoundException(entry.State.Metadata.SessionId);
+                    }
+                    if (IsCurrentSegment(entry, first.Segment))
+                    {
+                        // Not moved by a compaction: the file is gone from under the store.
+                        throw MissingSegment(entry, first.Segment);
+                    }
                     // A compaction moved the session's records after they were picked: pick them again.
                     ArrayPool<byte>.Shared.Return(buffer);
                     buffer = [];
@@ -100,10 +107,6 @@ internal sealed class SessionReader(SessionIndex index, SegmentFiles segments, R
                         throw new StorageFailureException($"Session '{entry.State.Metadata.SessionId}' kept moving while it was read.");
                     }
                     continue;
-                }
-                catch (FileNotFoundException)
-                {
-                    throw new SessionNotFoundException(entry.State.Metadata.SessionId);
                 }
                 catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
                 {

@@ -25,6 +25,7 @@ internal sealed class StoreEngine : IDisposable
     private readonly StoreWriter _writer;
     private readonly Checkpointer _checkpointer;
     private readonly Compactor _compactor;
+    private readonly LeftoverSweeper _sweeper;
 
     private StoreEngine(IFileSystem fs, EngineOptions options, IDisposable storeLock, SegmentFiles segments, ILogger logger)
     {
@@ -34,6 +35,7 @@ internal sealed class StoreEngine : IDisposable
         _content = new SessionContentLoader(() => _core.IndexFile, segments, _core.Damage);
         _checkpointer = new Checkpointer(_core);
         _compactor = new Compactor(_core, _checkpointer);
+        _sweeper = new LeftoverSweeper(_core, _compactor);
         _writer = new StoreWriter(_core, _checkpointer, _reader);
     }
 
@@ -56,6 +58,9 @@ internal sealed class StoreEngine : IDisposable
     public Exception? Failure => _core.Failure;
 
     public long LogBytes => _core.Log.Length;
+
+    /// <summary>The LSN the next record gets.</summary>
+    public ulong NextLsn => _core.NextLsn;
 
     /// <summary>Bytes of the index file.</summary>
     public long IndexFileBytes => _checkpointer.IndexFileBytes;
@@ -106,7 +111,7 @@ internal sealed class StoreEngine : IDisposable
         _core.IndexFile = opened.File;
         _core.Index.Attach(_core.IndexFile, empty: !_core.IndexFile.HasCheckpoint);
         var recovery = new StoreRecovery(_core.Fs, _core.Segments, _core.Appender, _core.Index, _core.IndexFile, opened.Problem, _content);
-        var result = recovery.Run(cleanShutdown: opened.Clean, opened.MetaDamage);
+        var result = recovery.Run(cleanShutdown: opened.Clean, opened.MetaDamage, scanAllSegments: Options.ReadOnly);
         if (!result.CheckpointLoaded && _core.IndexFile.HasCheckpoint)
         {
             // Its sessions did not load: start the file over, or the rebuilt index would be saved as a delta
@@ -141,6 +146,10 @@ internal sealed class StoreEngine : IDisposable
         StoreRoot.RemoveLeftovers(_core.Fs);
         _core.Fs.SyncDirectory(CommitLog.Directory);
         _core.Log = CommitLog.Open(_core.Fs, Options.Durability, Options.BatchedInterval, recovery.NextLsn, _core.Logger);
+        if (recovery.NeedsSweep && !_core.ReadOnly)
+        {
+            _sweeper.Start(recovery.NextSession);
+        }
         _compactor.StartAutoVacuum();
     }
 
@@ -209,7 +218,16 @@ internal sealed class StoreEngine : IDisposable
     /// meanwhile (its superseded segments stay on disk until its end, and a scan of every file would take them
     /// for the session's), nor a checkpoint (the index file is then one committed tree), nor a write.
     /// </summary>
-    public Task<VerifyReport> VerifyAsync(CancellationToken cancellationToken) => _compactor.WhileIdleAsync(async () =>
+    public async Task<VerifyReport> VerifyAsync(CancellationToken cancellationToken)
+    {
+        await _sweeper.WaitAsync(cancellationToken).ConfigureAwait(false);
+        return await _compactor.WhileIdleAsync(() => VerifyIdleAsync(cancellationToken), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Completes when the sweep after an unclean open has run (at once when none was owed).</summary>
+    public Task SweepCompletion => _sweeper.Completion;
+
+    private async Task<VerifyReport> VerifyIdleAsync(CancellationToken cancellationToken)
     {
         await _core.CheckpointLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -228,7 +246,7 @@ internal sealed class StoreEngine : IDisposable
         {
             _core.CheckpointLock.Release();
         }
-    }, cancellationToken);
+    }
 
     /// <summary>Bytes of all store files (segments, logs, checkpoint).</summary>
     public long DiskBytes() => _core.DiskBytes();
@@ -241,6 +259,7 @@ internal sealed class StoreEngine : IDisposable
     {
         _core.Closed = true;
         _compactor.Abandon();
+        _sweeper.Stop();
         _core.Log.Abandon();
         _checkpointer.WaitForBackground(); // the device is gone: its failing is expected
     }
@@ -258,6 +277,7 @@ internal sealed class StoreEngine : IDisposable
             return;
         }
         _core.Closed = true;
+        _sweeper.Stop();
         _compactor.Stop();
         _checkpointer.WaitForBackground();
         // A failure from before the close was already reported to the writes it stopped; the close reports
@@ -270,7 +290,8 @@ internal sealed class StoreEngine : IDisposable
                 // A clean close leaves a current checkpoint, so the next open reads no log, and a marker
                 // that lets it trust the checkpoint's segment lengths without reading the segments.
                 _checkpointer.CheckpointAsync().GetAwaiter().GetResult();
-                if (!_core.Damage.NeedsFullOpen)
+                // Not while a sweep is owed either: the next open must run it.
+                if (!_core.Damage.NeedsFullOpen && !_sweeper.Pending)
                 {
                     using (var marker = _core.Fs.Open(StoreRoot.CleanFile, create: true))
                     {

@@ -329,7 +329,7 @@ internal sealed class SegmentFiles : IDisposable
     }
 
     /// <summary>Writes every open segment's buffered bytes.</summary>
-    private void WriteAllPending()
+    public void WriteAllPending()
     {
         List<Slot> slots;
         lock (_lock)

@@ -12,7 +12,9 @@ namespace LangSwarm.MemoryEngine.Recovery;
 /// </summary>
 internal sealed class LogReplayer(IFileSystem fs, SegmentFiles files, SegmentAppender appender, SessionIndex index, RecoveryTally tally)
 {
+    private readonly HashSet<ulong> _seen = [];
     private ulong _coveredLsn;
+    private Action<ulong>? _firstSeen;
 
     /// <summary>What this and the other steps of the recovery found.</summary>
     public RecoveryTally Tally => tally;
@@ -26,10 +28,18 @@ internal sealed class LogReplayer(IFileSystem fs, SegmentFiles files, SegmentApp
     /// <summary>Log files read with damage: renamed aside once a new checkpoint is durable, never deleted.</summary>
     public List<string> DamagedLogs { get; } = [];
 
-    /// <summary>Replays every log of the store, skipping records below <paramref name="coveredLsn"/> (in the checkpoint).</summary>
-    public void Run(ulong coveredLsn)
+    /// <summary>True when a log had a damaged header or records: what the damage hid may be only in the segments.</summary>
+    public bool SawDamage => DamagedLogs.Count > 0;
+
+    /// <summary>
+    /// Replays every log of the store, skipping records below <paramref name="coveredLsn"/> (in the checkpoint).
+    /// <paramref name="firstSeen"/> runs once per session, before the first of its records past the checkpoint is
+    /// looked at: it brings that session's segments up to date first, so the log appends only what they lack.
+    /// </summary>
+    public void Run(ulong coveredLsn, Action<ulong>? firstSeen = null)
     {
         _coveredLsn = coveredLsn;
+        _firstSeen = firstSeen;
         foreach (var (name, _) in fs.ListFiles(CommitLog.Directory))
         {
             var path = $"{CommitLog.Directory}/{name}";
@@ -85,6 +95,10 @@ internal sealed class LogReplayer(IFileSystem fs, SegmentFiles files, SegmentApp
         if (h.Lsn < _coveredLsn)
         {
             return; // already in the checkpoint
+        }
+        if (_firstSeen is { } first && _seen.Add(h.Session))
+        {
+            first(h.Session);
         }
         index.TryGet(h.Session, out var entry);
         if (entry is not null && h.Lsn <= entry.LastLsn)

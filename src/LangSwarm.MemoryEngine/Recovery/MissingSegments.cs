@@ -32,26 +32,35 @@ internal static class MissingSegments
         var missing = new List<(ulong Session, StoreDamage Damage)>();
         foreach (var entry in index.All())
         {
-            lock (entry.Lock)
-            {
-                for (var i = 0; i < entry.Segments.Count; i++)
-                {
-                    var seg = entry.Segments[i];
-                    var found = present.TryGetValue((entry.Number, seg.Segment), out var length);
-                    if (found && length >= seg.Length)
-                    {
-                        continue;
-                    }
-                    // The new file opens with the session's state, so a scan from nothing still finds the session.
-                    var opening = OpeningRecord.Encode(entry.Number, entry.State, keepLastSequence: true);
-                    files.Create(entry.Number, seg.Segment);
-                    files.Write(entry.Number, seg.Segment, FileHeader.Size, opening);
-                    var lost = entry.ForgetSegment(seg.Segment, FileHeader.Size + opening.Length);
-                    var what = found ? $"segment file holds {length} of the {seg.Length} bytes the checkpoint names" : "segment file missing";
-                    missing.Add((entry.Number, new StoreDamage(SegmentFiles.PathFor(entry.Number, seg.Segment), 0, seg.Length, $"{what}; {lost} message(s) of session '{entry.State.Metadata.SessionId}' dropped from the index, the segment restarted empty")));
-                }
-            }
+            Repair(files, entry, (s, g) => present.TryGetValue((s, g), out var length) ? length : null, missing);
         }
         return missing;
+    }
+
+    /// <summary>
+    /// The same for one session, with <paramref name="lengthOf"/> giving a segment file's length (null: no such
+    /// file); what it repairs is added to <paramref name="missing"/>.
+    /// </summary>
+    public static void Repair(SegmentFiles files, SessionEntry entry, Func<ulong, uint, long?> lengthOf, List<(ulong Session, StoreDamage Damage)> missing)
+    {
+        lock (entry.Lock)
+        {
+            for (var i = 0; i < entry.Segments.Count; i++)
+            {
+                var seg = entry.Segments[i];
+                var length = lengthOf(entry.Number, seg.Segment);
+                if (length is { } l && l >= seg.Length)
+                {
+                    continue;
+                }
+                // The new file opens with the session's state, so a scan from nothing still finds the session.
+                var opening = OpeningRecord.Encode(entry.Number, entry.State, keepLastSequence: true);
+                files.Create(entry.Number, seg.Segment);
+                files.Write(entry.Number, seg.Segment, FileHeader.Size, opening);
+                var lost = entry.ForgetSegment(seg.Segment, FileHeader.Size + opening.Length);
+                var what = length is not null ? $"segment file holds {length} of the {seg.Length} bytes the checkpoint names" : "segment file missing";
+                missing.Add((entry.Number, new StoreDamage(SegmentFiles.PathFor(entry.Number, seg.Segment), 0, seg.Length, $"{what}; {lost} message(s) of session '{entry.State.Metadata.SessionId}' dropped from the index, the segment restarted empty")));
+            }
+        }
     }
 }

@@ -9,35 +9,43 @@ using LangSwarm.MemoryEngine.Log;
 namespace LangSwarm.MemoryEngine.Recovery;
 
 /// <summary>
-/// Brings the index up to date with the files after any stop, clean or not:
+/// Brings the index up to date with the files after any stop, clean or not (FORMAT.md §8):
 /// <list type="number">
 /// <item>load the sessions from the index file (a damaged file is reported and ignored: the segments are the truth);</item>
-/// <item>scan every segment past its checkpointed length, applying newer records and cutting a torn tail;</item>
-/// <item>replay the commit logs: every record newer than its session's last applied LSN is appended to the
-/// session's segment and applied, so the segments catch up with what was acknowledged.</item>
+/// <item>replay the commit logs: before the first record of a session past the checkpoint, that session's
+/// segments are scanned past their checkpointed length (newer records applied, a torn tail cut); then every
+/// record newer than its session's last applied LSN is appended to the session's segment and applied;</item>
+/// <item>without a loaded checkpoint, in a read-only view, or when a log was damaged, every segment is listed
+/// and scanned as well.</item>
 /// </list>
-/// Every step is idempotent (records are applied only above each session's last LSN), so a crash inside
-/// recovery is repaired by the next recovery. The caller then writes a fresh checkpoint and drops the logs.
+/// A segment is written only after the log holds its records, so the logs name every session whose files can
+/// have changed since the checkpoint: an open reads those and the logs, never the whole directory. What only
+/// a listing finds (files a crash left behind, a tail no log covers) is left to <see cref="SegmentSweep"/>,
+/// which the engine runs after the open. Every step is idempotent (records are applied only above each
+/// session's last LSN), so a crash inside recovery is repaired by the next recovery.
 /// </summary>
 internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentAppender appender, SessionIndex index, IndexFile? indexFile, string? indexProblem, ISessionContentSource contentSource)
 {
+    /// <summary>
+    /// How far past the checkpoint an unclean open moves the next LSN (FORMAT.md §8): above every LSN a record
+    /// written since the checkpoint can carry, so a segment tail no surviving log covers (a power loss outside
+    /// Strict) holds only records older than anything written from now on, which are skipped, never applied.
+    /// </summary>
+    public const ulong LsnEpoch = 1UL << 32;
+
     private readonly LogReplayer _logs = new(fs, files, appender, index, new RecoveryTally());
+    private SegmentTailScanner? _tailScanner;
     private readonly List<(ulong Session, StoreDamage Damage)> _missing = [];
-    private readonly HashSet<ulong> _deletedInSegments = [];
 
     // Each session's last segment as the loaded checkpoint names it: only a set above it can be a compaction's.
     private readonly Dictionary<ulong, uint> _checkpointLast = [];
-
-    // Sessions whose segments wait for the log replay (their first segment was set aside).
-    private readonly HashSet<ulong> _deferredSessions = [];
-    private bool _rescanning;
-
-    // Segments of a session whose id another number still held when they were scanned: a delete later in the
-    // log usually settles it (delete X, create X again), so they are scanned again after the replay.
-    private readonly List<(string Name, ulong Session, uint Segment, long Length)> _deferred = [];
-    private long _segmentRecords;
+    private ulong _checkpointNextSession = 1;
+    private readonly Stopwatch _sessionScans = new();
 
     private RecoveryTally Tally => _logs.Tally;
+
+    // Shares the log replayer's tally: both steps count into one result.
+    private SegmentTailScanner Tails => _tailScanner ??= new SegmentTailScanner(fs, files, index, Tally);
 
     public ulong NextLsn
     {
@@ -53,6 +61,15 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
 
     public ulong CoveredLsn { get; private set; }
 
+    /// <summary>Segment files recovery read past their header.</summary>
+    public int SegmentFilesRead => Tails.FilesRead;
+
+    /// <summary>
+    /// True when this recovery read only the sessions the logs name: files a crash may have left behind are
+    /// still on disk, and the engine sweeps them (<see cref="SegmentSweep"/>) before its next compaction.
+    /// </summary>
+    public bool NeedsSweep { get; private set; }
+
     /// <summary>Log files that recovery read; they may be deleted once a new checkpoint is durable.</summary>
     public List<string> ReplayedLogs => _logs.ReplayedLogs;
 
@@ -60,11 +77,13 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
     public List<string> DamagedLogs => _logs.DamagedLogs;
 
     /// <param name="cleanShutdown">
-    /// True when the store was closed cleanly and nothing has been written since: segments then hold exactly
-    /// what the checkpoint says, and reading 100,000 segment files to learn so is skipped.
+    /// True when the store was closed cleanly and nothing has been written since: the logs are empty, segments
+    /// hold exactly what the checkpoint says, and nothing needs a sweep.
     /// </param>
     /// <param name="openDamage">Damage the caller found opening the files (reported with the rest).</param>
-    public RecoveryResult Run(bool cleanShutdown = false, StoreDamage? openDamage = null)
+    /// <param name="scanAllSegments">List and scan every segment (a read-only view, whose verify must see the
+    /// store as a full open would).</param>
+    public RecoveryResult Run(bool cleanShutdown = false, StoreDamage? openDamage = null, bool scanAllSegments = false)
     {
         if (openDamage is not null)
         {
@@ -73,16 +92,31 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
         var sw = Stopwatch.StartNew();
         var (loaded, problem) = LoadCheckpoint();
         var checkpointTime = sw.Elapsed;
-        if (!(cleanShutdown && loaded))
+        var full = scanAllSegments || !loaded;
+        if (full)
         {
             ScanSegments();
         }
-        // (After a clean close nothing is listed: a segment lost since then surfaces at its session's first read
-        // or write as a typed error, and that close leaves no CLEAN marker, so the next open repairs it here.)
-        var segmentTime = sw.Elapsed - checkpointTime;
-        _logs.Run(CoveredLsn);
-        ScanDeferred();
+        var listingTime = sw.Elapsed - checkpointTime;
+        _logs.Run(CoveredLsn, full ? null : ScanSession);
+        if (!full && _logs.SawDamage)
+        {
+            // A damaged span can hide every log record of a session whose segment holds them: scan them all.
+            // The replay's appends leave the process buffers first: the listing must show what the index knows.
+            var t = Stopwatch.StartNew();
+            files.WriteAllPending();
+            ScanSegments();
+            listingTime += t.Elapsed;
+            full = true;
+        }
+        Tails.ScanDeferred();
+        var segmentTime = listingTime + _sessionScans.Elapsed;
         var logTime = sw.Elapsed - checkpointTime - segmentTime;
+        if (!full && !cleanShutdown)
+        {
+            NextLsn = Math.Max(NextLsn, CoveredLsn + LsnEpoch);
+            NeedsSweep = true;
+        }
         foreach (var (session, damage) in _missing)
         {
             // Only sessions that are still alive lost something; a delete in the log explains the rest.
@@ -100,13 +134,68 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
                 messages += e.State.LiveMessages; // not e.Messages: that would read every session's entries
             }
         }
-        return new RecoveryResult(loaded, problem, index.Count, messages, _segmentRecords, _logs.Records, Tally.Torn, Tally.Damage, Tally.Foreign, sw.Elapsed)
+        return new RecoveryResult(loaded, problem, index.Count, messages, Tails.Records, _logs.Records, Tally.Torn, Tally.Damage, Tally.Foreign, sw.Elapsed)
         {
             CheckpointLoadTime = checkpointTime,
             SegmentScanTime = segmentTime,
             LogReplayTime = logTime,
+            SegmentFilesRead = SegmentFilesRead,
+            SegmentsListed = full,
         };
     }
+
+    /// <summary>
+    /// Brings one session's segments up to date before the log replays its first record past the checkpoint:
+    /// the named segments the directory lost or holds short are repaired, the last one is scanned past its
+    /// checkpointed length, and the segments a roll added after it (numbered on, while they exist) are scanned
+    /// whole. A session the checkpoint does not hold is new since then (its creation is in the log), unless its
+    /// number is below the checkpoint's next one: then it was deleted before the checkpoint, and only the sweep
+    /// has anything to do with its files.
+    /// </summary>
+    private void ScanSession(ulong session)
+    {
+        _sessionScans.Start();
+        // The log names the number: a writer took it, so no new session may get it again.
+        NextSession = Math.Max(NextSession, session + 1);
+        try
+        {
+            uint next = 0;
+            if (index.TryGet(session, out var entry))
+            {
+                MissingSegments.Repair(files, entry, LengthOf, _missing);
+                SegmentExtent? last = null;
+                lock (entry.Lock)
+                {
+                    if (entry.Segments.Count > 0)
+                    {
+                        last = entry.Segments[^1];
+                    }
+                }
+                if (last is { } l)
+                {
+                    Tails.Scan(SegmentFiles.NameFor(session, l.Segment), session, l.Segment, entry, files.Length(session, l.Segment));
+                    next = l.Segment + 1;
+                }
+            }
+            else if (session < _checkpointNextSession)
+            {
+                return;
+            }
+            while (LengthOf(session, next) is { } length)
+            {
+                index.TryGet(session, out entry);
+                Tails.Scan(SegmentFiles.NameFor(session, next), session, next, entry, length);
+                next++;
+            }
+        }
+        finally
+        {
+            _sessionScans.Stop();
+        }
+    }
+
+    private long? LengthOf(ulong session, uint segment) =>
+        fs.FileExists(SegmentFiles.PathFor(session, segment)) ? files.Length(session, segment) : null;
 
     private (bool, string?) LoadCheckpoint()
     {
@@ -138,12 +227,14 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
         CoveredLsn = indexFile.CoveredLsn;
         NextLsn = Math.Max(indexFile.NextLsn, indexFile.CoveredLsn);
         NextSession = Math.Max(1, indexFile.NextSession);
+        _checkpointNextSession = NextSession;
         return (true, null);
     }
 
     private void ScanSegments()
     {
-        var checkpointSessions = NextSession;
+        // The checkpoint's own: after a replay, a session the log created holds a higher number.
+        var checkpointSessions = _checkpointNextSession;
         var listing = fs.ListFiles(SegmentFiles.Directory);
         _missing.AddRange(MissingSegments.Repair(files, index, MissingSegments.Present(listing)));
         var rewriteFloors = new Dictionary<ulong, uint>();
@@ -161,9 +252,8 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
                 files.Delete(session, segment);
                 continue;
             }
-            if (entry is null && _deferredSessions.Contains(session))
+            if (entry is null && Tails.DeferIfWaiting(name, session, segment, fileLength))
             {
-                _deferred.Add((name, session, segment, fileLength));
                 continue;
             }
             if (entry is not null && IsUncommittedRewrite(session, segment, rewriteFloors))
@@ -173,46 +263,17 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
                 files.Delete(session, segment);
                 continue;
             }
-            ScanSegment(name, session, segment, entry, fileLength);
+            Tails.Scan(name, session, segment, entry, fileLength);
             NextSession = Math.Max(NextSession, session + 1);
         }
         // Finish deletes whose record reached a segment (stores written before deletes bypassed segments).
-        foreach (var (name, _) in _deletedInSegments.Count == 0 ? [] : listing)
+        foreach (var (name, _) in Tails.DeletedInSegments.Count == 0 ? [] : listing)
         {
-            if (SegmentFiles.TryParseName(name, out var session, out var segment) && _deletedInSegments.Contains(session))
+            if (SegmentFiles.TryParseName(name, out var session, out var segment) && Tails.DeletedInSegments.Contains(session))
             {
                 files.Delete(session, segment);
             }
         }
-    }
-
-    /// <summary>
-    /// Scans the deferred segments again once the log has been replayed: their session is usually there by now
-    /// (the log recreated it), or the number that held the id was deleted; if it still holds it, that is damage.
-    /// </summary>
-    private void ScanDeferred()
-    {
-        var pending = _deferred.ToArray();
-        _rescanning = true;
-        foreach (var (name, session, segment, _) in pending)
-        {
-            _deferred.Clear();
-            index.TryGet(session, out var entry);
-            var length = fs.FileExists(SegmentFiles.PathFor(session, segment)) ? files.Length(session, segment) : 0;
-            if (length == 0)
-            {
-                continue;
-            }
-            ScanSegment(name, session, segment, entry, length);
-            if (_deferred.Count > 0)
-            {
-                var path = $"{SegmentFiles.Directory}/{name}";
-                Tally.Damage.Add(new StoreDamage(path, FileHeader.Size, length - FileHeader.Size, $"session {session} has an id another session holds; its segment is left as it is"));
-            }
-        }
-        _deferred.Clear();
-        _deferredSessions.Clear();
-        _rescanning = false;
     }
 
     /// <summary>
@@ -239,148 +300,5 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
         }
         floors[session] = segment;
         return true;
-    }
-
-    private void ScanSegment(string name, ulong session, uint segment, SessionEntry? entry, long length)
-    {
-        var path = $"{SegmentFiles.Directory}/{name}";
-        long start = FileHeader.Size;
-        if (entry is not null)
-        {
-            lock (entry.Lock)
-            {
-                var known = entry.Segments.FindIndex(x => x.Segment == segment);
-                if (known >= 0)
-                {
-                    start = entry.Segments[known].Length;
-                }
-                else if (entry.Segments.Count > 0 && entry.Segments[^1].Segment > segment)
-                {
-                    // Below the session's current segments and not among them: superseded by a compaction
-                    // whose checkpoint committed. Finish its cleanup.
-                    files.Delete(session, segment);
-                    return;
-                }
-            }
-        }
-        if (entry is not null && start > FileHeader.Size && start == length)
-        {
-            return; // exactly what the checkpoint recorded: nothing to read
-        }
-        var head = new byte[FileHeader.Size];
-        FileHeader header = default;
-        var status = files.Read(session, segment, 0, head) == FileHeader.Size
-            ? FileHeader.TryRead(head, FileKind.Segment, out header)
-            : FileHeaderStatus.Torn;
-        if (status == FileHeaderStatus.NewerVersion)
-        {
-            throw new StoreVersionException($"Segment '{path}' is format version {header.Version}; this build reads up to {FileHeader.CurrentVersion}.");
-        }
-        if (status != FileHeaderStatus.Ok || header.Owner != session || header.Sequence != segment)
-        {
-            if (entry is null)
-            {
-                // A segment whose creation a crash cut short holds nothing acknowledged.
-                Tally.Torn += length;
-                files.Delete(session, segment);
-                return;
-            }
-            if (start <= FileHeader.Size)
-            {
-                Tally.Torn += length;
-                bool known;
-                lock (entry.Lock)
-                {
-                    known = entry.Segments.Exists(x => x.Segment == segment);
-                }
-                if (known)
-                {
-                    // Known but empty: rewrite its header so appends continue where the index expects them.
-                    files.Create(session, segment);
-                }
-                else
-                {
-                    // Not the index's: a torn roll or an uncommitted compaction's file.
-                    files.Delete(session, segment);
-                }
-                return;
-            }
-            Tally.Damage.Add(new StoreDamage(path, 0, FileHeader.Size, $"segment header is {status}"));
-            return;
-        }
-        if (start >= length)
-        {
-            if (start > length)
-            {
-                Tally.Damage.Add(new StoreDamage(path, length, start - length, "segment shorter than the checkpoint says"));
-            }
-            return;
-        }
-        var applied = 0;
-        var deferred = false;
-        var result = SegmentReplayer.Replay(files, session, segment, start, length, index, new SegmentReplayer.Hooks
-        {
-            Admit = (long offset, in RecordHeader h, ReadOnlySpan<byte> record) =>
-            {
-                if (deferred)
-                {
-                    return false;
-                }
-                if (entry is null && applied == 0 && ((h.Type != RecordType.SessionState && !_rescanning) || RecordApplier.IdHeldByAnother(index, h, record) is not null))
-                {
-                    // Not this session's creation (it may be in the log), or its id is another number's until a
-                    // delete in the log: wait for the replay.
-                    deferred = true;
-                    return false;
-                }
-                if (h.Session != session)
-                {
-                    Tally.Damage.Add(new StoreDamage(path, offset, h.TotalLength, $"record of session {h.Session} in a segment of session {session}"));
-                    return false;
-                }
-                return true;
-            },
-            Refused = (offset, h, why) => Tally.Damage.Add(new StoreDamage(path, offset, h.TotalLength, why)),
-            Applied = (_, h) =>
-            {
-                _segmentRecords++;
-                applied++;
-                NextLsn = Math.Max(NextLsn, h.Lsn + 1);
-                if (h.Type == RecordType.SessionDelete)
-                {
-                    _deletedInSegments.Add(session);
-                }
-            },
-        });
-        if (deferred)
-        {
-            _deferred.Add((name, session, segment, length));
-            _deferredSessions.Add(session);
-            return;
-        }
-        if (applied == 0 && entry is not null && start == FileHeader.Size)
-        {
-            // A segment the index does not know that added nothing: written by a compaction that never
-            // committed, or a roll whose records were all lost. Nothing refers to it.
-            files.Delete(session, segment);
-            return;
-        }
-        if (result.ValidEnd < length)
-        {
-            Tally.Torn += length - result.ValidEnd;
-            files.Truncate(session, segment, result.ValidEnd);
-        }
-        if (index.TryGet(session, out var after))
-        {
-            lock (after.Lock)
-            {
-                var i = after.Segments.FindIndex(x => x.Segment == segment);
-                if (i >= 0)
-                {
-                    after.Segments[i] = new SegmentExtent(segment, result.ValidEnd);
-                    after.Changed();
-                }
-            }
-        }
     }
 }
