@@ -121,12 +121,20 @@ public sealed class CrashRecoveryProperties
             {
                 CrashHarness.Trace($"reopen attempt {attempt} crashAt {fs.CrashAfterOperations} ops {fs.Operations}");
                 reopened = await harness.OpenAsync();
+                // The open leaves its checkpoint and sweep to the background: the injected crash may land there.
+                await reopened.Engine.OpenWorkCompletion;
                 fs.CrashAfterOperations = null;
+                if (fs.IsDead)
+                {
+                    throw new SimulatedCrashException("crashed in the open's background work");
+                }
             }
             catch (Exception ex) when (ex is MemoryException or IOException)
             {
                 Assert.True(injected && fs.IsDead, $"recovery failed without an injected crash: {ex}");
                 fs.Kill();
+                reopened?.Abandon();
+                reopened = null;
                 fs.Crash(random);
             }
         }

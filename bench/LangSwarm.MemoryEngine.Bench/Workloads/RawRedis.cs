@@ -32,7 +32,7 @@ public static class RawRedis
             var lat = latencies[k] = new List<double>(4096);
             for (long i = 0; sw.Elapsed < duration; i++)
             {
-                var payload = Payload(ctx.Data.Mixed(((long)k << 32) + i));
+                var payload = Payload(ctx.Data.Mixed((k * 1_000_000L) + i));
                 var t0 = Stopwatch.GetTimestamp();
                 await db.ListRightPushAsync(key, payload).ConfigureAwait(false);
                 lat.Add(Stopwatch.GetElapsedTime(t0).TotalMicroseconds);

@@ -153,7 +153,7 @@ public static class Writes
                 var lat = latencies[k] = new List<double>(4096);
                 for (long i = 0; sw.Elapsed < duration; i++)
                 {
-                    var m = ctx.Data.Mixed(((long)k << 32) + i);
+                    var m = ctx.Data.Mixed((k * 1_000_000L) + i);
                     var t0 = Stopwatch.GetTimestamp();
                     await handles[k].AddMessageAsync(m).ConfigureAwait(false);
                     lat.Add(Stopwatch.GetElapsedTime(t0).TotalMicroseconds);

@@ -15,6 +15,8 @@ internal sealed class Checkpointer(EngineCore core)
 {
     private readonly EngineCore _core = core;
     private readonly object _backgroundLock = new();
+    private readonly List<string> _recoveredLogs = [];
+    private readonly List<string> _recoveredDamagedLogs = [];
     private Task? _backgroundCheckpoint;
 
     /// <summary>When the last checkpoint ended.</summary>
@@ -22,6 +24,18 @@ internal sealed class Checkpointer(EngineCore core)
 
     /// <summary>Checkpoints since the open.</summary>
     public long CheckpointCount { get; private set; }
+
+    /// <summary>The background checkpoint in progress or last run (completed when none ran); it never faults.</summary>
+    public Task Background
+    {
+        get
+        {
+            lock (_backgroundLock)
+            {
+                return _backgroundCheckpoint ?? Task.CompletedTask;
+            }
+        }
+    }
 
     /// <summary>Waits for a background checkpoint in progress (its failure is already in the store's failure).</summary>
     public void WaitForBackground()
@@ -89,9 +103,13 @@ internal sealed class Checkpointer(EngineCore core)
             {
                 await RebuildIndexFileExclusiveAsync(ex, covered).ConfigureAwait(false);
             }
-            if (oldLog is not null)
+            if (oldLog is not null || _recoveredLogs.Count + _recoveredDamagedLogs.Count > 0)
             {
-                _core.Fs.Delete($"{CommitLog.Directory}/{oldLog}");
+                if (oldLog is not null)
+                {
+                    _core.Fs.Delete($"{CommitLog.Directory}/{oldLog}");
+                }
+                DropRecoveredLogs();
                 _core.Fs.SyncDirectory(CommitLog.Directory);
             }
         }
@@ -208,6 +226,32 @@ internal sealed class Checkpointer(EngineCore core)
     /// <summary>Sessions the last checkpoint wrote to the index file.</summary>
     public int LastCheckpointSessions { get; private set; }
 
+    /// <summary>
+    /// Takes over the logs an open replayed (and those with damage): they stay where they are until the next
+    /// checkpoint has committed what recovery rebuilt from them, and then go (the damaged ones renamed aside, never
+    /// deleted). The open then does not wait for an fsync of every segment it touched and an index commit.
+    /// </summary>
+    public void AdoptRecoveredLogs(IEnumerable<string> replayed, IEnumerable<string> damaged)
+    {
+        _recoveredLogs.AddRange(replayed);
+        _recoveredDamagedLogs.AddRange(damaged);
+    }
+
+    // Under the checkpoint lock, once a commit covers every record the logs hold.
+    private void DropRecoveredLogs()
+    {
+        foreach (var log in _recoveredLogs)
+        {
+            _core.Fs.Delete(log);
+        }
+        _recoveredLogs.Clear();
+        foreach (var log in _recoveredDamagedLogs)
+        {
+            _core.Fs.Rename(log, log + CommitLog.DamagedSuffix); // kept for inspection, never replayed again
+        }
+        _recoveredDamagedLogs.Clear();
+    }
+
     /// <summary>Starts a checkpoint in the background once the commit log holds <see cref="EngineOptions.CheckpointLogBytes"/> (one at a time).</summary>
     public void MaybeCheckpoint()
     {
@@ -215,6 +259,12 @@ internal sealed class Checkpointer(EngineCore core)
         {
             return;
         }
+        StartBackground();
+    }
+
+    /// <summary>Starts a checkpoint in the background now, unless one is running (the open's, after a recovery).</summary>
+    public void StartBackground()
+    {
         lock (_backgroundLock)
         {
             if (_backgroundCheckpoint is { IsCompleted: false })
