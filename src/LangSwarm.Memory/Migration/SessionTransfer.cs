@@ -31,12 +31,14 @@ public static class SessionTransfer
 
     /// <summary>
     /// Stores a portable session under its own id. With <paramref name="replace"/>, an existing session of that id
-    /// is deleted first (after the record was checked; a store failure after that leaves neither the old session
-    /// nor the new); without it, an existing one is refused.
+    /// is read in full and deleted (after the record was checked), and put back when the new one cannot be
+    /// stored: replacing never loses what was there, unless putting it back fails too (both failures are then
+    /// thrown together); without it, an existing one is refused.
     /// </summary>
     /// <exception cref="InvalidPortableSessionException">The record is not valid; nothing was written.</exception>
     /// <exception cref="SessionAlreadyExistsException">The id is taken and <paramref name="replace"/> is false.</exception>
     /// <exception cref="MemoryConfigurationException">The target does not derive from <see cref="MemoryBackendBase"/>.</exception>
+    /// <exception cref="AggregateException">The new session could not be stored, and the old one could not be put back.</exception>
     public static async Task WriteAsync(IMemoryBackend target, PortableSession record, bool replace = false, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(target);
@@ -51,14 +53,38 @@ public static class SessionTransfer
             await target.ConnectAsync(cancellationToken).ConfigureAwait(false);
         }
         var id = record.SessionId;
+        PortableSession? previous = null;
         if (await target.GetSessionAsync(id, cancellationToken).ConfigureAwait(false) is not null)
         {
             if (!replace)
             {
                 throw new SessionAlreadyExistsException(id);
             }
+            previous = await ReadAsync(target, id, cancellationToken).ConfigureAwait(false);
             await target.DeleteSessionAsync(id, cancellationToken).ConfigureAwait(false);
         }
+        try
+        {
+            await StoreAsync(backend, record, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception failure) when (previous is not null)
+        {
+            try
+            {
+                await StoreAsync(backend, previous, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception restore)
+            {
+                throw new AggregateException($"Replacing session '{id}' failed, and putting the old session back failed too.", failure, restore);
+            }
+            throw;
+        }
+    }
+
+    // Creates the session and fills it; a session written part way is deleted again, so the next import or copy
+    // starts it from nothing.
+    private static async Task StoreAsync(MemoryBackendBase target, PortableSession record, CancellationToken cancellationToken)
+    {
         var staging = record.Metadata.Clone();
         // While it is written the session keeps every message and makes no summary of its own.
         staging.Status = SessionStatus.Active;
@@ -68,12 +94,11 @@ public static class SessionTransfer
         await target.CreateSessionAsync(staging, cancellationToken).ConfigureAwait(false);
         try
         {
-            await FillAsync(backend, record, cancellationToken).ConfigureAwait(false);
+            await FillAsync(target, record, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
-            // A part-written session must not stay: the next import or copy starts it again from nothing.
-            await target.DeleteSessionAsync(id, CancellationToken.None).ConfigureAwait(false);
+            await target.DeleteSessionAsync(record.SessionId, CancellationToken.None).ConfigureAwait(false);
             throw;
         }
     }
