@@ -58,6 +58,27 @@ public sealed class Lz4FastEncoderTests
     }
 
     [Fact]
+    public void LongLiteralRuns_InATargetOfExactlyTheBound_SameBytesAndNothingWrittenPastIt()
+    {
+        // Literals are copied 8 bytes at a time: runs of every length mod 8, between short matches, in a target
+        // no larger than the LZ4 bound (guard bytes after it must stay untouched).
+        var rnd = new Random(11);
+        var encoder = new Lz4FastEncoder();
+        for (var i = 0; i < 2_000; i++)
+        {
+            var input = LiteralRuns(rnd, rnd.Next(13, 3_000));
+            var bound = LZ4Codec.MaximumOutputSize(input.Length);
+            var expected = new byte[bound];
+            var actual = new byte[bound + 16];
+            Array.Fill(actual, (byte)0xA5);
+            var e = LZ4Codec.Encode(input, expected, LZ4Level.L00_FAST);
+            var a = encoder.Encode(input, actual.AsSpan(0, bound));
+            Assert.True(expected.AsSpan(0, e).SequenceEqual(actual.AsSpan(0, a)), $"input {i} ({input.Length} bytes): LZ4Codec wrote {e}, the encoder {a}");
+            Assert.All(actual[bound..], b => Assert.Equal(0xA5, b));
+        }
+    }
+
+    [Fact]
     public void SmallTarget_FallsBackToLZ4Codec()
     {
         var input = Encoding.UTF8.GetBytes(string.Concat(Enumerable.Repeat("memory engine ", 40)));
@@ -66,6 +87,26 @@ public sealed class Lz4FastEncoderTests
         var e = LZ4Codec.Encode(input, expected, LZ4Level.L00_FAST);
         var a = new Lz4FastEncoder().Encode(input, actual);
         Assert.Equal(expected.AsSpan(0, e).ToArray(), actual.AsSpan(0, a).ToArray());
+    }
+
+    /// <summary>Random (incompressible) runs of 0 to 300 bytes, each followed by a short copy of earlier bytes.</summary>
+    private static byte[] LiteralRuns(Random rnd, int length)
+    {
+        var x = new byte[length];
+        var j = 0;
+        while (j < length)
+        {
+            var run = Math.Min(rnd.Next(0, 301), length - j);
+            rnd.NextBytes(x.AsSpan(j, run));
+            j += run;
+            if (j >= 12 && j < length)
+            {
+                var copy = Math.Min(rnd.Next(4, 12), length - j);
+                Array.Copy(x, rnd.Next(0, j - copy + 1), x, j, copy);
+                j += copy;
+            }
+        }
+        return x;
     }
 
     private static byte[] Make(Random rnd, int length, int kind)

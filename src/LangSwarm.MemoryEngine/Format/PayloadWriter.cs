@@ -39,12 +39,36 @@ internal ref struct PayloadWriter
             WriteVarint(0);
             return;
         }
-        var len = Encoding.UTF8.GetByteCount(value);
-        WriteVarint((ulong)len + 1);
-        var span = _out.GetSpan(len);
-        var written = Encoding.UTF8.GetBytes(value, span);
-        _out.Advance(written);
+        if (value.Length > OnePassChars)
+        {
+            var len = Encoding.UTF8.GetByteCount(value);
+            WriteVarint((ulong)len + 1);
+            var span = _out.GetSpan(len);
+            var written = Encoding.UTF8.GetBytes(value, span);
+            _out.Advance(written);
+            return;
+        }
+        // One pass over the text instead of counting then encoding: the bytes go right after a prefix sized
+        // for as many bytes as chars (exact for ASCII); a longer encoding whose length needs a longer varint
+        // is moved up by the difference.
+        var maxBytes = Encoding.UTF8.GetMaxByteCount(value.Length);
+        var dest = _out.GetSpan(Varint.Size((ulong)maxBytes + 1) + maxBytes);
+        var guess = Varint.Size((ulong)value.Length + 1);
+        var n = Encoding.UTF8.GetBytes(value, dest[guess..]);
+        var prefix = Varint.Size((ulong)n + 1);
+        if (prefix != guess)
+        {
+            dest.Slice(guess, n).CopyTo(dest[prefix..]);
+        }
+        Varint.Write(dest, (ulong)n + 1);
+        _out.Advance(prefix + n);
     }
+
+    /// <summary>
+    /// Longest string encoded in one pass: its worst-case UTF-8 size (3 bytes a char) is reserved in the
+    /// output first, which for a long string would grow the buffer far past what it needs.
+    /// </summary>
+    private const int OnePassChars = 16 * 1024;
 
     /// <summary>
     /// A JSON field: the node's compact UTF-8 JSON as a string (null for null), nested at most

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Globalization;
 using LangSwarm.MemoryEngine.Format;
 
@@ -8,7 +7,7 @@ namespace LangSwarm.MemoryEngine.Log;
 /// Per-session segment files (<c>seg/{session:x16}-{segment:x8}.seg</c>) behind a bounded cache of open handles,
 /// so a store of 100,000 sessions does not hold 100,000 descriptors. Names come from internal numbers only.
 /// <para>
-/// Appends are buffered per open segment (up to <see cref="WriteBufferBytes"/>) and written with one
+/// Appends are buffered per open segment (up to <see cref="SegmentSlot.BufferBytes"/>) and written with one
 /// <c>pwrite</c> when the buffer fills, before any read, length, fsync, truncate or close of that segment, and
 /// when the handle leaves the cache. Every record reaches its segment only after the commit log has taken it
 /// (FORMAT.md §5.1), and segments were never made durable before a checkpoint: a record still in the buffer
@@ -25,14 +24,11 @@ internal sealed class SegmentFiles : IDisposable
     private readonly IFileSystem _fs;
     private readonly int _capacity;
     private readonly object _lock = new();
-    private readonly Dictionary<(ulong, uint), Slot> _open = [];
+    private readonly Dictionary<(ulong, uint), SegmentSlot> _open = [];
     private readonly LinkedList<(ulong, uint)> _lru = new();
     private readonly HashSet<(ulong, uint)> _dirty = [];
 
     private readonly int _syncAllAbove;
-
-    /// <summary>Most bytes buffered per open segment before they are written.</summary>
-    public const int WriteBufferBytes = 16 * 1024;
 
     public SegmentFiles(IFileSystem fs, int capacity = 256, int syncAllAbove = 32)
     {
@@ -67,7 +63,7 @@ internal sealed class SegmentFiles : IDisposable
         });
         lock (_lock)
         {
-            _dirty.Add((session, segment));
+            MarkDirty((session, segment), _open.GetValueOrDefault((session, segment)));
         }
     }
 
@@ -79,25 +75,7 @@ internal sealed class SegmentFiles : IDisposable
         {
             lock (slot)
             {
-                if (slot.PendingCount > 0
-                    && (offset != slot.PendingOffset + slot.PendingCount || slot.PendingCount + data.Length > WriteBufferBytes))
-                {
-                    WritePending(slot);
-                }
-                if (data.Length >= WriteBufferBytes)
-                {
-                    slot.File.Write(offset, data);
-                }
-                else
-                {
-                    if (slot.PendingCount == 0)
-                    {
-                        slot.Pending ??= ArrayPool<byte>.Shared.Rent(WriteBufferBytes);
-                        slot.PendingOffset = offset;
-                    }
-                    data.CopyTo(slot.Pending.AsSpan(slot.PendingCount));
-                    slot.PendingCount += data.Length;
-                }
+                slot.Write(offset, data);
             }
         }
         finally
@@ -107,7 +85,18 @@ internal sealed class SegmentFiles : IDisposable
     }
 
     /// <summary>Opens the segment when no handle is cached; throws <see cref="FileNotFoundException"/> when it is gone.</summary>
-    public void EnsureOpen(ulong session, uint segment) => Release(Acquire(session, segment, create: false));
+    public void EnsureOpen(ulong session, uint segment)
+    {
+        lock (_lock)
+        {
+            if (_open.ContainsKey((session, segment)))
+            {
+                // Every add checks this first: a cached handle answers it under one lock.
+                return;
+            }
+        }
+        Release(Acquire(session, segment, create: false));
+    }
 
     public int Read(ulong session, uint segment, long offset, Span<byte> buffer)
     {
@@ -116,7 +105,7 @@ internal sealed class SegmentFiles : IDisposable
         {
             lock (slot)
             {
-                WritePending(slot);
+                slot.WritePending();
             }
             return slot.File.Read(offset, buffer);
         }
@@ -133,7 +122,7 @@ internal sealed class SegmentFiles : IDisposable
         {
             lock (slot)
             {
-                WritePending(slot);
+                slot.WritePending();
             }
             return slot.File.Length;
         }
@@ -159,6 +148,13 @@ internal sealed class SegmentFiles : IDisposable
         {
             dirty = [.. _dirty];
             _dirty.Clear();
+            foreach (var key in dirty)
+            {
+                if (_open.TryGetValue(key, out var slot))
+                {
+                    slot.Dirty = false;
+                }
+            }
         }
         try
         {
@@ -186,7 +182,10 @@ internal sealed class SegmentFiles : IDisposable
         {
             lock (_lock)
             {
-                _dirty.UnionWith(dirty);
+                foreach (var key in dirty)
+                {
+                    MarkDirty(key, _open.GetValueOrDefault(key));
+                }
             }
             throw;
         }
@@ -204,7 +203,7 @@ internal sealed class SegmentFiles : IDisposable
                 lock (slot)
                 {
                     // The file goes away: its buffered bytes with it.
-                    DropPending(slot);
+                    slot.DropPending();
                 }
                 if (slot.Users == 0)
                 {
@@ -237,7 +236,7 @@ internal sealed class SegmentFiles : IDisposable
             lock (slot)
             {
                 // fsync, truncate and create act on the file as appended so far.
-                WritePending(slot);
+                slot.WritePending();
                 action(slot.File);
             }
         }
@@ -247,7 +246,7 @@ internal sealed class SegmentFiles : IDisposable
         }
     }
 
-    private Slot Acquire(ulong session, uint segment, bool create)
+    private SegmentSlot Acquire(ulong session, uint segment, bool create)
     {
         lock (_lock)
         {
@@ -263,7 +262,7 @@ internal sealed class SegmentFiles : IDisposable
                 return slot;
             }
             var file = _fs.Open(PathFor(session, segment), create);
-            slot = new Slot(file, new LinkedListNode<(ulong, uint)>((session, segment))) { Users = 1 };
+            slot = new SegmentSlot(file, new LinkedListNode<(ulong, uint)>((session, segment))) { Users = 1 };
             _open[(session, segment)] = slot;
             _lru.AddFirst(slot.Node);
             while (_open.Count > _capacity && _lru.Last is { } last && last != slot.Node)
@@ -272,6 +271,8 @@ internal sealed class SegmentFiles : IDisposable
                 _lru.RemoveLast();
                 _open.Remove(last.Value);
                 victim.Closed = true;
+                // Its last user's release must put the key back in the set itself: no open slot answers for it now.
+                victim.Dirty = false;
                 if (victim.Users == 0)
                 {
                     Close(victim);
@@ -282,7 +283,7 @@ internal sealed class SegmentFiles : IDisposable
                     // handle on the same file may be opened and read before then.
                     lock (victim)
                     {
-                        WritePending(victim);
+                        victim.WritePending();
                     }
                 }
             }
@@ -290,13 +291,13 @@ internal sealed class SegmentFiles : IDisposable
         }
     }
 
-    private void Release(Slot slot, (ulong, uint)? dirty = null)
+    private void Release(SegmentSlot slot, (ulong, uint)? dirty = null)
     {
         lock (_lock)
         {
-            if (dirty is { } d)
+            if (dirty is { } d && !slot.Dirty)
             {
-                _dirty.Add(d);
+                MarkDirty(d, slot.Closed ? null : slot);
             }
             slot.Users--;
             if (slot.Closed && slot.Users == 0)
@@ -306,32 +307,20 @@ internal sealed class SegmentFiles : IDisposable
         }
     }
 
-    /// <summary>Writes the slot's buffered bytes to its file; the caller holds the slot's lock.</summary>
-    private static void WritePending(Slot slot)
+    /// <summary>Puts a segment in the set to fsync; <paramref name="slot"/> is its open slot, if any. The caller holds the lock.</summary>
+    private void MarkDirty((ulong, uint) key, SegmentSlot? slot)
     {
-        if (slot.PendingCount == 0)
+        _dirty.Add(key);
+        if (slot is not null)
         {
-            return;
-        }
-        slot.File.Write(slot.PendingOffset, slot.Pending.AsSpan(0, slot.PendingCount));
-        DropPending(slot);
-    }
-
-    private static void DropPending(Slot slot)
-    {
-        slot.PendingCount = 0;
-        if (slot.Pending is { } buffer)
-        {
-            // Back to the pool at once: idle sessions hold no buffer.
-            slot.Pending = null;
-            ArrayPool<byte>.Shared.Return(buffer);
+            slot.Dirty = true;
         }
     }
 
     /// <summary>Writes every open segment's buffered bytes.</summary>
     public void WriteAllPending()
     {
-        List<Slot> slots;
+        List<SegmentSlot> slots;
         lock (_lock)
         {
             slots = [.. _open.Values];
@@ -340,42 +329,24 @@ internal sealed class SegmentFiles : IDisposable
         {
             lock (slot)
             {
-                WritePending(slot);
+                slot.WritePending();
             }
         }
     }
 
     /// <summary>Closes a slot's file after writing what it buffered (a handle leaving the cache, or Dispose).</summary>
-    private static void Close(Slot slot)
+    private static void Close(SegmentSlot slot)
     {
         try
         {
             lock (slot)
             {
-                WritePending(slot);
+                slot.WritePending();
             }
         }
         finally
         {
             slot.File.Dispose();
         }
-    }
-
-    private sealed class Slot(IStorageFile file, LinkedListNode<(ulong, uint)> node)
-    {
-        public IStorageFile File { get; } = file;
-
-        public LinkedListNode<(ulong, uint)> Node { get; } = node;
-
-        public int Users { get; set; }
-
-        public bool Closed { get; set; }
-
-        /// <summary>Appends not yet written (guarded by locking the slot), from <see cref="PendingOffset"/> on.</summary>
-        public byte[]? Pending { get; set; }
-
-        public int PendingCount { get; set; }
-
-        public long PendingOffset { get; set; }
     }
 }
