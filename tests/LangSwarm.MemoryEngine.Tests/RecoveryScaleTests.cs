@@ -121,8 +121,8 @@ public sealed class RecoveryScaleTests
         // committed, and a tail past what the index knows (no log kept it: a power loss outside Strict).
         Write(fs, SegmentFiles.PathFor(goneNo, 0), Header(goneNo, 0));
         Write(fs, SegmentFiles.PathFor(keepNo, 1024), [.. Header(keepNo, 1024), .. new byte[100]]);
-        var tail = ReadAll(fs, SegmentFiles.PathFor(keepNo, 0))[(int)FileHeader.Size..];
-        Write(fs, SegmentFiles.PathFor(keepNo, 0), [.. ReadAll(fs, SegmentFiles.PathFor(keepNo, 0)), .. tail]);
+        var tail = StoreDamageTests.ReadAll(fs, SegmentFiles.PathFor(keepNo, 0))[(int)FileHeader.Size..];
+        Write(fs, SegmentFiles.PathFor(keepNo, 0), [.. StoreDamageTests.ReadAll(fs, SegmentFiles.PathFor(keepNo, 0)), .. tail]);
 
         var r = await OpenAsync(fs);
         Assert.False(r.Recovery!.SegmentsListed);
@@ -189,22 +189,10 @@ public sealed class RecoveryScaleTests
         return header;
     }
 
-    private static byte[] ReadAll(IFileSystem fs, string path)
+    private static void Write(FaultInjectingFileSystem fs, string path, byte[] bytes)
     {
-        using var f = fs.Open(path, create: false);
-        var bytes = new byte[f.Length];
-        f.Read(0, bytes);
-        return bytes;
-    }
-
-    private static void Write(IFileSystem fs, string path, byte[] bytes)
-    {
-        using (var f = fs.Open(path, create: true))
-        {
-            f.SetLength(0);
-            f.Write(0, bytes);
-            f.Flush();
-        }
+        fs.Open(path, create: true).Dispose();
+        StoreDamageTests.WriteAll(fs, path, bytes);
         fs.SyncDirectory(SegmentFiles.Directory);
     }
 
