@@ -86,7 +86,7 @@ public sealed class RecoveryScaleTests
             Assert.Equal([Msg(14).Content, Msg(15).Content, Msg(1002).Content], await ContentsAsync(b, "s14"));
             Assert.Equal([Msg(2000).Content], await ContentsAsync(b, "late"));
             Assert.Equal(sessions + 1, (await b.ListSessionsAsync(limit: 10_000)).Count);
-            await b.Engine.SweepCompletion;
+            await b.Engine.OpenWorkCompletion;
             var report = await b.VerifyAsync();
             Assert.True(report.Ok, string.Join("; ", report.Problems));
             await b.DisposeAsync();
@@ -126,7 +126,7 @@ public sealed class RecoveryScaleTests
 
         var r = await OpenAsync(fs);
         Assert.False(r.Recovery!.SegmentsListed);
-        await r.Engine.SweepCompletion;
+        await r.Engine.OpenWorkCompletion;
         Assert.False(fs.FileExists(SegmentFiles.PathFor(goneNo, 0)));
         Assert.False(fs.FileExists(SegmentFiles.PathFor(keepNo, 1024)));
         Assert.Equal(keepLength, fs.ListFiles(SegmentFiles.Directory).Single(f => f.Name == SegmentFiles.NameFor(keepNo, 0)).Length);
@@ -174,7 +174,7 @@ public sealed class RecoveryScaleTests
         var fs = await KilledStoreAsync(20);
         var b = await OpenAsync(fs);
         Assert.True(b.Engine.NextLsn >= StoreRecovery.LsnEpoch, $"next LSN {b.Engine.NextLsn}");
-        await b.Engine.SweepCompletion; // a close before the sweep has run leaves no CLEAN
+        await b.Engine.OpenWorkCompletion; // a close before the sweep has run leaves no CLEAN
         await b.DisposeAsync();
         // A clean open keeps counting from where the close left it.
         var clean = await OpenAsync(fs);

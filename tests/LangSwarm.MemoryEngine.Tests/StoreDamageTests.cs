@@ -253,7 +253,7 @@ public sealed class StoreDamageTests
         // That close leaves no CLEAN marker: the next open sweeps the segments (after the open, in the
         // background, so the open's cost stays independent of the store's size) and repairs the session.
         var again = await OpenAsync(fs);
-        await again.Engine.SweepCompletion;
+        await again.Engine.OpenWorkCompletion;
         Assert.Contains(again.Engine.Damage, d => d.File == segment);
         Assert.Equal([Msg(2).Content, Msg(4).Content], await ContentsAsync(again, "c"));
         await AssertRepairedEmptyAndWritableAsync(again, "a", 3);
@@ -377,7 +377,7 @@ public sealed class StoreDamageTests
         fs.Delete(SegmentFiles.PathFor(number, 1));
         fs.Delete("CLEAN"); // a sweeping open, as after a close that met the loss
         var r = await OpenSmallAsync(fs);
-        await r.Engine.SweepCompletion;
+        await r.Engine.OpenWorkCompletion;
         Assert.Contains(r.Engine.Damage, d => d.File == SegmentFiles.PathFor(number, 1));
         var survivors = await ContentsAsync(r, "x");
         await r.DisposeAsync();
@@ -413,7 +413,7 @@ public sealed class StoreDamageTests
         fs.Delete("CLEAN"); // the repairing open removed the marker before it wrote anything
 
         var r = await OpenAsync(fs);
-        await r.Engine.SweepCompletion;
+        await r.Engine.OpenWorkCompletion;
         Assert.Contains(r.Engine.Damage, d => d.File == path);
         await AssertRepairedEmptyAndWritableAsync(r, "a", 3);
     }
@@ -488,7 +488,7 @@ public sealed class StoreDamageTests
     /// <summary>A session whose lost segment was repaired: empty, writable, and the store verifies; then closes it.</summary>
     private static async Task AssertRepairedEmptyAndWritableAsync(EngineBackend b, string id, int next)
     {
-        await b.Engine.SweepCompletion; // an unclean open repairs a lost segment in its sweep, after the open
+        await b.Engine.OpenWorkCompletion; // an unclean open repairs a lost segment in its sweep, after the open
         Assert.Empty(await ContentsAsync(b, id));
         await (await b.GetSessionAsync(id))!.AddMessageAsync(Msg(next));
         Assert.Equal([Msg(next).Content], await ContentsAsync(b, id));

@@ -16,7 +16,6 @@ internal sealed class Checkpointer(EngineCore core)
     private readonly EngineCore _core = core;
     private readonly object _backgroundLock = new();
     private readonly List<string> _recoveredLogs = [];
-    private readonly List<string> _recoveredDamagedLogs = [];
     private Task? _backgroundCheckpoint;
 
     /// <summary>When the last checkpoint ended.</summary>
@@ -103,13 +102,18 @@ internal sealed class Checkpointer(EngineCore core)
             {
                 await RebuildIndexFileExclusiveAsync(ex, covered).ConfigureAwait(false);
             }
-            if (oldLog is not null || _recoveredLogs.Count + _recoveredDamagedLogs.Count > 0)
+            if (oldLog is not null || _recoveredLogs.Count > 0)
             {
                 if (oldLog is not null)
                 {
                     _core.Fs.Delete($"{CommitLog.Directory}/{oldLog}");
                 }
-                DropRecoveredLogs();
+                // The logs an open replayed: this commit covers every record they hold.
+                foreach (var log in _recoveredLogs)
+                {
+                    _core.Fs.Delete(log);
+                }
+                _recoveredLogs.Clear();
                 _core.Fs.SyncDirectory(CommitLog.Directory);
             }
         }
@@ -227,30 +231,11 @@ internal sealed class Checkpointer(EngineCore core)
     public int LastCheckpointSessions { get; private set; }
 
     /// <summary>
-    /// Takes over the logs an open replayed (and those with damage): they stay where they are until the next
-    /// checkpoint has committed what recovery rebuilt from them, and then go (the damaged ones renamed aside, never
-    /// deleted). The open then does not wait for an fsync of every segment it touched and an index commit.
+    /// Takes over the logs an open replayed without damage: they stay where they are until the next checkpoint has
+    /// committed what recovery rebuilt from them, and then go. The open then does not wait for an fsync of every
+    /// segment it touched and an index commit.
     /// </summary>
-    public void AdoptRecoveredLogs(IEnumerable<string> replayed, IEnumerable<string> damaged)
-    {
-        _recoveredLogs.AddRange(replayed);
-        _recoveredDamagedLogs.AddRange(damaged);
-    }
-
-    // Under the checkpoint lock, once a commit covers every record the logs hold.
-    private void DropRecoveredLogs()
-    {
-        foreach (var log in _recoveredLogs)
-        {
-            _core.Fs.Delete(log);
-        }
-        _recoveredLogs.Clear();
-        foreach (var log in _recoveredDamagedLogs)
-        {
-            _core.Fs.Rename(log, log + CommitLog.DamagedSuffix); // kept for inspection, never replayed again
-        }
-        _recoveredDamagedLogs.Clear();
-    }
+    public void AdoptRecoveredLogs(IEnumerable<string> replayed) => _recoveredLogs.AddRange(replayed);
 
     /// <summary>Starts a checkpoint in the background once the commit log holds <see cref="EngineOptions.CheckpointLogBytes"/> (one at a time).</summary>
     public void MaybeCheckpoint()

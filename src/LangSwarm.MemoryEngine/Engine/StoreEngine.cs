@@ -148,7 +148,7 @@ internal sealed class StoreEngine : IDisposable
             {
                 _core.Fs.Delete(fresh);
             }
-            _checkpointer.AdoptRecoveredLogs(recovery.ReplayedLogs, recovery.DamagedLogs);
+            _checkpointer.AdoptRecoveredLogs(recovery.ReplayedLogs);
         }
         else
         {
@@ -246,12 +246,9 @@ internal sealed class StoreEngine : IDisposable
         return await _compactor.WhileIdleAsync(() => VerifyIdleAsync(cancellationToken), cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Completes when the sweep after an unclean open has run (at once when none was owed).</summary>
-    public Task SweepCompletion => _sweeper.Completion;
-
     /// <summary>
     /// Completes when the work an open leaves to the background has run: the checkpoint that commits what recovery
-    /// rebuilt, and the sweep. (Crash tests wait for it: a crash injected into an open may land there.)
+    /// rebuilt, and the sweep after an unclean open (at once when neither was started).
     /// </summary>
     public Task OpenWorkCompletion => Task.WhenAll(_sweeper.Completion.ContinueWith(static _ => { }, TaskScheduler.Default), _checkpointer.Background);
 
