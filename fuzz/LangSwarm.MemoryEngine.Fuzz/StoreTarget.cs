@@ -47,7 +47,7 @@ internal static class StoreTarget
             {
                 backend.ConnectAsync().GetAwaiter().GetResult();
                 var engine = backend.Engine;
-                foreach (var e in engine.Index.All())
+                foreach (var e in engine.Index.LoadAll())
                 {
                     string sessionId;
                     lock (e.Lock)

@@ -49,6 +49,15 @@ public sealed record EngineOptions
     public int MaxLoadedSessions { get; init; } = 10_000;
 
     /// <summary>
+    /// Bytes of session state the engine keeps in memory (metadata, segment lists, loaded message entries and
+    /// summaries), estimated. Sessions live in the index file and load on first use; past this budget the least
+    /// recently used ones that the file holds unchanged are let go (a session handle in use keeps its own), so
+    /// memory follows the sessions in use, not the size of the store. Sessions changed since the last checkpoint
+    /// stay in memory until it commits them, whatever the budget.
+    /// </summary>
+    public long SessionCacheBytes { get; init; } = 16L << 20;
+
+    /// <summary>
     /// Pause of a vacuum between two sessions it rewrites. Each rewrite briefly competes with foreground writes
     /// for CPU and disk; the pause (at least as long as the last session's files took to sync, at most 10 s)
     /// spreads that out (bench C1). Zero: no pause at all.
@@ -109,6 +118,7 @@ public sealed record EngineOptions
         Check(AutoVacuumWhenIdleFor is null || AutoVacuumWhenIdleFor > TimeSpan.Zero, $"AutoVacuumWhenIdleFor: must be above zero when set (was {AutoVacuumWhenIdleFor})");
         Check(AutoVacuumDeadFraction is null || AutoVacuumInterval != Timeout.InfiniteTimeSpan || AutoVacuumWhenIdleFor is not null, "AutoVacuumInterval: infinite without AutoVacuumWhenIdleFor leaves the background vacuum nothing to start it");
         Check(MaxLoadedSessions >= 0, $"MaxLoadedSessions: must not be negative (was {MaxLoadedSessions})");
+        Check(SessionCacheBytes >= 0, $"SessionCacheBytes: must not be negative (was {SessionCacheBytes})");
         Check(VacuumPause >= TimeSpan.Zero, $"VacuumPause: must not be negative (was {VacuumPause})");
         Check(IndexCompactMinFreeBytes >= 0, $"IndexCompactMinFreeBytes: must not be negative (was {IndexCompactMinFreeBytes})");
         Check(!ReadOnly || FileSystem is null, "ReadOnly: a read-only view reads the store's own directory; it cannot take a custom FileSystem");

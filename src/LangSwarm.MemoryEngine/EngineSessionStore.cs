@@ -180,21 +180,8 @@ internal sealed class EngineSessionStore : ISessionStore
     public Task<UsageStats> ComputeUsageStatsAsync(CancellationToken cancellationToken)
     {
         var engine = Engine;
-        long sessions = 0, active = 0, archived = 0, messages = 0, summaries = 0, dead = 0, segments = 0, cold = 0;
-        foreach (var e in engine.Index.All())
-        {
-            lock (e.Lock)
-            {
-                sessions++;
-                active += e.State.Metadata.Status == SessionStatus.Active ? 1 : 0;
-                archived += e.State.Metadata.Status == SessionStatus.Archived ? 1 : 0;
-                messages += e.MessageCount; // counts, not the lists: those load from the index file on first use
-                summaries += e.SummaryCount;
-                dead += e.DeadBytes;
-                segments += e.Segments.Count;
-                cold += e.Cold ? 1 : 0;
-            }
-        }
+        // The index file's totals plus what the sessions in memory changed since: no pass over every session.
+        var (sessions, active, archived, messages, summaries, dead, segments, _, cold) = engine.Index.Totals();
         var disk = engine.DiskBytes();
         return Task.FromResult(new UsageStats
         {
@@ -225,6 +212,11 @@ internal sealed class EngineSessionStore : ISessionStore
             },
         });
     }
+
+    /// <inheritdoc />
+    /// <remarks>From the index file's key space of owing sessions and the sessions in memory: no pass over the store.</remarks>
+    public Task<IReadOnlyList<string>?> FindSessionsOwingSummariesAsync(CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<string>?>(Engine.Index.OwingSessionIds());
 
     /// <summary>The error of a call made while the store is closed.</summary>
     internal static BackendUnavailableException NotConnected() =>

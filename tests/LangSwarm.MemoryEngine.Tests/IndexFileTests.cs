@@ -2,6 +2,8 @@ using LangSwarm.Memory;
 using LangSwarm.MemoryEngine.Engine;
 using LangSwarm.MemoryEngine.Format;
 using LangSwarm.MemoryEngine.Index;
+using LangSwarm.MemoryEngine.Index.BTree;
+using LangSwarm.MemoryEngine.Recovery;
 using Xunit;
 
 namespace LangSwarm.MemoryEngine.Tests;
@@ -26,7 +28,7 @@ public sealed class IndexFileTests
     }
 
     [Fact]
-    public async Task Reopen_LoadsSessionsOnly_AndEachSessionsEntriesOnFirstUse()
+    public async Task Reopen_LoadsNoSession_AndEachSessionAndItsEntriesOnFirstUse()
     {
         using var dir = new TempStore();
         var backend = await OpenAsync(dir.Path);
@@ -34,16 +36,16 @@ public sealed class IndexFileTests
         await backend.DisposeAsync();
 
         backend = await OpenAsync(dir.Path);
-        var entries = backend.Engine.Index.All();
-        Assert.Equal(20, entries.Count);
-        Assert.All(entries, e => Assert.False(e.MessagesLoaded));
+        Assert.Empty(backend.Engine.Index.Resident());
         var stats = await backend.GetUsageStatsAsync();
+        Assert.Equal(20, stats.TotalSessions);
         Assert.Equal(600, stats.TotalMessages);
-        Assert.All(backend.Engine.Index.All(), e => Assert.False(e.MessagesLoaded)); // stats count without loading
+        Assert.Empty(backend.Engine.Index.Resident()); // stats come from the file's totals, not from the sessions
 
-        var got = await (await backend.GetSessionAsync("s7"))!.GetMessagesAsync();
+        var session = await backend.GetSessionAsync("s7");
+        var got = await session!.GetMessagesAsync();
         Assert.Equal(Enumerable.Range(0, 30).Select(i => $"s7 m{i}"), got.Select(m => m.Content));
-        Assert.Single(backend.Engine.Index.All(), e => e.MessagesLoaded);
+        Assert.Single(backend.Engine.Index.Resident(), e => e.MessagesLoaded);
         Assert.Equal(3, (await backend.ListSessionsAsync(userId: "user1")).Count(m => m.SessionId is "s1" or "s4" or "s7"));
         Assert.True((await backend.VerifyAsync()).Ok);
         await backend.DisposeAsync();
@@ -116,9 +118,9 @@ public sealed class IndexFileTests
         {
             Assert.Equal(4, (await (await backend.GetSessionAsync($"s{k}"))!.GetMessagesAsync()).Count);
         }
-        Assert.Equal(20, backend.Engine.Index.All().Count(e => e.MessagesLoaded));
+        Assert.Equal(20, backend.Engine.Index.Resident().Count(e => e.MessagesLoaded));
         await backend.CheckpointAsync();
-        Assert.Equal(5, backend.Engine.Index.All().Count(e => e.MessagesLoaded));
+        Assert.Equal(5, backend.Engine.Index.Resident().Count(e => e.MessagesLoaded));
         Assert.Equal(Enumerable.Range(0, 4).Select(i => $"s0 m{i}"), (await (await backend.GetSessionAsync("s0"))!.GetMessagesAsync()).Select(m => m.Content));
         await backend.DisposeAsync();
     }
@@ -183,6 +185,65 @@ public sealed class IndexFileTests
         Assert.Empty(backend.Engine.Damage);
         Assert.True((await backend.VerifyAsync()).Ok);
         await backend.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task DamagedSessionRecord_FoundAfterOpen_IsATypedError_AndTheNextOpenRebuildsFromTheSegments()
+    {
+        using var dir = new TempStore();
+        var backend = await OpenAsync(dir.Path);
+        await FillAsync(backend, 40, 3);
+        await backend.DisposeAsync();
+        DamageFirstLeafOf(dir.Path, IndexKeys.Session);
+
+        // Sessions load on first use: the open reads no session record, the first use of a damaged one fails.
+        backend = await OpenAsync(dir.Path);
+        Assert.True(backend.Recovery!.CheckpointLoaded);
+        await Assert.ThrowsAsync<StorageCorruptionException>(() => backend.GetSessionAsync("s0"));
+        Assert.Contains(backend.Engine.Damage, d => d.File == IndexFile.FileName);
+        Assert.Equal(HealthStatus.Degraded, (await backend.HealthCheckAsync()).Status);
+        Assert.True(File.Exists(Path.Combine(dir.Path, StoreRoot.RebuildFile)));
+        await backend.DisposeAsync();
+
+        backend = await OpenAsync(dir.Path);
+        Assert.False(backend.Recovery!.CheckpointLoaded);
+        Assert.Contains("damaged session record", backend.Recovery.CheckpointProblem);
+        Assert.False(File.Exists(Path.Combine(dir.Path, StoreRoot.RebuildFile)));
+        for (var k = 0; k < 40; k++)
+        {
+            Assert.Equal(3, (await (await backend.GetSessionAsync($"s{k}"))!.GetMessagesAsync()).Count);
+        }
+        Assert.Equal(120, (await backend.GetUsageStatsAsync()).TotalMessages);
+        Assert.True((await backend.VerifyAsync()).Ok);
+        await backend.DisposeAsync();
+    }
+
+    private static void DamageFirstLeafOf(string store, byte space)
+    {
+        var path = Path.Combine(store, IndexFile.FileName);
+        var bytes = File.ReadAllBytes(path);
+        Assert.True(DamageFirstLeafOf(bytes, space));
+        File.WriteAllBytes(path, bytes);
+    }
+
+    /// <summary>Flips a byte in the first leaf page of an index file that holds a key of <paramref name="space"/> (its checksum then fails).</summary>
+    internal static bool DamageFirstLeafOf(byte[] bytes, byte space)
+    {
+        var pages = (uint)(bytes.Length / BTreePageHeader.PageSize);
+        for (uint n = 2; n < pages; n++)
+        {
+            var page = bytes.AsSpan((int)n * BTreePageHeader.PageSize, BTreePageHeader.PageSize);
+            if (BTreePageHeader.TryRead(page, n, out var h) is not null || h.Type != BTreePageType.Leaf)
+            {
+                continue;
+            }
+            if (Node.Decode(page, h, pages).Keys.Exists(k => k[0] == space))
+            {
+                page[200] ^= 0x10;
+                return true;
+            }
+        }
+        return false;
     }
 
     [Fact]

@@ -245,7 +245,7 @@ public sealed class ListingIndexTests
         await backend.DisposeAsync();
         backend = await OpenAsync(dir.Path);
         session = (await backend.GetSessionAsync("long"))!;
-        var entry = backend.Engine.Index.All().Single();
+        var entry = backend.Engine.Index.Resident().Single();
         Assert.False(entry.MessagesLoaded);
         var cold = await session.GetMessagesAsync(limit: 10, roles: [MessageRole.Tool]);
         Assert.Equal(10, cold.Count);
@@ -294,7 +294,7 @@ public sealed class ListingIndexTests
     /// <summary>Every listing (all, by user, by status, by both; several pages) equals the model's.</summary>
     private static async Task AssertListingsAsync(EngineBackend backend, Random rng)
     {
-        var all = backend.Engine.Index.All().Select(e => e.State.Metadata).ToList();
+        var all = backend.Engine.Index.LoadAll().Select(e => e.State.Metadata).ToList();
         string?[] users = [null, "user0", "user1", "user2"];
         SessionStatus?[] statuses = [null, SessionStatus.Active, SessionStatus.Archived];
         var user = users[rng.Next(users.Length)];

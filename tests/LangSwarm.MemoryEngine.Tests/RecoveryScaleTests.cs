@@ -3,6 +3,7 @@ using LangSwarm.MemoryEngine.Format;
 using LangSwarm.MemoryEngine.Log;
 using LangSwarm.MemoryEngine.Recovery;
 using LangSwarm.MemoryEngine.Testing;
+using LangSwarm.MemoryEngine.Index;
 using Xunit;
 
 namespace LangSwarm.MemoryEngine.Tests;
@@ -166,6 +167,34 @@ public sealed class RecoveryScaleTests
         Assert.True(await r.DeleteSessionAsync("late"));
         Assert.Equal([Msg(3).Content], await ContentsAsync(r, "newer"));
         await r.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task UncleanOpen_MeetingADamagedSessionRecord_RebuildsFromTheSegments_InTheSameOpen()
+    {
+        var fs = new FaultInjectingFileSystem();
+        var b = await OpenAsync(fs);
+        for (var i = 0; i < 60; i++)
+        {
+            await (await b.CreateSessionAsync(Manual($"s{i}"))).AddMessagesAsync([Msg(i), Msg(i + 1)]);
+        }
+        await b.CheckpointAsync();
+        for (var i = 0; i < 60; i++)
+        {
+            await (await b.GetSessionAsync($"s{i}"))!.AddMessageAsync(Msg(1000 + i)); // the log names every session
+        }
+        Kill(fs, b);
+        var index = StoreDamageTests.ReadAll(fs, IndexFile.FileName);
+        Assert.True(IndexFileTests.DamageFirstLeafOf(index, IndexKeys.Session));
+        StoreDamageTests.WriteAll(fs, IndexFile.FileName, index);
+
+        b = await OpenAsync(fs);
+        Assert.False(b.Recovery!.CheckpointLoaded);
+        Assert.Equal(180, (await b.GetUsageStatsAsync()).TotalMessages);
+        Assert.Equal(3, (await ContentsAsync(b, "s59")).Count);
+        Assert.True((await b.VerifyAsync()).Ok);
+        Assert.False(fs.FileExists(StoreRoot.RebuildFile));
+        await b.DisposeAsync();
     }
 
     [Fact]

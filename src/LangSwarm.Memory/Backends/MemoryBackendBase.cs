@@ -323,6 +323,19 @@ public abstract partial class MemoryBackendBase : IMemoryBackend
     /// <summary>Queues every session whose state says a summary or an eviction is owed (after connect).</summary>
     private async Task QueueOwedSummariesAsync(CancellationToken cancellationToken)
     {
+        if (await Store.FindSessionsOwingSummariesAsync(cancellationToken).ConfigureAwait(false) is { } owing)
+        {
+            // The store keeps track: only the sessions it names are looked at, however large the store.
+            foreach (var id in owing)
+            {
+                var link = await FindLinkAsync(id, cancellationToken).ConfigureAwait(false);
+                if (link is not null && SummaryChain.Due(link.Handle.State))
+                {
+                    _summaries.Enqueue(link);
+                }
+            }
+            return;
+        }
         const int Page = 500;
         for (var offset = 0; !cancellationToken.IsCancellationRequested; offset += Page)
         {

@@ -44,6 +44,14 @@ public interface ISessionStore : IAsyncDisposable
 
     /// <summary>Usage figures of the store.</summary>
     Task<UsageStats> ComputeUsageStatsAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Ids of sessions that may owe an automatic summary or eviction (the background summarizer's work after
+    /// connect), or null when the store does not keep track: the caller then pages through the active sessions.
+    /// A store that answers may name more sessions than owe (each is checked), never fewer.
+    /// </summary>
+    Task<IReadOnlyList<string>?> FindSessionsOwingSummariesAsync(CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<string>?>(null);
 }
 
 /// <summary>

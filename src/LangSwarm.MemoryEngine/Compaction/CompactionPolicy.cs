@@ -12,17 +12,23 @@ internal static class CompactionPolicy
     {
         lock (e.Lock)
         {
-            long total = 0;
-            foreach (var s in e.Segments)
-            {
-                total += s.Length - FileHeader.Size;
-            }
-            if (total <= 0)
-            {
-                return false;
-            }
-            var archivedWarm = e.State.Metadata.Status == SessionStatus.Archived && !e.Cold;
-            return archivedWarm || (e.DeadBytes > 0 && (double)e.DeadBytes / total >= minDeadFraction);
+            return ShouldRewrite(SessionOutline.Of(e), minDeadFraction);
         }
+    }
+
+    /// <summary>True when rewriting the session of <paramref name="o"/> is worth it.</summary>
+    public static bool ShouldRewrite(in SessionOutline o, double minDeadFraction)
+    {
+        long total = 0;
+        foreach (var s in o.Segments)
+        {
+            total += s.Length - FileHeader.Size;
+        }
+        if (total <= 0)
+        {
+            return false;
+        }
+        var archivedWarm = o.Status == SessionStatus.Archived && !o.Cold;
+        return archivedWarm || (o.DeadBytes > 0 && (double)o.DeadBytes / total >= minDeadFraction);
     }
 }

@@ -126,13 +126,14 @@ internal sealed class Checkpointer(EngineCore core)
         CheckpointCount++;
         LastCheckpointSessions = delta.Saves.Count;
         UnloadColdSessions();
+        _core.Index.TrimCache();
     }
 
     /// <summary>Past <see cref="EngineOptions.MaxLoadedSessions"/>, unloads the least recently used clean sessions' entries.</summary>
     private void UnloadColdSessions()
     {
         var loaded = new List<(long LastUsed, SessionEntry Entry)>();
-        foreach (var e in _core.Index.All())
+        foreach (var e in _core.Index.Resident())
         {
             if (e.MessagesLoaded || e.SummariesLoaded)
             {
@@ -179,7 +180,17 @@ internal sealed class Checkpointer(EngineCore core)
     public void RebuildIndexFile(InvalidDataException why, ulong covered)
     {
         _core.Damage.Report(new StoreDamage(IndexFile.FileName, 0, _core.IndexFile.FileBytes, $"index file damaged ({why.Message}); rebuilt from the index in memory"));
-        var all = _core.Index.All();
+        List<SessionEntry> all;
+        try
+        {
+            all = _core.Index.LoadAll(); // the new file is written from memory: every session must be there
+        }
+        catch (InvalidDataException ex)
+        {
+            // The file's session records themselves are damaged: only a reopen, which rebuilds from the segments, can tell.
+            _core.Fail(ex);
+            throw StorageFailureException.From(ex, "The index file is damaged beyond what memory holds; reopen the store to rebuild it from the segments");
+        }
         foreach (var e in all)
         {
             lock (e.Lock)
@@ -208,8 +219,9 @@ internal sealed class Checkpointer(EngineCore core)
     /// <summary>Commits <paramref name="delta"/> to the index file, then lets the index list those sessions from it.</summary>
     public void SaveIndex(IndexDelta delta, ulong covered, ulong nextLsn, ulong nextSession)
     {
-        _core.IndexFile.Save(delta, covered, nextLsn, nextSession);
-        _core.Index.Committed(delta);
+        var totals = _core.Index.TotalsAfter(delta);
+        _core.IndexFile.Save(delta, covered, nextLsn, nextSession, totals);
+        _core.Index.Committed(delta, totals);
     }
 
     /// <summary>Puts a new, empty index file in place of the current one; listings keep working from memory meanwhile.</summary>

@@ -75,13 +75,15 @@ internal sealed class Compactor(EngineCore core, Checkpointer checkpointer)
         try
         {
             _core.ThrowIfFailed();
-            foreach (var entry in _core.Index.All())
+            // Outlines choose without loading every session: only the ones to rewrite come into memory.
+            foreach (var outline in _core.Index.Outlines())
             {
                 if (cancellationToken.IsCancellationRequested)
                 {
                     break; // stop between sessions, but still commit what was rewritten (below)
                 }
-                if (!CompactionPolicy.ShouldRewrite(entry, minDeadFraction))
+                if (!CompactionPolicy.ShouldRewrite(outline, minDeadFraction) || !_core.Index.TryGet(outline.Number, out var entry)
+                    || !CompactionPolicy.ShouldRewrite(entry, minDeadFraction))
                 {
                     continue;
                 }
@@ -188,7 +190,9 @@ internal sealed class Compactor(EngineCore core, Checkpointer checkpointer)
                     {
                         continue;
                     }
-                    if (_core.Index.All().Exists(e => CompactionPolicy.ShouldRewrite(e, fraction)))
+                    // The totals rule out most wakes without a pass over the sessions.
+                    var totals = _core.Index.Totals();
+                    if ((totals.DeadBytes > 0 || totals.Archived > totals.Cold) && _core.Index.Outlines().Exists(o => CompactionPolicy.ShouldRewrite(o, fraction)))
                     {
                         await VacuumAsync(fraction, token).ConfigureAwait(false);
                     }

@@ -45,7 +45,7 @@ internal sealed class EngineCore(IFileSystem fs, EngineOptions options, SegmentF
 
     public RuntimeDamage Damage { get; } = new();
 
-    public SessionIndex Index { get; } = new();
+    public SessionIndex Index { get; } = new(options.SessionCacheBytes);
 
     public ILogger Logger { get; } = logger;
 
@@ -103,23 +103,6 @@ internal sealed class EngineCore(IFileSystem fs, EngineOptions options, SegmentF
         }
     }
 
-    /// <summary>Bytes of all store files (segments, commit log, index file).</summary>
-    public long DiskBytes() => SegmentBytes() + Log.Length + IndexFile.FileBytes;
-
-    /// <summary>Bytes of every session's segments, as the index knows them.</summary>
-    private long SegmentBytes()
-    {
-        long total = 0;
-        foreach (var e in Index.All())
-        {
-            lock (e.Lock)
-            {
-                foreach (var s in e.Segments)
-                {
-                    total += s.Length;
-                }
-            }
-        }
-        return total;
-    }
+    /// <summary>Bytes of all store files (segments as the index knows them, commit log, index file).</summary>
+    public long DiskBytes() => Index.Totals().SegmentBytes + Log.Length + IndexFile.FileBytes;
 }

@@ -11,8 +11,35 @@ namespace LangSwarm.MemoryEngine.Engine;
 /// session's segments, which are the truth. The damage is reported (health degrades, verify names it) and
 /// the next checkpoint writes the rebuilt entries back.
 /// </summary>
-internal sealed class SessionContentLoader(Func<IndexFile> indexFile, SegmentFiles segments, RuntimeDamage damage) : ISessionContentSource
+internal sealed class SessionContentLoader(IFileSystem fs, Func<IndexFile> indexFile, SegmentFiles segments, RuntimeDamage damage) : ISessionContentSource
 {
+    /// <summary>
+    /// A session record (or the page holding it) is damaged: the session cannot be named from the segments
+    /// without a pass over all of them, so the open store reports it and leaves the rebuild to the next open
+    /// (<see cref="StoreRoot.RebuildFile"/>); the other sessions stay readable and writable meanwhile.
+    /// </summary>
+    public Exception RecordDamaged(ulong number, InvalidDataException why)
+    {
+        var which = number == 0 ? "a session lookup" : $"session number {number}";
+        damage.Report(new StoreDamage(IndexFile.FileName, 0, 0, $"index record unreadable at {which} ({why.Message}); the next open rebuilds the index file from the segments"));
+        try
+        {
+            if (!fs.FileExists(StoreRoot.RebuildFile))
+            {
+                using (var marker = fs.Open(StoreRoot.RebuildFile, create: true))
+                {
+                    marker.Flush();
+                }
+                fs.SyncDirectory(string.Empty);
+            }
+        }
+        catch (IOException)
+        {
+            // The damage is reported either way; a verify or the next failure names it again.
+        }
+        return new StorageCorruptionException($"The index file is damaged at {which}; reopen the store to rebuild it from the segments (nothing in the segments is lost).", why);
+    }
+
     public List<MessageEntry> LoadMessages(SessionEntry entry)
     {
         try

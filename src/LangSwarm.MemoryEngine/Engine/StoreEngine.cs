@@ -32,7 +32,7 @@ internal sealed class StoreEngine : IDisposable
         _core = new EngineCore(fs, options, segments, logger);
         _lock = storeLock;
         _reader = new SessionReader(_core.Index, segments, _core.Damage);
-        _content = new SessionContentLoader(() => _core.IndexFile, segments, _core.Damage);
+        _content = new SessionContentLoader(fs, () => _core.IndexFile, segments, _core.Damage);
         _checkpointer = new Checkpointer(_core);
         _compactor = new Compactor(_core, _checkpointer);
         _sweeper = new LeftoverSweeper(_core, _compactor);
@@ -107,11 +107,7 @@ internal sealed class StoreEngine : IDisposable
             _core.Fs.Delete(StoreRoot.CleanFile);
             _core.Fs.SyncDirectory(string.Empty);
         }
-        var opened = IndexFileOpener.Open(_core.Fs, clean);
-        _core.IndexFile = opened.File;
-        _core.Index.Attach(_core.IndexFile, empty: !_core.IndexFile.HasCheckpoint);
-        var recovery = new StoreRecovery(_core.Fs, _core.Segments, _core.Appender, _core.Index, _core.IndexFile, opened.Problem, _content);
-        var result = recovery.Run(cleanShutdown: opened.Clean, opened.MetaDamage, scanAllSegments: Options.ReadOnly);
+        var (recovery, result) = Recover(clean);
         if (!result.CheckpointLoaded && _core.IndexFile.HasCheckpoint)
         {
             // Its sessions did not load: start the file over, or the rebuilt index would be saved as a delta
@@ -161,6 +157,10 @@ internal sealed class StoreEngine : IDisposable
                 _core.Fs.Rename(log, log + CommitLog.DamagedSuffix); // kept for inspection, never replayed again
             }
         }
+        if (!result.CheckpointLoaded && !_core.ReadOnly && _core.Fs.FileExists(StoreRoot.RebuildFile))
+        {
+            _core.Fs.Delete(StoreRoot.RebuildFile); // the index just committed was rebuilt from the segments
+        }
         StoreRoot.RemoveLeftovers(_core.Fs);
         _core.Fs.SyncDirectory(CommitLog.Directory);
         _core.Log = CommitLog.Open(_core.Fs, Options.Durability, Options.BatchedInterval, recovery.NextLsn, _core.Logger);
@@ -173,6 +173,31 @@ internal sealed class StoreEngine : IDisposable
             _sweeper.Start(recovery.NextSession);
         }
         _compactor.StartAutoVacuum();
+    }
+
+    /// <summary>
+    /// Recovery into the index file, or, when it meets a damaged session record (sessions load as recovery needs
+    /// them), once more into a new file rebuilt from the segments: every step of recovery is idempotent.
+    /// </summary>
+    private (StoreRecovery, RecoveryResult) Recover(bool clean)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var opened = IndexFileOpener.Open(_core.Fs, clean);
+            _core.IndexFile = opened.File;
+            _core.Index.Attach(_core.IndexFile, empty: !_core.IndexFile.HasCheckpoint, _content);
+            var recovery = new StoreRecovery(_core.Fs, _core.Segments, _core.Appender, _core.Index, _core.IndexFile, opened.Problem, _content);
+            try
+            {
+                return (recovery, recovery.Run(cleanShutdown: opened.Clean, opened.MetaDamage, scanAllSegments: Options.ReadOnly));
+            }
+            catch (StorageCorruptionException) when (attempt == 0 && !_core.ReadOnly && _core.Fs.FileExists(StoreRoot.RebuildFile))
+            {
+                _core.IndexFile.Dispose();
+                _core.Index.Reset();
+                clean = false;
+            }
+        }
     }
 
     // ---- the parts' operations ------------------------------------------------------------------------------

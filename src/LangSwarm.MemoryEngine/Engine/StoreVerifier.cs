@@ -61,10 +61,10 @@ internal static class StoreVerifier
 
     private static void Compare(SessionIndex live, SessionIndex rebuilt, List<string> problems)
     {
-        var liveAll = live.All().ToDictionary(e => e.Number);
-        foreach (var r in rebuilt.All())
+        var liveNumbers = live.Outlines().Select(o => o.Number).ToHashSet();
+        foreach (var r in rebuilt.Resident())
         {
-            if (!liveAll.Remove(r.Number, out var l))
+            if (!liveNumbers.Remove(r.Number) || !live.TryGet(r.Number, out var l))
             {
                 problems.Add($"session {r.Number} ('{r.State.Metadata.SessionId}') is in the segments but not in the index");
                 continue;
@@ -89,9 +89,10 @@ internal static class StoreVerifier
                 }
             }
         }
-        foreach (var l in liveAll.Values)
+        foreach (var number in liveNumbers)
         {
-            problems.Add($"session '{l.State.Metadata.SessionId}' is in the index but has no segment");
+            var id = live.TryGet(number, out var l) ? l.State.Metadata.SessionId : $"#{number}";
+            problems.Add($"session '{id}' is in the index but has no segment");
         }
     }
 }

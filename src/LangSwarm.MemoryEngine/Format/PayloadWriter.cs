@@ -161,6 +161,16 @@ internal ref struct PayloadReader
         return s;
     }
 
+    /// <summary>Skips a string written by <see cref="PayloadWriter.WriteString"/> without decoding it.</summary>
+    public void SkipString()
+    {
+        var n = ReadVarint();
+        if (n != 0)
+        {
+            _data = _data[Bounded(n - 1)..];
+        }
+    }
+
     /// <summary>A JSON object written as a string; null for a null string or the JSON literal null.</summary>
     /// <exception cref="InvalidDataException">The string is not JSON, or not an object.</exception>
     public JsonObject? ReadJsonObject() => ReadJson() switch

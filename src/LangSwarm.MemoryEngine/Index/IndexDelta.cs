@@ -57,7 +57,7 @@ internal sealed class IndexDelta
         }
         var record = new ArrayBufferWriter<byte>(512);
         var dirty = index.DrainDirty();
-        foreach (var e in all ? index.All() : dirty)
+        foreach (var e in all ? index.Resident() : dirty)
         {
             // Membership first, outside the entry's lock: listings take the index lock, then an entry's.
             var filed = index.TryGet(e.Number, out var live) && ReferenceEquals(live, e);
@@ -123,8 +123,10 @@ internal sealed class IndexDelta
         }
         record.Clear();
         SessionRecord.Write(record, e, e.MessageCount, summaryCount);
-        var after = new SavedImage(e.Version, lastSequence, e.MessageCount, summaryCount, m.UpdatedAt.UtcTicks, m.UserId, m.Status);
+        var counted = StoreTotals.Of(e);
+        var after = new SavedImage(e.Version, lastSequence, e.MessageCount, summaryCount, m.UpdatedAt.UtcTicks, m.UserId, m.Status, counted, SavedImage.Owes(e.State));
         e.Saved = after;
+        e.RecordBytes = record.WrittenCount;
         e.Relocated = false;
         return new SessionSave
         {

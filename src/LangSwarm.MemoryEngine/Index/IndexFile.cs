@@ -17,10 +17,6 @@ internal sealed class IndexFile : IDisposable
 {
     public const string FileName = "index.btree";
 
-    private static readonly byte[] Empty = [];
-
-    private static readonly MessageRole[] Roles = Enum.GetValues<MessageRole>();
-
     private readonly BPlusTree _tree;
 
     // The key layout the committed tree is in (0: a file from before the layout marker, or a new empty file).
@@ -30,7 +26,18 @@ internal sealed class IndexFile : IDisposable
     {
         _tree = tree;
         _layout = ReadLayout(tree);
+        if (_layout >= 3 && tree.TryGet(IndexKeys.TotalsKey, out var totals))
+        {
+            Totals = StoreTotals.Decode(totals);
+        }
+        else if (_layout >= 3)
+        {
+            throw new InvalidDataException("Index file of layout 3 without its totals key.");
+        }
     }
+
+    /// <summary>The store's totals as of the last commit (zero for a file before its first checkpoint).</summary>
+    public StoreTotals Totals { get; private set; }
 
     /// <summary>Why a meta page was passed over at open: the file may be at its previous commit.</summary>
     public string? MetaProblem => _tree.MetaProblem;
@@ -94,36 +101,116 @@ internal sealed class IndexFile : IDisposable
         return Open(fs);
     }
 
-    /// <summary>Every session record, for the index at open (content left to load from <paramref name="source"/> on first use).</summary>
-    public List<SessionEntry> LoadSessions(ISessionContentSource source)
+    /// <summary>
+    /// Brings a file of an older key layout (FORMAT.md §6.3) to the current one in one commit at open: layout 1
+    /// gets its user, status and role keys rewritten, and both older layouts get the totals key (the one pass
+    /// over every session record such a store ever makes).
+    /// </summary>
+    public void UpgradeLayout(ISessionContentSource source)
     {
+        if (_layout >= IndexKeys.CurrentLayout || !HasCheckpoint)
+        {
+            return;
+        }
+        var sessions = new List<SessionEntry>();
+        var totals = StoreTotals.Zero;
         var (from, to) = IndexKeys.Space(IndexKeys.Session);
-        var sessions = new List<SessionEntry>((int)Math.Min(_tree.Count, 1 << 20));
         _tree.Scan(from, to, (k, v) =>
         {
-            var e = SessionRecord.Read(IndexKeys.NumberOf(k), v, source, out var messages, out var summaries);
-            var m = e.State.Metadata;
-            e.Saved = new SavedImage(e.Version, e.State.LastSequence, messages, summaries, m.UpdatedAt.UtcTicks, m.UserId, m.Status);
+            var e = ReadSession(IndexKeys.NumberOf(k), v, source);
+            totals += e.Saved.Counted;
             sessions.Add(e);
             return true;
         });
-        if (_layout < IndexKeys.CurrentLayout && HasCheckpoint)
+        try
         {
-            try
+            if (_layout < 2)
             {
                 IndexLayoutUpgrade.Rewrite(_tree, sessions);
-                MarkLayout();
-                _tree.Commit(CoveredLsn, NextLsn, NextSession);
             }
-            catch
+            _tree.Put(IndexKeys.TotalsKey, totals.Encode());
+            foreach (var e in sessions)
             {
-                _layout = 0;
-                _tree.Rollback();
-                throw;
+                if (e.Saved.Owing)
+                {
+                    _tree.Put(IndexKeys.ForOwing(e.Number), []);
+                }
             }
+            MarkLayout();
+            _tree.Commit(CoveredLsn, NextLsn, NextSession);
+            Totals = totals;
         }
-        return sessions;
+        catch
+        {
+            _layout = 0;
+            _tree.Rollback();
+            throw;
+        }
     }
+
+    /// <summary>The number of the session with id <paramref name="sessionId"/> in the committed file.</summary>
+    public bool TryFindSession(string sessionId, out ulong number)
+    {
+        number = 0;
+        if (!_tree.TryGet(IndexKeys.ForSessionId(sessionId), out var value))
+        {
+            return false;
+        }
+        number = value.Length == 8 ? BinaryPrimitives.ReadUInt64BigEndian(value) : throw new InvalidDataException($"Index id key of session '{sessionId}' holds {value.Length} bytes (8 expected).");
+        return true;
+    }
+
+    /// <summary>The committed session record of <paramref name="number"/>, as an entry whose content loads from <paramref name="source"/>.</summary>
+    public bool TryLoadSession(ulong number, ISessionContentSource source, out SessionEntry entry)
+    {
+        entry = null!;
+        if (!_tree.TryGet(IndexKeys.ForSession(number), out var value))
+        {
+            return false;
+        }
+        entry = ReadSession(number, value, source);
+        return true;
+    }
+
+    private static SessionEntry ReadSession(ulong number, byte[] value, ISessionContentSource source)
+    {
+        var e = SessionRecord.Read(number, value, source, out var messages, out var summaries);
+        var m = e.State.Metadata;
+        e.Saved = new SavedImage(e.Version, e.State.LastSequence, messages, summaries, m.UpdatedAt.UtcTicks, m.UserId, m.Status, StoreTotals.Zero, SavedImage.Owes(e.State));
+        e.Saved = e.Saved with { Counted = StoreTotals.Of(e) };
+        e.RecordBytes = value.Length;
+        return e;
+    }
+
+    /// <summary>Every committed session's outline, in number order (a pass over the session records, no metadata decoded).</summary>
+    public List<SessionOutline> Outlines()
+    {
+        var (from, to) = IndexKeys.Space(IndexKeys.Session);
+        var outlines = new List<SessionOutline>();
+        _tree.Scan(from, to, (k, v) =>
+        {
+            outlines.Add(SessionRecord.ReadOutline(IndexKeys.NumberOf(k), v));
+            return true;
+        });
+        return outlines;
+    }
+
+    /// <summary>Numbers of the sessions the committed file files as owing an automatic summary or eviction.</summary>
+    public List<ulong> Owing()
+    {
+        var (from, to) = IndexKeys.Space(IndexKeys.Owing);
+        var numbers = new List<ulong>();
+        _tree.Scan(from, to, (k, _) =>
+        {
+            numbers.Add(IndexKeys.NumberOf(k));
+            return true;
+        });
+        return numbers;
+    }
+
+    /// <summary>The last segment the committed file names for a session, or null when it holds no such session.</summary>
+    public uint? LastSegmentOf(ulong number) =>
+        _tree.TryGet(IndexKeys.ForSession(number), out var value) ? SessionRecord.ReadOutline(number, value).Segments[^1].Segment : null;
 
     private void MarkLayout()
     {
@@ -160,29 +247,16 @@ internal sealed class IndexFile : IDisposable
         return list;
     }
 
-    /// <summary>Writes a delta and commits it with the LSN it covers: the commit is the checkpoint's switch point.</summary>
-    public void Save(IndexDelta delta, ulong covered, ulong nextLsn, ulong nextSession)
+    /// <summary>
+    /// Writes a delta and commits it with the LSN it covers and the store's <paramref name="totals"/> after it:
+    /// the commit is the checkpoint's switch point.
+    /// </summary>
+    public void Save(IndexDelta delta, ulong covered, ulong nextLsn, ulong nextSession, StoreTotals totals)
     {
         try
         {
-            foreach (var (number, id, saved) in delta.Removed)
-            {
-                if (!saved.InFile)
-                {
-                    continue;
-                }
-                _tree.Delete(IndexKeys.ForSession(number));
-                _tree.Delete(IndexKeys.ForSessionId(id));
-                Unfile(saved, number);
-                _tree.DeleteRange(IndexKeys.RangeStart(IndexKeys.Message, number), IndexKeys.RangeEnd(IndexKeys.Message, number));
-                _tree.DeleteRange(IndexKeys.RangeStart(IndexKeys.Role, number), IndexKeys.RangeEnd(IndexKeys.Role, number));
-                _tree.DeleteRange(IndexKeys.RangeStart(IndexKeys.Summary, number), IndexKeys.RangeEnd(IndexKeys.Summary, number));
-            }
-            var scratch = new ArrayBufferWriter<byte>(256);
-            foreach (var s in delta.Saves)
-            {
-                Write(s, scratch);
-            }
+            IndexDeltaWriter.Write(_tree, delta);
+            _tree.Put(IndexKeys.TotalsKey, totals.Encode());
             var layout = _layout;
             MarkLayout();
             try
@@ -194,103 +268,12 @@ internal sealed class IndexFile : IDisposable
                 _layout = layout;
                 throw;
             }
+            Totals = totals;
         }
         catch
         {
             _tree.Rollback();
             throw;
-        }
-    }
-
-    private void Write(SessionSave s, ArrayBufferWriter<byte> scratch)
-    {
-        var n = s.Number;
-        _tree.Put(IndexKeys.ForSession(n), s.Record);
-        if (!s.Before.InFile)
-        {
-            _tree.Put(IndexKeys.ForSessionId(s.SessionId), IndexKeys.ForSession(n).AsSpan(1));
-        }
-        if (!s.Before.InFile || s.Before.Listing != s.After.Listing)
-        {
-            if (s.Before.InFile)
-            {
-                Unfile(s.Before, n);
-            }
-            File(s.After, n);
-        }
-
-        if (s.RewriteMessages)
-        {
-            // Compaction keeps the sequences and moves the records: overwrite in place, and delete only the
-            // keys that are gone (no delete-then-reinsert churn of the whole range).
-            var keep = new HashSet<long>(s.Messages.Count);
-            foreach (var m in s.Messages)
-            {
-                keep.Add(m.Sequence);
-            }
-            var gone = new List<(byte[] Key, MessageRole Role)>();
-            _tree.ScanTransaction(IndexKeys.RangeStart(IndexKeys.Message, n), IndexKeys.RangeEnd(IndexKeys.Message, n), (k, v) =>
-            {
-                var sequence = IndexKeys.SequenceOf(k);
-                if (!keep.Contains(sequence))
-                {
-                    gone.Add((k, (MessageRole)SessionRecord.DecodeMessage(sequence, v).Role));
-                }
-                return true;
-            });
-            foreach (var (k, role) in gone)
-            {
-                _tree.Delete(k);
-                _tree.Delete(IndexKeys.ForRole(n, role, IndexKeys.SequenceOf(k)));
-            }
-        }
-        else if (s.CutBelow != long.MinValue)
-        {
-            _tree.DeleteRange(IndexKeys.RangeStart(IndexKeys.Message, n), IndexKeys.ForMessage(n, s.CutBelow == long.MaxValue ? long.MaxValue : s.CutBelow));
-            foreach (var role in Roles)
-            {
-                var (from, to) = IndexKeys.RoleRange(n, role, 0, s.CutBelow);
-                _tree.DeleteRange(from, to);
-            }
-        }
-        var time = new byte[8];
-        foreach (var m in s.Messages)
-        {
-            _tree.Put(IndexKeys.ForMessage(n, m.Sequence), SessionRecord.EncodeMessage(m));
-            BinaryPrimitives.WriteInt64LittleEndian(time, m.TimeTicks);
-            _tree.Put(IndexKeys.ForRole(n, (MessageRole)m.Role, m.Sequence), time);
-        }
-
-        if (s.RewriteSummaries)
-        {
-            _tree.DeleteRange(IndexKeys.RangeStart(IndexKeys.Summary, n), IndexKeys.RangeEnd(IndexKeys.Summary, n));
-        }
-        var position = s.RewriteSummaries ? 0 : s.Before.Summaries;
-        foreach (var summary in s.Summaries)
-        {
-            scratch.Clear();
-            SummaryCodec.Write(scratch, summary);
-            _tree.Put(IndexKeys.ForSummary(n, position++), scratch.WrittenSpan);
-        }
-    }
-
-    private void File(SavedImage saved, ulong number)
-    {
-        _tree.Put(IndexKeys.ForTime(saved.UpdatedTicks, number), Empty);
-        _tree.Put(IndexKeys.ForStatus(saved.Status, saved.UpdatedTicks, number), Empty);
-        if (saved.User is { } user)
-        {
-            _tree.Put(IndexKeys.ForUser(user, saved.UpdatedTicks, number), Empty);
-        }
-    }
-
-    private void Unfile(SavedImage saved, ulong number)
-    {
-        _tree.Delete(IndexKeys.ForTime(saved.UpdatedTicks, number));
-        _tree.Delete(IndexKeys.ForStatus(saved.Status, saved.UpdatedTicks, number));
-        if (saved.User is { } user)
-        {
-            _tree.Delete(IndexKeys.ForUser(user, saved.UpdatedTicks, number));
         }
     }
 

@@ -30,12 +30,15 @@ internal static class IndexFileCheck
             return problems;
         }
         var users = 0;
+        var owing = 0;
+        var totals = StoreTotals.Zero;
         foreach (var (number, value) in sessions)
         {
             SessionEntry e;
             try
             {
-                e = SessionRecord.Read(number, value, NoContent.Instance, out _, out _);
+                e = SessionRecord.Read(number, value, NoContent.Instance, out var messageCount, out var summaryCount);
+                totals += StoreTotals.Of(e) with { Messages = messageCount, Summaries = summaryCount };
             }
             catch (InvalidDataException ex)
             {
@@ -60,8 +63,13 @@ internal static class IndexFileCheck
                 problems.Add($"index file: session '{m.SessionId}' is not filed under its user");
             }
             users += m.UserId is null ? 0 : 1;
+            owing += SavedImage.Owes(e.State) ? 1 : 0;
         }
         var expected = new Dictionary<byte, int> { [IndexKeys.SessionId] = sessions.Count, [IndexKeys.Time] = sessions.Count, [IndexKeys.Status] = sessions.Count, [IndexKeys.User] = users };
+        if (tree.TryGet(IndexKeys.LayoutKey, out var layout) && layout.Length == 4 && layout[3] >= 3)
+        {
+            expected[IndexKeys.Owing] = owing;
+        }
         foreach (var (space, count) in expected)
         {
             var (f, t) = IndexKeys.Space(space);
@@ -75,6 +83,10 @@ internal static class IndexFileCheck
             {
                 problems.Add($"index file: key space '{(char)space}' holds {found} keys for {count} sessions");
             }
+        }
+        if (tree.TryGet(IndexKeys.TotalsKey, out var stored) && StoreTotals.Decode(stored) != totals)
+        {
+            problems.Add($"index file: totals key says {StoreTotals.Decode(stored)}, the session records add up to {totals}");
         }
         try
         {
@@ -127,5 +139,7 @@ internal static class IndexFileCheck
         public List<MessageEntry> LoadMessages(SessionEntry entry) => [];
 
         public List<ConversationSummary> LoadSummaries(SessionEntry entry) => [];
+
+        public Exception RecordDamaged(ulong number, InvalidDataException why) => why;
     }
 }

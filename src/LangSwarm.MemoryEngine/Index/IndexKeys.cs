@@ -21,12 +21,20 @@ internal static class IndexKeys
     public const byte Status = (byte)'A';
     public const byte Role = (byte)'R';
     public const byte Layout = (byte)'V';
+    public const byte Totals = (byte)'Z';
+    public const byte Owing = (byte)'O';
 
     /// <summary>The key layout this build writes (the value of the <c>V</c> key); files without it are upgraded at open.</summary>
-    public const uint CurrentLayout = 2;
+    public const uint CurrentLayout = 3;
 
     /// <summary>The key of the layout marker.</summary>
     public static readonly byte[] LayoutKey = [Layout];
+
+    /// <summary>The key of the store's totals (<see cref="StoreTotals"/>), from layout 3 on.</summary>
+    public static readonly byte[] TotalsKey = [Totals];
+
+    /// <summary>O number → empty: a session whose state owes an automatic summary or eviction (layout 3 on).</summary>
+    public static byte[] ForOwing(ulong number) => Number(Owing, number);
 
     /// <summary>S number → session record.</summary>
     public static byte[] ForSession(ulong number) => Number(Session, number);

@@ -1,22 +1,29 @@
 namespace LangSwarm.MemoryEngine.Index;
 
+/// <summary>A session offered to a listing: its listed time and number, and its entry when it is in memory.</summary>
+internal readonly record struct ListingItem(long Ticks, ulong Number, SessionEntry? Entry)
+{
+    public static ListingItem Of(SessionEntry e) => new(e.Listed.UpdatedTicks, e.Number, e);
+}
+
 /// <summary>
 /// Collects one page from sessions offered in listing order by time: sessions of equal activity time are held
 /// until the time changes and then taken in id order (the listing's tie rule), so a page never ends inside a tie.
+/// Only ties need ids (<paramref name="idOf"/>): the sessions skipped for the offset are never loaded otherwise.
 /// </summary>
-internal sealed class ListingPage(int offset, int limit)
+internal sealed class ListingPage(int offset, int limit, Func<ListingItem, string> idOf)
 {
-    private readonly List<SessionEntry> _picked = new(Math.Min(limit, 256));
-    private SessionEntry? _held;           // the first session of the time being collected
-    private List<SessionEntry>? _ties;     // the others of that time, when there are any
+    private readonly List<ListingItem> _picked = new(Math.Min(limit, 256));
+    private ListingItem? _held;            // the first session of the time being collected
+    private List<ListingItem>? _ties;      // the others of that time, when there are any
     private int _skipped;
 
     /// <summary>Offers the next session; false once the page is full (stop offering).</summary>
-    public bool Offer(SessionEntry e)
+    public bool Offer(ListingItem e)
     {
-        if (_held is not null)
+        if (_held is { } held)
         {
-            if (_held.Listed.UpdatedTicks == e.Listed.UpdatedTicks)
+            if (held.Ticks == e.Ticks)
             {
                 (_ties ??= []).Add(e);
                 return true;
@@ -31,7 +38,7 @@ internal sealed class ListingPage(int offset, int limit)
     }
 
     /// <summary>The page, once every session was offered or <see cref="Offer"/> said stop.</summary>
-    public List<SessionEntry> Finish()
+    public List<ListingItem> Finish()
     {
         Flush();
         return _picked;
@@ -39,13 +46,18 @@ internal sealed class ListingPage(int offset, int limit)
 
     private bool Flush()
     {
-        if (_held is not null)
+        if (_held is { } held)
         {
             if (_ties is { Count: > 0 } ties)
             {
-                ties.Add(_held);
-                ties.Sort(static (a, b) => string.CompareOrdinal(a.State.Metadata.SessionId, b.State.Metadata.SessionId));
-                foreach (var e in ties)
+                ties.Add(held);
+                var ordered = new List<(string Id, ListingItem Item)>(ties.Count);
+                foreach (var t in ties)
+                {
+                    ordered.Add((idOf(t), t));
+                }
+                ordered.Sort(static (a, b) => string.CompareOrdinal(a.Id, b.Id));
+                foreach (var (_, e) in ordered)
                 {
                     Take(e);
                 }
@@ -53,14 +65,14 @@ internal sealed class ListingPage(int offset, int limit)
             }
             else
             {
-                Take(_held);
+                Take(held);
             }
             _held = null;
         }
         return _picked.Count < limit;
     }
 
-    private void Take(SessionEntry e)
+    private void Take(ListingItem e)
     {
         if (_picked.Count == limit)
         {

@@ -182,6 +182,36 @@ internal sealed class SessionEntry(ulong number, SessionState state, ISessionCon
 
     private long _committedLastSequence;
 
+    /// <summary>The entry version the committed index file holds (0: none); equal to <see cref="Version"/> when memory may let the entry go (guarded by the index's lock).</summary>
+    public long CommittedVersion { get; set; }
+
+    /// <summary>What the committed index file counts for the session in its totals (guarded by the index's lock).</summary>
+    public StoreTotals CommittedTotals { get; set; }
+
+    /// <summary>Bytes of the session record last read or written: the metadata's share of <see cref="EstimatedBytes"/>.</summary>
+    public int RecordBytes { get; set; }
+
+    /// <summary>About how many bytes the entry keeps in memory (caller holds <see cref="Lock"/>): what the cache's budget counts.</summary>
+    public long EstimatedBytes
+    {
+        get
+        {
+            long bytes = 400 + (2L * RecordBytes) + (24L * Segments.Count);
+            if (_messages is { } messages)
+            {
+                bytes += 64 + (56L * messages.Capacity);
+            }
+            if (_summaries is { } summaries)
+            {
+                foreach (var s in summaries)
+                {
+                    bytes += 200 + (2L * s.SummaryText.Length);
+                }
+            }
+            return bytes;
+        }
+    }
+
     /// <summary>True while the entry is in the index's overlay: listed other than the file says (guarded by the index's lock).</summary>
     public bool InOverlay { get; set; }
 
@@ -224,9 +254,14 @@ internal sealed class SessionEntry(ulong number, SessionState state, ISessionCon
 /// <param name="UpdatedTicks">The activity time of the listing keys in the file.</param>
 /// <param name="User">The user of the by-user key in the file.</param>
 /// <param name="Status">The status of the by-status key in the file.</param>
-internal sealed record SavedImage(long Version, long LastSequence, int Messages, int Summaries, long UpdatedTicks, string? User, SessionStatus Status)
+/// <param name="Counted">What the saved session adds to the store's totals.</param>
+/// <param name="Owing">True when the saved state owes an automatic summary or eviction (filed under key <c>O</c>).</param>
+internal sealed record SavedImage(long Version, long LastSequence, int Messages, int Summaries, long UpdatedTicks, string? User, SessionStatus Status, StoreTotals Counted, bool Owing)
 {
-    public static readonly SavedImage None = new(0, 0, 0, 0, 0, null, default);
+    public static readonly SavedImage None = new(0, 0, 0, 0, 0, null, default, StoreTotals.Zero, false);
+
+    /// <summary>True when <paramref name="state"/> owes the background summarizer work.</summary>
+    public static bool Owes(SessionState state) => SummaryChain.Due(SessionSnapshot.Of(state));
 
     /// <summary>The listing keys the file holds for the session (null when it holds none).</summary>
     public Listing? Listing => InFile ? new Listing(UpdatedTicks, User, Status) : null;
@@ -242,6 +277,12 @@ internal interface ISessionContentSource
 
     /// <summary>The entry's summaries (called once, under the entry's lock).</summary>
     List<ConversationSummary> LoadSummaries(SessionEntry entry);
+
+    /// <summary>
+    /// The index file could not give a session record (<paramref name="number"/>, 0 when unknown): reports it,
+    /// has the next open rebuild the file, and returns the exception to throw to the caller.
+    /// </summary>
+    Exception RecordDamaged(ulong number, InvalidDataException why);
 }
 
 /// <summary>A segment of a session and how many bytes of it are valid.</summary>

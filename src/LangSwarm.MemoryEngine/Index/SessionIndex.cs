@@ -3,47 +3,45 @@ using LangSwarm.Memory;
 namespace LangSwarm.MemoryEngine.Index;
 
 /// <summary>
-/// The store-wide index: sessions by id and by number, and the listings (by user, status and activity time)
-/// read from the index file's listing key spaces with a small overlay of the sessions listed otherwise since
-/// the file's last commit, so a listing's cost follows the page it returns and memory holds no ordered set of
-/// every session. Guarded by one lock, taken before an entry's lock and before the file's read lock (never
-/// the other way round); per-session contents are guarded by each entry's lock.
+/// The store-wide index: sessions by id and by number, and the listings (by user, status and activity time).
+/// Sessions live in the index file; memory holds the sessions in use (<see cref="SessionCache"/>), loaded on
+/// first use and let go, once the file holds them unchanged, past the byte budget. Listings read the file's
+/// listing key spaces with a small overlay of the sessions listed otherwise since the file's last commit, and
+/// store-wide counters are the file's totals plus what the sessions in memory changed since, so no cost here
+/// follows the number of sessions in the store. Guarded by one lock, taken before an entry's lock and before
+/// the file's read lock (never the other way round); per-session contents are guarded by each entry's lock.
 /// </summary>
-internal sealed class SessionIndex
+internal sealed class SessionIndex(long cacheBytes = long.MaxValue)
 {
+    // Loads between two checks of the cache against its budget.
+    private const int TrimEvery = 64;
+
     private readonly object _lock = new();
-    private readonly Dictionary<string, SessionEntry> _byId = new(StringComparer.Ordinal);
-    private readonly Dictionary<ulong, SessionEntry> _byNumber = [];
+    private SessionCache _cache = new();
 
-    // The committed listings: null until the engine attaches its file (then every session is in the overlay).
+    // The committed listings and sessions: null until the engine attaches its file (then every session is in memory).
     private volatile IndexFile? _file;
+    private ISessionContentSource? _source;
+    private volatile SessionFileReader? _reader;
 
-    // Sessions listed other than the committed file lists them (new, changed or moved since its last commit).
-    private readonly ListingOverlay _overlay = new();
+    // The attached file's totals and the removed sessions it still holds.
+    private CommitLedger _ledger = new();
+
+    private SessionListings _listings = new();
 
     // Ids of sessions being created (between the id check and the creation record's filing).
     private readonly HashSet<string> _reserved = new(StringComparer.Ordinal);
 
-    // Sessions whose activity time, user or status may have changed since they were filed: re-filed before the
-    // next query that reads the listings, so an add costs a flag instead of moving keys.
-    private readonly List<SessionEntry> _refile = [];
-
-    // Sessions removed since the last checkpoint that the index file still holds.
-    private List<SessionEntry> _removed = [];
-
     // Sessions changed since the last checkpoint: a checkpoint visits these, not every session.
-    private readonly ChangedSessions _changed = new();
+    private ChangedSessions _changed = new();
 
-    public int Count
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _byId.Count;
-            }
-        }
-    }
+    private int _loadsSinceTrim;
+
+    /// <summary>Sessions in the store.</summary>
+    public long Count => Totals().Sessions;
+
+    /// <summary>Sessions in memory (held by the cache or by a user of their entry).</summary>
+    public int ResidentCount => _cache.Alive().Count;
 
     /// <summary>The attached index file (null while the engine replaces it); read without the index's lock.</summary>
     public IndexFile? AttachedFile => _file;
@@ -55,25 +53,85 @@ internal sealed class SessionIndex
         {
             lock (_lock)
             {
-                Settle();
-                return _overlay.Count;
+                return _listings.OverlayCount(_file is not null);
             }
         }
     }
 
+    /// <summary>The session of <paramref name="sessionId"/>, from memory or else from the index file.</summary>
     public bool TryGet(string sessionId, out SessionEntry entry)
     {
         lock (_lock)
         {
-            return _byId.TryGetValue(sessionId, out entry!);
+            if (_cache.TryGet(sessionId, out entry))
+            {
+                return Use(entry);
+            }
+            return FileHolds(sessionId, out var number) && TryLoad(number, out entry);
         }
     }
 
+    /// <summary>The session numbered <paramref name="number"/>, from memory or else from the index file.</summary>
     public bool TryGet(ulong number, out SessionEntry entry)
     {
         lock (_lock)
         {
-            return _byNumber.TryGetValue(number, out entry!);
+            if (_cache.TryGet(number, out entry))
+            {
+                return Use(entry);
+            }
+            return TryLoad(number, out entry);
+        }
+    }
+
+    private bool Use(SessionEntry entry)
+    {
+        _cache.Hold(entry);
+        entry.Touch();
+        return true;
+    }
+
+    /// <summary>Loads a session the file holds into memory. Under <see cref="_lock"/>.</summary>
+    private bool TryLoad(ulong number, out SessionEntry entry)
+    {
+        entry = null!;
+        if (_reader is not { } reader || _ledger.IsPending(number) || !reader.TryLoad(number, out entry))
+        {
+            return false;
+        }
+        entry.Owner = this;
+        if (!_cache.TryAdd(entry))
+        {
+            throw new InvalidDataException($"Index session record {number} has the id of another session in memory.");
+        }
+        if (++_loadsSinceTrim >= TrimEvery)
+        {
+            Trim();
+        }
+        return true;
+    }
+
+    /// <summary>True when the file files a live session under <paramref name="sessionId"/>. Under <see cref="_lock"/>.</summary>
+    private bool FileHolds(string sessionId, out ulong number)
+    {
+        number = 0;
+        return _reader is { } reader && reader.TryFind(sessionId, out number) && !_ledger.IsPending(number);
+    }
+
+    /// <summary>Forgets every session and the file (an open that starts its recovery over).</summary>
+    public void Reset()
+    {
+        lock (_lock)
+        {
+            _cache = new SessionCache();
+            _listings = new SessionListings();
+            _changed = new ChangedSessions();
+            _reserved.Clear();
+            _ledger = new CommitLedger();
+            _file = null;
+            _source = null;
+            _reader = null;
+            _loadsSinceTrim = 0;
         }
     }
 
@@ -86,7 +144,7 @@ internal sealed class SessionIndex
     {
         lock (_lock)
         {
-            return !_byId.ContainsKey(sessionId) && _reserved.Add(sessionId);
+            return !_cache.TryGet(sessionId, out _) && !_reserved.Contains(sessionId) && !FileHolds(sessionId, out _) && _reserved.Add(sessionId);
         }
     }
 
@@ -99,18 +157,18 @@ internal sealed class SessionIndex
         }
     }
 
-    /// <summary>Adds a session; false when its id is taken.</summary>
+    /// <summary>Adds a new session; false when its id or number is taken.</summary>
     public bool TryAdd(SessionEntry entry)
     {
         lock (_lock)
         {
-            if (!_byId.TryAdd(entry.State.Metadata.SessionId, entry))
+            if (FileHolds(entry.State.Metadata.SessionId, out _) || !_cache.TryAdd(entry))
             {
                 return false;
             }
-            _byNumber[entry.Number] = entry;
-            ListNow(entry);
+            _listings.ListNow(entry, _file is not null);
             entry.Owner = this;
+            entry.Touch();
             lock (entry.Lock)
             {
                 entry.Changed(); // a new session is saved by the next checkpoint
@@ -119,71 +177,71 @@ internal sealed class SessionIndex
         }
     }
 
-    /// <summary>Loads many sessions into an empty index at once (the checkpoint at open).</summary>
-    public void Load(List<SessionEntry> entries)
-    {
-        lock (_lock)
-        {
-            if (_byId.Count != 0)
-            {
-                throw new InvalidOperationException("Load needs an empty index.");
-            }
-            _byId.EnsureCapacity(entries.Count);
-            _byNumber.EnsureCapacity(entries.Count);
-            foreach (var e in entries)
-            {
-                if (!_byId.TryAdd(e.State.Metadata.SessionId, e))
-                {
-                    continue;
-                }
-                _byNumber[e.Number] = e;
-                e.Owner = this;
-                e.Committed = e.Saved.Listing;
-                e.CommittedLastSequence = e.Saved.InFile ? e.Saved.LastSequence : 0;
-                ListNow(e);
-            }
-        }
-    }
-
     /// <summary>
-    /// Lists from <paramref name="file"/> from now on (null: from the overlay alone, while the engine replaces its
-    /// file); with <paramref name="empty"/> (a new or recreated file) no session is taken as listed there until a
-    /// checkpoint commits it.
+    /// Lists from <paramref name="file"/> from now on and loads sessions from it through <paramref name="source"/>
+    /// (null: from memory alone, while the engine replaces its file); with <paramref name="empty"/> (a new or
+    /// recreated file) no session is taken as held there until a checkpoint commits it.
     /// </summary>
-    public void Attach(IndexFile? file, bool empty)
+    public void Attach(IndexFile? file, bool empty, ISessionContentSource? source = null)
     {
         lock (_lock)
         {
             _file = file;
-            foreach (var e in _byNumber.Values)
+            _source = file is null ? null : source ?? _source;
+            _reader = file is not null && _source is { } src ? new SessionFileReader(file, src) : null;
+            _ledger.Reset(empty || file is null ? StoreTotals.Zero : file.Totals, forgetRemoved: empty);
+            foreach (var e in _cache.Alive())
             {
                 if (empty)
                 {
                     e.Committed = null;
                     e.CommittedLastSequence = 0;
+                    e.CommittedVersion = 0;
+                    e.CommittedTotals = StoreTotals.Zero;
                 }
-                Reconcile(e);
+                _listings.Reconcile(e, _file is not null);
             }
         }
     }
 
     /// <summary>
     /// After <paramref name="delta"/> was committed to the attached file: the sessions it saved are listed there
-    /// as they were captured (those changed again since stay in the overlay).
+    /// as they were captured (those changed again since stay in the overlay), and its totals are the file's.
     /// </summary>
-    public void Committed(IndexDelta delta)
+    public void Committed(IndexDelta delta, StoreTotals totals)
     {
         lock (_lock)
         {
+            _ledger.Committed(delta, totals);
             foreach (var save in delta.Saves)
             {
-                if (_byNumber.TryGetValue(save.Number, out var e))
+                if (_cache.TryGet(save.Number, out var e) || _ledger.TryGetPending(save.Number, out e))
                 {
                     e.Committed = save.After.Listing;
                     e.CommittedLastSequence = save.After.LastSequence;
-                    Reconcile(e);
+                    e.CommittedVersion = save.After.Version;
+                    e.CommittedTotals = save.After.Counted;
+                    _listings.Reconcile(e, _file is not null);
                 }
             }
+        }
+    }
+
+    /// <summary>The totals the file holds once <paramref name="delta"/> is committed.</summary>
+    public StoreTotals TotalsAfter(IndexDelta delta)
+    {
+        lock (_lock)
+        {
+            return _ledger.After(delta);
+        }
+    }
+
+    /// <summary>The store's totals now: the file's, plus what the sessions in memory changed since its commit.</summary>
+    public StoreTotals Totals()
+    {
+        lock (_lock)
+        {
+            return _ledger.Current(_cache.Alive());
         }
     }
 
@@ -191,23 +249,17 @@ internal sealed class SessionIndex
     {
         lock (_lock)
         {
-            if (_byNumber.Remove(entry.Number))
+            if (!_cache.TryGet(entry.Number, out var filed) || !ReferenceEquals(filed, entry))
             {
-                lock (entry.Lock)
-                {
-                    entry.Removed = true;
-                }
-                _byId.Remove(entry.State.Metadata.SessionId);
-                if (entry.InOverlay)
-                {
-                    _overlay.Remove(entry);
-                    entry.InOverlay = false;
-                }
-                if (entry.Saved.InFile)
-                {
-                    _removed.Add(entry);
-                }
+                return;
             }
+            lock (entry.Lock)
+            {
+                entry.Removed = true;
+            }
+            _cache.Forget(entry);
+            _listings.Drop(entry);
+            _ledger.Removed(entry);
         }
     }
 
@@ -216,26 +268,8 @@ internal sealed class SessionIndex
     {
         lock (_lock)
         {
-            if (!entry.RefileQueued)
-            {
-                entry.RefileQueued = true;
-                _refile.Add(entry);
-            }
+            _listings.Refile(entry);
         }
-    }
-
-    /// <summary>Re-files the queued sessions. Under <see cref="_lock"/>.</summary>
-    private void Settle()
-    {
-        foreach (var entry in _refile)
-        {
-            entry.RefileQueued = false;
-            if (_byNumber.ContainsKey(entry.Number))
-            {
-                ListNow(entry); // not when removed since: Remove took it out of the overlay
-            }
-        }
-        _refile.Clear();
     }
 
     /// <summary>
@@ -246,63 +280,7 @@ internal sealed class SessionIndex
     {
         lock (_lock)
         {
-            Settle();
-            var overlay = _overlay.Ordered(query.UserId, query.Status);
-            var page = new ListingPage(query.Offset, query.Limit);
-            var status = query.Status;
-            var pending = ListingOverlay.NextMatching(ref overlay, status);
-            var more = true;
-            if (_file is { IsEmpty: false } file)
-            {
-                // The file's sessions first, in order: enough for the page plus the rest of the last time's ties
-                // (the page orders those by id). The overlay's enumerator is a struct the visitor cannot hold, so
-                // the merge happens after the scan.
-                var wanted = query.Offset + query.Limit;
-                var fromFile = new List<SessionEntry>(Math.Min(wanted, 1024));
-                file.VisitNewestFirst(query.UserId, status, (ticks, number) =>
-                {
-                    if (fromFile.Count >= wanted && fromFile[^1].Listed.UpdatedTicks != ticks)
-                    {
-                        return false;
-                    }
-                    if (IsListedInFile(number, ticks, out var e) && (status is not { } s || e.Listed.Status == s))
-                    {
-                        fromFile.Add(e);
-                    }
-                    return true;
-                });
-                foreach (var e in fromFile)
-                {
-                    while (pending && Listing.Precedes(overlay.Current.Listed.UpdatedTicks, overlay.Current.Number, e.Listed.UpdatedTicks, e.Number))
-                    {
-                        if (!page.Offer(overlay.Current))
-                        {
-                            more = false;
-                            break;
-                        }
-                        pending = ListingOverlay.NextMatching(ref overlay, status);
-                    }
-                    if (!more || !page.Offer(e))
-                    {
-                        more = false;
-                        break;
-                    }
-                }
-            }
-            while (more && pending && page.Offer(overlay.Current))
-            {
-                pending = ListingOverlay.NextMatching(ref overlay, status);
-            }
-            var picked = page.Finish();
-            var result = new List<SessionMetadata>(picked.Count);
-            foreach (var e in picked)
-            {
-                lock (e.Lock)
-                {
-                    result.Add(e.State.Metadata.Clone());
-                }
-            }
-            return result;
+            return _listings.Query(query, _file, IsListedInFile, Peek, Load);
         }
     }
 
@@ -311,35 +289,35 @@ internal sealed class SessionIndex
     {
         lock (_lock)
         {
-            Settle();
-            var ticks = cutoff.UtcTicks;
-            var ids = new List<string>();
-            foreach (var e in _overlay.OldestBefore(ticks, status))
-            {
-                ids.Add(e.State.Metadata.SessionId);
-            }
-            _file?.VisitOlderThan(ticks, status, (t, number) =>
-            {
-                if (IsListedInFile(number, t, out var e))
-                {
-                    ids.Add(e.State.Metadata.SessionId);
-                }
-                return true;
-            });
-            return ids;
+            return _listings.UpdatedBefore(cutoff, status, _file, IsListedInFile, Load);
         }
     }
 
     /// <summary>
     /// True when the session the file lists under (<paramref name="ticks"/>, <paramref name="number"/>) is still
-    /// listed there and only there: alive, not in the overlay, and filed at that time. Under <see cref="_lock"/>;
-    /// reads only fields the index's lock guards (it runs under the file's read lock).
+    /// listed there and only there: not removed, and when in memory, not in the overlay and filed at that time
+    /// (a session not in memory is exactly as the file holds it). Under <see cref="_lock"/>; runs under the
+    /// file's read lock, so it reads only what the index's lock guards and loads nothing.
     /// </summary>
-    private bool IsListedInFile(ulong number, long ticks, out SessionEntry entry) =>
-        _byNumber.TryGetValue(number, out entry!) && !entry.InOverlay && entry.Listed.UpdatedTicks == ticks;
+    private bool IsListedInFile(ulong number, long ticks) => _cache.TryGet(number, out var e)
+        ? !e.InOverlay && e.Listed.UpdatedTicks == ticks
+        : !_ledger.IsPending(number);
 
-    /// <summary>Queues a changed entry for the next checkpoint (called once per entry until drained).</summary>
-    public void MarkDirty(SessionEntry entry) => _changed.Add(entry);
+    /// <summary>The entry of a session if it is in memory (no load). Under <see cref="_lock"/>.</summary>
+    private SessionEntry? Peek(ulong number) => _cache.TryGet(number, out var e) ? e : null;
+
+    /// <summary>The entry of a session, loaded from the file when not in memory. Under <see cref="_lock"/>.</summary>
+    private SessionEntry? Load(ulong number) => _cache.TryGet(number, out var e) || TryLoad(number, out e) ? e : null;
+
+    /// <summary>
+    /// Queues a changed entry for the next checkpoint (called once per entry until drained, under the entry's
+    /// lock); the cache holds it until that checkpoint's commit, whoever else lets go of it.
+    /// </summary>
+    public void MarkDirty(SessionEntry entry)
+    {
+        _cache.Hold(entry);
+        _changed.Add(entry);
+    }
 
     /// <summary>The entries changed since the last call (some may since have been removed).</summary>
     public List<SessionEntry> DrainDirty() => _changed.Drain();
@@ -349,48 +327,114 @@ internal sealed class SessionIndex
     {
         lock (_lock)
         {
-            var removed = _removed;
-            _removed = [];
-            return removed;
+            return _ledger.DrainToDelete();
         }
     }
 
-    public List<SessionEntry> All()
+    /// <summary>The sessions in memory (held by the cache or by a user of their entry).</summary>
+    public List<SessionEntry> Resident() => _cache.Alive();
+
+    /// <summary>The sessions the cache itself holds (what its byte budget counts).</summary>
+    public List<SessionEntry> Held() => _cache.Held();
+
+    /// <summary>
+    /// Every session, each loaded into memory (a rebuild of the index file, which writes them all from memory);
+    /// the caller's list keeps them there. Throws <see cref="InvalidDataException"/> where the file is damaged.
+    /// </summary>
+    public List<SessionEntry> LoadAll()
+    {
+        var all = new List<SessionEntry>();
+        foreach (var o in Outlines())
+        {
+            if (TryGet(o.Number, out var e))
+            {
+                all.Add(e);
+            }
+        }
+        return all;
+    }
+
+    /// <summary>
+    /// The outline of every session: from memory for the sessions there, from the file's records for the rest.
+    /// The list is a snapshot: a caller acting on a session looks it up again.
+    /// </summary>
+    public List<SessionOutline> Outlines() => Pass<SessionOutline, SessionOutline>(
+        static f => f.Outlines(), static o => o.Number, static (e, list) => list.Add(SessionOutline.Of(e)), static (o, list) => list.Add(o));
+
+    /// <summary>
+    /// Ids of the sessions whose state owes an automatic summary or eviction: those in memory that owe now, and
+    /// those the file files as owing that are not in memory (loaded, to name them). Few, once the background
+    /// summarizer has caught up, so connect never visits every session.
+    /// </summary>
+    public List<string> OwingSessionIds() => Pass<ulong, string>(
+        static f => f.Owing(),
+        static n => n,
+        static (e, ids) =>
+        {
+            if (SavedImage.Owes(e.State))
+            {
+                ids.Add(e.State.Metadata.SessionId);
+            }
+        },
+        (n, ids) =>
+        {
+            if (Load(n) is { } e)
+            {
+                ids.Add(e.State.Metadata.SessionId);
+            }
+        });
+
+    /// <summary>
+    /// A pass over every session: <paramref name="read"/> reads the file without the index's lock; then, under
+    /// it, each live session in memory goes to <paramref name="inMemory"/> (under its entry's lock) and each of
+    /// the file's others, neither in memory nor removed, to <paramref name="fromFile"/>.
+    /// </summary>
+    private List<TResult> Pass<TFile, TResult>(Func<IndexFile, List<TFile>> read, Func<TFile, ulong> numberOf, Action<SessionEntry, List<TResult>> inMemory, Action<TFile, List<TResult>> fromFile)
+    {
+        var file = _reader?.Read(read) ?? [];
+        lock (_lock)
+        {
+            var results = new List<TResult>(file.Count + 16);
+            var numbers = new HashSet<ulong>();
+            foreach (var e in _cache.Alive())
+            {
+                lock (e.Lock)
+                {
+                    if (!e.Removed)
+                    {
+                        numbers.Add(e.Number);
+                        inMemory(e, results);
+                    }
+                }
+            }
+            foreach (var x in file)
+            {
+                var number = numberOf(x);
+                if (!numbers.Contains(number) && !_ledger.IsPending(number))
+                {
+                    fromFile(x, results);
+                }
+            }
+            return results;
+        }
+    }
+
+    /// <summary>Lets go of the least recently used sessions that the file holds unchanged, past the cache's byte budget.</summary>
+    public void TrimCache()
     {
         lock (_lock)
         {
-            return [.. _byNumber.Values];
+            Trim();
         }
     }
 
-    /// <summary>Records where the session is listed now and whether the overlay holds it. Under <see cref="_lock"/>.</summary>
-    private void ListNow(SessionEntry e)
+    /// <summary>Under <see cref="_lock"/>.</summary>
+    private void Trim()
     {
-        var now = Listing.Of(e.State.Metadata);
-        if (e.InOverlay && now != e.Listed)
+        _loadsSinceTrim = 0;
+        if (_file is not null && cacheBytes != long.MaxValue)
         {
-            _overlay.Remove(e); // the overlay's order is by the listing: out before it changes
-            e.InOverlay = false;
-        }
-        e.Listed = now;
-        Reconcile(e);
-    }
-
-    /// <summary>Puts the entry in the overlay exactly when the file lists it otherwise than it is listed now.</summary>
-    private void Reconcile(SessionEntry e)
-    {
-        var inOverlay = _file is null || e.Committed != e.Listed;
-        if (inOverlay != e.InOverlay)
-        {
-            e.InOverlay = inOverlay;
-            if (inOverlay)
-            {
-                _overlay.Add(e);
-            }
-            else
-            {
-                _overlay.Remove(e);
-            }
+            _cache.Trim(cacheBytes);
         }
     }
 }

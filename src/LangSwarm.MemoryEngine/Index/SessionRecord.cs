@@ -52,6 +52,27 @@ internal static class SessionRecord
     public static SessionEntry Read(ulong number, ReadOnlySpan<byte> value, ISessionContentSource source, out int messages, out int summaries)
     {
         var r = new PayloadReader(value);
+        var head = ReadHead(number, ref r);
+        messages = head.Messages;
+        summaries = head.Summaries;
+        var state = StateCodec.Read(value[^r.Remaining..]);
+        var e = new SessionEntry(number, state, source) { LastLsn = head.LastLsn, DeadBytes = head.DeadBytes, LastStateLength = head.LastStateLength, Cold = head.Cold };
+        e.Segments.AddRange(head.Segments);
+        return e;
+    }
+
+    /// <summary>The outline of a session record: its fixed fields and status, without decoding the metadata.</summary>
+    public static SessionOutline ReadOutline(ulong number, ReadOnlySpan<byte> value)
+    {
+        var r = new PayloadReader(value);
+        var head = ReadHead(number, ref r);
+        return new SessionOutline(number, head.Segments, head.DeadBytes, head.Cold, StateCodec.ReadStatus(value[^r.Remaining..]));
+    }
+
+    private readonly record struct Head(ulong LastLsn, long DeadBytes, int LastStateLength, bool Cold, int Messages, int Summaries, SegmentExtent[] Segments);
+
+    private static Head ReadHead(ulong number, ref PayloadReader r)
+    {
         if (r.ReadByte() != Version)
         {
             throw new InvalidDataException($"Index session record {number} has an unknown version.");
@@ -64,8 +85,8 @@ internal static class SessionRecord
             throw new InvalidDataException($"Index session record {number} has negative byte counts.");
         }
         var flags = r.ReadByte();
-        messages = r.ReadInt32();
-        summaries = r.ReadInt32();
+        var messages = r.ReadInt32();
+        var summaries = r.ReadInt32();
         if (messages < 0 || summaries < 0)
         {
             throw new InvalidDataException($"Index session record {number} counts {messages} messages and {summaries} summaries.");
@@ -84,10 +105,7 @@ internal static class SessionRecord
                 throw new InvalidDataException($"Index segment extent of {segments[i].Length} bytes is out of range.");
             }
         }
-        var state = StateCodec.Read(value[^r.Remaining..]);
-        var e = new SessionEntry(number, state, source) { LastLsn = lastLsn, DeadBytes = dead, LastStateLength = lastState, Cold = (flags & ColdFlag) != 0 };
-        e.Segments.AddRange(segments);
-        return e;
+        return new Head(lastLsn, dead, lastState, (flags & ColdFlag) != 0, messages, summaries, segments);
     }
 
     /// <summary>

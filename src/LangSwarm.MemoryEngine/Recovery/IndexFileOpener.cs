@@ -19,6 +19,11 @@ internal static class IndexFileOpener
     /// <summary>Opens the store's index file, or a fresh one where it cannot be trusted.</summary>
     public static Opened Open(IFileSystem fs, bool clean)
     {
+        if (fs.FileExists(StoreRoot.RebuildFile))
+        {
+            // The last open found a damaged session record: the file cannot be trusted to name every session.
+            return new Opened(IndexFile.Recreate(fs), "index file set aside: a damaged session record was found while the store was open; rebuilt from the segments", null, false);
+        }
         try
         {
             var file = IndexFile.Open(fs);

@@ -30,9 +30,19 @@ internal static class MissingSegments
     public static List<(ulong Session, StoreDamage Damage)> Repair(SegmentFiles files, SessionIndex index, Dictionary<(ulong, uint), long> present)
     {
         var missing = new List<(ulong Session, StoreDamage Damage)>();
-        foreach (var entry in index.All())
+        long? lengthOf(ulong s, uint g) => present.TryGetValue((s, g), out var length) ? length : null;
+        foreach (var outline in index.Outlines())
         {
-            Repair(files, entry, (s, g) => present.TryGetValue((s, g), out var length) ? length : null, missing);
+            // Only a session with a segment missing or short is loaded (a pass over a large store loads none).
+            var whole = true;
+            foreach (var s in outline.Segments)
+            {
+                whole &= lengthOf(outline.Number, s.Segment) is { } l && l >= s.Length;
+            }
+            if (!whole && index.TryGet(outline.Number, out var entry))
+            {
+                Repair(files, entry, lengthOf, missing);
+            }
         }
         return missing;
     }

@@ -26,6 +26,11 @@ internal sealed class SegmentSweep(IFileSystem fs, SegmentFiles files, SessionIn
         var listing = fs.ListFiles(SegmentFiles.Directory);
         var present = MissingSegments.Present(listing);
         var findings = new List<Finding>();
+        var sessions = new Dictionary<ulong, SessionOutline>();
+        foreach (var o in index.Outlines())
+        {
+            sessions[o.Number] = o;
+        }
         foreach (var (name, _) in listing)
         {
             if (!SegmentFiles.TryParseName(name, out _, out _))
@@ -36,23 +41,20 @@ internal sealed class SegmentSweep(IFileSystem fs, SegmentFiles files, SessionIn
         foreach (var ((session, segment), length) in present)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (!index.TryGet(session, out var entry) || Named(entry, segment) is not { } known || known != length)
+            if (!sessions.TryGetValue(session, out var outline) || Named(outline.Segments, segment) is not { } known || known != length)
             {
                 // A length below the index's may be appends still in the process's buffer: Fix checks again.
                 findings.Add(new Finding(session, segment, length));
             }
         }
-        foreach (var entry in index.All())
+        foreach (var o in sessions.Values)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            lock (entry.Lock)
+            foreach (var s in o.Segments)
             {
-                foreach (var s in entry.Segments)
+                if (!present.ContainsKey((o.Number, s.Segment)))
                 {
-                    if (!present.ContainsKey((entry.Number, s.Segment)))
-                    {
-                        findings.Add(new Finding(entry.Number, s.Segment, -1));
-                    }
+                    findings.Add(new Finding(o.Number, s.Segment, -1));
                 }
             }
         }
@@ -122,12 +124,17 @@ internal sealed class SegmentSweep(IFileSystem fs, SegmentFiles files, SessionIn
     {
         lock (entry.Lock)
         {
-            foreach (var s in entry.Segments)
+            return Named(entry.Segments, segment);
+        }
+    }
+
+    private static long? Named(IEnumerable<SegmentExtent> segments, uint segment)
+    {
+        foreach (var s in segments)
+        {
+            if (s.Segment == segment)
             {
-                if (s.Segment == segment)
-                {
-                    return s.Length;
-                }
+                return s.Length;
             }
         }
         return null;

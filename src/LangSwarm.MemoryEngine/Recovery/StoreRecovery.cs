@@ -37,9 +37,8 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
     private SegmentTailScanner? _tailScanner;
     private readonly List<(ulong Session, StoreDamage Damage)> _missing = [];
 
-    // Each session's last segment as the loaded checkpoint names it: only a set above it can be a compaction's.
-    private readonly Dictionary<ulong, uint> _checkpointLast = [];
     private ulong _checkpointNextSession = 1;
+    private bool _checkpointLoaded;
     private readonly Stopwatch _sessionScans = new();
 
     private RecoveryTally Tally => _logs.Tally;
@@ -126,15 +125,8 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
             }
         }
         sw.Stop();
-        long messages = 0;
-        foreach (var e in index.All())
-        {
-            lock (e.Lock)
-            {
-                messages += e.State.LiveMessages; // not e.Messages: that would read every session's entries
-            }
-        }
-        return new RecoveryResult(loaded, problem, index.Count, messages, Tails.Records, _logs.Records, Tally.Torn, Tally.Damage, Tally.Foreign, sw.Elapsed)
+        var totals = index.Totals(); // the file's totals plus what recovery changed: no pass over every session
+        return new RecoveryResult(loaded, problem, (int)totals.Sessions, totals.Messages, Tails.Records, _logs.Records, Tally.Torn, Tally.Damage, Tally.Foreign, sw.Elapsed)
         {
             CheckpointLoadTime = checkpointTime,
             SegmentScanTime = segmentTime,
@@ -207,27 +199,21 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
         {
             return (false, indexProblem);
         }
-        List<SessionEntry> sessions;
         try
         {
-            sessions = indexFile.LoadSessions(contentSource);
+            // Sessions load from the file on first use; only a file of an older layout is read whole, once.
+            indexFile.UpgradeLayout(contentSource);
         }
         catch (InvalidDataException ex)
         {
+            index.Attach(null, empty: true); // nothing loads from it: the segments rebuild the index
             return (false, $"index file ignored: {ex.Message}");
-        }
-        index.Load(sessions);
-        foreach (var e in sessions)
-        {
-            if (e.Segments.Count > 0)
-            {
-                _checkpointLast[e.Number] = e.Segments[^1].Segment;
-            }
         }
         CoveredLsn = indexFile.CoveredLsn;
         NextLsn = Math.Max(indexFile.NextLsn, indexFile.CoveredLsn);
         NextSession = Math.Max(1, indexFile.NextSession);
         _checkpointNextSession = NextSession;
+        _checkpointLoaded = true;
         return (true, null);
     }
 
@@ -287,7 +273,8 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
         {
             return true;
         }
-        if (!_checkpointLast.TryGetValue(session, out var last) || segment < last + OpeningRecord.RewriteSegmentGap)
+        // Each session's last segment as the loaded checkpoint names it: only a set above it can be a compaction's.
+        if (!_checkpointLoaded || indexFile?.LastSegmentOf(session) is not { } last || segment < last + OpeningRecord.RewriteSegmentGap)
         {
             // Without a checkpoint nothing tells a compaction's set from the session's own: it is scanned, and
             // records at or below the session's last LSN (the copies) are skipped as older.

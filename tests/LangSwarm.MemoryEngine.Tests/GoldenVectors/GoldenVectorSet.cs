@@ -191,7 +191,13 @@ internal static class GoldenVectorSet
             (IndexKeys.ForStatus(state.Metadata.Status, state.Metadata.UpdatedAt.UtcTicks, SessionA), []),
             (IndexKeys.LayoutKey, [0, 0, 0, (byte)IndexKeys.CurrentLayout]),
             (IndexKeys.ForSummary(SessionA, 0), Payload(summary.Bytes)),
+            // One active session; its live messages, one summary, dead bytes and one segment (layout 3 on).
+            (IndexKeys.TotalsKey, new StoreTotals(1, 1, 0, live.Count, 1, entry.DeadBytes, 1, segmentLength, 0).Encode()),
         };
+        if (SavedImage.Owes(state))
+        {
+            entries.Add((IndexKeys.ForOwing(SessionA), []));
+        }
         foreach (var m in live)
         {
             var h = m.Header;

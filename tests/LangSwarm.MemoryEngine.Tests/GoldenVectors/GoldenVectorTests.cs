@@ -352,6 +352,21 @@ public sealed class GoldenVectorTests
                         ["session_id"] = se.State.Metadata.SessionId,
                     };
                     break;
+                case IndexKeys.Totals:
+                    var t = StoreTotals.Decode(value);
+                    e["totals"] = new JsonObject
+                    {
+                        ["sessions"] = t.Sessions,
+                        ["active"] = t.Active,
+                        ["archived"] = t.Archived,
+                        ["messages"] = t.Messages,
+                        ["summaries"] = t.Summaries,
+                        ["dead_bytes"] = t.DeadBytes,
+                        ["segments"] = t.Segments,
+                        ["segment_bytes"] = t.SegmentBytes,
+                        ["cold"] = t.Cold,
+                    };
+                    break;
             }
             entries.Add(e);
         }

@@ -37,6 +37,22 @@ internal static class StateCodec
         w.WriteInt64(BitConverter.DoubleToInt64Bits(m.EvictionLowWater));
     }
 
+    /// <summary>The status of a state payload, read past the ids and times only.</summary>
+    public static SessionStatus ReadStatus(ReadOnlySpan<byte> payload)
+    {
+        var r = new PayloadReader(payload);
+        var version = r.ReadByte();
+        if (version is < 1 or > Version)
+        {
+            throw new InvalidDataException($"Session state version {version} is not supported (this reader knows 1 to {Version}).");
+        }
+        r.SkipString();
+        r.SkipString();
+        _ = r.ReadInt64();
+        _ = r.ReadInt64();
+        return (SessionStatus)r.ReadByte();
+    }
+
     public static SessionState Read(ReadOnlySpan<byte> payload)
     {
         var r = new PayloadReader(payload);

@@ -1,0 +1,191 @@
+using LangSwarm.Memory;
+using LangSwarm.MemoryEngine.Testing;
+using Xunit;
+
+namespace LangSwarm.MemoryEngine.Tests;
+
+/// <summary>
+/// Sessions live in the index file and load on first use: an open loads none, memory keeps the sessions in use
+/// within the cache's byte budget, and the store's counters stay exact whichever sessions are in memory.
+/// </summary>
+public sealed class SessionCacheTests
+{
+    private static EngineOptions Options(IFileSystem fs, long cacheBytes) => new()
+    {
+        Path = "/mem",
+        FileSystem = fs,
+        Durability = DurabilityMode.None,
+        SessionCacheBytes = cacheBytes,
+        AutoVacuumDeadFraction = null,
+    };
+
+    private static async Task<EngineBackend> OpenAsync(IFileSystem fs, long cacheBytes = 16L << 20)
+    {
+        var b = new EngineBackend(Options(fs, cacheBytes), new CrashHarness.FixedTokenCounter());
+        await b.ConnectAsync();
+        return b;
+    }
+
+    private static Message Msg(int i) => new(MessageRole.User, $"message {i}") { TokenCount = 3 };
+
+    [Fact]
+    public async Task Open_LoadsNoSession_EvenWithAutomaticSummaries_WhenNoneIsOwed()
+    {
+        var fs = new FaultInjectingFileSystem();
+        var b = await OpenAsync(fs);
+        for (var i = 0; i < 50; i++)
+        {
+            // The seed's defaults: Periodic summaries every 100 messages, so connect asks which sessions owe one.
+            await (await b.CreateSessionAsync(new SessionMetadata($"s{i}", "u"))).AddMessagesAsync([Msg(i), Msg(i + 1)]);
+        }
+        await b.DisposeAsync();
+
+        b = await OpenAsync(fs);
+        await b.WhenSummariesIdleAsync();
+        Assert.Empty(b.Engine.Index.Resident());
+        Assert.Equal(50, (await b.GetUsageStatsAsync()).TotalSessions);
+        Assert.Equal(20, (await b.ListSessionsAsync(limit: 20)).Count);
+        await b.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task SessionsOwingASummary_AreFoundAtConnect_WithoutVisitingTheOthers()
+    {
+        var fs = new FaultInjectingFileSystem();
+        var b = await OpenAsync(fs);
+        for (var i = 0; i < 30; i++)
+        {
+            await (await b.CreateSessionAsync(new SessionMetadata($"s{i}", "u") { AutoSummarizeThreshold = 5 })).AddMessageAsync(Msg(i));
+        }
+        // No summarizer is configured, so this one stays owing (5 messages since the chain's end) across the close.
+        var owing = (await b.GetSessionAsync("s7"))!;
+        await owing.AddMessagesAsync([Msg(1), Msg(2), Msg(3), Msg(4)]);
+        await b.DisposeAsync();
+
+        b = await OpenAsync(fs);
+        Assert.Equal(["s7"], b.Engine.Index.OwingSessionIds());
+        await b.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Reads_OfManySessions_StayWithinTheCacheBudget_AndEverySessionStaysReadable()
+    {
+        const long Budget = 64 << 10;
+        var fs = new FaultInjectingFileSystem();
+        var b = await OpenAsync(fs);
+        for (var i = 0; i < 400; i++)
+        {
+            await (await b.CreateSessionAsync(new SessionMetadata($"s{i}", $"u{i % 7}") { SummaryStrategy = SummaryStrategy.Manual })).AddMessagesAsync([Msg(i), Msg(i + 1), Msg(i + 2)]);
+        }
+        await b.DisposeAsync();
+
+        b = await OpenAsync(fs, Budget);
+        for (var round = 0; round < 2; round++)
+        {
+            for (var i = 0; i < 400; i++)
+            {
+                var messages = await (await b.GetSessionAsync($"s{i}"))!.GetMessagesAsync();
+                Assert.Equal([$"message {i}", $"message {i + 1}", $"message {i + 2}"], messages.Select(m => m.Content));
+            }
+        }
+        b.Engine.Index.TrimCache();
+        Assert.InRange(HeldBytes(b), 0, Budget);
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        Assert.InRange(b.Engine.Index.ResidentCount, 1, 399); // the rest went once nothing held them
+        var stats = await b.GetUsageStatsAsync();
+        Assert.Equal((400, 1200), (stats.TotalSessions, stats.TotalMessages));
+        Assert.True((await b.VerifyAsync()).Ok);
+        await b.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task AHandleHeldAcrossATrim_KeepsItsSession_AndWritesThroughIt_AreNotLost()
+    {
+        var fs = new FaultInjectingFileSystem();
+        var b = await OpenAsync(fs, cacheBytes: 0); // every clean session may go at once
+        var held = await b.CreateSessionAsync(new SessionMetadata("held", "u") { SummaryStrategy = SummaryStrategy.Manual });
+        await held.AddMessageAsync(Msg(0));
+        await b.CheckpointAsync(); // committed, and let go by the cache
+        GC.Collect();
+        await held.AddMessageAsync(Msg(1)); // the same entry: the one the index finds
+        Assert.Same(b.Engine.Index.Resident().Single(e => e.State.Metadata.SessionId == "held"), GetEntry(b, "held"));
+        await b.CheckpointAsync();
+        await held.AddMessageAsync(Msg(2));
+        await b.DisposeAsync();
+
+        b = await OpenAsync(fs);
+        Assert.Equal(["message 0", "message 1", "message 2"], (await (await b.GetSessionAsync("held"))!.GetMessagesAsync()).Select(m => m.Content));
+        await b.DisposeAsync();
+    }
+
+    /// <summary>
+    /// Random creates, appends, deletes, checkpoints and reopens under a budget that lets every clean session
+    /// go: the store's totals always equal a count over every session, and verify agrees with the segments.
+    /// </summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public async Task Totals_StayExact_WhateverIsInMemory(int seed)
+    {
+        var rng = new Random(seed);
+        var fs = new FaultInjectingFileSystem();
+        var b = await OpenAsync(fs, cacheBytes: rng.Next(2) == 0 ? 0 : 4096);
+        var model = new Dictionary<string, int>();
+        var next = 0;
+        for (var step = 0; step < 300; step++)
+        {
+            var op = rng.Next(100);
+            if (op < 25 || model.Count == 0)
+            {
+                var id = $"s{next++}";
+                await b.CreateSessionAsync(new SessionMetadata(id, $"u{rng.Next(3)}") { SummaryStrategy = SummaryStrategy.Manual });
+                model[id] = 0;
+            }
+            else if (op < 75)
+            {
+                var id = model.Keys.ElementAt(rng.Next(model.Count));
+                var n = rng.Next(1, 4);
+                await (await b.GetSessionAsync(id))!.AddMessagesAsync([.. Enumerable.Range(0, n).Select(Msg)]);
+                model[id] += n;
+            }
+            else if (op < 85)
+            {
+                var id = model.Keys.ElementAt(rng.Next(model.Count));
+                Assert.True(await b.DeleteSessionAsync(id));
+                model.Remove(id);
+            }
+            else if (op < 95)
+            {
+                await b.CheckpointAsync();
+                GC.Collect();
+            }
+            else
+            {
+                await b.DisposeAsync();
+                b = await OpenAsync(fs, cacheBytes: 0);
+            }
+            var stats = await b.GetUsageStatsAsync();
+            Assert.Equal((model.Count, model.Values.Sum()), (stats.TotalSessions, stats.TotalMessages));
+        }
+        Assert.True((await b.VerifyAsync()).Ok);
+        await b.DisposeAsync();
+    }
+
+    private static long HeldBytes(EngineBackend b)
+    {
+        long total = 0;
+        foreach (var e in b.Engine.Index.Held())
+        {
+            lock (e.Lock)
+            {
+                total += e.EstimatedBytes;
+            }
+        }
+        return total;
+    }
+
+    private static Index.SessionEntry GetEntry(EngineBackend b, string id) =>
+        b.Engine.Index.TryGet(id, out var e) ? e : throw new InvalidOperationException(id);
+}
