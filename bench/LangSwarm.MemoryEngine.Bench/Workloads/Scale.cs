@@ -120,7 +120,7 @@ public static class Scale
                     listing.Add(await ListingsAsync(backend, shape, filled.Sessions, r).ConfigureAwait(false));
                 }
             }
-            // A failed kill-and-recover leaves the other rows standing; the store is open cleanly again either way.
+            // A failed kill-and-recover marks the unclean row only (the other rows stand); later repetitions skip it.
             uncleanFailure ??= await TryUncleanOpenAsync(ctx, shape, spec, dir, filled, r, r == 0 && col == "engine" ? rows.Unclean : null, unclean).ConfigureAwait(false);
         }
         rows.Clean.Cells[col] = Stats.Fold(clean);
