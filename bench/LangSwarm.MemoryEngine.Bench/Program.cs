@@ -5,8 +5,8 @@ using LangSwarm.MemoryEngine.Bench.Workloads;
 namespace LangSwarm.MemoryEngine.Bench;
 
 /// <summary>
-/// <c>micro [BenchmarkDotNet args]</c>: hot-path benchmarks. <c>macro [--quick] [--out DIR]</c>: every backend side
-/// by side. <c>macro-one ...</c>: the child process of M1.
+/// <c>micro [BenchmarkDotNet args]</c>: hot-path benchmarks. <c>macro [--quick] [--out DIR] [--scale]</c>: every backend side
+/// by side. <c>macro-one ...</c>: the child process of M1; <c>macro-scale ...</c>: S2's.
 /// </summary>
 public static class Program
 {
@@ -26,6 +26,8 @@ public static class Program
                 return await Harness.RunAsync(args[1..]).ConfigureAwait(false);
             case "macro-one":
                 return await PeakMemory.ChildAsync(args[1..]).ConfigureAwait(false);
+            case "macro-scale":
+                return await ScaleChild.RunAsync(args[1..]).ConfigureAwait(false);
             default:
                 await Console.Error.WriteLineAsync(
                     "usage: LangSwarm.MemoryEngine.Bench micro [--filter *] [BenchmarkDotNet options]\n" +

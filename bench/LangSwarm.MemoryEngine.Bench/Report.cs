@@ -134,6 +134,7 @@ public static class Report
         {
             "msg/s" => string.Create(Inv, $"{m.Median:N0} msg/s [{m.Min:N0}–{m.Max:N0}]"),
             "µs" => string.Create(Inv, $"med {m.Median:N1} µs [{m.Min:N1}–{m.Max:N1}]"),
+            "files" => string.Create(Inv, $"{m.Median:N0} files"),
             _ => string.Create(Inv, $"{m.Median:N1} {r.Unit}") + (m.Min != m.Max ? string.Create(Inv, $" [{m.Min:N1}–{m.Max:N1}]") : string.Empty),
         };
         if (m.MegabytesPerSecond is { } mb)

@@ -65,6 +65,11 @@ public static class Harness
             {
                 await PeakMemory.RunAsync(ctx).ConfigureAwait(false);
             }
+            if (options.RunsScale)
+            {
+                // Last: its fills are the longest part of a --scale run, and M1 (its peak target's reference) is done by then.
+                await Scale.RunAsync(ctx).ConfigureAwait(false);
+            }
         }
         finally
         {

@@ -43,6 +43,43 @@ public sealed record MacroOptions
     public int M1Messages => Quick ? 5_000 : 100_000;
 
     /// <summary>
+    /// <c>--scale</c>: run S2 at its full sizes. They fill stores of a million sessions or messages, far longer than
+    /// the rest of a run, so a full run leaves S2 out unless asked; <c>--quick</c> always runs it at small sizes so
+    /// CI keeps it working, and <c>--only S2</c> asks for it too.
+    /// </summary>
+    public bool Scale { get; init; }
+
+    /// <summary><c>--scale-sessions N</c> (implies <c>--scale</c>): the wide store's session count instead of <see cref="ScaleWide"/>'s default.</summary>
+    public int? ScaleSessions { get; init; }
+
+    /// <summary>True when S2 runs: <c>--scale</c>, <c>--quick</c> or <c>--only S2</c>, and S2 selected.</summary>
+    public bool RunsScale => Includes("S2") && (Scale || Quick || Only is not null);
+
+    /// <summary>
+    /// S2 wide: sessions × mixed messages each. The engine writes one segment file per session until pack files
+    /// exist, so the full size means a million files (hence <see cref="ScaleFillBudget"/>).
+    /// </summary>
+    public (int Sessions, int MessagesEach) ScaleWide => (ScaleSessions ?? (Quick ? 2_000 : 1_000_000), 5);
+
+    /// <summary>S2 long: sessions × mixed messages each (added in batches of 100, round robin).</summary>
+    public (int Sessions, int MessagesEach) ScaleLong => Quick ? (10, 2_000) : (10, 100_000);
+
+    /// <summary>Most time one backend may spend filling one S2 store; the rows say how much it wrote.</summary>
+    public TimeSpan ScaleFillBudget => Quick ? TimeSpan.FromSeconds(10) : TimeSpan.FromMinutes(20);
+
+    /// <summary>
+    /// S2 unclean open: messages the child process adds to the reopened store before it is killed. The fill's
+    /// own log is checkpointed by its clean close, so this tail is all the recovery has to replay.
+    /// </summary>
+    public int ScaleUncleanTail => Quick ? 1_000 : 10_000;
+
+    /// <summary>
+    /// S2 repetitions (opens, reads, kills). Each one starts a child process that loads the tokenizer, so
+    /// <c>--quick</c> makes one: CI checks that the rows work, not their spread.
+    /// </summary>
+    public int ScaleRepetitions => Quick ? 1 : Repetitions;
+
+    /// <summary>
     /// Row ids to run (<c>--only W3,R1</c>), or null for all. A partial run is for comparing one workload
     /// before and after a change; it skips the physical limits (unless <c>--limits</c>) and writes to a temp folder unless <c>--out</c> says otherwise.
     /// </summary>
@@ -80,11 +117,11 @@ public sealed record MacroOptions
     public string CommandLine { get; init; } = string.Empty;
 
     /// <summary>The options, for error messages.</summary>
-    public const string Usage = "macro [--quick] [--out DIR] [--only W1,W2,W3,W4,R1,R2,S1,O1,B1,C1,M1] [--backends engine,sqlite,redis] [--warmup] [--limits]";
+    public const string Usage = "macro [--quick] [--out DIR] [--only W1,W2,W3,W4,R1,R2,S1,O1,B1,C1,M1,S2] [--backends engine,sqlite,redis] [--warmup] [--limits] [--scale] [--scale-sessions N]";
 
     private bool OutGiven { get; init; }
 
-    /// <summary>Parses <c>[--quick] [--out DIR] [--only W3,...] [--backends engine,...]</c>.</summary>
+    /// <summary>Parses <c>[--quick] [--out DIR] [--only W3,...] [--backends engine,...] [--scale] [--scale-sessions N]</c>.</summary>
     public static MacroOptions Parse(string[] args)
     {
         var o = new MacroOptions { CommandLine = "dotnet run --project bench/LangSwarm.MemoryEngine.Bench -c Release -- macro " + string.Join(' ', args) };
@@ -95,6 +132,8 @@ public sealed record MacroOptions
                 "--quick" => o with { Quick = true },
                 "--warmup" => o with { Warmup = true },
                 "--limits" => o with { Limits = true },
+                "--scale" => o with { Scale = true },
+                "--scale-sessions" when i + 1 < args.Length => o with { Scale = true, ScaleSessions = PositiveInt(args[++i]) },
                 "--out" when i + 1 < args.Length => o with { OutDir = args[++i], OutGiven = true },
                 "--only" when i + 1 < args.Length => o with { Only = Set(args[++i], s => s.ToUpperInvariant()) },
                 "--backends" when i + 1 < args.Length => o with { BackendFilter = Set(args[++i], s => s.ToLowerInvariant()) },
@@ -108,6 +147,11 @@ public sealed record MacroOptions
         }
         return o;
     }
+
+    private static int PositiveInt(string text) =>
+        int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n > 0
+            ? n
+            : throw new ArgumentException($"--scale-sessions needs a positive whole number (was '{text}'). Usage: {Usage}");
 
     private static HashSet<string> Set(string list, Func<string, string> normalize) =>
         [.. list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(normalize)];

@@ -45,5 +45,33 @@ public static class Targets
             ? (e <= value, string.Create(Inv, $"{e:0.###} {unit} vs ≤ {value:0.###} {unit} ({e / value * 100:0}%){scaleNote}"))
             : null);
 
-    private static double? Engine(Row row) => row.Cells.TryGetValue("engine", out var m) && m.HasValue ? m.Median : null;
+    /// <summary>
+    /// Engine's median at most <paramref name="factor"/>× a reference known only when the report is written
+    /// (another row of the same run, e.g. the clean open or M1); not measured when the reference is missing.
+    /// </summary>
+    public static Target AtMostTimes(Func<double?> reference, string referenceName, double factor, string unit, string text) => new(text, row =>
+    {
+        if (Engine(row) is not { } e || reference() is not { } r || r <= 0)
+        {
+            return null;
+        }
+        return (e <= factor * r, string.Create(Inv, $"{e:N1} {unit} = {e / r:0.00}× {referenceName} ({r:N1} {unit}) vs ≤ {factor:0.0#}×"));
+    });
+
+    /// <summary>
+    /// S2: engine's file count at most ⌈data bytes ÷ segment size⌉ + <paramref name="slack"/>; the bytes are the
+    /// engine's own on disk in the same run, known only after its fill.
+    /// </summary>
+    public static Target FilesWithinSegments(Func<double?> dataBytes, long segmentBytes, int slack, string text) => new(text, row =>
+    {
+        if (Engine(row) is not { } e || dataBytes() is not { } bytes)
+        {
+            return null;
+        }
+        var bound = Math.Ceiling(bytes / segmentBytes) + slack;
+        return (e <= bound, string.Create(Inv, $"{e:N0} files vs ≤ {bound:N0} = ⌈{bytes / 1e6:N1} MB ÷ {segmentBytes / 1048576.0:0.#} MiB⌉ + {slack}"));
+    });
+
+    /// <summary>The engine column's median, or null when it was not measured.</summary>
+    public static double? Engine(Row row) => row.Cells.TryGetValue("engine", out var m) && m.HasValue ? m.Median : null;
 }

@@ -59,7 +59,11 @@ public static class Open
         }
     }
 
-    private static async Task<double> TimeOpenAsync(BackendSpec spec, string dir, Row? recoveryNotes = null)
+    /// <summary>
+    /// Milliseconds of one open (ConnectAsync) of the store in <paramref name="dir"/>, closed again after; the
+    /// engine's recovery details go to <paramref name="recoveryNotes"/> when given.
+    /// </summary>
+    public static async Task<double> TimeOpenAsync(BackendSpec spec, string dir, Row? recoveryNotes = null)
     {
         var b = spec.Create(dir);
         var sw = Stopwatch.StartNew();

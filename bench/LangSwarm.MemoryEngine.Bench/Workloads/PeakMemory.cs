@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Reflection;
 using LangSwarm.Memory;
 using LangSwarm.Memory.Sqlite;
 using LangSwarm.MemoryEngine.Bench.Macro;
@@ -96,33 +95,19 @@ public static class PeakMemory
                 await sessions[c % sessions.Count].GetConversationContextAsync(8000).ConfigureAwait(false);
             }
         }
-        using var self = Process.GetCurrentProcess();
-        self.Refresh();
-        Console.WriteLine(Marker + self.PeakWorkingSet64.ToString(CultureInfo.InvariantCulture));
+        PrintPeak();
         return 0;
     }
 
-    private static async Task<long> RunChildAsync(string arguments)
+    /// <summary>Runs a child that ends with <see cref="PrintPeak"/>; returns its peak working set in bytes.</summary>
+    public static async Task<long> RunChildAsync(string arguments) =>
+        long.Parse(await ChildProcess.RunForMarkerAsync(arguments, Marker).ConfigureAwait(false), CultureInfo.InvariantCulture);
+
+    /// <summary>The child's last word: its peak working set, for <see cref="RunChildAsync"/>.</summary>
+    public static void PrintPeak()
     {
-        var exe = Environment.ProcessPath ?? throw new InvalidOperationException("No process path.");
-        var psi = new ProcessStartInfo(exe) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        if (Path.GetFileNameWithoutExtension(exe).Equals("dotnet", StringComparison.OrdinalIgnoreCase))
-        {
-            psi.Arguments = $"\"{Assembly.GetEntryAssembly()!.Location}\" {arguments}";
-        }
-        else
-        {
-            psi.Arguments = arguments;
-        }
-        using var p = Process.Start(psi) ?? throw new InvalidOperationException("Child process did not start.");
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        await p.WaitForExitAsync().ConfigureAwait(false);
-        var line = (await stdout.ConfigureAwait(false)).Split('\n').FirstOrDefault(l => l.StartsWith(Marker, StringComparison.Ordinal));
-        if (p.ExitCode != 0 || line is null)
-        {
-            throw new InvalidOperationException($"macro-one exited {p.ExitCode}: {await stderr.ConfigureAwait(false)}");
-        }
-        return long.Parse(line[Marker.Length..].Trim(), CultureInfo.InvariantCulture);
+        using var self = Process.GetCurrentProcess();
+        self.Refresh();
+        Console.WriteLine(Marker + self.PeakWorkingSet64.ToString(CultureInfo.InvariantCulture));
     }
 }
