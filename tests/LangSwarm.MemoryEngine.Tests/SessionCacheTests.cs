@@ -119,6 +119,32 @@ public sealed class SessionCacheTests
         await b.DisposeAsync();
     }
 
+    [Fact]
+    public async Task AfterTheIndexFileIsRebuilt_SessionsLetGo_LoadAgainFromTheNewFile()
+    {
+        var fs = new FaultInjectingFileSystem();
+        var b = await OpenAsync(fs);
+        for (var i = 0; i < 30; i++)
+        {
+            await (await b.CreateSessionAsync(new SessionMetadata($"s{i}", "u") { SummaryStrategy = SummaryStrategy.Manual })).AddMessageAsync(Msg(i));
+        }
+        await b.DisposeAsync();
+        var index = StoreDamageTests.ReadAll(fs, Index.IndexFile.FileName);
+        index.AsSpan(0, 2 * Format.BTreePageHeader.PageSize).Clear(); // both meta pages: the open rebuilds from the segments
+        StoreDamageTests.WriteAll(fs, Index.IndexFile.FileName, index);
+
+        b = await OpenAsync(fs, cacheBytes: 0);
+        Assert.False(b.Recovery!.CheckpointLoaded);
+        await b.CheckpointAsync(); // the rebuilt sessions are committed, then let go
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        for (var i = 0; i < 30; i++)
+        {
+            Assert.Equal([$"message {i}"], (await (await b.GetSessionAsync($"s{i}"))!.GetMessagesAsync()).Select(m => m.Content));
+        }
+        await b.DisposeAsync();
+    }
+
     /// <summary>
     /// Random creates, appends, deletes, checkpoints and reopens under a budget that lets every clean session
     /// go: the store's totals always equal a count over every session, and verify agrees with the segments.

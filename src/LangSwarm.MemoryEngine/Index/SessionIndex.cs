@@ -187,7 +187,7 @@ internal sealed class SessionIndex(long cacheBytes = long.MaxValue)
         lock (_lock)
         {
             _file = file;
-            _source = file is null ? null : source ?? _source;
+            _source = source ?? _source; // kept across a detach: a replaced file loads through it too
             _reader = file is not null && _source is { } src ? new SessionFileReader(file, src) : null;
             _ledger.Reset(empty || file is null ? StoreTotals.Zero : file.Totals, forgetRemoved: empty);
             foreach (var e in _cache.Alive())
