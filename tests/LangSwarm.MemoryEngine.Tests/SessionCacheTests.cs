@@ -145,6 +145,40 @@ public sealed class SessionCacheTests
         await b.DisposeAsync();
     }
 
+    [Fact]
+    public async Task Appends_ToACommittedSession_DoNotLoadItsEntries_AndEveryReadSeesThem()
+    {
+        var fs = new FaultInjectingFileSystem();
+        var b = await OpenAsync(fs);
+        var s = await b.CreateSessionAsync(new SessionMetadata("long", "u") { SummaryStrategy = SummaryStrategy.Manual, MaxMessages = 10_000 });
+        await s.AddMessagesAsync([.. Enumerable.Range(0, 500).Select(Msg)]);
+        await b.DisposeAsync();
+
+        b = await OpenAsync(fs);
+        s = (await b.GetSessionAsync("long"))!;
+        await s.AddMessagesAsync([new Message(MessageRole.Assistant, "a1") { TokenCount = 3 }, Msg(500), new Message(MessageRole.Assistant, "a2") { TokenCount = 3 }]);
+        var entry = GetEntry(b, "long");
+        Assert.False(entry.MessagesLoaded); // three entries in memory, not 503
+        Assert.Equal(503, (await b.GetUsageStatsAsync()).TotalMessages);
+        Assert.Equal(["a1", "a2"], (await s.GetMessagesAsync(roles: [MessageRole.Assistant])).Select(m => m.Content));
+        Assert.Equal(["message 499", "message 500"], (await s.GetMessagesAsync(limit: 2, roles: [MessageRole.User])).Select(m => m.Content));
+        Assert.False(entry.MessagesLoaded);
+
+        await b.CheckpointAsync(); // the file takes the three, the tail lets go of them
+        await s.AddMessageAsync(Msg(501));
+        Assert.False(entry.MessagesLoaded);
+        Assert.Equal(["message 500", "message 501"], (await s.GetMessagesAsync(limit: 2, roles: [MessageRole.User])).Select(m => m.Content));
+        var all = await s.GetMessagesAsync();
+        Assert.Equal(504, all.Count);
+        Assert.Equal(["a2", "message 501"], all.TakeLast(2).Select(m => m.Content));
+        Assert.True((await b.VerifyAsync()).Ok);
+        await b.DisposeAsync();
+
+        b = await OpenAsync(fs);
+        Assert.Equal(504, (await (await b.GetSessionAsync("long"))!.GetMessagesAsync()).Count);
+        await b.DisposeAsync();
+    }
+
     /// <summary>
     /// Random creates, appends, deletes, checkpoints and reopens under a budget that lets every clean session
     /// go: the store's totals always equal a count over every session, and verify agrees with the segments.

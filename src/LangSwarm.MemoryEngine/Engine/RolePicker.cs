@@ -42,6 +42,7 @@ internal static class RolePicker
                     return null;
                 }
             }
+
             var picked = new List<MessageEntry>();
             try
             {
@@ -54,15 +55,14 @@ internal static class RolePicker
             {
                 return null; // damage in the file: memory (or the segments) answer, and verify reports it
             }
-            if (inMemory is not null)
+            // Above the committed ones: the loaded list's, or the entries appended since without loading it.
+            var above = inMemory ?? entry.TailAbove(committed);
+            for (var i = tailFrom; i < above.Count && above[i].Sequence <= query.ToSequence; i++)
             {
-                for (var i = tailFrom; i < inMemory.Count && inMemory[i].Sequence <= query.ToSequence; i++)
+                var m = above[i];
+                if (query.Matches(m.Sequence, new DateTimeOffset(m.TimeTicks, TimeSpan.Zero), (MessageRole)m.Role))
                 {
-                    var m = inMemory[i];
-                    if (query.Matches(m.Sequence, new DateTimeOffset(m.TimeTicks, TimeSpan.Zero), (MessageRole)m.Role))
-                    {
-                        picked.Add(m);
-                    }
+                    picked.Add(m);
                 }
             }
             if (newest is { } n && picked.Count > n)

@@ -111,6 +111,15 @@ internal sealed class IndexDelta
                 lastSequence = Math.Max(lastSequence, all[^1].Sequence);
             }
         }
+        else if (before.InFile)
+        {
+            // Appends to a session whose entries were never loaded: the tail, above what the file holds.
+            messages = e.TailAbove(before.LastSequence);
+            if (messages.Count > 0)
+            {
+                lastSequence = Math.Max(lastSequence, messages[^1].Sequence);
+            }
+        }
         var summaryCount = before.Summaries;
         var rewriteSummaries = false;
         List<ConversationSummary> summaries = [];

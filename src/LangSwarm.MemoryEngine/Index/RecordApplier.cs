@@ -98,7 +98,7 @@ internal static class RecordApplier
             switch (h.Type)
             {
                 case RecordType.Message:
-                    entry.LoadMessages().Add(new MessageEntry(h.Sequence, h.TimeTicks, offset, length, h.Tokens, segment, h.Role, (byte)(h.Flags & RecordFlags.HasCalls), 0));
+                    entry.AppendMessage(new MessageEntry(h.Sequence, h.TimeTicks, offset, length, h.Tokens, segment, h.Role, (byte)(h.Flags & RecordFlags.HasCalls), 0));
                     var s = entry.State;
                     s.LastSequence = Math.Max(s.LastSequence, h.Sequence);
                     s.LiveMessages++;

@@ -8,6 +8,10 @@ internal sealed class SessionEntry(ulong number, SessionState state, ISessionCon
     private List<MessageEntry>? _messages = source is null ? [] : null;
     private List<ConversationSummary>? _summaries = source is null ? [] : null;
 
+    // Message entries appended while the session's entries were not loaded, ascending, until a commit of the
+    // index file holds them: a write to a large session costs its new entries, not a load of all of them.
+    private List<MessageEntry>? _tail;
+
     public ulong Number { get; } = number;
 
     public object Lock { get; } = new();
@@ -25,11 +29,68 @@ internal sealed class SessionEntry(ulong number, SessionState state, ISessionCon
         {
             lock (Lock)
             {
-                _messages ??= source!.LoadMessages(this);
+                if (_messages is null)
+                {
+                    var loaded = source!.LoadMessages(this);
+                    if (_tail is { } tail)
+                    {
+                        // The file may hold some of them already (committed, not yet dropped from the tail).
+                        var last = loaded.Count > 0 ? loaded[^1].Sequence : long.MinValue;
+                        foreach (var m in tail)
+                        {
+                            if (m.Sequence > last)
+                            {
+                                loaded.Add(m);
+                            }
+                        }
+                        _tail = null;
+                    }
+                    _messages = loaded;
+                }
                 Touch();
             }
         }
         return _messages;
+    }
+
+    /// <summary>Appends a message entry, to the loaded list or, when it is not loaded, to the tail (caller holds <see cref="Lock"/>).</summary>
+    public void AppendMessage(in MessageEntry m)
+    {
+        if (_messages is { } messages)
+        {
+            messages.Add(m);
+        }
+        else
+        {
+            (_tail ??= []).Add(m);
+        }
+    }
+
+    /// <summary>The entries appended above <paramref name="sequence"/> while the list was not loaded (caller holds <see cref="Lock"/>).</summary>
+    public List<MessageEntry> TailAbove(long sequence)
+    {
+        var above = new List<MessageEntry>();
+        foreach (var m in _tail ?? [])
+        {
+            if (m.Sequence > sequence)
+            {
+                above.Add(m);
+            }
+        }
+        return above;
+    }
+
+    /// <summary>A commit of the index file holds the entries up to <paramref name="sequence"/>: the tail lets go of them (caller holds <see cref="Lock"/>).</summary>
+    public void TailCommitted(long sequence)
+    {
+        if (_tail is { } tail)
+        {
+            tail.RemoveAll(m => m.Sequence <= sequence);
+            if (tail.Count == 0)
+            {
+                _tail = null;
+            }
+        }
     }
 
     /// <summary>Summaries in the order written; the first call reads them like <see cref="LoadMessages"/>.</summary>
@@ -46,7 +107,20 @@ internal sealed class SessionEntry(ulong number, SessionState state, ISessionCon
     }
 
     /// <summary>Live messages, without loading them.</summary>
-    public int MessageCount => _messages?.Count ?? Saved.Messages;
+    public int MessageCount => _messages?.Count ?? Saved.Messages + CountAbove(Saved.LastSequence);
+
+    private int CountAbove(long sequence)
+    {
+        var n = 0;
+        if (_tail is { } tail)
+        {
+            for (var i = tail.Count - 1; i >= 0 && tail[i].Sequence > sequence; i--)
+            {
+                n++;
+            }
+        }
+        return n;
+    }
 
     /// <summary>Summaries, without loading them.</summary>
     public int SummaryCount => _summaries?.Count ?? Saved.Summaries;
@@ -66,7 +140,7 @@ internal sealed class SessionEntry(ulong number, SessionState state, ISessionCon
     /// <summary>Lets go of loaded content that the index file holds unchanged; false when it cannot (caller holds <see cref="Lock"/>).</summary>
     public bool Unload()
     {
-        if (source is null || Version != Saved.Version || !Saved.InFile)
+        if (source is null || Version != Saved.Version || !Saved.InFile || _tail is not null)
         {
             return false;
         }
@@ -200,6 +274,10 @@ internal sealed class SessionEntry(ulong number, SessionState state, ISessionCon
             if (_messages is { } messages)
             {
                 bytes += 64 + (56L * messages.Capacity);
+            }
+            if (_tail is { } tail)
+            {
+                bytes += 64 + (56L * tail.Capacity);
             }
             if (_summaries is { } summaries)
             {

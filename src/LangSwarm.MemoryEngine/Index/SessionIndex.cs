@@ -221,6 +221,10 @@ internal sealed class SessionIndex(long cacheBytes = long.MaxValue)
                     e.CommittedLastSequence = save.After.LastSequence;
                     e.CommittedVersion = save.After.Version;
                     e.CommittedTotals = save.After.Counted;
+                    lock (e.Lock)
+                    {
+                        e.TailCommitted(save.After.LastSequence);
+                    }
                     _listings.Reconcile(e, _file is not null);
                 }
             }
