@@ -256,6 +256,18 @@ internal sealed class SessionEntry(ulong number, SessionState state, ISessionCon
 
     private long _committedLastSequence;
 
+    /// <summary>
+    /// Records what the committed index file now holds of the session (<paramref name="image"/>; null: nothing,
+    /// a new or recreated file). Caller holds the index's lock.
+    /// </summary>
+    public void SetCommitted(SavedImage? image)
+    {
+        Committed = image?.Listing;
+        CommittedLastSequence = image?.LastSequence ?? 0;
+        CommittedVersion = image?.Version ?? 0;
+        CommittedTotals = image?.Counted ?? StoreTotals.Zero;
+    }
+
     /// <summary>The entry version the committed index file holds (0: none); equal to <see cref="Version"/> when memory may let the entry go (guarded by the index's lock).</summary>
     public long CommittedVersion { get; set; }
 

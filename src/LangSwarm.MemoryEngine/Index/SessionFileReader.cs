@@ -39,10 +39,7 @@ internal sealed class SessionFileReader(IndexFile file, ISessionContentSource so
         {
             throw source.RecordDamaged(number, ex);
         }
-        entry.Committed = entry.Saved.Listing;
-        entry.CommittedLastSequence = entry.Saved.LastSequence;
-        entry.CommittedVersion = entry.Version;
-        entry.CommittedTotals = entry.Saved.Counted;
+        entry.SetCommitted(entry.Saved);
         entry.Listed = Listing.Of(entry.State.Metadata);
         entry.Touch();
         return true;

@@ -194,10 +194,7 @@ internal sealed class SessionIndex(long cacheBytes = long.MaxValue)
             {
                 if (empty)
                 {
-                    e.Committed = null;
-                    e.CommittedLastSequence = 0;
-                    e.CommittedVersion = 0;
-                    e.CommittedTotals = StoreTotals.Zero;
+                    e.SetCommitted(null);
                 }
                 _listings.Reconcile(e, _file is not null);
             }
@@ -217,10 +214,7 @@ internal sealed class SessionIndex(long cacheBytes = long.MaxValue)
             {
                 if (_cache.TryGet(save.Number, out var e) || _ledger.TryGetPending(save.Number, out e))
                 {
-                    e.Committed = save.After.Listing;
-                    e.CommittedLastSequence = save.After.LastSequence;
-                    e.CommittedVersion = save.After.Version;
-                    e.CommittedTotals = save.After.Counted;
+                    e.SetCommitted(save.After);
                     lock (e.Lock)
                     {
                         e.TailCommitted(save.After.LastSequence);
