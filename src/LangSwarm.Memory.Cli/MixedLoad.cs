@@ -7,8 +7,8 @@ namespace LangSwarm.Memory.Cli;
 
 /// <summary>
 /// <c>lsmem write-load --mixed</c>: a mixed workload on a few sessions until stopped — single adds, batches,
-/// eviction, archive, delete and re-create of the same ids — with the background vacuum looping (and pausing)
-/// all the while. Every step is announced before it starts and acknowledged after it returns, so a process
+/// eviction, archive, delete and re-create of the same ids — with the background vacuum looping (and pausing,
+/// and packing the small sessions) all the while. Every step is announced before it starts and acknowledged after it returns, so a process
 /// that kills it (the kill test) knows what may and what must have happened.
 /// </summary>
 /// <remarks>
@@ -30,6 +30,10 @@ internal static class MixedLoad
             AutoVacuumDeadFraction = 0.0,
             AutoVacuumInterval = TimeSpan.FromMilliseconds(50),
             VacuumPause = TimeSpan.FromMilliseconds(20),
+            // Every pass packs the small sessions it finds (none is idle long in this workload), so kills also land
+            // in packing, in writes that take a packed session out again, and in erasures.
+            PackSessionsBelowBytes = 24 * 1024,
+            PackSessionsIdleFor = TimeSpan.Zero,
         };
         var backend = new EngineBackend(options);
         await using var _ = backend;

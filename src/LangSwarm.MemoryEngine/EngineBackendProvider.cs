@@ -7,7 +7,7 @@ namespace LangSwarm.MemoryEngine;
 /// <summary>Makes <see cref="EngineBackend"/>s from configuration (<c>path</c>, <c>durability</c>, ...).</summary>
 public sealed class EngineBackendProvider : IMemoryBackendProvider
 {
-    private static readonly string[] Valid = ["path", "durability", "batched_interval_ms", "segment_max_bytes", "checkpoint_log_bytes", "auto_vacuum_dead_percent", "auto_vacuum_interval_ms", "auto_vacuum_idle_ms", "max_loaded_sessions", "session_cache_mb", "read_only", .. RetentionPolicy.OptionNames];
+    private static readonly string[] Valid = ["path", "durability", "batched_interval_ms", "segment_max_bytes", "checkpoint_log_bytes", "auto_vacuum_dead_percent", "auto_vacuum_interval_ms", "auto_vacuum_idle_ms", "max_loaded_sessions", "session_cache_mb", "pack_below_kb", "pack_idle_minutes", "read_only", .. RetentionPolicy.OptionNames];
 
     /// <inheritdoc />
     public string Name => EngineBackend.BackendName;
@@ -44,6 +44,8 @@ public sealed class EngineBackendProvider : IMemoryBackendProvider
             AutoVacuumWhenIdleFor = idle,
             MaxLoadedSessions = settings.GetInt("max_loaded_sessions", 10_000, 0, int.MaxValue),
             SessionCacheBytes = (long)settings.GetInt("session_cache_mb", 16, 0, 1 << 20) << 20,
+            PackSessionsBelowBytes = (long)settings.GetInt("pack_below_kb", 64, 0, 1 << 20) << 10,
+            PackSessionsIdleFor = TimeSpan.FromMinutes(settings.GetInt("pack_idle_minutes", 10, 0, int.MaxValue)),
             ReadOnly = settings.GetBool("read_only", false),
         })
         {

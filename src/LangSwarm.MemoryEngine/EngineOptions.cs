@@ -64,6 +64,18 @@ public sealed record EngineOptions
     /// </summary>
     public TimeSpan VacuumPause { get; init; } = TimeSpan.FromMilliseconds(20);
 
+    /// <summary>
+    /// Sessions whose live records take at most this many bytes, and that were not written for
+    /// <see cref="PackSessionsIdleFor"/>, are packed by a vacuum: moved with other small sessions into one shared
+    /// pack file (up to <see cref="SegmentMaxBytes"/>), and their own files deleted, so a store of many short
+    /// conversations is a few files instead of one per session. A packed session written again gets a file of
+    /// its own for what follows. Default 64 KiB; 0: never pack.
+    /// </summary>
+    public long PackSessionsBelowBytes { get; init; } = 64 * 1024;
+
+    /// <summary>How long a session must have taken no write before a vacuum packs it. Default 10 minutes.</summary>
+    public TimeSpan PackSessionsIdleFor { get; init; } = TimeSpan.FromMinutes(10);
+
     /// <summary>Free bytes the index file must hold (with half its pages free) before a vacuum repacks it.</summary>
     public long IndexCompactMinFreeBytes { get; init; } = 4 * 1024 * 1024;
 
@@ -120,6 +132,8 @@ public sealed record EngineOptions
         Check(MaxLoadedSessions >= 0, $"MaxLoadedSessions: must not be negative (was {MaxLoadedSessions})");
         Check(SessionCacheBytes >= 0, $"SessionCacheBytes: must not be negative (was {SessionCacheBytes})");
         Check(VacuumPause >= TimeSpan.Zero, $"VacuumPause: must not be negative (was {VacuumPause})");
+        Check(PackSessionsBelowBytes is >= 0 and <= 1L << 30, $"PackSessionsBelowBytes: must be from 0 to {1L << 30:N0} bytes (was {PackSessionsBelowBytes:N0})");
+        Check(PackSessionsIdleFor >= TimeSpan.Zero, $"PackSessionsIdleFor: must not be negative (was {PackSessionsIdleFor})");
         Check(IndexCompactMinFreeBytes >= 0, $"IndexCompactMinFreeBytes: must not be negative (was {IndexCompactMinFreeBytes})");
         Check(!ReadOnly || FileSystem is null, "ReadOnly: a read-only view reads the store's own directory; it cannot take a custom FileSystem");
         Check(OpenSegmentHandles >= 1, $"OpenSegmentHandles: must be at least 1 (was {OpenSegmentHandles})");

@@ -183,6 +183,9 @@ internal sealed class EngineSessionStore : ISessionStore
         // The index file's totals plus what the sessions in memory changed since: no pass over every session.
         var (sessions, active, archived, messages, summaries, dead, segments, _, cold) = engine.Index.Totals();
         var disk = engine.DiskBytes();
+        var (packs, packBytes, packLive) = engine.Index.Packs.Totals();
+        // Bytes of packs no session names any more (erased groups), beside the sessions' own dead bytes.
+        var packDead = Math.Max(0, packBytes - packLive - ((long)packs * Format.FileHeader.Size));
         return Task.FromResult(new UsageStats
         {
             Backend = EngineBackend.BackendName,
@@ -198,7 +201,10 @@ internal sealed class EngineSessionStore : ISessionStore
                 ["durability"] = _options.Durability.ToString().ToLowerInvariant(),
                 ["segments"] = segments,
                 ["dead_bytes"] = dead,
-                ["live_bytes"] = disk - dead,
+                ["live_bytes"] = disk - dead - packDead,
+                ["packs"] = packs,
+                ["pack_bytes"] = packBytes,
+                ["pack_dead_bytes"] = packDead,
                 ["log_bytes"] = engine.LogBytes,
                 ["cold_sessions"] = cold,
                 ["last_vacuum"] = engine.LastVacuum?.At.ToString("O"),

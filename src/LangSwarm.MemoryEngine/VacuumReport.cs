@@ -11,6 +11,9 @@ public sealed record VacuumReport(int SessionsRewritten, int SessionsSkipped, lo
     /// <summary>Bytes the index file shrank by when the vacuum repacked it (0: it was dense enough).</summary>
     public long IndexBytesReclaimed { get; init; }
 
+    /// <summary>Small sessions moved into shared pack files (their own files deleted).</summary>
+    public int SessionsPacked { get; init; }
+
     /// <summary>Bytes given back to the file system.</summary>
     public long BytesReclaimed => Math.Max(0, BytesBefore - BytesAfter);
 }

@@ -27,6 +27,11 @@ internal sealed class CrashHarness
         _syncAllAbove = syncAllAbove;
     }
 
+    private static long _sessionsPacked;
+
+    /// <summary>Sessions the programs' vacuums packed so far, across every harness (the properties check they pack at all).</summary>
+    public static long SessionsPacked => Interlocked.Read(ref _sessionsPacked);
+
     /// <summary>Messages acknowledged per session, in order.</summary>
     public Dictionary<string, List<Message>> Acked { get; } = new(StringComparer.Ordinal);
 
@@ -60,6 +65,10 @@ internal sealed class CrashHarness
         MaxLoadedSessions = 2,
         // A background vacuum pauses between sessions and before its commit; crashes land inside the pause.
         VacuumPause = TimeSpan.FromMilliseconds(200),
+        // Vacuums pack the small sessions (the crashes land in packing, erasures and regrouping too) and leave
+        // the larger ones to their own segments.
+        PackSessionsBelowBytes = 1500,
+        PackSessionsIdleFor = TimeSpan.Zero,
     };
 
     public async Task<EngineBackend> OpenAsync()
@@ -130,11 +139,12 @@ internal sealed class CrashHarness
                         // A vacuum in the background: the program goes on writing while it rewrites and pauses.
                         if (_vacuum is null || _vacuum.IsCompleted)
                         {
-                            _vacuum = backend.VacuumAsync(0.0, _stopVacuum.Token);
+                            _vacuum = backend.VacuumAsync(0.0, _stopVacuum.Token).ContinueWith(
+                                t => Interlocked.Add(ref _sessionsPacked, t.IsCompletedSuccessfully ? t.Result.SessionsPacked : 0), TaskScheduler.Default);
                         }
                         break;
                     case 8:
-                        await backend.VacuumAsync(0.0);
+                        Interlocked.Add(ref _sessionsPacked, (await backend.VacuumAsync(0.0)).SessionsPacked);
                         break;
                     case 9 when arg % 3 == 2 && target is not null:
                         // Shrink the live window so older messages become dead bytes for the vacuum.

@@ -2,7 +2,7 @@ namespace LangSwarm.MemoryEngine.Device;
 
 /// <summary>
 /// A private, writable view of a store that another process may be writing: every path lives in a scratch
-/// directory, except the files under <see cref="SharedDirectory"/>, which are read from the live store until the
+/// directory, except the files under <see cref="SharedDirectories"/>, which are read from the live store until the
 /// engine writes or deletes one. A write first copies the file into the scratch directory (as much of it as the
 /// view saw when it opened the file); a delete hides it. Nothing is ever written to the live store.
 /// </summary>
@@ -17,30 +17,34 @@ internal sealed class SnapshotFileSystem : IFileSystem
 {
     private readonly string _live;
     private readonly PhysicalFileSystem _scratch;
-    private readonly List<FileEntry> _listing;
+    private readonly Dictionary<string, List<FileEntry>> _listing = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _seen = new(StringComparer.Ordinal);
     private readonly HashSet<string> _hidden = new(StringComparer.Ordinal);
     private readonly Lock _lock = new();
 
     /// <summary>
-    /// Reads <see cref="SharedDirectory"/> from <paramref name="liveRoot"/> as it is listed now (its files and
-    /// their lengths: the writer's later files and appends stay out of the view, so that every scan of the view
-    /// sees the same bytes); everything else is in <paramref name="scratchRoot"/>.
+    /// Reads <paramref name="sharedDirectories"/> from <paramref name="liveRoot"/> as they are listed now (their
+    /// files and lengths: the writer's later files and appends stay out of the view, so that every scan of the
+    /// view sees the same bytes); everything else is in <paramref name="scratchRoot"/>.
     /// </summary>
-    public SnapshotFileSystem(string liveRoot, string scratchRoot, string sharedDirectory)
+    public SnapshotFileSystem(string liveRoot, string scratchRoot, params string[] sharedDirectories)
     {
         _live = Path.GetFullPath(liveRoot);
         _scratch = new PhysicalFileSystem(scratchRoot);
-        SharedDirectory = sharedDirectory;
-        _listing = [.. new PhysicalFileSystem(_live).ListFiles(sharedDirectory)];
-        foreach (var e in _listing)
+        SharedDirectories = sharedDirectories;
+        foreach (var directory in sharedDirectories)
         {
-            _seen[$"{sharedDirectory}/{e.Name}"] = e.Length;
+            var listing = new PhysicalFileSystem(_live).ListFiles(directory);
+            _listing[directory] = [.. listing];
+            foreach (var e in listing)
+            {
+                _seen[$"{directory}/{e.Name}"] = e.Length;
+            }
         }
     }
 
-    /// <summary>The directory (relative to the store root) read from the live store.</summary>
-    public string SharedDirectory { get; }
+    /// <summary>The directories (relative to the store root) read from the live store.</summary>
+    public IReadOnlyList<string> SharedDirectories { get; }
 
     /// <inheritdoc />
     public void CreateDirectory(string path) => _scratch.CreateDirectory(path);
@@ -49,14 +53,14 @@ internal sealed class SnapshotFileSystem : IFileSystem
     public IReadOnlyList<FileEntry> ListFiles(string directory)
     {
         var own = _scratch.ListFiles(directory);
-        if (directory != SharedDirectory)
+        if (!_listing.TryGetValue(directory, out var listing))
         {
             return own;
         }
         var merged = new Dictionary<string, FileEntry>(StringComparer.Ordinal);
         lock (_lock)
         {
-            foreach (var e in _listing)
+            foreach (var e in listing)
             {
                 if (!_hidden.Contains(Relative(directory, e.Name)))
                 {
@@ -155,8 +159,17 @@ internal sealed class SnapshotFileSystem : IFileSystem
         }
     }
 
-    private bool Shared(string path) =>
-        path.Length > SharedDirectory.Length + 1 && path.StartsWith(SharedDirectory, StringComparison.Ordinal) && path[SharedDirectory.Length] == '/';
+    private bool Shared(string path)
+    {
+        foreach (var d in SharedDirectories)
+        {
+            if (path.Length > d.Length + 1 && path.StartsWith(d, StringComparison.Ordinal) && path[d.Length] == '/')
+            {
+                return true;
+            }
+        }
+        return false;
+    }
 
     private string LivePath(string path) => Path.Combine(_live, path);
 

@@ -100,6 +100,7 @@ internal sealed class Checkpointer(EngineCore core)
             }
             catch (InvalidDataException ex)
             {
+                _core.Index.Packs.Uncommitted(delta.Packs);
                 await RebuildIndexFileExclusiveAsync(ex, covered).ConfigureAwait(false);
             }
             if (oldLog is not null || _recoveredLogs.Count > 0)
@@ -222,6 +223,33 @@ internal sealed class Checkpointer(EngineCore core)
         var totals = _core.Index.TotalsAfter(delta);
         _core.IndexFile.Save(delta, covered, nextLsn, nextSession, totals);
         _core.Index.Committed(delta, totals);
+        FinishPacks(delta.Packs);
+    }
+
+    /// <summary>
+    /// After a commit: erases the pack groups it released and deletes the packs it left with nothing live
+    /// (FORMAT.md §10). The commit recorded both, so a crash before they are done is finished by the next open.
+    /// </summary>
+    private void FinishPacks(PackDelta packs)
+    {
+        if (packs.Erase.Count == 0 && packs.Delete.Count == 0)
+        {
+            return;
+        }
+        foreach (var (pack, offset, length) in packs.Erase)
+        {
+            _core.Packs.Erase(pack, offset, length);
+        }
+        _core.Packs.SyncDirty();
+        foreach (var pack in packs.Delete)
+        {
+            _core.Packs.Delete(pack);
+        }
+        if (packs.Delete.Count > 0)
+        {
+            _core.Packs.SyncDirectory();
+        }
+        _core.Index.Packs.Erased(packs);
     }
 
     /// <summary>Puts a new, empty index file in place of the current one; listings keep working from memory meanwhile.</summary>

@@ -15,12 +15,15 @@ internal sealed class Compactor(EngineCore core, Checkpointer checkpointer)
 {
     private const double IndexCompactFreeFraction = 0.5;
 
+    // Segment files below which the background vacuum does not look for sessions to pack.
+    private const int PackLookAbove = 256;
+
     // The longest pause between two sessions that VacuumPause is taken to mean.
     private const int MaxVacuumPauseMs = 10_000;
 
     private readonly EngineCore _core = core;
     private readonly Checkpointer _checkpointer = checkpointer;
-    private readonly SessionRewriter _rewriter = new(core.Segments, core.Index, core.Options.SegmentMaxBytes);
+    private readonly SessionRewriter _rewriter = new(core.Files, core.Index, core.Options.SegmentMaxBytes);
     private readonly CancellationTokenSource _stopBackground = new();
     private readonly SemaphoreSlim _vacuumLock = new(1, 1);
     private Task? _autoVacuum;
@@ -65,7 +68,7 @@ internal sealed class Compactor(EngineCore core, Checkpointer checkpointer)
     {
         var sw = Stopwatch.StartNew();
         var before = _core.DiskBytes();
-        int rewritten = 0, skipped = 0;
+        int rewritten = 0, skipped = 0, packed = 0;
         long indexReclaimed = 0;
         var superseded = new List<(ulong Session, uint Segment)>();
         // One vacuum at a time, and verify waits for a whole pass (superseded segments are on disk until its end).
@@ -75,15 +78,43 @@ internal sealed class Compactor(EngineCore core, Checkpointer checkpointer)
         try
         {
             _core.ThrowIfFailed();
-            // Outlines choose without loading every session: only the ones to rewrite come into memory.
+            // Outlines choose without loading every session: only the ones to compact come into memory.
+            var packing = PackRuleNow();
+            using var packer = new SessionPacker(_core.Files, _core.Index, _core.Options.SegmentMaxBytes);
             foreach (var outline in _core.Index.Outlines())
             {
                 if (cancellationToken.IsCancellationRequested)
                 {
-                    break; // stop between sessions, but still commit what was rewritten (below)
+                    break; // stop between sessions, but still commit what was compacted (below)
                 }
-                if (!CompactionPolicy.ShouldRewrite(outline, minDeadFraction) || !_core.Index.TryGet(outline.Number, out var entry)
-                    || !CompactionPolicy.ShouldRewrite(entry, minDeadFraction))
+                if (CompactionPolicy.Choose(outline, minDeadFraction, packing) == CompactionChoice.None || !_core.Index.TryGet(outline.Number, out var entry))
+                {
+                    continue;
+                }
+                var choice = CompactionPolicy.Choose(entry, minDeadFraction, packing);
+                if (choice == CompactionChoice.Pack)
+                {
+                    if (packer.WouldOverflow(outline.Bytes + 4096))
+                    {
+                        (packed, skipped) = await FinishPackAsync(packer, superseded, packed, skipped).ConfigureAwait(false);
+                        if (!await PauseAsync(cancellationToken).ConfigureAwait(false))
+                        {
+                            break;
+                        }
+                    }
+                    await _core.CheckpointLock.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+                    try
+                    {
+                        _core.ThrowIfFailed();
+                        packer.Add(entry);
+                    }
+                    finally
+                    {
+                        _core.CheckpointLock.Release();
+                    }
+                    continue;
+                }
+                if (choice != CompactionChoice.Rewrite)
                 {
                     continue;
                 }
@@ -104,26 +135,18 @@ internal sealed class Compactor(EngineCore core, Checkpointer checkpointer)
                 {
                     _core.CheckpointLock.Release();
                 }
-                // Throttle: each session's rewrite costs foreground writes about one slow add (CPU and disk
-                // shared on a small machine); pausing between sessions spreads those over many more adds.
-                var pause = _core.Options.VacuumPause <= TimeSpan.Zero ? 0 : (int)Math.Min(_core.Options.VacuumPause.TotalMilliseconds, MaxVacuumPauseMs);
-                if (pause > 0)
+                if (!await PauseAsync(cancellationToken).ConfigureAwait(false))
                 {
-                    try
-                    {
-                        await Task.Delay(Math.Max(pause, _rewriter.LastFlushMs), cancellationToken).ConfigureAwait(false);
-                    }
-                    catch (OperationCanceledException)
-                    {
-                        break; // closing: commit what was rewritten (below)
-                    }
+                    break; // closing: commit what was compacted (below)
                 }
             }
+            (packed, skipped) = await FinishPackAsync(packer, superseded, packed, skipped).ConfigureAwait(false);
             await _core.CheckpointLock.WaitAsync(CancellationToken.None).ConfigureAwait(false);
             try
             {
-                if (rewritten > 0)
+                if (rewritten + packed > 0)
                 {
+                    // The commit point of every switch of the pass; it also erases the pack groups they left.
                     await _checkpointer.CheckpointCoreAsync().ConfigureAwait(false);
                     foreach (var (s, g) in superseded)
                     {
@@ -156,12 +179,67 @@ internal sealed class Compactor(EngineCore core, Checkpointer checkpointer)
         {
             _vacuumLock.Release();
         }
-        var report = new VacuumReport(rewritten, skipped, before, _core.DiskBytes(), sw.Elapsed) { IndexBytesReclaimed = indexReclaimed };
+        var report = new VacuumReport(rewritten, skipped, before, _core.DiskBytes(), sw.Elapsed) { IndexBytesReclaimed = indexReclaimed, SessionsPacked = packed };
         LastVacuum = (DateTimeOffset.UtcNow, report);
         MemoryTelemetry.EngineVacuumHistogram.Record(report.Elapsed.TotalSeconds, MemoryTelemetry.EngineTag);
         MemoryTelemetry.EngineVacuumReclaimedCounter.Add(Math.Max(0, report.BytesBefore - report.BytesAfter), MemoryTelemetry.EngineTag);
         MemoryLog.VacuumCompleted(_core.Logger, rewritten > 0 ? LogLevel.Information : LogLevel.Debug, rewritten, Math.Max(0, report.BytesBefore - report.BytesAfter), report.Elapsed.TotalMilliseconds);
         return report;
+    }
+
+    /// <summary>Which sessions this pass packs (<see cref="EngineOptions.PackSessionsBelowBytes"/>).</summary>
+    private PackRule PackRuleNow()
+    {
+        var options = _core.Options;
+        if (options.PackSessionsBelowBytes <= 0)
+        {
+            return PackRule.Never;
+        }
+        var idleBefore = DateTimeOffset.UtcNow - options.PackSessionsIdleFor;
+        return new PackRule(options.PackSessionsBelowBytes, idleBefore.UtcTicks, CompactionPolicy.SparsePacks(_core.Index.Packs));
+    }
+
+    /// <summary>Finishes the pack being written and switches its sessions, under the checkpoint lock.</summary>
+    private async Task<(int Packed, int Skipped)> FinishPackAsync(SessionPacker packer, List<(ulong Session, uint Segment)> superseded, int packed, int skipped)
+    {
+        if (packer.Count == 0)
+        {
+            return (packed, skipped);
+        }
+        var count = packer.Count;
+        await _core.CheckpointLock.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+        try
+        {
+            _core.ThrowIfFailed();
+            var switched = packer.Finish(superseded);
+            return (packed + switched, skipped + count - switched);
+        }
+        finally
+        {
+            _core.CheckpointLock.Release();
+        }
+    }
+
+    /// <summary>
+    /// Throttle between two compactions: each briefly costs foreground writes about one slow add (CPU and disk
+    /// shared on a small machine); pausing spreads those over many more adds. False when the vacuum is stopping.
+    /// </summary>
+    private async Task<bool> PauseAsync(CancellationToken cancellationToken)
+    {
+        var pause = _core.Options.VacuumPause <= TimeSpan.Zero ? 0 : (int)Math.Min(_core.Options.VacuumPause.TotalMilliseconds, MaxVacuumPauseMs);
+        if (pause == 0)
+        {
+            return true;
+        }
+        try
+        {
+            await Task.Delay(Math.Max(pause, _rewriter.LastFlushMs), cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
     }
 
     /// <summary>Starts the background vacuum when the options ask for one.</summary>
@@ -192,7 +270,10 @@ internal sealed class Compactor(EngineCore core, Checkpointer checkpointer)
                     }
                     // The totals rule out most wakes without a pass over the sessions.
                     var totals = _core.Index.Totals();
-                    if ((totals.DeadBytes > 0 || totals.Archived > totals.Cold) && _core.Index.Outlines().Exists(o => CompactionPolicy.ShouldRewrite(o, fraction)))
+                    // Packing is looked for only once there are files enough to be worth it.
+                    var packing = totals.Segments >= PackLookAbove ? PackRuleNow() : PackRule.Never;
+                    if ((totals.DeadBytes > 0 || totals.Archived > totals.Cold || packing.BelowBytes > 0)
+                        && _core.Index.Outlines().Exists(o => CompactionPolicy.Choose(o, fraction, packing) != CompactionChoice.None))
                     {
                         await VacuumAsync(fraction, token).ConfigureAwait(false);
                     }

@@ -37,6 +37,13 @@ internal sealed class EngineCore(IFileSystem fs, EngineOptions options, SegmentF
 
     public SegmentFiles Segments { get; } = segments;
 
+    public PackFiles Packs { get; } = new(fs);
+
+    /// <summary>Reads records from segments and packs alike.</summary>
+    public RecordFiles Files => _files ??= new RecordFiles(Segments, Packs);
+
+    private RecordFiles? _files;
+
     public SegmentAppender Appender { get; } = new(segments, options.SegmentMaxBytes);
 
     public AsyncGate Gate { get; } = new();
@@ -104,5 +111,5 @@ internal sealed class EngineCore(IFileSystem fs, EngineOptions options, SegmentF
     }
 
     /// <summary>Bytes of all store files (segments as the index knows them, commit log, index file).</summary>
-    public long DiskBytes() => Index.Totals().SegmentBytes + Log.Length + IndexFile.FileBytes;
+    public long DiskBytes() => Index.Totals().SegmentBytes + Index.Packs.Totals().Bytes + Log.Length + IndexFile.FileBytes;
 }

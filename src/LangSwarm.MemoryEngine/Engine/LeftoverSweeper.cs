@@ -66,6 +66,11 @@ internal sealed class LeftoverSweeper(EngineCore core, Compactor compactor)
         var sweep = new SegmentSweep(core.Fs, core.Segments, core.Index, _recoveredNextSession);
         try
         {
+            var packs = sweep.SweepPacks(core.Packs);
+            if (packs > 0)
+            {
+                MemoryLog.LeftoversSwept(core.Logger, packs, 0);
+            }
             var findings = sweep.Find(token);
             if (findings.Count > 0)
             {

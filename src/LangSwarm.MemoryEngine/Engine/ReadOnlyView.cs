@@ -41,7 +41,7 @@ internal sealed class ReadOnlyView : IDisposable
             var copy = StoreSnapshot.Copy(live, scratch, withSegments: false, durable: false, progress: null, CancellationToken.None);
             var viewOptions = options with
             {
-                FileSystem = new SnapshotFileSystem(live, scratch, SegmentFiles.Directory),
+                FileSystem = new SnapshotFileSystem(live, scratch, SegmentFiles.Directory, PackFiles.Directory),
                 AutoVacuumDeadFraction = null,
             };
             return new ReadOnlyView(scratch, viewOptions, new ReadOnlySnapshot(taken, writer, copy.Attempts));

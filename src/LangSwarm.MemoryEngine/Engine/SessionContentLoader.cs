@@ -11,7 +11,7 @@ namespace LangSwarm.MemoryEngine.Engine;
 /// session's segments, which are the truth. The damage is reported (health degrades, verify names it) and
 /// the next checkpoint writes the rebuilt entries back.
 /// </summary>
-internal sealed class SessionContentLoader(IFileSystem fs, Func<IndexFile> indexFile, SegmentFiles segments, RuntimeDamage damage) : ISessionContentSource
+internal sealed class SessionContentLoader(IFileSystem fs, Func<IndexFile> indexFile, RecordFiles files, RuntimeDamage damage) : ISessionContentSource
 {
     /// <summary>
     /// A session record (or the page holding it) is damaged: the session cannot be named from the segments
@@ -81,9 +81,15 @@ internal sealed class SessionContentLoader(IFileSystem fs, Func<IndexFile> index
         try
         {
             var onlyThisSession = new SegmentReplayer.Hooks { Admit = (long _, in RecordHeader h, ReadOnlySpan<byte> _) => h.Session == entry.Number };
+            if (entry.Pack is { } group)
+            {
+                // Its pack group first: the records of its own segments all came after it.
+                var location = PackFiles.Location(group.Pack);
+                SegmentReplayer.Replay((at, buffer) => files.Read(entry.Number, location, at, buffer), location, group.Offset, group.Offset + group.Length, scratch, onlyThisSession, resync: true);
+            }
             foreach (var extent in entry.Segments)
             {
-                SegmentReplayer.Replay(segments, entry.Number, extent.Segment, FileHeader.Size, extent.Length, scratch, onlyThisSession, resync: true);
+                SegmentReplayer.Replay(files.Segments, entry.Number, extent.Segment, FileHeader.Size, extent.Length, scratch, onlyThisSession, resync: true);
             }
         }
         catch (IOException ex)

@@ -14,7 +14,7 @@ namespace LangSwarm.MemoryEngine.Engine;
 /// checksum or does not decode is reported and skipped, never returned; a segment file gone from under the
 /// store is a typed error naming it.
 /// </summary>
-internal sealed class SessionReader(SessionIndex index, SegmentFiles segments, RuntimeDamage damage)
+internal sealed class SessionReader(SessionIndex index, RecordFiles files, RuntimeDamage damage)
 {
     /// <summary>Live messages of a session matching <paramref name="query"/>, ascending; only the newest <paramref name="newest"/> when set.</summary>
     public List<Message> ReadMessages(SessionEntry entry, MessageQuery query, int? newest = null) =>
@@ -79,7 +79,7 @@ internal sealed class SessionReader(SessionIndex index, SegmentFiles segments, R
                 int read;
                 try
                 {
-                    read = segments.Read(entry.Number, first.Segment, first.Offset, buffer.AsSpan(0, (int)bytes));
+                    read = files.Read(entry.Number, first.Segment, first.Offset, buffer.AsSpan(0, (int)bytes));
                 }
                 catch (FileNotFoundException)
                 {
@@ -125,7 +125,7 @@ internal sealed class SessionReader(SessionIndex index, SegmentFiles segments, R
                     }
                     else
                     {
-                        damage.Report(new StoreDamage(SegmentFiles.PathFor(entry.Number, e.Segment), e.Offset, e.Length, $"message {e.Sequence} of session '{entry.State.Metadata.SessionId}' fails its checksum; skipped"));
+                        damage.Report(new StoreDamage(RecordFiles.PathOf(entry.Number, e.Segment), e.Offset, e.Length, $"message {e.Sequence} of session '{entry.State.Metadata.SessionId}' fails its checksum; skipped"));
                     }
                 }
             }
@@ -145,16 +145,18 @@ internal sealed class SessionReader(SessionIndex index, SegmentFiles segments, R
     {
         lock (entry.Lock)
         {
-            return entry.Segments.Exists(x => x.Segment == segment);
+            return PackFiles.IsPack(segment)
+                ? entry.Pack?.Pack == PackFiles.NumberOf(segment)
+                : entry.Segments.Exists(x => x.Segment == segment);
         }
     }
 
     /// <summary>A segment file gone from under the store: reported, and the typed error naming it.</summary>
     public StorageCorruptionException MissingSegment(SessionEntry entry, uint segment)
     {
-        var path = SegmentFiles.PathFor(entry.Number, segment);
+        var path = RecordFiles.PathOf(entry.Number, segment);
         var id = entry.State.Metadata.SessionId;
-        damage.Report(new StoreDamage(path, 0, 0, $"segment file of session '{id}' is missing"), repairAtOpen: true);
+        damage.Report(new StoreDamage(path, 0, 0, $"{(PackFiles.IsPack(segment) ? "pack" : "segment")} file of session '{id}' is missing"), repairAtOpen: true);
         return new StorageCorruptionException($"Segment file '{path}' of session '{id}' is missing; the session can be neither read nor written until the store is reopened, which repairs it (its lost messages leave the index, reported as damage). Other sessions are unaffected.");
     }
 

@@ -31,8 +31,8 @@ internal sealed class StoreEngine : IDisposable
     {
         _core = new EngineCore(fs, options, segments, logger);
         _lock = storeLock;
-        _reader = new SessionReader(_core.Index, segments, _core.Damage);
-        _content = new SessionContentLoader(fs, () => _core.IndexFile, segments, _core.Damage);
+        _reader = new SessionReader(_core.Index, _core.Files, _core.Damage);
+        _content = new SessionContentLoader(fs, () => _core.IndexFile, _core.Files, _core.Damage);
         _checkpointer = new Checkpointer(_core);
         _compactor = new Compactor(_core, _checkpointer);
         _sweeper = new LeftoverSweeper(_core, _compactor);
@@ -90,6 +90,7 @@ internal sealed class StoreEngine : IDisposable
         catch
         {
             segments.Dispose();
+            engine._core.Packs.Dispose();
             storeLock.Dispose();
             throw;
         }
@@ -98,6 +99,7 @@ internal sealed class StoreEngine : IDisposable
     private void Start()
     {
         _core.Fs.CreateDirectory(SegmentFiles.Directory);
+        _core.Fs.CreateDirectory(PackFiles.Directory);
         _core.Fs.CreateDirectory(CommitLog.Directory);
         var clean = _core.Fs.FileExists(StoreRoot.CleanFile);
         if (clean)
@@ -186,7 +188,7 @@ internal sealed class StoreEngine : IDisposable
             var opened = IndexFileOpener.Open(_core.Fs, clean);
             _core.IndexFile = opened.File;
             _core.Index.Attach(_core.IndexFile, empty: !_core.IndexFile.HasCheckpoint, _content);
-            var recovery = new StoreRecovery(_core.Fs, _core.Segments, _core.Appender, _core.Index, _core.IndexFile, opened.Problem, _content);
+            var recovery = new StoreRecovery(_core.Fs, _core.Segments, _core.Packs, _core.Appender, _core.Index, _core.IndexFile, opened.Problem, _content);
             try
             {
                 return (recovery, recovery.Run(cleanShutdown: opened.Clean, opened.MetaDamage, scanAllSegments: Options.ReadOnly));
@@ -285,7 +287,7 @@ internal sealed class StoreEngine : IDisposable
             await _core.Gate.EnterExclusiveAsync().ConfigureAwait(false);
             try
             {
-                return StoreVerifier.Verify(_core.Fs, _core.Segments, _core.Index, _core.IndexFile, cancellationToken);
+                return StoreVerifier.Verify(_core.Fs, _core.Segments, _core.Packs, _core.Index, _core.IndexFile, cancellationToken);
             }
             finally
             {
@@ -358,6 +360,7 @@ internal sealed class StoreEngine : IDisposable
         }
         Release(_core.Log, ref problem);
         Release(_core.Segments, ref problem);
+        Release(_core.Packs, ref problem);
         Release(_core.IndexFile, ref problem);
         Release(_lock, ref problem);
         if (problem is not null)

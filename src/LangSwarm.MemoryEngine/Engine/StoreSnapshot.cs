@@ -75,6 +75,9 @@ internal static class StoreSnapshot
         var metaBefore = ReadMeta(source);
         var logsBefore = Names(source, CommitLog.Directory, IsLog);
         var segments = withSegments ? Names(source, SegmentFiles.Directory, static n => SegmentFiles.TryParseName(n, out _, out _)) : [];
+        // Packs change only by a compaction's commit (a new pack is named by none before it; erasures and
+        // deletions come after it), so they are copied like segments and the meta check covers them.
+        var packs = withSegments ? Names(source, PackFiles.Directory, static n => PackFiles.TryParseName(n, out _)) : [];
         var pinned = new List<(string Path, IStorageFile File, long Length)>();
         try
         {
@@ -92,7 +95,7 @@ internal static class StoreSnapshot
                     return null;
                 }
             }
-            var total = pinned.Sum(f => f.Length) + SegmentBytes(source, segments);
+            var total = pinned.Sum(f => f.Length) + DataBytes(source, SegmentFiles.Directory, segments) + DataBytes(source, PackFiles.Directory, packs);
             long done = 0;
             var buffer = new byte[1 << 20];
             Directory.CreateDirectory(Path.Combine(destination, CommitLog.Directory));
@@ -100,10 +103,10 @@ internal static class StoreSnapshot
             if (withSegments)
             {
                 Directory.CreateDirectory(Path.Combine(destination, SegmentFiles.Directory));
+                Directory.CreateDirectory(Path.Combine(destination, PackFiles.Directory));
                 var one = new List<(string, IStorageFile, long)>(1);
-                foreach (var name in segments)
+                foreach (var path in segments.Select(n => $"{SegmentFiles.Directory}/{n}").Concat(packs.Select(n => $"{PackFiles.Directory}/{n}")))
                 {
-                    var path = $"{SegmentFiles.Directory}/{name}";
                     if (!TryOpen(source, path, one))
                     {
                         return null;
@@ -129,7 +132,7 @@ internal static class StoreSnapshot
             {
                 MakeDurable(destination, withSegments);
             }
-            return new SnapshotCopy(0, pinned.Count + segments.Count, done, TimeSpan.Zero);
+            return new SnapshotCopy(0, pinned.Count + segments.Count + packs.Count, done, TimeSpan.Zero);
         }
         finally
         {
@@ -140,13 +143,13 @@ internal static class StoreSnapshot
         }
     }
 
-    private static long SegmentBytes(string root, List<string> names)
+    private static long DataBytes(string root, string directory, List<string> names)
     {
         if (names.Count == 0)
         {
             return 0;
         }
-        var lengths = new PhysicalFileSystem(root).ListFiles(SegmentFiles.Directory).ToDictionary(e => e.Name, e => e.Length, StringComparer.Ordinal);
+        var lengths = new PhysicalFileSystem(root).ListFiles(directory).ToDictionary(e => e.Name, e => e.Length, StringComparer.Ordinal);
         return names.Sum(n => lengths.GetValueOrDefault(n));
     }
 
@@ -222,6 +225,7 @@ internal static class StoreSnapshot
             if (withSegments)
             {
                 fs.SyncDirectory(SegmentFiles.Directory);
+                fs.SyncDirectory(PackFiles.Directory);
             }
             fs.SyncDirectory(string.Empty);
         }

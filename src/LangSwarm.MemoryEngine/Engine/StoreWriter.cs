@@ -205,8 +205,12 @@ internal sealed class StoreWriter(EngineCore core, Checkpointer checkpointer, Se
                     if (header.Type == RecordType.SessionDelete && entry is not null)
                     {
                         // A deleted session's files go away whole; the record lives only in the log.
-                        var last = entry.Segments[^1];
-                        RecordApplier.Apply(_core.Index, header, record, last.Segment, last.Length);
+                        (uint Location, long Offset) tail;
+                        lock (entry.Lock)
+                        {
+                            tail = entry.Tail;
+                        }
+                        RecordApplier.Apply(_core.Index, header, record, tail.Location, tail.Offset);
                         continue;
                     }
                     var (segment, offset) = _core.Appender.Append(entry, session, record);
@@ -257,6 +261,10 @@ internal sealed class StoreWriter(EngineCore core, Checkpointer checkpointer, Se
         uint segment;
         lock (entry.Lock)
         {
+            if (entry.Segments.Count == 0)
+            {
+                return; // a packed session: its next record creates its segment
+            }
             segment = entry.Segments[^1].Segment;
         }
         try

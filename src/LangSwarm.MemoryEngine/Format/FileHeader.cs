@@ -13,6 +13,9 @@ internal enum FileKind : byte
 
     /// <summary>The snapshot checkpoint of earlier builds (<c>index.ckpt</c>); no longer written (the index file replaced it).</summary>
     Checkpoint = 3,
+
+    /// <summary>A pack: the compacted records of several small sessions (<c>pack/*.pack</c>).</summary>
+    Pack = 4,
 }
 
 /// <summary>
@@ -24,7 +27,7 @@ internal enum FileKind : byte
 ///  8 u16   format version (1)
 /// 10 u16   header size (32)
 /// 12 u32   zero
-/// 16 u64   owner: session number (segment), first LSN (commit log), covered LSN (checkpoint)
+/// 16 u64   owner: session number (segment), first LSN (commit log), covered LSN (checkpoint), pack number (pack)
 /// 24 u32   sequence: segment number within the session (segment), else 0
 /// 28 u32   crc32c of bytes 0..27
 /// </code>

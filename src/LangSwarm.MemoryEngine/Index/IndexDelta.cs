@@ -44,6 +44,9 @@ internal sealed class IndexDelta
 
     public List<SessionSave> Saves { get; } = [];
 
+    /// <summary>The packs' keys to save and what their commit makes due.</summary>
+    public PackDelta Packs { get; private set; } = PackDelta.Empty;
+
     /// <summary>
     /// Captures the sessions changed since the last capture (the index's dirty list), or with
     /// <paramref name="all"/> every session (a rebuilt file).
@@ -70,6 +73,7 @@ internal sealed class IndexDelta
                 }
             }
         }
+        delta.Packs = index.Packs.Capture(all);
         if (all)
         {
             foreach (var e in dirty)

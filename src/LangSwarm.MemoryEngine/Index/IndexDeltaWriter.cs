@@ -38,6 +38,17 @@ internal static class IndexDeltaWriter
         {
             Write(tree, s, scratch);
         }
+        foreach (var (pack, image) in delta.Packs.Saves)
+        {
+            if (image is null)
+            {
+                tree.Delete(IndexKeys.ForPack(pack));
+                continue;
+            }
+            scratch.Clear();
+            image.Write(scratch);
+            tree.Put(IndexKeys.ForPack(pack), scratch.WrittenSpan);
+        }
     }
 
     private static void Write(BPlusTree tree, SessionSave s, ArrayBufferWriter<byte> scratch)

@@ -108,8 +108,10 @@ internal sealed class IndexFile : IDisposable
     /// </summary>
     public void UpgradeLayout(ISessionContentSource source)
     {
-        if (_layout >= IndexKeys.CurrentLayout || !HasCheckpoint)
+        if (_layout >= 3 || !HasCheckpoint)
         {
+            // Layout 4 only adds the pack keys and the packed session records, which a layout 3 file has none
+            // of: its first commit marks it.
             return;
         }
         var sessions = new List<SessionEntry>();
@@ -208,9 +210,26 @@ internal sealed class IndexFile : IDisposable
         return numbers;
     }
 
-    /// <summary>The last segment the committed file names for a session, or null when it holds no such session.</summary>
-    public uint? LastSegmentOf(ulong number) =>
-        _tree.TryGet(IndexKeys.ForSession(number), out var value) ? SessionRecord.ReadOutline(number, value).Segments[^1].Segment : null;
+    /// <summary>
+    /// The last segment the committed file names for a session (below its next one for a packed session without
+    /// one), or null when it holds no such session.
+    /// </summary>
+    public long? LastSegmentOf(ulong number) =>
+        _tree.TryGet(IndexKeys.ForSession(number), out var value) ? SessionRecord.ReadOutline(number, value).LastSegment : null;
+
+    /// <summary>Every pack the committed file holds (key space W).</summary>
+    public List<(uint Number, PackImage Image)> Packs()
+    {
+        var (from, to) = IndexKeys.Space(IndexKeys.Packs);
+        var packs = new List<(uint, PackImage)>();
+        _tree.Scan(from, to, (k, v) =>
+        {
+            var n = IndexKeys.PackOf(k);
+            packs.Add((n, PackImage.Read(n, v)));
+            return true;
+        });
+        return packs;
+    }
 
     private void MarkLayout()
     {

@@ -23,9 +23,11 @@ internal static class IndexKeys
     public const byte Layout = (byte)'V';
     public const byte Totals = (byte)'Z';
     public const byte Owing = (byte)'O';
+    // Next to the layout key, which every open reads anyway: reading the packs at open touches no session page.
+    public const byte Packs = (byte)'W';
 
     /// <summary>The key layout this build writes (the value of the <c>V</c> key); files without it are upgraded at open.</summary>
-    public const uint CurrentLayout = 3;
+    public const uint CurrentLayout = 4;
 
     /// <summary>The key of the layout marker.</summary>
     public static readonly byte[] LayoutKey = [Layout];
@@ -35,6 +37,20 @@ internal static class IndexKeys
 
     /// <summary>O number → empty: a session whose state owes an automatic summary or eviction (layout 3 on).</summary>
     public static byte[] ForOwing(ulong number) => Number(Owing, number);
+
+    /// <summary><c>W</c>, u32 pack number (big-endian).</summary>
+    public static byte[] ForPack(uint pack)
+    {
+        var key = new byte[5];
+        key[0] = Packs;
+        BinaryPrimitives.WriteUInt32BigEndian(key.AsSpan(1), pack);
+        return key;
+    }
+
+    /// <summary>The pack number of a <c>W</c> key.</summary>
+    public static uint PackOf(byte[] key) => key.Length == 5
+        ? BinaryPrimitives.ReadUInt32BigEndian(key.AsSpan(1))
+        : throw new InvalidDataException("Index pack key has the wrong length.");
 
     /// <summary>S number → session record.</summary>
     public static byte[] ForSession(ulong number) => Number(Session, number);

@@ -1,6 +1,7 @@
 using LangSwarm.Memory;
 using LangSwarm.MemoryEngine.Format.Codecs;
 using LangSwarm.MemoryEngine.Format;
+using LangSwarm.MemoryEngine.Log;
 
 namespace LangSwarm.MemoryEngine.Index;
 
@@ -85,7 +86,10 @@ internal static class RecordApplier
             decodedState.LiveMessages = 0;
             decodedState.LiveTokens = 0;
             entry = new SessionEntry(h.Session, decodedState) { LastLsn = h.Lsn, LastStateLength = length };
-            entry.Segments.Add(new SegmentExtent(segment, offset + length));
+            if (!PackFiles.IsPack(segment))
+            {
+                entry.Segments.Add(new SegmentExtent(segment, offset + length));
+            }
             return index.TryAdd(entry) ? null : $"session id '{decodedState.Metadata.SessionId}' appears under two numbers";
         }
         var summary = h.Type == RecordType.Summary ? SummaryCodec.Read(payload, entry.State.Metadata.SessionId) : null;
@@ -157,7 +161,11 @@ internal static class RecordApplier
             entry.Changed(relocated);
             entry.Touch();
             var last = entry.Segments.Count - 1;
-            if (last >= 0 && entry.Segments[last].Segment == segment)
+            if (PackFiles.IsPack(segment))
+            {
+                // A pack's records were placed by a compaction: the session's own segments do not move.
+            }
+            else if (last >= 0 && entry.Segments[last].Segment == segment)
             {
                 entry.Segments[last] = new SegmentExtent(segment, Math.Max(entry.Segments[last].Length, offset + length));
             }

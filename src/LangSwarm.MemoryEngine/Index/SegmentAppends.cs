@@ -9,18 +9,27 @@ internal static class SegmentAppends
     public static (uint Segment, long Offset) Append(this SegmentAppender appender, SessionEntry? entry, ulong session, ReadOnlySpan<byte> record)
     {
         (uint, long)? tail = null;
+        uint first = 0;
         if (entry is not null)
         {
             lock (entry.Lock)
             {
-                var last = entry.Segments[^1];
-                tail = (last.Segment, last.Length);
+                if (entry.Segments.Count > 0)
+                {
+                    var last = entry.Segments[^1];
+                    tail = (last.Segment, last.Length);
+                }
+                else
+                {
+                    // A packed session written again: its records from here on go to a segment of its own.
+                    first = entry.NextOwnSegment;
+                }
             }
         }
-        var (segment, offset, rolled) = appender.Append(session, tail, record);
-        if (rolled)
+        var (segment, offset, rolled) = appender.Append(session, tail, first, record);
+        if (rolled && entry is not null)
         {
-            lock (entry!.Lock)
+            lock (entry.Lock)
             {
                 entry.Segments.Add(new SegmentExtent(segment, offset));
                 entry.Changed();

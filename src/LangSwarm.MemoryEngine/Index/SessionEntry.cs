@@ -232,6 +232,20 @@ internal sealed class SessionEntry(ulong number, SessionState state, ISessionCon
     /// <summary>The session's segments in order, with their lengths; the last takes appends.</summary>
     public List<SegmentExtent> Segments { get; } = [];
 
+    /// <summary>Where its compacted records lie in a pack, when it was packed (FORMAT.md §5.3); null otherwise.</summary>
+    public PackGroup? Pack { get; set; }
+
+    /// <summary>
+    /// Where a record without a place of its own (a delete) is applied: the end of its newest segment, or the
+    /// start of its pack group. Caller holds the lock.
+    /// </summary>
+    public (uint Location, long Offset) Tail => Segments.Count > 0
+        ? (Segments[^1].Segment, Segments[^1].Length)
+        : (Log.PackFiles.Location(Pack!.Value.Pack), Pack.Value.Offset);
+
+    /// <summary>The number its next own segment takes: after its newest, or the pack group's next one.</summary>
+    public uint NextOwnSegment => Segments.Count > 0 ? Segments[^1].Segment + 1 : Pack?.NextSegment ?? 0;
+
     /// <summary>LSN of the last record applied (recovery skips records at or below it).</summary>
     public ulong LastLsn { get; set; }
 

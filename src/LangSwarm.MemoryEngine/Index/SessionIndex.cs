@@ -118,9 +118,13 @@ internal sealed class SessionIndex(long cacheBytes = long.MaxValue)
         return _reader is { } reader && reader.TryFind(sessionId, out number) && !_ledger.IsPending(number);
     }
 
+    /// <summary>The packs and the bytes their sessions name (FORMAT.md §5.3).</summary>
+    public PackTable Packs { get; } = new();
+
     /// <summary>Forgets every session and the file (an open that starts its recovery over).</summary>
     public void Reset()
     {
+        Packs.Clear();
         lock (_lock)
         {
             _cache = new SessionCache();
@@ -258,6 +262,11 @@ internal sealed class SessionIndex(long cacheBytes = long.MaxValue)
             _cache.Forget(entry);
             _listings.Drop(entry);
             _ledger.Removed(entry);
+        }
+        if (entry.Pack is { } group)
+        {
+            // Its compacted records go with it: erased from the pack once the delete is committed.
+            Packs.Leave(group);
         }
     }
 

@@ -12,6 +12,12 @@ namespace LangSwarm.MemoryEngine.Index;
 internal static class SessionRecord
 {
     private const byte Version = 1;
+
+    // A session with a pack group (FORMAT.md §6.3): version 1 plus the group after the segments.
+    private const byte PackedVersion = 2;
+
+    // Bit 0 of a message entry's flags: the record lies in a pack, the segment field is the pack number.
+    private const byte InPackFlag = 1;
     private const byte ColdFlag = 1;
 
     /// <summary>Longest segment a session record may name (the option allows 1 GiB segments, plus one record).</summary>
@@ -32,7 +38,7 @@ internal static class SessionRecord
     public static void Write(IBufferWriter<byte> output, SessionEntry e, int messages, int summaries)
     {
         var w = new PayloadWriter(output);
-        w.WriteByte(Version);
+        w.WriteByte(e.Pack is null ? Version : PackedVersion);
         w.WriteInt64((long)e.LastLsn);
         w.WriteInt64(e.DeadBytes);
         w.WriteInt32(e.LastStateLength);
@@ -45,6 +51,13 @@ internal static class SessionRecord
             w.WriteInt32((int)s.Segment);
             w.WriteInt64(s.Length);
         }
+        if (e.Pack is { } g)
+        {
+            w.WriteInt32((int)g.Pack);
+            w.WriteInt64(g.Offset);
+            w.WriteInt64(g.Length);
+            w.WriteInt32((int)g.NextSegment);
+        }
         StateCodec.Write(output, e.State);
     }
 
@@ -56,7 +69,7 @@ internal static class SessionRecord
         messages = head.Messages;
         summaries = head.Summaries;
         var state = StateCodec.Read(value[^r.Remaining..]);
-        var e = new SessionEntry(number, state, source) { LastLsn = head.LastLsn, DeadBytes = head.DeadBytes, LastStateLength = head.LastStateLength, Cold = head.Cold };
+        var e = new SessionEntry(number, state, source) { LastLsn = head.LastLsn, DeadBytes = head.DeadBytes, LastStateLength = head.LastStateLength, Cold = head.Cold, Pack = head.Pack };
         e.Segments.AddRange(head.Segments);
         return e;
     }
@@ -66,14 +79,16 @@ internal static class SessionRecord
     {
         var r = new PayloadReader(value);
         var head = ReadHead(number, ref r);
-        return new SessionOutline(number, head.Segments, head.DeadBytes, head.Cold, StateCodec.ReadStatus(value[^r.Remaining..]));
+        var (status, updated) = StateCodec.ReadStatus(value[^r.Remaining..]);
+        return new SessionOutline(number, head.Segments, head.DeadBytes, head.Cold, status, head.Pack, updated);
     }
 
-    private readonly record struct Head(ulong LastLsn, long DeadBytes, int LastStateLength, bool Cold, int Messages, int Summaries, SegmentExtent[] Segments);
+    private readonly record struct Head(ulong LastLsn, long DeadBytes, int LastStateLength, bool Cold, int Messages, int Summaries, SegmentExtent[] Segments, PackGroup? Pack);
 
     private static Head ReadHead(ulong number, ref PayloadReader r)
     {
-        if (r.ReadByte() != Version)
+        var version = r.ReadByte();
+        if (version is not Version and not PackedVersion)
         {
             throw new InvalidDataException($"Index session record {number} has an unknown version.");
         }
@@ -92,7 +107,8 @@ internal static class SessionRecord
             throw new InvalidDataException($"Index session record {number} counts {messages} messages and {summaries} summaries.");
         }
         var count = r.ReadInt32();
-        if (count < 1 || count > r.Remaining / 12)
+        // A packed session may have no segment of its own.
+        if (count < (version == PackedVersion ? 0 : 1) || count > r.Remaining / 12)
         {
             throw new InvalidDataException($"Index session record {number} lists {count} segments.");
         }
@@ -100,12 +116,23 @@ internal static class SessionRecord
         for (var i = 0; i < count; i++)
         {
             segments[i] = new SegmentExtent((uint)r.ReadInt32(), r.ReadInt64());
-            if (segments[i].Length < FileHeader.Size || segments[i].Length > MaxSegmentLength)
+            if (segments[i].Length < FileHeader.Size || segments[i].Length > MaxSegmentLength || segments[i].Segment >= Log.PackFiles.PackBit)
             {
                 throw new InvalidDataException($"Index segment extent of {segments[i].Length} bytes is out of range.");
             }
         }
-        return new Head(lastLsn, dead, lastState, (flags & ColdFlag) != 0, messages, summaries, segments);
+        PackGroup? pack = null;
+        if (version == PackedVersion)
+        {
+            var g = new PackGroup((uint)r.ReadInt32(), r.ReadInt64(), r.ReadInt64(), (uint)r.ReadInt32());
+            if (g.Pack is 0 or >= Log.PackFiles.PackBit || g.Offset < FileHeader.Size || g.Length < RecordHeader.Size || g.Length > MaxSegmentLength
+                || g.NextSegment >= Log.PackFiles.PackBit || (count > 0 && segments[0].Segment < g.NextSegment))
+            {
+                throw new InvalidDataException($"Index session record {number} names a pack group out of range.");
+            }
+            pack = g;
+        }
+        return new Head(lastLsn, dead, lastState, (flags & ColdFlag) != 0, messages, summaries, segments, pack);
     }
 
     /// <summary>
@@ -120,9 +147,10 @@ internal static class SessionRecord
         at += WriteVarint(v[at..], (ulong)m.Offset);
         at += WriteVarint(v[at..], (uint)m.Length);
         at += WriteVarint(v[at..], (uint)m.Tokens);
-        at += WriteVarint(v[at..], m.Segment);
+        var inPack = Log.PackFiles.IsPack(m.Segment);
+        at += WriteVarint(v[at..], inPack ? Log.PackFiles.NumberOf(m.Segment) : m.Segment);
         v[at++] = m.Role;
-        v[at++] = m.Flags;
+        v[at++] = (byte)(m.Flags | (inPack ? InPackFlag : 0));
         return v[..at].ToArray();
     }
 
@@ -138,11 +166,14 @@ internal static class SessionRecord
         var length = ReadVarint(v, ref at, sequence);
         var tokens = ReadVarint(v, ref at, sequence);
         var segment = ReadVarint(v, ref at, sequence);
-        if (at + 2 != v.Length || offset > long.MaxValue || length > int.MaxValue || tokens > int.MaxValue || segment > uint.MaxValue)
+        if (at + 2 != v.Length || offset > long.MaxValue || length > int.MaxValue || tokens > int.MaxValue || segment >= Log.PackFiles.PackBit
+            || (v[at + 1] & InPackFlag) != 0 && segment == 0)
         {
             throw new InvalidDataException($"Index message entry {sequence} does not parse.");
         }
-        var m = new MessageEntry(sequence, ticks, (long)offset, (int)length, (int)tokens, (uint)segment, v[at], v[at + 1], 0);
+        var flags = v[at + 1];
+        var location = (flags & InPackFlag) != 0 ? Log.PackFiles.Location((uint)segment) : (uint)segment;
+        var m = new MessageEntry(sequence, ticks, (long)offset, (int)length, (int)tokens, location, v[at], (byte)(flags & ~InPackFlag), 0);
         // The reads trust these to address a record inside a segment.
         if (m.Offset < FileHeader.Size || m.Length < RecordHeader.Size || m.Length > RecordHeader.Size + RecordHeader.MaxPayload
             || !PayloadReader.IsValidTicks(m.TimeTicks))

@@ -7,16 +7,19 @@ internal sealed class SegmentAppender(SegmentFiles files, long maxSegmentBytes)
 {
     /// <summary>
     /// Appends <paramref name="record"/> after <paramref name="tail"/> (the session's newest segment and its
-    /// length; null for a session's first record, which creates segment 0). <c>Rolled</c> says a new segment was
-    /// started for it: the caller records it in the session's entry.
+    /// length; null when it has none, which creates segment <paramref name="first"/>: 0 for a new session, the
+    /// next number for a packed one). <c>Rolled</c> says a segment was started for it: the caller records it in
+    /// the session's entry.
     /// </summary>
-    public (uint Segment, long Offset, bool Rolled) Append(ulong session, (uint Segment, long Length)? tail, ReadOnlySpan<byte> record)
+    public (uint Segment, long Offset, bool Rolled) Append(ulong session, (uint Segment, long Length)? tail, uint first, ReadOnlySpan<byte> record)
     {
         if (tail is not { } t)
         {
-            files.Create(session, 0);
-            files.Write(session, 0, FileHeader.Size, record);
-            return (0, FileHeader.Size, false);
+            // Like a new session's first segment, durable with the next checkpoint's sync of seg/; recovery
+            // reads on from the first number it may have (FORMAT.md §8 step 2).
+            files.Create(session, first);
+            files.Write(session, first, FileHeader.Size, record);
+            return (first, FileHeader.Size, true);
         }
         var (segment, length) = t;
         var rolled = false;
@@ -26,6 +29,10 @@ internal sealed class SegmentAppender(SegmentFiles files, long maxSegmentBytes)
             // segment never survives next to a hole in an earlier one (recovery reads them in order).
             files.Flush(session, segment);
             segment++;
+            if (segment >= PackFiles.PackBit)
+            {
+                throw new IOException($"Session {session} has used every segment number.");
+            }
             files.Create(session, segment);
             files.Flush(session, segment);
             files.SyncDirectory();

@@ -126,7 +126,12 @@ internal sealed class LogReplayer(IFileSystem fs, SegmentFiles files, SegmentApp
         if (h.Type == RecordType.SessionDelete && entry is not null)
         {
             // The session ends here: nothing to append, only its files to remove.
-            RecordApplier.Apply(index, h, record, entry.Segments[^1].Segment, entry.Segments[^1].Length);
+            (uint Location, long Offset) tail;
+            lock (entry.Lock)
+            {
+                tail = entry.Tail;
+            }
+            RecordApplier.Apply(index, h, record, tail.Location, tail.Offset);
             Records++;
             DeleteSegments(entry);
             return;

@@ -33,8 +33,15 @@ internal static class SegmentReplayer
     /// without it the first bad record ends the valid data (a torn tail).
     /// </summary>
     public static ScanResult Replay(SegmentFiles files, ulong session, uint segment, long start, long end, SessionIndex target, Hooks hooks, bool resync = false) =>
+        Replay((at, buffer) => files.Read(session, segment, at, buffer), segment, start, end, target, hooks, resync);
+
+    /// <summary>
+    /// <see cref="Replay(SegmentFiles, ulong, uint, long, long, SessionIndex, Hooks, bool)"/> over any file:
+    /// records are applied at <paramref name="location"/> (a segment number, or a pack's location).
+    /// </summary>
+    public static ScanResult Replay(StreamingRecordScanner.PositionalRead read, uint location, long start, long end, SessionIndex target, Hooks hooks, bool resync = false) =>
         StreamingRecordScanner.Scan(
-            (at, buffer) => files.Read(session, segment, at, buffer),
+            read,
             start,
             end,
             (long offset, in RecordHeader h, ReadOnlySpan<byte> record) =>
@@ -47,7 +54,7 @@ internal static class SegmentReplayer
                 {
                     return; // an older copy of what the session holds
                 }
-                if (RecordApplier.Apply(target, h, record, segment, offset) is { } why)
+                if (RecordApplier.Apply(target, h, record, location, offset) is { } why)
                 {
                     hooks.Refused?.Invoke(offset, h, why);
                     return;

@@ -17,8 +17,40 @@ internal sealed class SegmentSweep(IFileSystem fs, SegmentFiles files, SessionIn
     /// <summary>A segment file the listing shows differently from the index, with its length then.</summary>
     public readonly record struct Finding(ulong Session, uint Segment, long ListedLength);
 
-    /// <summary>Files in <c>seg/</c> that are not segments (reported, left alone).</summary>
+    /// <summary>Files in <c>seg/</c> and <c>pack/</c> that are not the store's (reported, left alone).</summary>
     public List<string> Foreign { get; } = [];
+
+    /// <summary>
+    /// Deletes the packs the index does not name (written by a compaction whose commit a crash cut off, or left
+    /// with nothing live by one that committed) and the temporary files of packs cut short. Packs are made only
+    /// by a vacuum, which waits for the sweep; returns the files deleted.
+    /// </summary>
+    public int SweepPacks(PackFiles packs)
+    {
+        var deleted = 0;
+        foreach (var (name, _) in fs.ListFiles(PackFiles.Directory))
+        {
+            if (PackFiles.IsTempName(name))
+            {
+                packs.DeleteTemp(name);
+                deleted++;
+            }
+            else if (!PackFiles.TryParseName(name, out var pack))
+            {
+                Foreign.Add($"{PackFiles.Directory}/{name}");
+            }
+            else if (!index.Packs.Holds(pack))
+            {
+                packs.Delete(pack);
+                deleted++;
+            }
+        }
+        if (deleted > 0)
+        {
+            packs.SyncDirectory();
+        }
+        return deleted;
+    }
 
     /// <summary>Lists the segments and returns every one that differs from the index, and every named one the listing lacks.</summary>
     public List<Finding> Find(CancellationToken cancellationToken)
@@ -83,8 +115,10 @@ internal sealed class SegmentSweep(IFileSystem fs, SegmentFiles files, SessionIn
             // Below the session's segments, a set a committed compaction superseded; far above them, a
             // compaction's set that never committed. Just above the last one, a roll cut short, which the next
             // roll starts over.
-            var last = LastNamed(entry);
-            var stray = segment < last || segment >= last + OpeningRecord.RewriteSegmentGap;
+            var (last, packedOnly) = LastNamed(entry);
+            // A packed session names no segment: its next one is where a write after the pack starts.
+            var stray = packedOnly ? segment <= last || segment >= last + OpeningRecord.RewriteSegmentGap
+                : segment < last || segment >= last + OpeningRecord.RewriteSegmentGap;
             return exists && stray ? Delete(session, segment) : 0;
         }
         var length = exists ? files.Length(session, segment) : (long?)null;
@@ -112,11 +146,11 @@ internal sealed class SegmentSweep(IFileSystem fs, SegmentFiles files, SessionIn
         return Math.Max(1, length); // at least 1: a file went, even one holding only its header
     }
 
-    private static uint LastNamed(SessionEntry entry)
+    private static (long Last, bool PackedOnly) LastNamed(SessionEntry entry)
     {
         lock (entry.Lock)
         {
-            return entry.Segments.Count > 0 ? entry.Segments[^1].Segment : 0;
+            return entry.Segments.Count > 0 ? (entry.Segments[^1].Segment, false) : ((long)entry.NextOwnSegment - 1, entry.Pack is not null);
         }
     }
 

@@ -24,7 +24,7 @@ namespace LangSwarm.MemoryEngine.Recovery;
 /// which the engine runs after the open. Every step is idempotent (records are applied only above each
 /// session's last LSN), so a crash inside recovery is repaired by the next recovery.
 /// </summary>
-internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentAppender appender, SessionIndex index, IndexFile? indexFile, string? indexProblem, ISessionContentSource contentSource)
+internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, PackFiles packs, SegmentAppender appender, SessionIndex index, IndexFile? indexFile, string? indexProblem, ISessionContentSource contentSource)
 {
     /// <summary>
     /// How far past the checkpoint an unclean open moves the next LSN (FORMAT.md §8): above every LSN a record
@@ -60,8 +60,10 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
 
     public ulong CoveredLsn { get; private set; }
 
-    /// <summary>Segment files recovery read past their header.</summary>
-    public int SegmentFilesRead => Tails.FilesRead;
+    /// <summary>Segment files (and packs) recovery read past their header.</summary>
+    public int SegmentFilesRead => Tails.FilesRead + (_packScanner?.FilesRead ?? 0);
+
+    private PackScanner? _packScanner;
 
     /// <summary>
     /// True when this recovery read only the sessions the logs name: files a crash may have left behind are
@@ -126,7 +128,7 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
         }
         sw.Stop();
         var totals = index.Totals(); // the file's totals plus what recovery changed: no pass over every session
-        return new RecoveryResult(loaded, problem, (int)totals.Sessions, totals.Messages, Tails.Records, _logs.Records, Tally.Torn, Tally.Damage, Tally.Foreign, sw.Elapsed)
+        return new RecoveryResult(loaded, problem, (int)totals.Sessions, totals.Messages, Tails.Records + (_packScanner?.Records ?? 0), _logs.Records, Tally.Torn, Tally.Damage, Tally.Foreign, sw.Elapsed)
         {
             CheckpointLoadTime = checkpointTime,
             SegmentScanTime = segmentTime,
@@ -167,6 +169,14 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
                 {
                     Tails.Scan(SegmentFiles.NameFor(session, l.Segment), session, l.Segment, entry, files.Length(session, l.Segment));
                     next = l.Segment + 1;
+                }
+                else
+                {
+                    // A packed session: a write after the pack started its own segments at this number.
+                    lock (entry.Lock)
+                    {
+                        next = entry.NextOwnSegment;
+                    }
                 }
             }
             else if (session < _checkpointNextSession)
@@ -209,6 +219,28 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
             index.Attach(null, empty: true); // nothing loads from it: the segments rebuild the index
             return (false, $"index file ignored: {ex.Message}");
         }
+        index.Packs.Clear();
+        try
+        {
+            foreach (var (number, image) in indexFile.Packs())
+            {
+                if (!packs.Exists(number))
+                {
+                    // Its sessions' records are gone with it: only the files can say which sessions are left.
+                    Tally.Damage.Add(new StoreDamage(PackFiles.PathFor(number), 0, image.Length, "pack file is missing; the index is rebuilt from the files"));
+                    index.Packs.Clear();
+                    index.Attach(null, empty: true);
+                    return (false, $"index file ignored: pack {PackFiles.PathFor(number)} is missing");
+                }
+                index.Packs.Load(number, image);
+            }
+        }
+        catch (InvalidDataException ex)
+        {
+            index.Packs.Clear();
+            index.Attach(null, empty: true);
+            return (false, $"index file ignored: {ex.Message}");
+        }
         CoveredLsn = indexFile.CoveredLsn;
         NextLsn = Math.Max(indexFile.NextLsn, indexFile.CoveredLsn);
         NextSession = Math.Max(1, indexFile.NextSession);
@@ -221,9 +253,18 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
     {
         // The checkpoint's own: after a replay, a session the log created holds a higher number.
         var checkpointSessions = _checkpointNextSession;
+        if (!_checkpointLoaded)
+        {
+            // Without a loaded index the packs come first: every record in a session's own segments came after
+            // the group its pack holds. With one, the index names every pack and every group (packs never change
+            // but by erasure), and a pack it does not name is left to the sweep.
+            _packScanner = new PackScanner(fs, packs, index, Tally);
+            _packScanner.ScanAll();
+        }
         var listing = fs.ListFiles(SegmentFiles.Directory);
         _missing.AddRange(MissingSegments.Repair(files, index, MissingSegments.Present(listing)));
         var rewriteFloors = new Dictionary<ulong, uint>();
+        var highest = new Dictionary<ulong, uint>();
         foreach (var (name, fileLength) in listing)
         {
             if (!SegmentFiles.TryParseName(name, out var session, out var segment))
@@ -231,6 +272,7 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
                 Tally.Foreign.Add($"{SegmentFiles.Directory}/{name}");
                 continue;
             }
+            highest[session] = Math.Max(segment, highest.GetValueOrDefault(session));
             index.TryGet(session, out var entry);
             if (entry is null && session < checkpointSessions)
             {
@@ -252,6 +294,7 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, SegmentA
             Tails.Scan(name, session, segment, entry, fileLength);
             NextSession = Math.Max(NextSession, session + 1);
         }
+        _packScanner?.SetNextSegments(highest);
         // Finish deletes whose record reached a segment (stores written before deletes bypassed segments).
         foreach (var (name, _) in Tails.DeletedInSegments.Count == 0 ? [] : listing)
         {

@@ -20,11 +20,14 @@ internal static class GoldenVectorSet
     public const string SegmentFile = "segment-000000000000002a-00000000.seg";
     public const string LogFile = "commit-0000000000000001.log";
     public const string IndexFile = "index.btree";
+    public const string PackFile = "pack-00000001.pack";
+    public const string PackedIndexFile = "index-packed.btree";
+    public const uint Pack = 1;
 
     /// <summary>2026-01-02T03:04:05Z, the origin of every time in the vectors.</summary>
     public static readonly DateTimeOffset T0 = new(2026, 1, 2, 3, 4, 5, TimeSpan.Zero);
 
-    /// <summary>The three files, by name.</summary>
+    /// <summary>The five files, by name.</summary>
     public static IReadOnlyDictionary<string, byte[]> Build()
     {
         var records = Records();
@@ -40,12 +43,55 @@ internal static class GoldenVectorSet
                 segment.Write(r.Bytes);
             }
         }
+        // Session A compacted into pack 1 (FORMAT.md §10): its opening record, then the records still live, in
+        // LSN order: messages 4 and 5 (LSNs 5, 6), the summary (LSN 7) and the newest state (LSN 9).
+        var pack = new ArrayBufferWriter<byte>();
+        Header(pack, new FileHeader(FileKind.Pack, FileHeader.CurrentVersion, Pack, 0));
+        var group = GroupOf(records);
+        foreach (var r in group)
+        {
+            pack.Write(r);
+        }
         return new Dictionary<string, byte[]>
         {
             [SegmentFile] = segment.WrittenSpan.ToArray(),
             [LogFile] = log.WrittenSpan.ToArray(),
-            [IndexFile] = Index(records, segment.WrittenCount),
+            [IndexFile] = Index(SegmentPlacement(records), segment.WrittenCount, packed: null),
+            [PackFile] = pack.WrittenSpan.ToArray(),
+            [PackedIndexFile] = Index(PackPlacement(group), segment.WrittenCount, packed: pack.WrittenCount),
         };
+    }
+
+    /// <summary>Session A's group: the opening record of its newest state, then its live messages, summary and newest state.</summary>
+    private static List<byte[]> GroupOf(List<(ulong Session, byte[] Bytes)> records)
+    {
+        var a = records.Where(r => r.Session == SessionA).Select(r => r.Bytes).ToList();
+        var newestState = a.Last(r => HeaderOf(r).Type == RecordType.SessionState);
+        var state = Format.Codecs.StateCodec.Read(Payload(newestState));
+        var group = new List<byte[]> { OpeningRecord.Encode(SessionA, state, keepLastSequence: false) };
+        group.AddRange(a.Where(r => HeaderOf(r) is { Type: RecordType.Message, Sequence: > 3 } or { Type: RecordType.Summary } || ReferenceEquals(r, newestState)));
+        return group;
+    }
+
+    private static RecordHeader HeaderOf(byte[] record) => RecordHeader.TryRead(record, out var h, out _) ? h : throw new InvalidDataException("bad header");
+
+    /// <summary>Session A's records with their offsets in its segment.</summary>
+    private static List<(RecordHeader Header, byte[] Bytes, long Offset)> SegmentPlacement(List<(ulong Session, byte[] Bytes)> records) =>
+        Place(records.Where(r => r.Session == SessionA).Select(r => r.Bytes));
+
+    /// <summary>Session A's group records with their offsets in the pack (the opening record left out: it is no entry's).</summary>
+    private static List<(RecordHeader Header, byte[] Bytes, long Offset)> PackPlacement(List<byte[]> group) => Place(group).Skip(1).ToList();
+
+    private static List<(RecordHeader Header, byte[] Bytes, long Offset)> Place(IEnumerable<byte[]> records)
+    {
+        var placed = new List<(RecordHeader, byte[], long)>();
+        long at = FileHeader.Size;
+        foreach (var bytes in records)
+        {
+            placed.Add((HeaderOf(bytes), bytes, at));
+            at += bytes.Length;
+        }
+        return placed;
     }
 
     private static void Header(ArrayBufferWriter<byte> output, FileHeader header)
@@ -149,32 +195,31 @@ internal static class GoldenVectorSet
 
     /// <summary>
     /// A three-page index file as a checkpoint after LSN 12 writes it: meta page 0 (transaction 0, the empty
-    /// tree), meta page 1 (transaction 1), and page 2, the one leaf, holding session A in every key space.
+    /// tree), meta page 1 (transaction 1), and page 2, the one leaf, holding session A in every key space: in its
+    /// segment, or (<paramref name="packed"/>: the pack's length) packed in pack 1 after a compaction.
     /// </summary>
-    private static byte[] Index(List<(ulong Session, byte[] Bytes)> records, int segmentLength)
+    private static byte[] Index(List<(RecordHeader Header, byte[] Bytes, long Offset)> placed, int segmentLength, int? packed)
     {
-        // Session A's records with their offsets in the segment.
-        var placed = new List<(RecordHeader Header, byte[] Bytes, long Offset)>();
-        long at = FileHeader.Size;
-        foreach (var (session, bytes) in records)
-        {
-            if (session != SessionA)
-            {
-                continue;
-            }
-            RecordHeader.TryRead(bytes, out var h, out _);
-            placed.Add((h, bytes, at));
-            at += bytes.Length;
-        }
         var state = Format.Codecs.StateCodec.Read(Payload(placed[^1].Bytes));
         var entry = new SessionEntry(SessionA, state)
         {
             LastLsn = placed[^1].Header.Lsn,
-            // The first state record, the three evicted messages and the Evict record itself are dead.
-            DeadBytes = placed.Where(p => p.Header.Type == RecordType.Evict || (p.Header.Type == RecordType.Message && p.Header.Sequence <= 3) || p.Header.Lsn == 1).Sum(p => (long)p.Bytes.Length),
+            // The first state record, the three evicted messages and the Evict record itself are dead; a
+            // compaction keeps none of them.
+            DeadBytes = packed is null ? placed.Where(p => p.Header.Type == RecordType.Evict || (p.Header.Type == RecordType.Message && p.Header.Sequence <= 3) || p.Header.Lsn == 1).Sum(p => (long)p.Bytes.Length) : 0,
             LastStateLength = placed[^1].Bytes.Length,
         };
-        entry.Segments.Add(new SegmentExtent(0, segmentLength));
+        var location = 0u;
+        if (packed is { } packLength)
+        {
+            // The group runs from the header to the end of the pack; its session's own segment 0 is gone.
+            entry.Pack = new PackGroup(Pack, FileHeader.Size, packLength - FileHeader.Size, 1);
+            location = Log.PackFiles.Location(Pack);
+        }
+        else
+        {
+            entry.Segments.Add(new SegmentExtent(0, segmentLength));
+        }
         var live = placed.Where(p => p.Header.Type == RecordType.Message && p.Header.Sequence > 3).ToList();
         var summary = placed.Single(p => p.Header.Type == RecordType.Summary);
 
@@ -191,9 +236,15 @@ internal static class GoldenVectorSet
             (IndexKeys.ForStatus(state.Metadata.Status, state.Metadata.UpdatedAt.UtcTicks, SessionA), []),
             (IndexKeys.LayoutKey, [0, 0, 0, (byte)IndexKeys.CurrentLayout]),
             (IndexKeys.ForSummary(SessionA, 0), Payload(summary.Bytes)),
-            // One active session; its live messages, one summary, dead bytes and one segment (layout 3 on).
-            (IndexKeys.TotalsKey, new StoreTotals(1, 1, 0, live.Count, 1, entry.DeadBytes, 1, segmentLength, 0).Encode()),
+            // One active session; its live messages, one summary, dead bytes and its segments (layout 3 on).
+            (IndexKeys.TotalsKey, new StoreTotals(1, 1, 0, live.Count, 1, entry.DeadBytes, entry.Segments.Count, entry.Segments.Sum(x => x.Length), 0).Encode()),
         };
+        if (entry.Pack is { } g)
+        {
+            var image = new ArrayBufferWriter<byte>();
+            new PackImage(g.Offset + g.Length, g.Length, []).Write(image);
+            entries.Add((IndexKeys.ForPack(Pack), image.WrittenSpan.ToArray()));
+        }
         if (SavedImage.Owes(state))
         {
             entries.Add((IndexKeys.ForOwing(SessionA), []));
@@ -201,7 +252,7 @@ internal static class GoldenVectorSet
         foreach (var m in live)
         {
             var h = m.Header;
-            entries.Add((IndexKeys.ForMessage(SessionA, h.Sequence), SessionRecord.EncodeMessage(new MessageEntry(h.Sequence, h.TimeTicks, m.Offset, m.Bytes.Length, h.Tokens, 0, h.Role, (byte)(h.Flags & RecordFlags.HasCalls), 0))));
+            entries.Add((IndexKeys.ForMessage(SessionA, h.Sequence), SessionRecord.EncodeMessage(new MessageEntry(h.Sequence, h.TimeTicks, m.Offset, m.Bytes.Length, h.Tokens, location, h.Role, (byte)(h.Flags & RecordFlags.HasCalls), 0))));
             var time = new byte[8];
             System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(time, h.TimeTicks);
             entries.Add((IndexKeys.ForRole(SessionA, (MessageRole)h.Role, h.Sequence), time));

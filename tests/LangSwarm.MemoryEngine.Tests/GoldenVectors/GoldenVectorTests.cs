@@ -21,9 +21,20 @@ namespace LangSwarm.MemoryEngine.Tests.GoldenVectors;
 /// </summary>
 public sealed class GoldenVectorTests
 {
-    public static TheoryData<string> Files => [GoldenVectorSet.SegmentFile, GoldenVectorSet.LogFile, GoldenVectorSet.IndexFile];
+    public static TheoryData<string> Files => [GoldenVectorSet.SegmentFile, GoldenVectorSet.LogFile, GoldenVectorSet.IndexFile, GoldenVectorSet.PackFile, GoldenVectorSet.PackedIndexFile];
 
-    public static TheoryData<string> RecordFiles => [GoldenVectorSet.SegmentFile, GoldenVectorSet.LogFile];
+    public static TheoryData<string> RecordFiles => [GoldenVectorSet.SegmentFile, GoldenVectorSet.LogFile, GoldenVectorSet.PackFile];
+
+    public static TheoryData<string> IndexFiles => [GoldenVectorSet.IndexFile, GoldenVectorSet.PackedIndexFile];
+
+    private static FileKind KindOf(string name) => name switch
+    {
+        GoldenVectorSet.SegmentFile => FileKind.Segment,
+        GoldenVectorSet.PackFile => FileKind.Pack,
+        _ => FileKind.CommitLog,
+    };
+
+    private static bool IsIndex(string name) => name is GoldenVectorSet.IndexFile or GoldenVectorSet.PackedIndexFile;
 
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
@@ -68,8 +79,7 @@ public sealed class GoldenVectorTests
     public void EveryRecord_ReencodesByteForByte(string name)
     {
         var bytes = Read(name);
-        var kind = name == GoldenVectorSet.SegmentFile ? FileKind.Segment : FileKind.CommitLog;
-        Assert.Equal(FileHeaderStatus.Ok, FileHeader.TryRead(bytes, kind, out var fileHeader));
+        Assert.Equal(FileHeaderStatus.Ok, FileHeader.TryRead(bytes, KindOf(name), out var fileHeader));
         var header = new byte[FileHeader.Size];
         fileHeader.WriteTo(header);
         Assert.Equal(bytes[..FileHeader.Size], header);
@@ -109,13 +119,14 @@ public sealed class GoldenVectorTests
             Assert.Equal(record, fast.WrittenSpan.ToArray());
             records++;
         }
-        Assert.Equal(name == GoldenVectorSet.SegmentFile ? 9 : 12, records);
+        Assert.Equal(name switch { GoldenVectorSet.SegmentFile => 9, GoldenVectorSet.PackFile => 5, _ => 12 }, records);
     }
 
-    [Fact]
-    public void IndexVector_ReencodesPageForPage()
+    [Theory]
+    [MemberData(nameof(IndexFiles))]
+    public void IndexVector_ReencodesPageForPage(string name)
     {
-        var file = Read(GoldenVectorSet.IndexFile);
+        var file = Read(name);
         Assert.Equal(3 * BTreePageHeader.PageSize, file.Length);
         for (uint slot = 0; slot < 2; slot++)
         {
@@ -144,6 +155,12 @@ public sealed class GoldenVectorTests
                 var entry = SessionRecord.Read(IndexKeys.NumberOf(key), value, null!, out var messages, out var summaries);
                 var again = new ArrayBufferWriter<byte>();
                 SessionRecord.Write(again, entry, messages, summaries);
+                Assert.Equal(value, again.WrittenSpan.ToArray());
+            }
+            else if (key[0] == IndexKeys.Packs)
+            {
+                var again = new ArrayBufferWriter<byte>();
+                PackImage.Read(IndexKeys.PackOf(key), value).Write(again);
                 Assert.Equal(value, again.WrittenSpan.ToArray());
             }
         }
@@ -181,6 +198,36 @@ public sealed class GoldenVectorTests
         var segment = Read(GoldenVectorSet.SegmentFile);
         Assert.Equal(log.Take(9).Select(r => r.Record), Records(segment).Select(r => r.Record));
         Assert.Equal(0x2aUL, BinaryPrimitives.ReadUInt64LittleEndian(segment.AsSpan(16)));
+
+        // The pack (kind 4, owner = pack 1) holds session A's group: an opening record (LSN 0, no counters, last
+        // sequence 0), then the live records byte for byte as the log has them: messages 4 and 5, the summary and
+        // the newest state (LSNs 5, 6, 7, 9).
+        var pack = Read(GoldenVectorSet.PackFile);
+        Assert.Equal(4, pack[6]);
+        Assert.Equal(1UL, BinaryPrimitives.ReadUInt64LittleEndian(pack.AsSpan(16)));
+        var group = Records(pack).ToList();
+        var opening = HeaderOf(group[0].Record);
+        Assert.Equal((RecordType.SessionState, 0UL, 0L, GoldenVectorSet.SessionA), (opening.Type, opening.Lsn, opening.Sequence, opening.Session));
+        var openingState = StateCodec.Read(GoldenVectorSet.Payload(group[0].Record));
+        Assert.Equal((0, 0L, "golden-a"), (openingState.LiveMessages, openingState.LiveTokens, openingState.Metadata.SessionId));
+        Assert.Equal(new ulong[] { 5, 6, 7, 9 }.Select(n => log[(int)n - 1].Record), group.Skip(1).Select(r => r.Record));
+
+        // The packed index names no segment of A, its group (pack 1, from 32 to the end, next segment 1), and
+        // message entries in the pack (flag bit 0, segment field = pack number 1).
+        var packed = Describe(GoldenVectorSet.PackedIndexFile, Read(GoldenVectorSet.PackedIndexFile));
+        var entries = packed["leaf"]!["entries"]!.AsArray();
+        var record = entries.Single(e => (string?)e!["space"] == "S")!["session_record"]!;
+        Assert.Empty(record["segments"]!.AsArray());
+        var g = record["pack_group"]!;
+        Assert.Equal((1u, 32L, (long)pack.Length - 32, 1u), ((uint)g["pack"]!, (long)g["offset"]!, (long)g["length"]!, (uint)g["next_segment"]!));
+        Assert.All(entries.Where(e => (string?)e!["space"] == "M"), e =>
+        {
+            var value = Convert.FromHexString((string)e!["value"]!);
+            Assert.Equal((1, 1), (value[^3], value[^1] & 1)); // segment field 1, flag bit 0
+            Assert.True((bool)e["message_entry"]!["in_pack"]!);
+        });
+        var w = entries.Single(e => (string?)e!["space"] == "W")!["pack"]!;
+        Assert.Equal(((long)pack.Length, (long)pack.Length - 32, 0), ((long)w["length"]!, (long)w["live"]!, w["erase"]!.AsArray().Count));
     }
 
     private static RecordHeader HeaderOf(byte[] record) => RecordHeader.TryRead(record, out var h, out _) ? h : throw new InvalidDataException("bad header");
@@ -200,12 +247,11 @@ public sealed class GoldenVectorTests
     }
 
     /// <summary>The decoded content of a vector, as the expected-content files hold it.</summary>
-    private static JsonObject Describe(string name, byte[] bytes) => name == GoldenVectorSet.IndexFile ? DescribeIndex(bytes) : DescribeRecords(name, bytes);
+    private static JsonObject Describe(string name, byte[] bytes) => IsIndex(name) ? DescribeIndex(bytes) : DescribeRecords(name, bytes);
 
     private static JsonObject DescribeRecords(string name, byte[] bytes)
     {
-        var kind = name == GoldenVectorSet.SegmentFile ? FileKind.Segment : FileKind.CommitLog;
-        FileHeader.TryRead(bytes, kind, out var fh);
+        FileHeader.TryRead(bytes, KindOf(name), out var fh);
         var records = new JsonArray();
         foreach (var (offset, record) in Records(bytes))
         {
@@ -333,7 +379,8 @@ public sealed class GoldenVectorTests
                         ["offset"] = me.Offset,
                         ["length"] = me.Length,
                         ["tokens"] = me.Tokens,
-                        ["segment"] = me.Segment,
+                        ["segment"] = Log.PackFiles.NumberOf(me.Segment),
+                        ["in_pack"] = Log.PackFiles.IsPack(me.Segment),
                         ["role"] = me.Role,
                         ["flags"] = me.Flags,
                     };
@@ -350,6 +397,20 @@ public sealed class GoldenVectorTests
                         ["summaries"] = summaries,
                         ["segments"] = new JsonArray([.. se.Segments.Select(x => (JsonNode)new JsonObject { ["segment"] = x.Segment, ["length"] = x.Length })]),
                         ["session_id"] = se.State.Metadata.SessionId,
+                    };
+                    if (se.Pack is { } g)
+                    {
+                        e["session_record"]!["pack_group"] = new JsonObject { ["pack"] = g.Pack, ["offset"] = g.Offset, ["length"] = g.Length, ["next_segment"] = g.NextSegment };
+                    }
+                    break;
+                case IndexKeys.Packs:
+                    var pi = PackImage.Read(IndexKeys.PackOf(key), value);
+                    e["pack"] = new JsonObject
+                    {
+                        ["number"] = IndexKeys.PackOf(key),
+                        ["length"] = pi.Length,
+                        ["live"] = pi.Live,
+                        ["erase"] = new JsonArray([.. pi.Erase.Select(x => (JsonNode)new JsonObject { ["offset"] = x.Offset, ["length"] = x.Length })]),
                     };
                     break;
                 case IndexKeys.Totals:

@@ -37,8 +37,8 @@ internal static class StateCodec
         w.WriteInt64(BitConverter.DoubleToInt64Bits(m.EvictionLowWater));
     }
 
-    /// <summary>The status of a state payload, read past the ids and times only.</summary>
-    public static SessionStatus ReadStatus(ReadOnlySpan<byte> payload)
+    /// <summary>The status and updated time of a state payload, read past the ids only.</summary>
+    public static (SessionStatus Status, long UpdatedTicks) ReadStatus(ReadOnlySpan<byte> payload)
     {
         var r = new PayloadReader(payload);
         var version = r.ReadByte();
@@ -49,8 +49,8 @@ internal static class StateCodec
         r.SkipString();
         r.SkipString();
         _ = r.ReadInt64();
-        _ = r.ReadInt64();
-        return (SessionStatus)r.ReadByte();
+        var updated = r.ReadInt64();
+        return ((SessionStatus)r.ReadByte(), updated);
     }
 
     public static SessionState Read(ReadOnlySpan<byte> payload)

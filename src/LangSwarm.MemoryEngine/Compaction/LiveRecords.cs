@@ -1,0 +1,190 @@
+using System.Buffers;
+using K4os.Compression.LZ4;
+using LangSwarm.Memory;
+using LangSwarm.MemoryEngine.Format;
+using LangSwarm.MemoryEngine.Index;
+using LangSwarm.MemoryEngine.Log;
+
+namespace LangSwarm.MemoryEngine.Compaction;
+
+/// <summary>
+/// Step 1 of a compaction (FORMAT.md §10): the records of one session that still matter, in LSN order, read from
+/// its pack group and its own segments as they were when it started: live messages (each sequence once), every
+/// summary (each LSN once) and the newest state. Archived sessions' messages come back in the cold form.
+/// </summary>
+internal sealed class LiveRecords
+{
+    private LiveRecords(SessionEntry entry)
+    {
+        lock (entry.Lock)
+        {
+            OldSegments = [.. entry.Segments];
+            OldPack = entry.Pack;
+            Live = [.. entry.LoadMessages().Select(m => m.Sequence)];
+            SnapshotLsn = entry.LastLsn;
+            State = entry.State.Clone();
+            Cold = State.Metadata.Status == SessionStatus.Archived;
+        }
+    }
+
+    /// <summary>The session's own segments when the gathering started.</summary>
+    public List<SegmentExtent> OldSegments { get; }
+
+    /// <summary>Its pack group when the gathering started.</summary>
+    public PackGroup? OldPack { get; }
+
+    /// <summary>Its last applied LSN when the gathering started: the switch happens only if it is unchanged.</summary>
+    public ulong SnapshotLsn { get; }
+
+    public SessionState State { get; }
+
+    /// <summary>Archived: its messages are kept in the cold form.</summary>
+    public bool Cold { get; }
+
+    /// <summary>The records kept, in LSN order.</summary>
+    public List<(ulong Lsn, byte[] Bytes, RecordHeader Header)> Keep { get; } = [];
+
+    /// <summary>Bytes of the records kept.</summary>
+    public long Bytes { get; private set; }
+
+    private HashSet<long> Live { get; }
+
+    /// <summary>The number of its newest own segment (below its next one when it has none).</summary>
+    public long LastSegment => OldSegments.Count > 0 ? OldSegments[^1].Segment : (long)(OldPack?.NextSegment ?? 0) - 1;
+
+    /// <summary>Gathers a session's live records; null when its files went meanwhile (deleted).</summary>
+    public static LiveRecords? Gather(SessionEntry entry, RecordFiles files)
+    {
+        var live = new LiveRecords(entry);
+        var takenMessages = new HashSet<long>();
+        var takenSummaries = new HashSet<ulong>();
+        byte[]? lastState = null;
+        RecordHeader lastStateHeader = default;
+        void Visit(long offset, in RecordHeader h, ReadOnlySpan<byte> record)
+        {
+            if (h.Lsn > live.SnapshotLsn)
+            {
+                return;
+            }
+            switch (h.Type)
+            {
+                case RecordType.Message when live.Live.Contains(h.Sequence) && takenMessages.Add(h.Sequence):
+                    live.Keep.Add((h.Lsn, live.Cold ? Recompress(h, record) : record.ToArray(), h));
+                    break;
+                case RecordType.Summary when h.Lsn != 0 && takenSummaries.Add(h.Lsn):
+                    live.Keep.Add((h.Lsn, record.ToArray(), h));
+                    break;
+                case RecordType.SessionState:
+                    lastState = record.ToArray();
+                    lastStateHeader = h;
+                    break;
+            }
+        }
+        try
+        {
+            if (live.OldPack is { } group)
+            {
+                var location = PackFiles.Location(group.Pack);
+                StreamingRecordScanner.Scan((at, buffer) => files.Read(entry.Number, location, at, buffer), group.Offset, group.Offset + group.Length, Visit, resync: true);
+            }
+            foreach (var seg in live.OldSegments)
+            {
+                var segment = seg.Segment;
+                StreamingRecordScanner.Scan((at, buffer) => files.Segments.Read(entry.Number, segment, at, buffer), FileHeader.Size, seg.Length, Visit, resync: true);
+            }
+        }
+        catch (FileNotFoundException)
+        {
+            return null; // deleted meanwhile: nothing to compact
+        }
+        if (lastState is not null)
+        {
+            live.Keep.Add((lastStateHeader.Lsn, lastState, lastStateHeader));
+        }
+        live.Keep.Sort((a, b) => a.Lsn.CompareTo(b.Lsn));
+        foreach (var k in live.Keep)
+        {
+            live.Bytes += k.Bytes.Length;
+        }
+        return live;
+    }
+
+    /// <summary>The opening record of the new set (LSN 0, no counters): a scan from nothing recreates the session from it.</summary>
+    public byte[] Opening(ulong number) => OpeningRecord.Encode(number, State, keepLastSequence: false);
+
+    /// <summary>Re-encodes a message record with LZ4 HC for the cold form, keeping every header field.</summary>
+    private static byte[] Recompress(in RecordHeader h, ReadOnlySpan<byte> record)
+    {
+        var n = RecordCodec.DecodePayload(record, h, out var payload);
+        try
+        {
+            var output = new ArrayBufferWriter<byte>(record.Length + 64);
+            RecordCodec.Encode(output, h, payload.AsSpan(0, n), LZ4Level.L09_HC);
+            // Encode leaves the LSN as given in the header: the same as the original record's.
+            return output.WrittenSpan.ToArray();
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(payload);
+        }
+    }
+}
+
+/// <summary>
+/// Step 3 of a compaction: the switch of one session to its new records, under the session's lock only, unless it
+/// took a write since the gathering or has one in flight (a write reserves its place, <see cref="SessionEntry.Appending"/>,
+/// under that lock before it takes an LSN, so none can land in the old files after the switch, and other
+/// sessions' writes never wait for it).
+/// </summary>
+internal static class Relocation
+{
+    /// <summary>
+    /// Switches <paramref name="entry"/> to <paramref name="segments"/> and <paramref name="pack"/>; false (nothing
+    /// changed) when it moved on. The old segments go to <paramref name="superseded"/>, to delete once a
+    /// checkpoint commits the switch; an old pack group is released to the pack table (erased after that commit).
+    /// </summary>
+    public static bool TrySwitch(SessionIndex index, SessionEntry entry, LiveRecords live, List<SegmentExtent> segments, PackGroup? pack, List<MessageEntry> messages, int stateLength, List<(ulong Session, uint Segment)> superseded)
+    {
+        // Membership outside the entry's lock (listings take the index lock, then entries'); a delete after
+        // this check moves LastLsn, which the check under the lock sees.
+        var filed = index.TryGet(entry.Number, out _);
+        lock (entry.Lock)
+        {
+            if (!filed || entry.Appending > 0 || entry.LastLsn != live.SnapshotLsn)
+            {
+                return false;
+            }
+            foreach (var s in live.OldSegments)
+            {
+                superseded.Add((entry.Number, s.Segment));
+            }
+            if (entry.Pack is { } old)
+            {
+                index.Packs.Leave(old);
+            }
+            if (pack is { } group)
+            {
+                index.Packs.Join(group);
+            }
+            entry.Pack = pack;
+            entry.Segments.Clear();
+            entry.Segments.AddRange(segments);
+            var loaded = entry.LoadMessages();
+            loaded.Clear();
+            loaded.AddRange(messages);
+            // Counters follow what is live, by construction.
+            long tokens = 0;
+            foreach (var m in messages)
+            {
+                tokens += m.Tokens;
+            }
+            entry.State.LiveMessages = messages.Count;
+            entry.State.LiveTokens = tokens;
+            entry.DeadBytes = 0;
+            entry.LastStateLength = stateLength;
+            entry.Cold = live.Cold;
+            entry.Changed(relocated: true);
+        }
+        return true;
+    }
+}
