@@ -76,7 +76,7 @@ public sealed record EngineOptions
     /// <summary>How long a session must have taken no write before a vacuum packs it. Default 10 minutes.</summary>
     public TimeSpan PackSessionsIdleFor { get; init; } = TimeSpan.FromMinutes(10);
 
-    /// <summary>Free bytes the index file must hold (with half its pages free) before a vacuum repacks it.</summary>
+    /// <summary>Free bytes the index file must hold (with a quarter of its pages free) before a vacuum repacks it.</summary>
     public long IndexCompactMinFreeBytes { get; init; } = 4 * 1024 * 1024;
 
     /// <summary>Most segment files kept open at once.</summary>

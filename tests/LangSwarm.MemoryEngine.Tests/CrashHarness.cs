@@ -59,7 +59,7 @@ internal sealed class CrashHarness
         CheckpointLogBytes = 6 * 1024,
         BatchedInterval = TimeSpan.FromMilliseconds(20),
         SyncAllAbove = _syncAllAbove,
-        // Small stores still repack the index file when a vacuum frees half of it, and sessions are let go of
+        // Small stores still repack the index file when a vacuum frees a quarter of it, and sessions are let go of
         // after checkpoints and read back from it: crashes land in those paths too.
         IndexCompactMinFreeBytes = 0,
         MaxLoadedSessions = 2,

@@ -83,6 +83,11 @@ public static class Scale
         {
             throw new InvalidOperationException("the fill wrote nothing within its budget");
         }
+        var filesBefore = Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories).LongCount();
+        var bytesBefore = Backends.DirectoryBytes(dir);
+        BenchContext.Log($"S2 {shape.Name} {col}: vacuum ...");
+        var vacuumNote = await ScaleVacuum.RunAsync(col, dir).ConfigureAwait(false);
+        BenchContext.Log($"S2 {shape.Name} {vacuumNote}");
         var bytes = Backends.DirectoryBytes(dir);
         var files = Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories).LongCount();
         rows.Bytes.Cells[col] = Exact((double)bytes / filled.Messages);
@@ -93,7 +98,7 @@ public static class Scale
         }
         var allocated = AllocatedBytes(dir) is { } a ? string.Create(Inv, $" ({a / 1e6:N1} MB allocated, du)") : string.Empty;
         var budgetNote = filled.StoppedByBudget ? string.Create(Inv, $"; **stopped by the {o.ScaleFillBudget.TotalSeconds:0} s fill budget** at {filled.Messages:N0} of {target:N0} messages") : string.Empty;
-        rows.Bytes.Notes.Add(string.Create(Inv, $"{col}: N = {filled.Sessions:N0} sessions, {filled.Messages:N0} messages written in {filled.Elapsed.TotalSeconds:N0} s ({filled.Messages / filled.Elapsed.TotalSeconds:N0} msg/s, {spec.Mode}){budgetNote}; {bytes / 1e6:N1} MB in {files:N0} files after a clean close{allocated}"));
+        rows.Bytes.Notes.Add(string.Create(Inv, $"{col}: N = {filled.Sessions:N0} sessions, {filled.Messages:N0} messages written in {filled.Elapsed.TotalSeconds:N0} s ({filled.Messages / filled.Elapsed.TotalSeconds:N0} msg/s, {spec.Mode}){budgetNote}; {bytesBefore / 1e6:N1} MB in {filesBefore:N0} files after a clean close; {vacuumNote}; then {bytes / 1e6:N1} MB in {files:N0} files{allocated}"));
         BenchContext.Log(string.Create(Inv, $"S2 {shape.Name} {col}: {filled.Messages:N0} messages in {filled.Elapsed.TotalSeconds:0} s, {bytes / 1e6:N1} MB, {files:N0} files"));
 
         if (col == "engine" || !ctx.Options.IncludesBackend("engine"))

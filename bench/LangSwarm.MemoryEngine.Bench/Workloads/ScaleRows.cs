@@ -15,11 +15,11 @@ public sealed class ScaleRows
         var inv = CultureInfo.InvariantCulture;
         var segment = new EngineOptions { Path = "." }.SegmentMaxBytes;
         var name = shape.Name;
-        Bytes = new Row("S2", string.Create(inv, $"{name} store, {shape.Sessions:N0} sessions × {shape.MessagesEach:N0} mixed messages{(shape.Name == "wide" ? string.Create(inv, $" over {shape.Users:N0} users") : string.Empty)} (fill budget {o.ScaleFillBudget.TotalSeconds:0} s each; N written in the notes): bytes per message on disk after a clean close"), "B/msg", false)
+        Bytes = new Row("S2", string.Create(inv, $"{name} store, {shape.Sessions:N0} sessions × {shape.MessagesEach:N0} mixed messages{(shape.Name == "wide" ? string.Create(inv, $" over {shape.Users:N0} users") : string.Empty)} (fill budget {o.ScaleFillBudget.TotalSeconds:0} s each; N written in the notes): bytes per message on disk after a clean close and a vacuum"), "B/msg", false)
         {
             Target = Targets.AtMostRatioOfSqlite(0.6, "engine ≤ 0.6× SQLite"),
         };
-        Files = new Row("S2", $"{name}: files under the store directory (recursive)", "files", false)
+        Files = new Row("S2", $"{name}: files under the store directory (recursive) after the vacuum (before it: in the notes)", "files", false)
         {
             Target = Targets.FilesWithinSegments(() => EngineBytes, segment, FileSlack, string.Create(inv, $"engine ≤ ⌈data bytes ÷ segment size⌉ + {FileSlack}")),
         };

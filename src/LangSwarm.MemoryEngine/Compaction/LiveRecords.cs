@@ -10,11 +10,12 @@ namespace LangSwarm.MemoryEngine.Compaction;
 /// <summary>
 /// Step 1 of a compaction (FORMAT.md §10): the records of one session that still matter, in LSN order, read from
 /// its pack group and its own segments as they were when it started: live messages (each sequence once), every
-/// summary (each LSN once) and the newest state. Archived sessions' messages come back in the cold form.
+/// summary (each LSN once) and the newest state. Archived sessions' messages, and those of sessions going into a
+/// pack, come back in the cold form (LZ4 HC): both are data at rest, read far more often than rewritten.
 /// </summary>
 internal sealed class LiveRecords
 {
-    private LiveRecords(SessionEntry entry)
+    private LiveRecords(SessionEntry entry, bool coldForm)
     {
         lock (entry.Lock)
         {
@@ -23,7 +24,7 @@ internal sealed class LiveRecords
             Live = [.. entry.LoadMessages().Select(m => m.Sequence)];
             SnapshotLsn = entry.LastLsn;
             State = entry.State.Clone();
-            Cold = State.Metadata.Status == SessionStatus.Archived;
+            Cold = coldForm || State.Metadata.Status == SessionStatus.Archived;
         }
     }
 
@@ -38,7 +39,7 @@ internal sealed class LiveRecords
 
     public SessionState State { get; }
 
-    /// <summary>Archived: its messages are kept in the cold form.</summary>
+    /// <summary>Archived or packed: its messages are kept in the cold form.</summary>
     public bool Cold { get; }
 
     /// <summary>The records kept, in LSN order.</summary>
@@ -52,10 +53,14 @@ internal sealed class LiveRecords
     /// <summary>The number of its newest own segment (below its next one when it has none).</summary>
     public long LastSegment => OldSegments.Count > 0 ? OldSegments[^1].Segment : (long)(OldPack?.NextSegment ?? 0) - 1;
 
-    /// <summary>Gathers a session's live records; null when its files went meanwhile (deleted).</summary>
-    public static LiveRecords? Gather(SessionEntry entry, RecordFiles files)
+    /// <summary>
+    /// Gathers a session's live records (messages in the cold form with <paramref name="coldForm"/>); null when its
+    /// files went meanwhile (deleted). <paramref name="withState"/> false leaves the newest state record out: a pack
+    /// group's opening record carries that state (<see cref="GroupOpening"/>).
+    /// </summary>
+    public static LiveRecords? Gather(SessionEntry entry, RecordFiles files, bool coldForm = false, bool withState = true)
     {
-        var live = new LiveRecords(entry);
+        var live = new LiveRecords(entry, coldForm);
         var takenMessages = new HashSet<long>();
         var takenSummaries = new HashSet<ulong>();
         byte[]? lastState = null;
@@ -97,7 +102,7 @@ internal sealed class LiveRecords
         {
             return null; // deleted meanwhile: nothing to compact
         }
-        if (lastState is not null)
+        if (lastState is not null && withState)
         {
             live.Keep.Add((lastStateHeader.Lsn, lastState, lastStateHeader));
         }
@@ -111,6 +116,12 @@ internal sealed class LiveRecords
 
     /// <summary>The opening record of the new set (LSN 0, no counters): a scan from nothing recreates the session from it.</summary>
     public byte[] Opening(ulong number) => OpeningRecord.Encode(number, State, keepLastSequence: false);
+
+    /// <summary>
+    /// The opening record of a pack group: the session's state as it was gathered, its last sequence kept (a group
+    /// holds no other state record, FORMAT.md §5.3), no counters.
+    /// </summary>
+    public byte[] GroupOpening(ulong number) => OpeningRecord.Encode(number, State, keepLastSequence: true);
 
     /// <summary>Re-encodes a message record with LZ4 HC for the cold form, keeping every header field.</summary>
     private static byte[] Recompress(in RecordHeader h, ReadOnlySpan<byte> record)

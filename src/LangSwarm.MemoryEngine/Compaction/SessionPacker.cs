@@ -5,8 +5,8 @@ using LangSwarm.MemoryEngine.Log;
 namespace LangSwarm.MemoryEngine.Compaction;
 
 /// <summary>
-/// Packs small, idle sessions together (FORMAT.md §10): each session's live records (<see cref="LiveRecords"/>)
-/// become one group of a new pack, an opening record and then its records; the pack is written whole under a
+/// Packs small, idle sessions together (FORMAT.md §10): each session's live records (<see cref="LiveRecords"/>, in
+/// the cold form: a packed session is at rest) become one group of a new pack, an opening record and then its records; the pack is written whole under a
 /// temporary name, fsynced and renamed into place; then each session switches to its group unless it moved on
 /// meanwhile (<see cref="Relocation"/>; a group no session took is owed an erasure). The checkpoint that follows
 /// is the commit point, as for any compaction.
@@ -27,26 +27,23 @@ internal sealed class SessionPacker(RecordFiles files, SessionIndex index, long 
     /// <summary>Gathers a session and writes its group into the pack being written; false when there was nothing to take.</summary>
     public bool Add(SessionEntry entry)
     {
-        if (LiveRecords.Gather(entry, files) is not { } live)
+        if (LiveRecords.Gather(entry, files, coldForm: true, withState: false) is not { } live)
         {
             return false;
         }
-        var opening = live.Opening(entry.Number);
+        var opening = live.GroupOpening(entry.Number);
         var builder = _builder ??= files.Packs.Begin(index.Packs.Reserve());
         var location = PackFiles.Location(builder.Pack);
         var start = builder.Append(opening);
         var messages = new List<MessageEntry>();
-        var stateLength = 0;
+        // The opening record is the group's state record (the one a later state makes dead).
+        var stateLength = opening.Length;
         foreach (var (_, bytes, h) in live.Keep)
         {
             var at = builder.Append(bytes);
             if (h.Type == RecordType.Message)
             {
                 messages.Add(new MessageEntry(h.Sequence, h.TimeTicks, at, bytes.Length, h.Tokens, location, h.Role, (byte)(h.Flags & RecordFlags.HasCalls), 0));
-            }
-            else if (h.Type == RecordType.SessionState)
-            {
-                stateLength = bytes.Length;
             }
         }
         _pending.Add(new Pending(entry, live, start, builder.Length - start, messages, stateLength));

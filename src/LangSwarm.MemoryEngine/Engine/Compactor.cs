@@ -13,7 +13,9 @@ namespace LangSwarm.MemoryEngine.Engine;
 /// </summary>
 internal sealed class Compactor(EngineCore core, Checkpointer checkpointer)
 {
-    private const double IndexCompactFreeFraction = 0.5;
+    // A pass that packs or rewrites many sessions rewrites their message entries, and the copy-on-write tree then
+    // holds their old pages free: a quarter of the file is worth a repack at the end of the pass.
+    private const double IndexCompactFreeFraction = 0.25;
 
     // Segment files below which the background vacuum does not look for sessions to pack.
     private const int PackLookAbove = 256;
@@ -154,8 +156,8 @@ internal sealed class Compactor(EngineCore core, Checkpointer checkpointer)
                     }
                     _core.Segments.SyncDirectory();
                 }
-                // The index file reuses freed pages, but deletes can leave many; repack it when half of it (and at
-                // least IndexCompactMinFreeBytes) is free (its own rename switch, FORMAT.md §10 step 5).
+                // The index file reuses freed pages, but deletes and relocations can leave many; repack it when a
+                // quarter of it (and at least IndexCompactMinFreeBytes) is free (its own rename switch, FORMAT.md §10 step 5).
                 try
                 {
                     indexReclaimed = _core.IndexFile.CompactIfWorthIt(IndexCompactFreeFraction, _core.Options.IndexCompactMinFreeBytes);

@@ -43,8 +43,8 @@ internal static class GoldenVectorSet
                 segment.Write(r.Bytes);
             }
         }
-        // Session A compacted into pack 1 (FORMAT.md §10): its opening record, then the records still live, in
-        // LSN order: messages 4 and 5 (LSNs 5, 6), the summary (LSN 7) and the newest state (LSN 9).
+        // Session A compacted into pack 1 (FORMAT.md §10): its opening record (the newest state, last sequence
+        // kept), then the records still live, in LSN order: messages 4 and 5 (LSNs 5, 6) and the summary (LSN 7).
         var pack = new ArrayBufferWriter<byte>();
         Header(pack, new FileHeader(FileKind.Pack, FileHeader.CurrentVersion, Pack, 0));
         var group = GroupOf(records);
@@ -58,18 +58,18 @@ internal static class GoldenVectorSet
             [LogFile] = log.WrittenSpan.ToArray(),
             [IndexFile] = Index(SegmentPlacement(records), segment.WrittenCount, packed: null),
             [PackFile] = pack.WrittenSpan.ToArray(),
-            [PackedIndexFile] = Index(PackPlacement(group), segment.WrittenCount, packed: pack.WrittenCount),
+            [PackedIndexFile] = Index(PackPlacement(group), segment.WrittenCount, packed: (pack.WrittenCount, group[0], SegmentPlacement(records)[^1].Header.Lsn)),
         };
     }
 
-    /// <summary>Session A's group: the opening record of its newest state, then its live messages, summary and newest state.</summary>
+    /// <summary>Session A's group: the opening record of its newest state (last sequence kept), then its live messages and summary.</summary>
     private static List<byte[]> GroupOf(List<(ulong Session, byte[] Bytes)> records)
     {
         var a = records.Where(r => r.Session == SessionA).Select(r => r.Bytes).ToList();
         var newestState = a.Last(r => HeaderOf(r).Type == RecordType.SessionState);
         var state = Format.Codecs.StateCodec.Read(Payload(newestState));
-        var group = new List<byte[]> { OpeningRecord.Encode(SessionA, state, keepLastSequence: false) };
-        group.AddRange(a.Where(r => HeaderOf(r) is { Type: RecordType.Message, Sequence: > 3 } or { Type: RecordType.Summary } || ReferenceEquals(r, newestState)));
+        var group = new List<byte[]> { OpeningRecord.Encode(SessionA, state, keepLastSequence: true) };
+        group.AddRange(a.Where(r => HeaderOf(r) is { Type: RecordType.Message, Sequence: > 3 } or { Type: RecordType.Summary }));
         return group;
     }
 
@@ -198,19 +198,25 @@ internal static class GoldenVectorSet
     /// tree), meta page 1 (transaction 1), and page 2, the one leaf, holding session A in every key space: in its
     /// segment, or (<paramref name="packed"/>: the pack's length) packed in pack 1 after a compaction.
     /// </summary>
-    private static byte[] Index(List<(RecordHeader Header, byte[] Bytes, long Offset)> placed, int segmentLength, int? packed)
+    private static byte[] Index(List<(RecordHeader Header, byte[] Bytes, long Offset)> placed, int segmentLength, (int Length, byte[] Opening, ulong LastLsn)? packed)
     {
-        var state = Format.Codecs.StateCodec.Read(Payload(placed[^1].Bytes));
+        // The state record: the newest one of the segment, or the pack group's opening record.
+        var stateRecord = packed?.Opening ?? placed[^1].Bytes;
+        var state = Format.Codecs.StateCodec.Read(Payload(stateRecord));
+        // The index's counters and last sequence, whatever the record holds.
+        state.LastSequence = 5;
+        state.LiveMessages = 2;
+        state.LiveTokens = 51;
         var entry = new SessionEntry(SessionA, state)
         {
-            LastLsn = placed[^1].Header.Lsn,
+            LastLsn = packed?.LastLsn ?? placed[^1].Header.Lsn,
             // The first state record, the three evicted messages and the Evict record itself are dead; a
             // compaction keeps none of them.
             DeadBytes = packed is null ? placed.Where(p => p.Header.Type == RecordType.Evict || (p.Header.Type == RecordType.Message && p.Header.Sequence <= 3) || p.Header.Lsn == 1).Sum(p => (long)p.Bytes.Length) : 0,
-            LastStateLength = placed[^1].Bytes.Length,
+            LastStateLength = stateRecord.Length,
         };
         var location = 0u;
-        if (packed is { } packLength)
+        if (packed is { Length: var packLength })
         {
             // The group runs from the header to the end of the pack; its session's own segment 0 is gone.
             entry.Pack = new PackGroup(Pack, FileHeader.Size, packLength - FileHeader.Size, 1);

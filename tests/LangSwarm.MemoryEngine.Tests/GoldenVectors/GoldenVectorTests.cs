@@ -119,7 +119,7 @@ public sealed class GoldenVectorTests
             Assert.Equal(record, fast.WrittenSpan.ToArray());
             records++;
         }
-        Assert.Equal(name switch { GoldenVectorSet.SegmentFile => 9, GoldenVectorSet.PackFile => 5, _ => 12 }, records);
+        Assert.Equal(name switch { GoldenVectorSet.SegmentFile => 9, GoldenVectorSet.PackFile => 4, _ => 12 }, records);
     }
 
     [Theory]
@@ -199,18 +199,18 @@ public sealed class GoldenVectorTests
         Assert.Equal(log.Take(9).Select(r => r.Record), Records(segment).Select(r => r.Record));
         Assert.Equal(0x2aUL, BinaryPrimitives.ReadUInt64LittleEndian(segment.AsSpan(16)));
 
-        // The pack (kind 4, owner = pack 1) holds session A's group: an opening record (LSN 0, no counters, last
-        // sequence 0), then the live records byte for byte as the log has them: messages 4 and 5, the summary and
-        // the newest state (LSNs 5, 6, 7, 9).
+        // The pack (kind 4, owner = pack 1) holds session A's group: an opening record (LSN 0, no counters, the
+        // newest state with its last sequence 5), then the live records byte for byte as the log has them:
+        // messages 4 and 5 and the summary (LSNs 5, 6, 7).
         var pack = Read(GoldenVectorSet.PackFile);
         Assert.Equal(4, pack[6]);
         Assert.Equal(1UL, BinaryPrimitives.ReadUInt64LittleEndian(pack.AsSpan(16)));
         var group = Records(pack).ToList();
         var opening = HeaderOf(group[0].Record);
-        Assert.Equal((RecordType.SessionState, 0UL, 0L, GoldenVectorSet.SessionA), (opening.Type, opening.Lsn, opening.Sequence, opening.Session));
+        Assert.Equal((RecordType.SessionState, 0UL, 5L, GoldenVectorSet.SessionA), (opening.Type, opening.Lsn, opening.Sequence, opening.Session));
         var openingState = StateCodec.Read(GoldenVectorSet.Payload(group[0].Record));
-        Assert.Equal((0, 0L, "golden-a"), (openingState.LiveMessages, openingState.LiveTokens, openingState.Metadata.SessionId));
-        Assert.Equal(new ulong[] { 5, 6, 7, 9 }.Select(n => log[(int)n - 1].Record), group.Skip(1).Select(r => r.Record));
+        Assert.Equal((0, 0L, 5L, 3L, "golden-a"), (openingState.LiveMessages, openingState.LiveTokens, openingState.LastSequence, openingState.SummarizedThrough, openingState.Metadata.SessionId));
+        Assert.Equal(new ulong[] { 5, 6, 7 }.Select(n => log[(int)n - 1].Record), group.Skip(1).Select(r => r.Record));
 
         // The packed index names no segment of A, its group (pack 1, from 32 to the end, next segment 1), and
         // message entries in the pack (flag bit 0, segment field = pack number 1).
