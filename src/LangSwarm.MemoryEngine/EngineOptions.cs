@@ -79,6 +79,12 @@ public sealed record EngineOptions
     /// <summary>Free bytes the index file must hold (with a quarter of its pages free) before a vacuum repacks it.</summary>
     public long IndexCompactMinFreeBytes { get; init; } = 4 * 1024 * 1024;
 
+    /// <summary>
+    /// Index entries a checkpoint commits at most in one transaction of the index file (a larger checkpoint
+    /// commits in parts, FORMAT.md §6.4); tests make it small so that crashes land between the parts.
+    /// </summary>
+    internal int CheckpointPartEntries { get; init; } = 16_384;
+
     /// <summary>Most segment files kept open at once.</summary>
     public int OpenSegmentHandles { get; init; } = 256;
 

@@ -69,6 +69,8 @@ internal sealed class CrashHarness
         // the larger ones to their own segments.
         PackSessionsBelowBytes = 1500,
         PackSessionsIdleFor = TimeSpan.Zero,
+        // Checkpoints commit in parts of a few sessions: crashes land between the parts too.
+        CheckpointPartEntries = 12,
     };
 
     public async Task<EngineBackend> OpenAsync()

@@ -96,7 +96,7 @@ internal sealed class Checkpointer(EngineCore core)
             _core.Segments.SyncDirty();
             try
             {
-                SaveIndex(delta, covered, covered, _core.NextSession);
+                SaveIndex(delta, covered, covered, _core.NextSession, inParts: true);
             }
             catch (InvalidDataException ex)
             {
@@ -217,12 +217,25 @@ internal sealed class Checkpointer(EngineCore core)
         SaveIndex(IndexDelta.Capture(_core.Index, all: true), covered, Math.Max(covered, _core.NextLsn), _core.NextSession);
     }
 
-    /// <summary>Commits <paramref name="delta"/> to the index file, then lets the index list those sessions from it.</summary>
-    public void SaveIndex(IndexDelta delta, ulong covered, ulong nextLsn, ulong nextSession)
+    /// <summary>
+    /// Commits <paramref name="delta"/> to the index file, then lets the index list those sessions from it. With
+    /// <paramref name="inParts"/>, over a file that already holds a checkpoint, a large delta commits in parts
+    /// (<see cref="IndexDelta.Split"/>) that keep the covered LSN where it was until the last one: the tree then
+    /// holds one part's changed pages in memory at a time, not every page a checkpoint after writes to thousands
+    /// of sessions touches. Each part is a state recovery repairs, since records apply only above each session's
+    /// last applied LSN and the logs stay until the last part is committed.
+    /// </summary>
+    public void SaveIndex(IndexDelta delta, ulong covered, ulong nextLsn, ulong nextSession, bool inParts = false)
     {
-        var totals = _core.Index.TotalsAfter(delta);
-        _core.IndexFile.Save(delta, covered, nextLsn, nextSession, totals);
-        _core.Index.Committed(delta, totals);
+        var parts = inParts && _core.IndexFile.HasCheckpoint ? delta.Split(_core.Options.CheckpointPartEntries) : [delta];
+        for (var i = 0; i < parts.Count; i++)
+        {
+            var part = parts[i];
+            var last = i == parts.Count - 1;
+            var totals = _core.Index.TotalsAfter(part);
+            _core.IndexFile.Save(part, last ? covered : _core.IndexFile.CoveredLsn, nextLsn, nextSession, totals);
+            _core.Index.Committed(part, totals);
+        }
         FinishPacks(delta.Packs);
     }
 

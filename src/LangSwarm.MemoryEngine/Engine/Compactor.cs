@@ -150,11 +150,7 @@ internal sealed class Compactor(EngineCore core, Checkpointer checkpointer)
                 {
                     // The commit point of every switch of the pass; it also erases the pack groups they left.
                     await _checkpointer.CheckpointCoreAsync().ConfigureAwait(false);
-                    foreach (var (s, g) in superseded)
-                    {
-                        _core.Segments.Delete(s, g);
-                    }
-                    _core.Segments.SyncDirectory();
+                    DeleteSuperseded(superseded);
                 }
                 // The index file reuses freed pages, but deletes and relocations can leave many; repack it when a
                 // quarter of it (and at least IndexCompactMinFreeBytes) is free (its own rename switch, FORMAT.md §10 step 5).
@@ -201,7 +197,11 @@ internal sealed class Compactor(EngineCore core, Checkpointer checkpointer)
         return new PackRule(options.PackSessionsBelowBytes, idleBefore.UtcTicks, CompactionPolicy.SparsePacks(_core.Index.Packs));
     }
 
-    /// <summary>Finishes the pack being written and switches its sessions, under the checkpoint lock.</summary>
+    /// <summary>
+    /// Finishes the pack being written, switches its sessions and commits them with a checkpoint (then deletes
+    /// the files they left), under the checkpoint lock: a pass over many sessions commits a pack at a time, so
+    /// no checkpoint carries more than one pack's sessions and their files go as the pass goes.
+    /// </summary>
     private async Task<(int Packed, int Skipped)> FinishPackAsync(SessionPacker packer, List<(ulong Session, uint Segment)> superseded, int packed, int skipped)
     {
         if (packer.Count == 0)
@@ -214,12 +214,28 @@ internal sealed class Compactor(EngineCore core, Checkpointer checkpointer)
         {
             _core.ThrowIfFailed();
             var switched = packer.Finish(superseded);
+            if (switched > 0)
+            {
+                await _checkpointer.CheckpointCoreAsync().ConfigureAwait(false);
+                DeleteSuperseded(superseded);
+            }
             return (packed + switched, skipped + count - switched);
         }
         finally
         {
             _core.CheckpointLock.Release();
         }
+    }
+
+    /// <summary>After the checkpoint that committed their sessions' switch: the files they left (FORMAT.md §10 step 4).</summary>
+    private void DeleteSuperseded(List<(ulong Session, uint Segment)> superseded)
+    {
+        foreach (var (s, g) in superseded)
+        {
+            _core.Segments.Delete(s, g);
+        }
+        _core.Segments.SyncDirectory();
+        superseded.Clear();
     }
 
     /// <summary>

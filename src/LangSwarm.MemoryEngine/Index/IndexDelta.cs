@@ -48,6 +48,48 @@ internal sealed class IndexDelta
     public PackDelta Packs { get; private set; } = PackDelta.Empty;
 
     /// <summary>
+    /// This delta in parts of about <paramref name="maxEntries"/> index entries each, the sessions in number
+    /// order (so a part's keys cluster in few pages) and the removed ones in the first part; itself when it is
+    /// small, or when it changes packs (a pack's keys and the sessions that name it commit together).
+    /// </summary>
+    public List<IndexDelta> Split(int maxEntries)
+    {
+        if (Packs.Saves.Count > 0 || Weight(0, Saves.Count) <= maxEntries)
+        {
+            return [this];
+        }
+        Saves.Sort((a, b) => a.Number.CompareTo(b.Number));
+        var parts = new List<IndexDelta> { new() };
+        parts[0].Removed.AddRange(Removed);
+        var weight = Removed.Count;
+        foreach (var save in Saves)
+        {
+            var w = Weight(save);
+            if (weight > 0 && weight + w > maxEntries)
+            {
+                parts.Add(new IndexDelta());
+                weight = 0;
+            }
+            parts[^1].Saves.Add(save);
+            weight += w;
+        }
+        return parts;
+    }
+
+    private int Weight(int from, int to)
+    {
+        var w = Removed.Count;
+        for (var i = from; i < to; i++)
+        {
+            w += Weight(Saves[i]);
+        }
+        return w;
+    }
+
+    // The keys a save puts: its record and listing keys, and an entry and a role key per message.
+    private static int Weight(SessionSave s) => 4 + (2 * s.Messages.Count) + s.Summaries.Count;
+
+    /// <summary>
     /// Captures the sessions changed since the last capture (the index's dirty list), or with
     /// <paramref name="all"/> every session (a rebuilt file).
     /// </summary>

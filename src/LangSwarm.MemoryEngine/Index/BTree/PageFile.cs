@@ -11,7 +11,7 @@ namespace LangSwarm.MemoryEngine.Index.BTree;
 /// </summary>
 internal sealed class PageFile : IDisposable
 {
-    private const int CacheLimit = 16_384;
+    private const int CacheLimit = 2_048;
 
     private readonly IStorageFile _file;
     private readonly Dictionary<uint, Node> _cache = [];
