@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace LangSwarm.MemoryEngine.Format;
 
@@ -15,6 +16,9 @@ internal static class Crc32C
     /// <summary>The CRC-32C of two spans, as if concatenated.</summary>
     public static uint Compute(ReadOnlySpan<byte> first, ReadOnlySpan<byte> second) => ~Update(Update(~0u, first), second);
 
+    // Optimized from its first call: an open after a crash checksums every record it replays before tiered
+    // compilation has had time to promote the loop, and its unoptimized form calls out for each CRC32 step.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static uint Update(uint crc, ReadOnlySpan<byte> data)
     {
         while (data.Length >= 8)
