@@ -33,7 +33,7 @@ internal static class VerifyCommand
                 await io.Out.WriteLineAsync($"problem: {p}");
             }
             var ok = report.Ok && recovery.Damage.Count == 0;
-            await io.Out.WriteLineAsync($"{(ok ? "ok" : "NOT OK")}: {report.Segments} segments, {report.Records:N0} records, {report.Bytes:N0} bytes verified in {clock.Elapsed.TotalSeconds:F1} s; open: {recovery.Sessions:N0} sessions, {recovery.Messages:N0} messages, {recovery.LogRecordsReplayed + recovery.SegmentRecordsReplayed} records replayed, {recovery.TornBytesCut} torn bytes cut, {recovery.Elapsed.TotalMilliseconds:F1} ms");
+            await io.Out.WriteLineAsync($"{(ok ? "ok" : "NOT OK")}: {report.Segments} segments, {report.Packs} packs, {report.Records:N0} records, {report.Bytes:N0} bytes verified in {clock.Elapsed.TotalSeconds:F1} s; open: {recovery.Sessions:N0} sessions, {recovery.Messages:N0} messages, {recovery.LogRecordsReplayed + recovery.SegmentRecordsReplayed} records replayed, {recovery.TornBytesCut} torn bytes cut, {recovery.Elapsed.TotalMilliseconds:F1} ms");
             return ok ? ExitCodes.Ok : ExitCodes.Problems;
         });
         return c;

@@ -78,7 +78,10 @@ public sealed class PackTests
         Assert.Equal(1, Files(dir.Path, SegmentFiles.Directory)); // only the large session keeps a file of its own
         Assert.Equal(1, Files(dir.Path, PackFiles.Directory));
         await AssertHoldsAsync(backend, expected);
-        Assert.True((await backend.VerifyAsync()).Ok);
+        var verify = await backend.VerifyAsync();
+        Assert.True(verify.Ok);
+        Assert.Equal((1, 1), (verify.Segments, verify.Packs));
+        Assert.Equal(1, (int)(await backend.GetUsageStatsAsync()).Extra["packs"]!);
         Assert.Equal(0, (await backend.VacuumAsync(0.5)).SessionsPacked); // nothing left to pack
 
         await backend.DisposeAsync();

@@ -20,9 +20,10 @@ internal static class StoreVerifier
         var segments = 0;
         // Packs first, as a full recovery reads them; groups the index released but has not erased yet are skipped.
         var owed = new HashSet<(uint, long)>();
+        var packCount = 0;
         foreach (var (number, length, _, erase) in live.Packs.List())
         {
-            segments++;
+            packCount++;
             bytes += length;
             foreach (var (offset, _) in erase)
             {
@@ -86,7 +87,7 @@ internal static class StoreVerifier
         }
         Compare(live, rebuilt, problems);
         problems.AddRange(indexFile.Check());
-        return new VerifyReport(segments, records, bytes, problems);
+        return new VerifyReport(segments, records, bytes, problems) { Packs = packCount };
     }
 
     private static void Compare(SessionIndex live, SessionIndex rebuilt, List<string> problems)
