@@ -81,7 +81,9 @@ public sealed class PackTests
         var verify = await backend.VerifyAsync();
         Assert.True(verify.Ok);
         Assert.Equal((1, 1), (verify.Segments, verify.Packs));
-        Assert.Equal(1, (int)(await backend.GetUsageStatsAsync()).Extra["packs"]!);
+        var stats = await backend.GetUsageStatsAsync();
+        Assert.Equal(1, (int)stats.Extra["packs"]!);
+        Assert.Equal(0L, (long)stats.Extra["cold_sessions"]!); // packed in the cold form, but cold means archived and compacted
         Assert.Equal(0, (await backend.VacuumAsync(0.5)).SessionsPacked); // nothing left to pack
 
         await backend.DisposeAsync();

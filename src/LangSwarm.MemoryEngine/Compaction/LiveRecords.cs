@@ -24,7 +24,8 @@ internal sealed class LiveRecords
             Live = [.. entry.LoadMessages().Select(m => m.Sequence)];
             SnapshotLsn = entry.LastLsn;
             State = entry.State.Clone();
-            Cold = coldForm || State.Metadata.Status == SessionStatus.Archived;
+            Archived = State.Metadata.Status == SessionStatus.Archived;
+            Cold = coldForm || Archived;
         }
     }
 
@@ -38,6 +39,9 @@ internal sealed class LiveRecords
     public ulong SnapshotLsn { get; }
 
     public SessionState State { get; }
+
+    /// <summary>Archived: the session record flags it cold (the vacuum's policy and the statistics count archived sessions in cold form).</summary>
+    public bool Archived { get; }
 
     /// <summary>Archived or packed: its messages are kept in the cold form.</summary>
     public bool Cold { get; }
@@ -193,7 +197,7 @@ internal static class Relocation
             entry.State.LiveTokens = tokens;
             entry.DeadBytes = 0;
             entry.LastStateLength = stateLength;
-            entry.Cold = live.Cold;
+            entry.Cold = live.Archived;
             entry.Changed(relocated: true);
         }
         return true;
