@@ -151,40 +151,25 @@ internal sealed class PackTable
     }
 
     /// <summary>A session now names <paramref name="group"/>.</summary>
-    public void Join(PackGroup group)
-    {
-        lock (_lock)
-        {
-            if (_packs.TryGetValue(group.Pack, out var p))
-            {
-                p.Live += group.Length;
-                p.Changed = true;
-            }
-        }
-    }
+    public void Join(PackGroup group) => Move(group.Pack, group.Length, null);
 
     /// <summary>No session names <paramref name="group"/> any more (its session left or was deleted): owed an erasure.</summary>
-    public void Leave(PackGroup group)
-    {
-        lock (_lock)
-        {
-            if (_packs.TryGetValue(group.Pack, out var p))
-            {
-                p.Live = Math.Max(0, p.Live - group.Length);
-                p.Erase.Add((group.Offset, group.Length));
-                p.Changed = true;
-            }
-        }
-    }
+    public void Leave(PackGroup group) => Move(group.Pack, -group.Length, (group.Offset, group.Length));
 
     /// <summary>A group written to a new pack that no session took (it changed meanwhile): owed an erasure.</summary>
-    public void Abandon(uint number, long offset, long length)
+    public void Abandon(uint number, long offset, long length) => Move(number, 0, (offset, length));
+
+    private void Move(uint number, long live, (long Offset, long Length)? erase)
     {
         lock (_lock)
         {
             if (_packs.TryGetValue(number, out var p))
             {
-                p.Erase.Add((offset, length));
+                p.Live = Math.Max(0, p.Live + live);
+                if (erase is { } range)
+                {
+                    p.Erase.Add(range);
+                }
                 p.Changed = true;
             }
         }
