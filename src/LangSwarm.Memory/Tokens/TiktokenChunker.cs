@@ -1,14 +1,13 @@
-using Microsoft.ML.Tokenizers;
-
 namespace LangSwarm.Memory;
 
 /// <summary>
-/// Counts a long text with a tiktoken tokenizer in time linear in its length. Byte-pair encoding is quadratic in
-/// the bytes of one pre-tokenized piece, and a run of letters with no space or punctuation (a DNA read, a base64
-/// blob, 64 Ki of '€') is one piece: 1,000,000 letters took minutes. So the text is counted in segments cut
-/// where the tiktoken pre-tokenizers (cl100k, o200k) always end a piece (<see cref="IsExactCut"/>), which keeps
-/// the count exact; only a run of more than <see cref="MaxRunBytes"/> UTF-8 bytes with no such place is cut
-/// inside, where the count may differ from the exact one by a few tokens.
+/// Counts a long text with a tiktoken tokenizer (Microsoft.ML.Tokenizers' or <see cref="O200kTokenCounter"/>)
+/// in time linear in its length. Byte-pair encoding is quadratic in the bytes of one pre-tokenized piece, and a
+/// run of letters with no space or punctuation (a DNA read, a base64 blob, 64 Ki of '€') is one piece:
+/// 1,000,000 letters took minutes. So the text is counted in segments cut where the tiktoken pre-tokenizers
+/// (cl100k, o200k) always end a piece (<see cref="IsExactCut"/>), which keeps the count exact; only a run of
+/// more than <see cref="MaxRunBytes"/> UTF-8 bytes with no such place is cut inside, where the count may differ
+/// from the exact one by a few tokens.
 /// </summary>
 internal static class TiktokenChunker
 {
@@ -24,7 +23,7 @@ internal static class TiktokenChunker
     private const int Segment = 8 * 1024;
 
     /// <summary>The token count of <paramref name="text"/>: exact unless it holds a run longer than <see cref="MaxRunBytes"/>.</summary>
-    public static int CountTokens(Tokenizer tokenizer, string text)
+    public static int CountTokens(ISpanTokenCounter tokenizer, string text)
     {
         var span = text.AsSpan();
         if (text.Length <= MaxRunBytes / 3 || SpacedOften(span))

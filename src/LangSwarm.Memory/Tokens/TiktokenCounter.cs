@@ -3,21 +3,43 @@ using Microsoft.ML.Tokenizers;
 namespace LangSwarm.Memory;
 
 /// <summary>
-/// The default token counter: OpenAI's <c>o200k_base</c> encoding (GPT-4o family) through Microsoft.ML.Tokenizers.
-/// Per message it adds the chat framing OpenAI documents (about 4 tokens) and the JSON of calls.
+/// Counts tokens with a tiktoken encoding. <see cref="Default"/> is OpenAI's <c>o200k_base</c> (GPT-4o family),
+/// counted by a compact built-in byte-pair encoder over the vocabulary of Microsoft.ML.Tokenizers.Data.O200kBase
+/// (a few MB, where the Microsoft.ML.Tokenizers tokenizer holds about ten times that); the public constructor
+/// wraps any Microsoft.ML.Tokenizers tokenizer. Per message it adds the chat framing OpenAI documents (about 4
+/// tokens) and the JSON of calls.
 /// </summary>
 public sealed class TiktokenCounter : ITokenCounter
 {
     /// <summary>Tokens of chat framing per message (role, separators).</summary>
     public const int MessageOverhead = 4;
 
-    private static readonly Lazy<TiktokenCounter> LazyDefault = new(() => new TiktokenCounter(TiktokenTokenizer.CreateForModel("gpt-4o")));
-    private readonly Tokenizer _tokenizer;
+    // Lazy's default mode runs the load once, whichever threads ask first.
+    private static readonly Lazy<TiktokenCounter> LazyDefault = new(() => new TiktokenCounter(O200kTokenCounter.Load()));
+
+    /// <summary>A tokenizer other than tiktoken, counted on the whole text; null when <see cref="_chunked"/> is set.</summary>
+    private readonly Tokenizer? _tokenizer;
+
+    /// <summary>A tiktoken tokenizer, counted in linear time through <see cref="TiktokenChunker"/>.</summary>
+    private readonly ISpanTokenCounter? _chunked;
 
     /// <summary>Wraps any Microsoft.ML.Tokenizers tokenizer.</summary>
     public TiktokenCounter(Tokenizer tokenizer)
     {
-        _tokenizer = tokenizer ?? throw new ArgumentNullException(nameof(tokenizer));
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        if (tokenizer is TiktokenTokenizer)
+        {
+            _chunked = new TokenizerSpanCounter(tokenizer);
+        }
+        else
+        {
+            _tokenizer = tokenizer;
+        }
+    }
+
+    private TiktokenCounter(O200kTokenCounter counter)
+    {
+        _chunked = counter;
     }
 
     /// <summary>The shared o200k_base counter (loaded once, thread-safe).</summary>
@@ -25,7 +47,7 @@ public sealed class TiktokenCounter : ITokenCounter
 
     /// <inheritdoc />
     /// <remarks>
-    /// With a tiktoken tokenizer (the default) the time is linear in the text's length: a text is counted in
+    /// With a tiktoken tokenizer (the default's included) the time is linear in the text's length: a text is counted in
     /// segments cut where a piece always ends, so the count is exact, except inside a run of more than 256 UTF-8
     /// bytes with no space, punctuation or letter/digit change (a DNA read, a blob), which is cut into bounded
     /// pieces and may count a few tokens off. Other tokenizers count the whole text at once.
@@ -36,7 +58,7 @@ public sealed class TiktokenCounter : ITokenCounter
         {
             return 0;
         }
-        return _tokenizer is TiktokenTokenizer ? TiktokenChunker.CountTokens(_tokenizer, text) : _tokenizer.CountTokens(text);
+        return _chunked is not null ? TiktokenChunker.CountTokens(_chunked, text) : _tokenizer!.CountTokens(text);
     }
 
     /// <inheritdoc />
