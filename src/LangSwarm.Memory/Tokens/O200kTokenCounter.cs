@@ -16,9 +16,12 @@ namespace LangSwarm.Memory;
 /// </summary>
 /// <remarks>
 /// The steps are the ML tokenizer's: the text is split at the special tokens <c>&lt;|endoftext|&gt;</c> and
-/// <c>&lt;|endofprompt|&gt;</c> (one token each; other <c>&lt;|…|&gt;</c> markers are plain text); each part
-/// between them is cut into pieces by the o200k pattern, matched on that part alone; a piece whose text is a
-/// token is one token, any other is byte-pair merged from its UTF-8 bytes.
+/// <c>&lt;|endofprompt|&gt;</c>; each part between them is cut into pieces by the o200k pattern, matched on
+/// that part alone; a piece whose text is a token is one token, any other is byte-pair merged from its UTF-8
+/// bytes. A special token is one token, always. The ML tokenizer counts it so only while it is in its LRU
+/// cache of 8192 pieces: once newer pieces have evicted it, it merges the text (7 tokens for
+/// <c>&lt;|endoftext|&gt;</c>). Other <c>&lt;|…|&gt;</c> markers (<c>&lt;|im_start|&gt;</c>) are plain text
+/// for both.
 /// </remarks>
 internal sealed partial class O200kTokenCounter : ISpanTokenCounter
 {

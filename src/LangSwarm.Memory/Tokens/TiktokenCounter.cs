@@ -47,10 +47,10 @@ public sealed class TiktokenCounter : ITokenCounter
 
     /// <inheritdoc />
     /// <remarks>
-    /// With a tiktoken tokenizer (the default's included) the time is linear in the text's length: a text is counted in
-    /// segments cut where a piece always ends, so the count is exact, except inside a run of more than 256 UTF-8
-    /// bytes with no space, punctuation or letter/digit change (a DNA read, a blob), which is cut into bounded
-    /// pieces and may count a few tokens off. Other tokenizers count the whole text at once.
+    /// With a tiktoken tokenizer (the default's included) the time is linear in the text's length: a text is
+    /// counted in segments cut where a piece always ends, so the count is exact, except inside a run of more than
+    /// 256 UTF-8 bytes with no space, punctuation or letter/digit change (a DNA read, a blob), which is cut into
+    /// bounded pieces and may count a few tokens off. Other tokenizers count the whole text at once.
     /// </remarks>
     public int CountTokens(string text)
     {
