@@ -170,6 +170,16 @@ public sealed class FaultInjectingFileSystem : IFileSystem
     }
 
     /// <inheritdoc />
+    public long? FileLength(string path)
+    {
+        lock (_gate)
+        {
+            CheckAlive();
+            return _live.TryGetValue(Normalize(path), out var node) ? node.Length : null;
+        }
+    }
+
+    /// <inheritdoc />
     public IStorageFile Open(string path, bool create)
     {
         lock (_gate)

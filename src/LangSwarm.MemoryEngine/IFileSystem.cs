@@ -22,6 +22,20 @@ public interface IFileSystem
     /// <summary>True when the file exists.</summary>
     bool FileExists(string path);
 
+    /// <summary>
+    /// The file's length, or null when it does not exist: one metadata lookup where the platform has one (an
+    /// unclean open checks a file per session its logs name with it, without opening any).
+    /// </summary>
+    long? FileLength(string path)
+    {
+        if (!FileExists(path))
+        {
+            return null;
+        }
+        using var file = Open(path, create: false);
+        return file.Length;
+    }
+
     /// <summary>Opens a file for reading and writing; creates it when <paramref name="create"/> is set.</summary>
     IStorageFile Open(string path, bool create);
 

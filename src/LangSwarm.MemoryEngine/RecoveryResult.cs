@@ -36,6 +36,12 @@ public sealed record RecoveryResult(
     public int SegmentFilesRead { get; init; }
 
     /// <summary>
+    /// Sessions whose log records the open placed in their segments without reading or writing those files;
+    /// the bytes are written from the logs after the open, each session's before anything else uses it.
+    /// </summary>
+    public int SessionsDeferred { get; init; }
+
+    /// <summary>
     /// True when every segment file was listed and scanned (no checkpoint to start from, a damaged log, or a
     /// read-only view); false when the open read only the segments of sessions the commit logs name.
     /// </summary>

@@ -68,6 +68,13 @@ internal sealed partial class PhysicalFileSystem : IFileSystem
     public bool FileExists(string path) => File.Exists(Full(path));
 
     /// <inheritdoc />
+    public long? FileLength(string path)
+    {
+        var info = new FileInfo(Full(path));
+        return info.Exists ? info.Length : null;
+    }
+
+    /// <inheritdoc />
     public IStorageFile Open(string path, bool create) =>
         new PhysicalFile(File.OpenHandle(Full(path), create ? FileMode.OpenOrCreate : FileMode.Open, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete));
 

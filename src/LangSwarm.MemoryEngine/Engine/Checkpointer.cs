@@ -77,6 +77,9 @@ internal sealed class Checkpointer(EngineCore core)
     public async Task CheckpointCoreAsync()
     {
         _core.ThrowIfFailed();
+        // What an unclean open left owed is written before the checkpoint that lets its logs go, and outside
+        // the gate: writes go on meanwhile (each settles its own session first).
+        _core.Segments.Deferred.SettleAll();
         ulong covered;
         string? oldLog;
         IndexDelta delta;

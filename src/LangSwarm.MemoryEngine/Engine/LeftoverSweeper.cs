@@ -66,6 +66,8 @@ internal sealed class LeftoverSweeper(EngineCore core, Compactor compactor)
         var sweep = new SegmentSweep(core.Fs, core.Segments, core.Index, _recoveredNextSession);
         try
         {
+            // The listing must show what the index knows: the appends an unclean open owes are written first.
+            core.Segments.Deferred.SettleAll();
             var packs = sweep.SweepPacks(core.Packs);
             if (packs > 0)
             {

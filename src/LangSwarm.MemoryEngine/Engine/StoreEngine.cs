@@ -128,6 +128,7 @@ internal sealed class StoreEngine : IDisposable
         if (replayed && !deferred)
         {
             // Make what recovery rebuilt durable before the logs it came from are dropped.
+            _core.Segments.Deferred.SettleAll();
             _core.Segments.SyncDirty();
             try
             {

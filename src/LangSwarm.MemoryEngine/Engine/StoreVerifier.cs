@@ -14,6 +14,7 @@ internal static class StoreVerifier
     /// <summary>Checks every segment and the index file; the caller holds the store exclusively (no write, checkpoint or vacuum runs).</summary>
     public static VerifyReport Verify(IFileSystem fs, SegmentFiles files, PackFiles packs, SessionIndex live, IndexFile indexFile, CancellationToken cancellationToken)
     {
+        files.Deferred.SettleAll(); // the files must hold what the index knows before they are compared
         var problems = new List<string>();
         var rebuilt = new SessionIndex();
         long records = 0, bytes = 0;

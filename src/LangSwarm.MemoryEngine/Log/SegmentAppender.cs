@@ -13,33 +13,49 @@ internal sealed class SegmentAppender(SegmentFiles files, long maxSegmentBytes)
     /// </summary>
     public (uint Segment, long Offset, bool Rolled) Append(ulong session, (uint Segment, long Length)? tail, uint first, ReadOnlySpan<byte> record)
     {
+        var (segment, offset, rolled) = Plan(session, tail, first, record.Length);
+        if (rolled)
+        {
+            if (tail is { } t)
+            {
+                // The finished segment is made durable before its successor exists: after a crash a later
+                // segment never survives next to a hole in an earlier one (recovery reads them in order).
+                files.Flush(session, t.Segment);
+                files.Create(session, segment);
+                files.Flush(session, segment);
+                files.SyncDirectory();
+            }
+            else
+            {
+                // Like a new session's first segment, durable with the next checkpoint's sync of seg/; recovery
+                // reads on from the first number it may have (FORMAT.md §8 step 2).
+                files.Create(session, segment);
+            }
+        }
+        files.Write(session, segment, offset, record);
+        return (segment, offset, rolled);
+    }
+
+    /// <summary>
+    /// Where <see cref="Append"/> would put a record of <paramref name="length"/> bytes, without touching a
+    /// file: recovery places the log's records with it and leaves the writing to <see cref="DeferredTails"/>.
+    /// </summary>
+    public (uint Segment, long Offset, bool Rolled) Plan(ulong session, (uint Segment, long Length)? tail, uint first, int length)
+    {
         if (tail is not { } t)
         {
-            // Like a new session's first segment, durable with the next checkpoint's sync of seg/; recovery
-            // reads on from the first number it may have (FORMAT.md §8 step 2).
-            files.Create(session, first);
-            files.Write(session, first, FileHeader.Size, record);
             return (first, FileHeader.Size, true);
         }
-        var (segment, length) = t;
-        var rolled = false;
-        if (length + record.Length > maxSegmentBytes && length > FileHeader.Size)
+        var (segment, offset) = t;
+        if (offset + length > maxSegmentBytes && offset > FileHeader.Size)
         {
-            // The finished segment is made durable before its successor exists: after a crash a later
-            // segment never survives next to a hole in an earlier one (recovery reads them in order).
-            files.Flush(session, segment);
             segment++;
             if (segment >= PackFiles.PackBit)
             {
                 throw new IOException($"Session {session} has used every segment number.");
             }
-            files.Create(session, segment);
-            files.Flush(session, segment);
-            files.SyncDirectory();
-            length = FileHeader.Size;
-            rolled = true;
+            return (segment, FileHeader.Size, true);
         }
-        files.Write(session, segment, length, record);
-        return (segment, length, rolled);
+        return (segment, offset, false);
     }
 }

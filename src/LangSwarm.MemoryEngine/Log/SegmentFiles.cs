@@ -35,7 +35,11 @@ internal sealed class SegmentFiles : IDisposable
         _fs = fs;
         _capacity = capacity;
         _syncAllAbove = syncAllAbove;
+        Deferred = new DeferredTails(fs, this);
     }
+
+    /// <summary>Appends an unclean open placed but left for later; settled per session before any operation on its segments.</summary>
+    public DeferredTails Deferred { get; }
 
     public static string NameFor(ulong session, uint segment) => $"{session:x16}-{segment:x8}.seg";
 
@@ -87,6 +91,7 @@ internal sealed class SegmentFiles : IDisposable
     /// <summary>Opens the segment when no handle is cached; throws <see cref="FileNotFoundException"/> when it is gone.</summary>
     public void EnsureOpen(ulong session, uint segment)
     {
+        Settle(session);
         lock (_lock)
         {
             if (_open.ContainsKey((session, segment)))
@@ -194,6 +199,7 @@ internal sealed class SegmentFiles : IDisposable
     /// <summary>Deletes a segment file (closing its handle).</summary>
     public void Delete(ulong session, uint segment)
     {
+        Settle(session);
         lock (_lock)
         {
             if (_open.Remove((session, segment), out var slot))
@@ -217,6 +223,7 @@ internal sealed class SegmentFiles : IDisposable
 
     public void Dispose()
     {
+        Deferred.Dispose();
         lock (_lock)
         {
             foreach (var slot in _open.Values)
@@ -248,6 +255,7 @@ internal sealed class SegmentFiles : IDisposable
 
     private SegmentSlot Acquire(ulong session, uint segment, bool create)
     {
+        Settle(session);
         lock (_lock)
         {
             if (_open.TryGetValue((session, segment), out var slot))
@@ -304,6 +312,14 @@ internal sealed class SegmentFiles : IDisposable
             {
                 Close(slot);
             }
+        }
+    }
+
+    private void Settle(ulong session)
+    {
+        if (Deferred.Any)
+        {
+            Deferred.Settle(session);
         }
     }
 

@@ -133,10 +133,22 @@ internal sealed class LogReplayer(IFileSystem fs, SegmentFiles files, SegmentApp
             }
             RecordApplier.Apply(index, h, record, tail.Location, tail.Offset);
             Records++;
+            files.Deferred.Forget(entry.Number);
             DeleteSegments(entry);
             return;
         }
-        var (segment, at) = appender.Append(entry, h.Session, record);
+        uint segment;
+        long at;
+        if (files.Deferred.Owes(h.Session))
+        {
+            // Placed now, written from this log later (DeferredTails): the open touches no segment file.
+            (segment, at, var rolled) = appender.Plan(entry, h.Session, record.Length);
+            files.Deferred.Add(h.Session, segment, at, rolled, path, offset, record.Length);
+        }
+        else
+        {
+            (segment, at) = appender.Append(entry, h.Session, record);
+        }
         var why = RecordApplier.Apply(index, h, record, segment, at);
         if (why is not null)
         {

@@ -103,8 +103,10 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, PackFile
         if (!full && _logs.SawDamage)
         {
             // A damaged span can hide every log record of a session whose segment holds them: scan them all.
-            // The replay's appends leave the process buffers first: the listing must show what the index knows.
+            // The replay's appends, owed ones included, reach the files first: the listing must show what the
+            // index knows.
             var t = Stopwatch.StartNew();
+            files.Deferred.SettleAll();
             files.WriteAllPending();
             ScanSegments();
             listingTime += t.Elapsed;
@@ -134,17 +136,22 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, PackFile
             SegmentScanTime = segmentTime,
             LogReplayTime = logTime,
             SegmentFilesRead = SegmentFilesRead,
+            SessionsDeferred = files.Deferred.Sessions,
             SegmentsListed = full,
         };
     }
 
     /// <summary>
-    /// Brings one session's segments up to date before the log replays its first record past the checkpoint:
-    /// the named segments the directory lost or holds short are repaired, the last one is scanned past its
-    /// checkpointed length, and the segments a roll added after it (numbered on, while they exist) are scanned
-    /// whole. A session the checkpoint does not hold is new since then (its creation is in the log), unless its
-    /// number is below the checkpoint's next one: then it was deleted before the checkpoint, and only the sweep
-    /// has anything to do with its files.
+    /// Runs before the log replays the first record of a session past the checkpoint. When the session's last
+    /// checkpointed segment is there, at least as long as the checkpoint says (one metadata lookup), or the
+    /// session has no segment of its own (new since the checkpoint, or packed), the session's log records are
+    /// placed without being written (<see cref="DeferredTails"/>): the open reads no segment file. Otherwise its
+    /// segments are brought up to date first: the named segments the directory lost or holds short are repaired,
+    /// the last one is scanned past its checkpointed length (newer records applied, a torn tail cut), and the
+    /// segments a roll added after it (numbered on, while they exist) are scanned whole, so the log appends only
+    /// what they lack. A session the checkpoint does not hold is new since then (its creation is in the log),
+    /// unless its number is below the checkpoint's next one: then it was deleted before the checkpoint, and only
+    /// the sweep has anything to do with its files.
     /// </summary>
     private void ScanSession(ulong session)
     {
@@ -156,7 +163,6 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, PackFile
             uint next = 0;
             if (index.TryGet(session, out var entry))
             {
-                MissingSegments.Repair(files, entry, LengthOf, _missing);
                 SegmentExtent? last = null;
                 lock (entry.Lock)
                 {
@@ -164,23 +170,34 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, PackFile
                     {
                         last = entry.Segments[^1];
                     }
+                    next = entry.NextOwnSegment;
                 }
-                if (last is { } l)
+                if (last is not { } l)
                 {
-                    Tails.Scan(SegmentFiles.NameFor(session, l.Segment), session, l.Segment, entry, files.Length(session, l.Segment));
-                    next = l.Segment + 1;
+                    // A packed session: a write after the pack started its own segments at NextOwnSegment.
+                    files.Deferred.Begin(session, null);
+                    return;
                 }
-                else
+                if (fs.FileLength(SegmentFiles.PathFor(session, l.Segment)) is { } length && length >= l.Length)
                 {
-                    // A packed session: a write after the pack started its own segments at this number.
-                    lock (entry.Lock)
-                    {
-                        next = entry.NextOwnSegment;
-                    }
+                    files.Deferred.Begin(session, (l.Segment, l.Length));
+                    return;
                 }
+                MissingSegments.Repair(files, entry, LengthOf, _missing);
+                lock (entry.Lock)
+                {
+                    l = entry.Segments[^1];
+                }
+                Tails.Scan(SegmentFiles.NameFor(session, l.Segment), session, l.Segment, entry, files.Length(session, l.Segment));
+                next = l.Segment + 1;
             }
             else if (session < _checkpointNextSession)
             {
+                return;
+            }
+            else
+            {
+                files.Deferred.Begin(session, null);
                 return;
             }
             while (LengthOf(session, next) is { } length)
