@@ -73,7 +73,7 @@ public static class Open
         {
             recoveryNotes.Notes.Add(string.Create(
                 CultureInfo.InvariantCulture,
-                $"engine recovery: checkpoint loaded {rec.CheckpointLoaded}, {rec.Messages:N0} messages, {rec.LogRecordsReplayed:N0} log + {rec.SegmentRecordsReplayed:N0} segment records replayed, {rec.TornBytesCut:N0} torn bytes cut, {rec.SegmentFilesRead:N0} segment files read{(rec.SegmentsListed ? " (every segment listed)" : " (no listing)")}, clean {rec.Clean}; recovery {rec.Elapsed.TotalMilliseconds:0} ms (index file {rec.CheckpointLoadTime.TotalMilliseconds:0}, segments {rec.SegmentScanTime.TotalMilliseconds:0}, logs {rec.LogReplayTime.TotalMilliseconds:0}), the rest of the open {sw.Elapsed.TotalMilliseconds - rec.Elapsed.TotalMilliseconds:0} ms"));
+                $"engine recovery: checkpoint loaded {rec.CheckpointLoaded}, {rec.Messages:N0} messages, {rec.LogRecordsReplayed:N0} log + {rec.SegmentRecordsReplayed:N0} segment records replayed, {rec.TornBytesCut:N0} torn bytes cut, {rec.SegmentFilesRead:N0} segment files read{(rec.SegmentsListed ? " (every segment listed)" : " (no listing)")}, {rec.SessionsDeferred:N0} sessions' records placed and written after the open, clean {rec.Clean}; recovery {rec.Elapsed.TotalMilliseconds:0} ms (index file {rec.CheckpointLoadTime.TotalMilliseconds:0}, segments {rec.SegmentScanTime.TotalMilliseconds:0}, logs {rec.LogReplayTime.TotalMilliseconds:0}), the rest of the open {sw.Elapsed.TotalMilliseconds - rec.Elapsed.TotalMilliseconds:0} ms"));
         }
         await b.DisposeAsync().ConfigureAwait(false);
         return sw.Elapsed.TotalMilliseconds;

@@ -95,7 +95,9 @@ internal sealed class SessionIndex(long cacheBytes = long.MaxValue)
     private bool TryLoad(ulong number, out SessionEntry entry)
     {
         entry = null!;
-        if (_reader is not { } reader || _ledger.IsPending(number) || !reader.TryLoad(number, out entry))
+        // A number at or above the file's next session number is newer than its last commit: not in the file
+        // (a recovery meets thousands of such creations in the log, each asked after first).
+        if (_reader is not { } reader || number >= _file!.NextSession || _ledger.IsPending(number) || !reader.TryLoad(number, out entry))
         {
             return false;
         }
