@@ -65,6 +65,10 @@ public static class Harness
             {
                 await PeakMemory.RunAsync(ctx).ConfigureAwait(false);
             }
+            if (options.IncludesAny("M2"))
+            {
+                await PeakMemory.RunWriterAsync(ctx).ConfigureAwait(false);
+            }
             if (options.RunsScale)
             {
                 // Last: its fills are the longest part of a --scale run, and M1 (its peak target's reference) is done by then.

@@ -117,7 +117,7 @@ public sealed record MacroOptions
     public string CommandLine { get; init; } = string.Empty;
 
     /// <summary>The options, for error messages.</summary>
-    public const string Usage = "macro [--quick] [--out DIR] [--only W1,W2,W3,W4,R1,R2,S1,O1,B1,C1,M1,S2] [--backends engine,sqlite,redis] [--warmup] [--limits] [--scale] [--scale-sessions N]";
+    public const string Usage = "macro [--quick] [--out DIR] [--only W1,W2,W3,W4,R1,R2,S1,O1,B1,C1,M1,M2,S2] [--backends engine,sqlite,redis] [--warmup] [--limits] [--scale] [--scale-sessions N]";
 
     private bool OutGiven { get; init; }
 

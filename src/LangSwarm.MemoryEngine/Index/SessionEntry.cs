@@ -8,6 +8,9 @@ internal sealed class SessionEntry(ulong number, SessionState state, ISessionCon
     private List<MessageEntry>? _messages = source is null ? [] : null;
     private List<ConversationSummary>? _summaries = source is null ? [] : null;
 
+    // Where unloaded content comes back from: the index file, for a session loaded from it or committed to it.
+    private ISessionContentSource? _source = source;
+
     // Message entries appended while the session's entries were not loaded, ascending, until a commit of the
     // index file holds them: a write to a large session costs its new entries, not a load of all of them.
     private List<MessageEntry>? _tail;
@@ -31,7 +34,7 @@ internal sealed class SessionEntry(ulong number, SessionState state, ISessionCon
             {
                 if (_messages is null)
                 {
-                    var loaded = source!.LoadMessages(this);
+                    var loaded = _source!.LoadMessages(this);
                     if (_tail is { } tail)
                     {
                         // The file may hold some of them already (committed, not yet dropped from the tail).
@@ -100,7 +103,7 @@ internal sealed class SessionEntry(ulong number, SessionState state, ISessionCon
         {
             lock (Lock)
             {
-                _summaries ??= source!.LoadSummaries(this);
+                _summaries ??= _source!.LoadSummaries(this);
             }
         }
         return _summaries;
@@ -137,10 +140,17 @@ internal sealed class SessionEntry(ulong number, SessionState state, ISessionCon
     /// <summary>True when the summaries are in memory.</summary>
     public bool SummariesLoaded => _summaries is not null;
 
+    /// <summary>
+    /// A commit of the index file holds the session: from now on its content can be let go and loaded again from
+    /// <paramref name="source"/>, like that of a session opened from the file (a session created by this process
+    /// would otherwise keep every message entry while anything holds it). Caller holds <see cref="Lock"/>.
+    /// </summary>
+    public void AdoptSource(ISessionContentSource source) => _source ??= source;
+
     /// <summary>Lets go of loaded content that the index file holds unchanged; false when it cannot (caller holds <see cref="Lock"/>).</summary>
     public bool Unload()
     {
-        if (source is null || Version != Saved.Version || !Saved.InFile || _tail is not null)
+        if (_source is null || Version != Saved.Version || !Saved.InFile || _tail is not null)
         {
             return false;
         }

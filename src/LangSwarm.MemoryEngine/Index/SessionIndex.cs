@@ -224,6 +224,10 @@ internal sealed class SessionIndex(long cacheBytes = long.MaxValue)
                     lock (e.Lock)
                     {
                         e.TailCommitted(save.After.LastSequence);
+                        if (_source is { } source)
+                        {
+                            e.AdoptSource(source);
+                        }
                     }
                     _listings.Reconcile(e, _file is not null);
                 }
