@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Numerics;
 
 namespace LangSwarm.MemoryEngine.Log;
 
@@ -18,7 +19,11 @@ internal sealed class SegmentSlot(IStorageFile file, LinkedListNode<(ulong, uint
     /// </remarks>
     public const int BufferBytes = 64 * 1024;
 
+    /// <summary>The buffer's first size: grown as appends need, up to <see cref="BufferBytes"/>.</summary>
+    private const int StartBytes = 4 * 1024;
+
     private byte[]? _pending;
+    private int _lastBytes; // bytes the last write of the buffer carried
     private int _count;
     private long _offset;
 
@@ -52,14 +57,33 @@ internal sealed class SegmentSlot(IStorageFile file, LinkedListNode<(ulong, uint
         }
         if (_count == 0)
         {
-            _pending ??= ArrayPool<byte>.Shared.Rent(BufferBytes);
             _offset = offset;
+        }
+        if (_pending is null || _count + data.Length > _pending.Length)
+        {
+            Grow(_count + data.Length);
         }
         data.CopyTo(_pending.AsSpan(_count));
         _count += data.Length;
     }
 
     /// <summary>Writes the buffered bytes to the file; the caller holds the slot's lock.</summary>
+    // The buffer starts small and doubles up to BufferBytes: a store writing round-robin over many sessions
+    // has hundreds of slots each holding an add or two, and a full-size buffer apiece would hold megabytes of
+    // mostly empty arrays that outlive the young generation.
+    private void Grow(int needed)
+    {
+        // A slot that filled a big buffer before starts with one that size again (a busy session's next round).
+        var size = Math.Min(BufferBytes, Math.Max(Math.Max(StartBytes, _lastBytes), (int)BitOperations.RoundUpToPowerOf2((uint)needed)));
+        var bigger = ArrayPool<byte>.Shared.Rent(size);
+        if (_pending is { } old)
+        {
+            old.AsSpan(0, _count).CopyTo(bigger);
+            ArrayPool<byte>.Shared.Return(old);
+        }
+        _pending = bigger;
+    }
+
     public void WritePending()
     {
         if (_count == 0)
@@ -67,6 +91,7 @@ internal sealed class SegmentSlot(IStorageFile file, LinkedListNode<(ulong, uint
             return;
         }
         File.Write(_offset, _pending.AsSpan(0, _count));
+        _lastBytes = _count;
         DropPending();
     }
 
