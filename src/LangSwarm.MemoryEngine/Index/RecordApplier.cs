@@ -46,8 +46,17 @@ internal static class RecordApplier
     /// For a session's creation record (a state record of a number the index does not hold): the entry that
     /// already holds its id under another number, else null. Undecodable records give null (Apply reports them).
     /// </summary>
-    public static SessionEntry? IdHeldByAnother(SessionIndex index, in RecordHeader h, ReadOnlySpan<byte> record)
+    public static SessionEntry? IdHeldByAnother(SessionIndex index, in RecordHeader h, ReadOnlySpan<byte> record) =>
+        IdHeldByAnother(index, h, record, out _);
+
+    /// <summary>
+    /// <see cref="IdHeldByAnother(SessionIndex, in RecordHeader, ReadOnlySpan{byte})"/>, also giving the state it
+    /// decoded (null when it decoded none), which <see cref="Apply(SessionIndex, in RecordHeader, ReadOnlySpan{byte}, uint, long, SessionState?)"/>
+    /// takes instead of decoding the record again: a recovery meets thousands of creations.
+    /// </summary>
+    public static SessionEntry? IdHeldByAnother(SessionIndex index, in RecordHeader h, ReadOnlySpan<byte> record, out SessionState? decoded)
     {
+        decoded = null;
         if (h.Type != RecordType.SessionState || index.TryGet(h.Session, out _))
         {
             return null;
@@ -56,8 +65,8 @@ internal static class RecordApplier
         try
         {
             var n = RecordCodec.DecodePayload(record, h, out buffer);
-            var id = StateCodec.Read(buffer.AsSpan(0, n)).Metadata.SessionId;
-            return index.TryGet(id, out var other) && other.Number != h.Session ? other : null;
+            decoded = StateCodec.Read(buffer.AsSpan(0, n));
+            return index.TryGet(decoded.Metadata.SessionId, out var other) && other.Number != h.Session ? other : null;
         }
         catch (Exception ex) when (ex is InvalidDataException or System.Text.Json.JsonException or FormatException or ArgumentException)
         {
@@ -72,10 +81,20 @@ internal static class RecordApplier
         }
     }
 
-    private static string? ApplyDecoded(SessionIndex index, in RecordHeader h, ReadOnlySpan<byte> payload, uint segment, long offset, int length)
+    /// <summary>
+    /// <see cref="Apply(SessionIndex, in RecordHeader, ReadOnlySpan{byte}, uint, long)"/> of a state record whose
+    /// payload the caller already decoded into <paramref name="decoded"/> (taken over: the index keeps it); null
+    /// decodes as usual.
+    /// </summary>
+    public static string? Apply(SessionIndex index, in RecordHeader h, ReadOnlySpan<byte> record, uint segment, long offset, SessionState? decoded) =>
+        decoded is not null && h.Type == RecordType.SessionState
+            ? ApplyDecoded(index, h, default, segment, offset, h.TotalLength, decoded)
+            : Apply(index, h, record, segment, offset);
+
+    private static string? ApplyDecoded(SessionIndex index, in RecordHeader h, ReadOnlySpan<byte> payload, uint segment, long offset, int length, SessionState? decoded = null)
     {
         // Decode before anything changes, so a payload that does not decode leaves the index as it was.
-        SessionState? decodedState = h.Type == RecordType.SessionState ? StateCodec.Read(payload) : null;
+        SessionState? decodedState = decoded ?? (h.Type == RecordType.SessionState ? StateCodec.Read(payload) : null);
         if (!index.TryGet(h.Session, out var entry))
         {
             if (decodedState is null)

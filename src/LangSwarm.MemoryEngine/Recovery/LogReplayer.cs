@@ -1,3 +1,4 @@
+using LangSwarm.Memory;
 using LangSwarm.MemoryEngine.Engine;
 using LangSwarm.MemoryEngine.Format;
 using LangSwarm.MemoryEngine.Index;
@@ -105,7 +106,8 @@ internal sealed class LogReplayer(IFileSystem fs, SegmentFiles files, SegmentApp
         {
             return;
         }
-        if (entry is null && RecordApplier.IdHeldByAnother(index, h, record) is { } holder)
+        SessionState? decoded = null;
+        if (entry is null && RecordApplier.IdHeldByAnother(index, h, record, out decoded) is { } holder)
         {
             if (h.Session < holder.Number)
             {
@@ -149,7 +151,7 @@ internal sealed class LogReplayer(IFileSystem fs, SegmentFiles files, SegmentApp
         {
             (segment, at) = appender.Append(entry, h.Session, record);
         }
-        var why = RecordApplier.Apply(index, h, record, segment, at);
+        var why = RecordApplier.Apply(index, h, record, segment, at, decoded);
         if (why is not null)
         {
             tally.Damage.Add(new StoreDamage(path, offset, h.TotalLength, why));
