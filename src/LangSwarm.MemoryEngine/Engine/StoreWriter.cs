@@ -226,6 +226,7 @@ internal sealed class StoreWriter(EngineCore core, Checkpointer checkpointer, Se
                 }
                 if (deleting && entry is not null)
                 {
+                    _core.Segments.Deferred.Forget(entry.Number); // what an unclean open owed it goes with its files
                     foreach (var s in entry.Segments)
                     {
                         _core.Segments.Delete(entry.Number, s.Segment);

@@ -75,13 +75,9 @@ internal sealed class DeferredTails(IFileSystem fs, SegmentFiles files) : IDispo
     /// <summary>Writes what <paramref name="session"/> is owed, if anything; returns at once when it owes nothing.</summary>
     public void Settle(ulong session)
     {
-        Debt? debt;
-        lock (_lock)
+        if (Find(session) is not { } debt)
         {
-            if (!_debts.TryGetValue(session, out debt))
-            {
-                return;
-            }
+            return;
         }
         lock (debt)
         {
@@ -124,13 +120,9 @@ internal sealed class DeferredTails(IFileSystem fs, SegmentFiles files) : IDispo
     /// <summary>Drops what <paramref name="session"/> is owed: it is being deleted, files and all.</summary>
     public void Forget(ulong session)
     {
-        Debt? debt;
-        lock (_lock)
+        if (Find(session) is not { } debt)
         {
-            if (!_debts.TryGetValue(session, out debt))
-            {
-                return;
-            }
+            return;
         }
         lock (debt)
         {
@@ -146,6 +138,14 @@ internal sealed class DeferredTails(IFileSystem fs, SegmentFiles files) : IDispo
         lock (_lock)
         {
             CloseLogs();
+        }
+    }
+
+    private Debt? Find(ulong session)
+    {
+        lock (_lock)
+        {
+            return _debts.GetValueOrDefault(session);
         }
     }
 

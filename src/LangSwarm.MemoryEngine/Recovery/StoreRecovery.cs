@@ -170,7 +170,6 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, PackFile
                     {
                         last = entry.Segments[^1];
                     }
-                    next = entry.NextOwnSegment;
                 }
                 if (last is not { } l)
                 {
