@@ -397,38 +397,13 @@ internal sealed class SessionIndex(long cacheBytes = long.MaxValue)
             }
         });
 
-    /// <summary>
-    /// A pass over every session: <paramref name="read"/> reads the file without the index's lock; then, under
-    /// it, each live session in memory goes to <paramref name="inMemory"/> (under its entry's lock) and each of
-    /// the file's others, neither in memory nor removed, to <paramref name="fromFile"/>.
-    /// </summary>
+    // Reads the file without the index's lock, then merges it with memory under it (SessionPass).
     private List<TResult> Pass<TFile, TResult>(Func<IndexFile, List<TFile>> read, Func<TFile, ulong> numberOf, Action<SessionEntry, List<TResult>> inMemory, Action<TFile, List<TResult>> fromFile)
     {
         var file = _reader?.Read(read) ?? [];
         lock (_lock)
         {
-            var results = new List<TResult>(file.Count + 16);
-            var numbers = new HashSet<ulong>();
-            foreach (var e in _cache.Alive())
-            {
-                lock (e.Lock)
-                {
-                    if (!e.Removed)
-                    {
-                        numbers.Add(e.Number);
-                        inMemory(e, results);
-                    }
-                }
-            }
-            foreach (var x in file)
-            {
-                var number = numberOf(x);
-                if (!numbers.Contains(number) && !_ledger.IsPending(number))
-                {
-                    fromFile(x, results);
-                }
-            }
-            return results;
+            return SessionPass.Merge(file, _cache.Alive(), number => _ledger.IsPending(number), numberOf, inMemory, fromFile);
         }
     }
 
