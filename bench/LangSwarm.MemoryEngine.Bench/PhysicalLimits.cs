@@ -5,12 +5,15 @@ using LangSwarm.MemoryEngine.Bench.Macro;
 namespace LangSwarm.MemoryEngine.Bench;
 
 /// <summary>What the hardware allows, measured in the same run on the bench directory's disk and the same data.</summary>
-public sealed record PhysicalLimits(double FsyncMedianMicros, double FsyncP99Micros, double SequentialWriteMBps, double Lz4CompressMBps, double Lz4DecompressMBps, double Lz4Ratio, double Lz4FixedCompressMBps)
+public sealed record PhysicalLimits(double FsyncMedianMicros, double FsyncP99Micros, double DataSyncMedianMicros, double DataSyncP99Micros, double SequentialWriteMBps, double Lz4CompressMBps, double Lz4DecompressMBps, double Lz4Ratio, double Lz4FixedCompressMBps)
 {
     /// <summary>fsyncs per second one writer can do (1 / median latency).</summary>
     public double FsyncsPerSecond => 1e6 / FsyncMedianMicros;
 
-    /// <summary>Measures fsync latency (4 KB write + fsync loop), sequential write bandwidth (1 MB writes, one fsync) and LZ4 per message.</summary>
+    /// <summary>Syncs per second one writer can do the engine's way (4 KB append + its file sync; 1 / median latency).</summary>
+    public double DataSyncsPerSecond => 1e6 / DataSyncMedianMicros;
+
+    /// <summary>Measures fsync latency (4 KB write + fsync loop), the same with the engine's file sync (fdatasync on Linux), sequential write bandwidth (1 MB writes, one fsync) and LZ4 per message.</summary>
     public static PhysicalLimits Measure(string dir, DataGenerator data, bool quick)
     {
         Directory.CreateDirectory(dir);
@@ -30,6 +33,7 @@ public sealed record PhysicalLimits(double FsyncMedianMicros, double FsyncP99Mic
                     lat.Add(Stopwatch.GetElapsedTime(t0).TotalMicroseconds);
                 }
             }
+            var dataLat = DataSyncLatencies(dir, block, quick ? 100 : 1_000);
             var mb = quick ? 64 : 512;
             var chunk = new byte[1 << 20];
             Random.Shared.NextBytes(chunk);
@@ -44,12 +48,35 @@ public sealed record PhysicalLimits(double FsyncMedianMicros, double FsyncP99Mic
             }
             var seq = mb * 1.048576 / sw.Elapsed.TotalSeconds;
             var (c, d, ratio, f) = Lz4(new Lz4Probe(data));
-            return new PhysicalLimits(Stats.Median(lat), Stats.Percentile(lat, 0.99), seq, c, d, ratio, f);
+            return new PhysicalLimits(Stats.Median(lat), Stats.Percentile(lat, 0.99), Stats.Median(dataLat), Stats.Percentile(dataLat, 0.99), seq, c, d, ratio, f);
         }
         finally
         {
             File.Delete(path);
         }
+    }
+
+    // Appends through the engine's own file (Device/PhysicalFile), so the line is the sync every Strict add waits for.
+    private static List<double> DataSyncLatencies(string dir, byte[] block, int count)
+    {
+        var fs = new Device.PhysicalFileSystem(dir);
+        var lat = new List<double>(count);
+        try
+        {
+            using var file = fs.Open("limits-sync.bin", create: true);
+            for (var i = 0; i < count; i++)
+            {
+                var t0 = Stopwatch.GetTimestamp();
+                file.Write((long)i * block.Length, block);
+                file.Flush();
+                lat.Add(Stopwatch.GetElapsedTime(t0).TotalMicroseconds);
+            }
+        }
+        finally
+        {
+            fs.Delete("limits-sync.bin");
+        }
+        return lat;
     }
 
     private static (double Compress, double Decompress, double Ratio, double FixedCompress) Lz4(Lz4Probe probe)

@@ -2,7 +2,10 @@ using Microsoft.Win32.SafeHandles;
 
 namespace LangSwarm.MemoryEngine.Device;
 
-/// <summary>A real file: positional I/O on a <see cref="SafeFileHandle"/>, fsync with FlushToDisk.</summary>
+/// <summary>
+/// A real file: positional I/O on a <see cref="SafeFileHandle"/>. A flush is <c>fdatasync</c> on Linux (data
+/// and length durable, FORMAT.md §1 "fsync"), FlushToDisk elsewhere.
+/// </summary>
 internal sealed class PhysicalFile(SafeFileHandle handle) : IStorageFile
 {
     public long Length => RandomAccess.GetLength(handle);
@@ -26,7 +29,15 @@ internal sealed class PhysicalFile(SafeFileHandle handle) : IStorageFile
 
     public void SetLength(long length) => RandomAccess.SetLength(handle, length);
 
-    public void Flush() => RandomAccess.FlushToDisk(handle);
+    public void Flush()
+    {
+        if (OperatingSystem.IsLinux())
+        {
+            Posix.DataSync(handle);
+            return;
+        }
+        RandomAccess.FlushToDisk(handle);
+    }
 
     public void Dispose() => handle.Dispose();
 }

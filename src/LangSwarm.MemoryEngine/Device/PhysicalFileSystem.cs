@@ -4,8 +4,8 @@ using Microsoft.Win32.SafeHandles;
 
 namespace LangSwarm.MemoryEngine.Device;
 
-/// <summary>The real file system under a root directory: positional I/O on <see cref="SafeFileHandle"/>s, fsync with FlushToDisk.</summary>
-internal sealed partial class PhysicalFileSystem : IFileSystem
+/// <summary>The real file system under a root directory: positional I/O on <see cref="SafeFileHandle"/>s, file syncs through <see cref="PhysicalFile.Flush"/>.</summary>
+internal sealed class PhysicalFileSystem : IFileSystem
 {
     private readonly string _root;
 
@@ -45,14 +45,14 @@ internal sealed partial class PhysicalFileSystem : IFileSystem
         {
             return false;
         }
-        var fd = OpenDir(_root, 0 /* O_RDONLY */);
+        var fd = Posix.OpenDir(_root, 0 /* O_RDONLY */);
         if (fd < 0)
         {
             throw new IOException($"Cannot open the store directory to sync it (errno {Marshal.GetLastPInvokeError()}).");
         }
         try
         {
-            if (SyncFs(fd) != 0)
+            if (Posix.SyncFs(fd) != 0)
             {
                 throw new IOException($"syncfs of the store failed (errno {Marshal.GetLastPInvokeError()}).");
             }
@@ -60,7 +60,7 @@ internal sealed partial class PhysicalFileSystem : IFileSystem
         }
         finally
         {
-            _ = Close(fd);
+            _ = Posix.Close(fd);
         }
     }
 
@@ -91,21 +91,21 @@ internal sealed partial class PhysicalFileSystem : IFileSystem
         {
             return; // NTFS journals metadata; directories cannot be flushed there.
         }
-        var fd = OpenDir(Full(path), 0 /* O_RDONLY */);
+        var fd = Posix.OpenDir(Full(path), 0 /* O_RDONLY */);
         if (fd < 0)
         {
             throw new IOException($"Cannot open directory '{path}' to sync it (errno {Marshal.GetLastPInvokeError()}).");
         }
         try
         {
-            if (Fsync(fd) != 0)
+            if (Posix.Fsync(fd) != 0)
             {
                 throw new IOException($"fsync of directory '{path}' failed (errno {Marshal.GetLastPInvokeError()}).");
             }
         }
         finally
         {
-            _ = Close(fd);
+            _ = Posix.Close(fd);
         }
     }
 
@@ -124,16 +124,4 @@ internal sealed partial class PhysicalFileSystem : IFileSystem
     }
 
     private string Full(string relative) => Path.Combine(_root, relative);
-
-    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int OpenDir(string path, int flags);
-
-    [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
-    private static partial int Fsync(int fd);
-
-    [LibraryImport("libc", EntryPoint = "syncfs", SetLastError = true)]
-    private static partial int SyncFs(int fd);
-
-    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
-    private static partial int Close(int fd);
 }
