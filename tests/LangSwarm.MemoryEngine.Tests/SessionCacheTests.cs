@@ -179,6 +179,62 @@ public sealed class SessionCacheTests
         await b.DisposeAsync();
     }
 
+    [Fact]
+    public async Task ASessionChangedSinceItsCommit_LetsGoOfTheCommittedEntries_KeepingOnlyTheAppendsSince()
+    {
+        var fs = new FaultInjectingFileSystem();
+        var b = await OpenAsync(fs, cacheBytes: 0);
+        var s = await b.CreateSessionAsync(new SessionMetadata("rr", "u") { SummaryStrategy = SummaryStrategy.Manual, MaxMessages = 10_000 });
+        await s.AddMessagesAsync([.. Enumerable.Range(0, 100).Select(Msg)]);
+        await b.CheckpointAsync();
+        Assert.Equal(100, (await s.GetMessagesAsync()).Count); // loaded again
+        await s.AddMessagesAsync([Msg(100), Msg(101)]);
+        var entry = GetEntry(b, "rr");
+        Assert.True(entry.MessagesLoaded);
+
+        b.Engine.Index.TrimCache(); // changed since the commit: kept, but only its two new entries stay in memory
+        Assert.False(entry.MessagesLoaded);
+        Assert.Equal(102, entry.MessageCount);
+        Assert.Equal(["message 100", "message 101"], (await s.GetMessagesAsync(limit: 2)).Select(m => m.Content));
+        await s.AddMessageAsync(Msg(102));
+        Assert.Equal(103, (await s.GetMessagesAsync()).Count);
+        await b.CheckpointAsync();
+        Assert.True((await b.VerifyAsync()).Ok);
+        await b.DisposeAsync();
+
+        b = await OpenAsync(fs);
+        var all = await (await b.GetSessionAsync("rr"))!.GetMessagesAsync();
+        Assert.Equal(Enumerable.Range(0, 103).Select(i => $"message {i}"), all.Select(m => m.Content));
+        await b.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task ASessionWithAnEvictionSinceItsCommit_KeepsItsEntries_UntilTheNextCheckpointSavesIt()
+    {
+        var fs = new FaultInjectingFileSystem();
+        var none = CancellationToken.None;
+        var store = new EngineSessionStore(Options(fs, cacheBytes: 0));
+        await store.OpenAsync(none);
+        var h = (await store.CreateSessionAsync(new SessionMetadata("ev", "u"), none))!;
+        await h.AppendAsync([.. Enumerable.Range(0, 20).Select(Msg)], DateTimeOffset.UtcNow, none);
+        await store.Engine.CheckpointAsync();
+        await h.EvictAsync([1, 2, 3], none);
+        Assert.True(store.Engine.Index.TryGet("ev", out var entry));
+
+        store.Engine.Index.TrimCache(); // the file still holds 1–3: memory keeps the list that says they are gone
+        Assert.True(entry.MessagesLoaded);
+        Assert.Equal(17, (await h.ReadMessageInfosAsync(none)).Count);
+        await store.Engine.CheckpointAsync(); // saved: now it may go
+        Assert.False(entry.MessagesLoaded);
+        Assert.Equal(Enumerable.Range(4, 17).Select(i => (long)i), (await h.ReadMessageInfosAsync(none)).Select(m => m.Sequence));
+        await store.DisposeAsync();
+
+        store = new EngineSessionStore(Options(fs, cacheBytes: 0));
+        await store.OpenAsync(none);
+        Assert.Equal(17, (await (await store.OpenSessionAsync("ev", none))!.ReadMessageInfosAsync(none)).Count);
+        await store.DisposeAsync();
+    }
+
     /// <summary>
     /// Random creates, appends, deletes, checkpoints and reopens under a budget that lets every clean session
     /// go: the store's totals always equal a count over every session, and verify agrees with the segments.

@@ -137,7 +137,8 @@ internal sealed class SessionCache
     /// <summary>
     /// Past <paramref name="budget"/> bytes held, lets go of the least recently used entries that
     /// <see cref="CanRelease"/> allows, with their loaded content, until the held entries fit in nine tenths of
-    /// the budget (so that a busy cache does not trim on every load). The caller holds the index's lock;
+    /// the budget (so that a busy cache does not trim on every load); of entries it must keep, it lets go of the
+    /// message entries the committed file holds. The caller holds the index's lock;
     /// entries are visited outside the cache's lock, which is a leaf.
     /// </summary>
     public void Trim(long budget)
@@ -171,6 +172,12 @@ internal sealed class SessionCache
             {
                 if (!CanRelease(e))
                 {
+                    // Kept (changed since the commit, or busy), but the entries the committed file holds need
+                    // not be: a session written round-robin keeps only what it gained since the checkpoint.
+                    if (e.CommittedVersion == e.Saved.Version && e.Unload())
+                    {
+                        total -= bytes - e.EstimatedBytes;
+                    }
                     continue;
                 }
                 e.Unload();

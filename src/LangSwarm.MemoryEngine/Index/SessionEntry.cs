@@ -147,15 +147,34 @@ internal sealed class SessionEntry(ulong number, SessionState state, ISessionCon
     /// </summary>
     public void AdoptSource(ISessionContentSource source) => _source ??= source;
 
-    /// <summary>Lets go of loaded content that the index file holds unchanged; false when it cannot (caller holds <see cref="Lock"/>).</summary>
+    /// <summary>
+    /// Lets go of the loaded message entries the index file holds — those up to <see cref="Saved"/>'s last
+    /// sequence — keeping the ones appended since as the tail, and of the summaries when the file holds them
+    /// unchanged. False when it cannot: content not from the file, or changed other than by appends since the
+    /// save (an eviction or a relocation: the next checkpoint saves it first). The caller holds <see cref="Lock"/>
+    /// and knows <see cref="Saved"/> is what the committed file holds (no checkpoint between capture and commit).
+    /// </summary>
     public bool Unload()
     {
-        if (_source is null || Version != Saved.Version || !Saved.InFile || _tail is not null)
+        if (_source is null || !Saved.InFile || Relocated)
         {
             return false;
         }
-        _messages = null;
-        _summaries = null;
+        if (_messages is { } messages)
+        {
+            var above = LowerBound(messages, Saved.LastSequence + 1);
+            if (above != Saved.Messages)
+            {
+                return false; // entries the file holds were evicted since: it must save that first
+            }
+            // A loaded list takes every append, so no tail exists beside it.
+            _tail = above < messages.Count ? messages.GetRange(above, messages.Count - above) : null;
+            _messages = null;
+        }
+        if (Version == Saved.Version)
+        {
+            _summaries = null;
+        }
         return true;
     }
 
@@ -342,7 +361,11 @@ internal sealed class SessionEntry(ulong number, SessionState state, ISessionCon
     public int LowerBound(long sequence)
     {
         Touch();
-        var messages = LoadMessages();
+        return LowerBound(LoadMessages(), sequence);
+    }
+
+    private static int LowerBound(List<MessageEntry> messages, long sequence)
+    {
         int lo = 0, hi = messages.Count;
         while (lo < hi)
         {

@@ -407,7 +407,10 @@ internal sealed class SessionIndex(long cacheBytes = long.MaxValue)
         }
     }
 
-    /// <summary>Lets go of the least recently used sessions that the file holds unchanged, past the cache's byte budget.</summary>
+    /// <summary>
+    /// Past the cache's byte budget, lets go of the least recently used sessions that the file holds unchanged,
+    /// and of the committed message entries of those it keeps.
+    /// </summary>
     public void TrimCache()
     {
         lock (_lock)
