@@ -11,7 +11,15 @@ namespace LangSwarm.MemoryEngine.Index.BTree;
 /// </summary>
 internal sealed class PageFile : IDisposable
 {
-    private const int CacheLimit = 2_048;
+    /// <summary>
+    /// About how many bytes of parsed nodes the cache keeps. A parsed node holds an array per key and value,
+    /// several times its page; a cache counted in nodes let a large store keep tens of megabytes of them, and
+    /// clearing that many at once left the old generation fragmented. The OS page cache keeps the pages
+    /// themselves, so a miss costs a read and a parse, not a disk access.
+    /// </summary>
+    private const long CacheBytes = 4L << 20;
+
+    private long _cachedBytes;
 
     private readonly IStorageFile _file;
     private readonly Dictionary<uint, Node> _cache = [];
@@ -156,7 +164,10 @@ internal sealed class PageFile : IDisposable
     {
         lock (_cache)
         {
-            _cache.Remove(page);
+            if (_cache.Remove(page, out var old))
+            {
+                _cachedBytes -= Footprint(old);
+            }
         }
     }
 
@@ -333,13 +344,23 @@ internal sealed class PageFile : IDisposable
 
     private void Remember(Node node)
     {
+        var bytes = Footprint(node);
         lock (_cache)
         {
-            if (_cache.Count >= CacheLimit)
+            if (_cache.Remove(node.Page, out var old))
+            {
+                _cachedBytes -= Footprint(old);
+            }
+            if (_cachedBytes + bytes > CacheBytes)
             {
                 _cache.Clear();
+                _cachedBytes = 0;
             }
             _cache[node.Page] = node;
+            _cachedBytes += bytes;
         }
     }
+
+    /// <summary>About the bytes a parsed node holds: its page's content, and per entry the arrays and list slots.</summary>
+    private static long Footprint(Node node) => 128 + (2L * node.EncodedSize()) + (80L * node.Keys.Count);
 }
