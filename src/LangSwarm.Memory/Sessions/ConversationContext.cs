@@ -21,9 +21,6 @@ namespace LangSwarm.Memory;
 /// </remarks>
 internal static class ConversationContext
 {
-    /// <summary>System message infos read per page (they are few; a session with more reads more pages).</summary>
-    private const int SystemPage = 64;
-
     public static async Task<IReadOnlyList<Message>> BuildAsync(ISessionHandle handle, ITokenCounter counter, int maxTokens, CancellationToken cancellationToken)
     {
         var (firstSystem, systemTokens) = await SelectSystemAsync(handle, maxTokens, cancellationToken).ConfigureAwait(false);
@@ -81,7 +78,7 @@ internal static class ConversationContext
         long tokens = 0;
         long? first = null;
         var to = long.MaxValue;
-        var size = SystemPage;
+        var size = NewestInfoPages.FirstPage;
         while (true)
         {
             var page = await handle.ReadNewestMessageInfosAsync(new MessageQuery { Roles = roles, ToSequence = to }, size, cancellationToken).ConfigureAwait(false);
@@ -104,7 +101,7 @@ internal static class ConversationContext
                 return (first, tokens);
             }
             to = page[0].Sequence - 1;
-            size = Math.Min(size * 2, 4_096);
+            size = Math.Min(size * 2, NewestInfoPages.LargestPage);
         }
     }
 

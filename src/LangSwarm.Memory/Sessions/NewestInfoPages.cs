@@ -10,8 +10,11 @@ namespace LangSwarm.Memory;
 /// <param name="includeSystem">False to leave system messages out of the infos (a context places them apart).</param>
 internal sealed class NewestInfoPages(ISessionHandle handle, bool includeSystem)
 {
-    private const int FirstPage = 64;
-    private const int LargestPage = 4_096;
+    /// <summary>Infos read by the first page.</summary>
+    public const int FirstPage = 64;
+
+    /// <summary>Infos read by a page at most (each page reads twice its predecessor's up to this).</summary>
+    public const int LargestPage = 4_096;
 
     private List<MessageInfo> _loaded = [];
     private long _nextTo = long.MaxValue;
