@@ -13,6 +13,9 @@ internal sealed class RedisSessionReader
 {
     private const int ReadChunk = 256;
 
+    /// <summary>Infos read per round trip at most by a filtered newest-first read that keeps finding few matches.</summary>
+    private const int LargestInfoChunk = 16_384;
+
     private static readonly RedisValue[] AliveFields = [RedisMapping.FSessionId, RedisMapping.FGeneration];
     private static readonly RedisScript RangeScript = new(RedisReadScripts.Range);
     private static readonly RedisScript SequencesScript = new(RedisReadScripts.Sequences);
@@ -125,7 +128,8 @@ internal sealed class RedisSessionReader
     {
         var key = _keys.Infos;
         var unfiltered = query.Since is null && query.Roles is null;
-        // Unfiltered, the page is the chunk; filtered, a chunk may pass few, so read at least ReadChunk at a time.
+        // Unfiltered, the page is the chunk; filtered, a chunk may pass few (a role the session has little of), so
+        // read at least ReadChunk at a time, doubling up to LargestInfoChunk, so a sparse match costs few round trips.
         var chunk = unfiltered ? Math.Max(limit, 1) : Math.Max(limit, ReadChunk);
         var page = new List<MessageInfo>(Math.Clamp(limit, 0, ReadChunk));
         var to = query.ToSequence;
@@ -147,6 +151,7 @@ internal sealed class RedisSessionReader
             {
                 break;
             }
+            chunk = Math.Max(chunk, Math.Min(chunk * 2, LargestInfoChunk));
         }
         page.Reverse();
         return page;
