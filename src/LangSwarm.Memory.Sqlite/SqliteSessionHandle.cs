@@ -174,7 +174,14 @@ internal sealed class SqliteSessionHandle : ISessionHandle
             static (link, s) =>
             {
                 // At least one row, so a removed session is told from an empty answer.
-                var command = s.Handle.BindFilter(link.Command(SqliteStatements.SessionNewestMessageInfos), s.Query, s.Query.FromSequence, Math.Max(s.Limit, 1));
+                // One role: by the role index (a context's system messages); otherwise backwards along the primary key.
+                var single = SingleRole(s.Query.Roles);
+                var sql = single is null ? SqliteStatements.SessionNewestMessageInfos : SqliteStatements.SessionNewestMessageInfosOfRole;
+                var command = s.Handle.BindFilter(link.Command(sql), s.Query, s.Query.FromSequence, Math.Max(s.Limit, 1));
+                if (single is { } role)
+                {
+                    command.Parameters.AddWithValue("$role", (int)role);
+                }
                 var list = s.Handle.ReadJoined(command, SqliteMapping.ReadMessageInfo);
                 if (s.Limit <= 0)
                 {
@@ -250,6 +257,20 @@ internal sealed class SqliteSessionHandle : ISessionHandle
 
     private List<Message> ReadPage(SqliteLink link, string sql, MessageQuery query, long from, int limit) =>
         ReadJoined(BindFilter(link.Command(sql), query, from, limit), SqliteMapping.ReadMessage);
+
+    /// <summary>The one role of a filter of exactly one, else null.</summary>
+    private static MessageRole? SingleRole(IReadOnlyCollection<MessageRole>? roles)
+    {
+        if (roles is not { Count: 1 })
+        {
+            return null;
+        }
+        foreach (var role in roles)
+        {
+            return role;
+        }
+        return null;
+    }
 
     /// <summary>Binds the session and the filter of <paramref name="query"/> (from <paramref name="from"/> on), with a row limit.</summary>
     private SqliteCommand BindFilter(SqliteCommand command, MessageQuery query, long from, int limit)
