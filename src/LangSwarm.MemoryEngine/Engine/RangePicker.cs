@@ -5,11 +5,13 @@ using LangSwarm.MemoryEngine.Recovery;
 namespace LangSwarm.MemoryEngine.Engine;
 
 /// <summary>
-/// Picks a session's message entries in a query's sequence range: from the entry list when it is in memory,
-/// otherwise from the index file's message keys (<c>M</c>, for the sequences the committed file holds) and the
-/// entries appended since, without loading the session's entry list. A read of a long session that is not in
-/// memory thus costs the range it reads (newest first, it stops at its limit) instead of loading every entry of
-/// the session, which would then stay resident until the cache lets it go.
+/// Picks a session's message entries in a query's sequence range: from the entry list when it is in memory;
+/// otherwise, for a window's read (the newest <c>N</c>, or a range with an upper bound), from the index file's
+/// message keys (<c>M</c>, for the sequences the committed file holds) and the entries appended since, without
+/// loading the session's entry list. A context of a long session that is not in memory thus costs the range it
+/// reads (newest first, it stops at its limit) instead of loading every entry of the session, which would then
+/// stay resident until the cache lets it go. An open-ended read (all, from a sequence on, since a time) reads
+/// about the whole session anyway: it loads the list as on first use, and later reads use it.
 /// </summary>
 internal static class RangePicker
 {
@@ -21,7 +23,8 @@ internal static class RangePicker
     {
         lock (entry.Lock)
         {
-            if (!entry.MessagesLoaded && file is not null && TryPickFromFile(entry, file, query, newest) is { } picked)
+            var window = newest is not null || query.ToSequence != long.MaxValue;
+            if (window && !entry.MessagesLoaded && file is not null && TryPickFromFile(entry, file, query, newest) is { } picked)
             {
                 entry.Touch();
                 return picked;
