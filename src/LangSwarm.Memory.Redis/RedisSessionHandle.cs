@@ -192,6 +192,13 @@ internal sealed class RedisSessionHandle : ISessionHandle
         _reader.ReadInfosAsync(0, long.MaxValue);
 
     /// <inheritdoc />
+    public Task<IReadOnlyList<MessageInfo>> ReadNewestMessageInfosAsync(MessageQuery query, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        return _reader.ReadNewestInfosAsync(query, limit, cancellationToken);
+    }
+
+    /// <inheritdoc />
     public Task<IReadOnlyList<ConversationSummary>> ReadSummariesAsync(CancellationToken cancellationToken) =>
         _reader.ReadSummariesAsync();
 

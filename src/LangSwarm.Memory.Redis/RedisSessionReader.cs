@@ -13,6 +13,9 @@ internal sealed class RedisSessionReader
 {
     private const int ReadChunk = 256;
 
+    /// <summary>Infos read per round trip at most by a filtered newest-first read that keeps finding few matches.</summary>
+    private const int LargestInfoChunk = 16_384;
+
     private static readonly RedisValue[] AliveFields = [RedisMapping.FSessionId, RedisMapping.FGeneration];
     private static readonly RedisScript RangeScript = new(RedisReadScripts.Range);
     private static readonly RedisScript SequencesScript = new(RedisReadScripts.Sequences);
@@ -87,16 +90,12 @@ internal sealed class RedisSessionReader
             newest.Reverse();
             return newest;
         }
-        var infos = await ReadInfosAsync(query.FromSequence, query.ToSequence).ConfigureAwait(false);
-        var wanted = new List<long>();
-        for (var i = infos.Count - 1; i >= 0 && wanted.Count < limit; i--)
+        var infos = await ReadNewestInfosAsync(query, limit, cancellationToken).ConfigureAwait(false);
+        var wanted = new List<long>(infos.Count);
+        for (var i = 0; i < infos.Count; i++)
         {
-            if (query.Matches(infos[i].Sequence, infos[i].Timestamp, infos[i].Role))
-            {
-                wanted.Add(infos[i].Sequence);
-            }
+            wanted.Add(infos[i].Sequence);
         }
-        wanted.Reverse();
         var messages = new List<Message>(wanted.Count);
         for (var i = 0; i < wanted.Count; i += ReadChunk)
         {
@@ -117,6 +116,45 @@ internal sealed class RedisSessionReader
             infos[i] = RedisMapping.ParseInfo((string)values[i]!);
         }
         return infos;
+    }
+
+    /// <summary>
+    /// The index facts of the newest <paramref name="limit"/> live messages matching the query, ascending: the
+    /// infos sorted set read backwards from the range's top (<c>ZREVRANGEBYSCORE … LIMIT</c>), a chunk per round
+    /// trip until the page is full or the range is exhausted. Nothing is locked across the round trips; each one
+    /// is checked against the session's generation.
+    /// </summary>
+    public async Task<IReadOnlyList<MessageInfo>> ReadNewestInfosAsync(MessageQuery query, int limit, CancellationToken cancellationToken)
+    {
+        var key = _keys.Infos;
+        var unfiltered = query.Since is null && query.Roles is null;
+        // Unfiltered, the page is the chunk; filtered, a chunk may pass few (a role the session has little of), so
+        // read at least ReadChunk at a time, doubling up to LargestInfoChunk, so a sparse match costs few round trips.
+        var chunk = unfiltered ? Math.Max(limit, 1) : Math.Max(limit, ReadChunk);
+        var page = new List<MessageInfo>(Math.Clamp(limit, 0, ReadChunk));
+        var to = query.ToSequence;
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var top = to;
+            var values = await CheckedAsync(db => db.SortedSetRangeByScoreAsync(key, query.FromSequence, top, Exclude.None, Order.Descending, 0, chunk)).ConfigureAwait(false);
+            for (var i = 0; i < values.Length && page.Count < limit; i++)
+            {
+                var info = RedisMapping.ParseInfo((string)values[i]!);
+                to = info.Sequence - 1;
+                if (query.Matches(info.Sequence, info.Timestamp, info.Role))
+                {
+                    page.Add(info);
+                }
+            }
+            if (page.Count >= limit || values.Length < chunk || to < query.FromSequence)
+            {
+                break;
+            }
+            chunk = Math.Max(chunk, Math.Min(chunk * 2, LargestInfoChunk));
+        }
+        page.Reverse();
+        return page;
     }
 
     /// <summary>The session's summaries, oldest first.</summary>

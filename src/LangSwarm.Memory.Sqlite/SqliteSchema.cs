@@ -14,7 +14,7 @@ namespace LangSwarm.Memory.Sqlite;
 public static class SqliteSchema
 {
     /// <summary>The schema version this library writes and reads.</summary>
-    public const int CurrentVersion = 3;
+    public const int CurrentVersion = 4;
 
     private const string CreateVersionTable =
         "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL PRIMARY KEY, applied_at INTEGER NOT NULL)";
@@ -94,6 +94,13 @@ public static class SqliteSchema
             "ALTER TABLE sessions ADD COLUMN revision INTEGER NOT NULL DEFAULT 0",
             "CREATE TABLE counters (name TEXT NOT NULL PRIMARY KEY, value INTEGER NOT NULL)",
             "INSERT INTO counters (name, value) VALUES ('incarnation', 0)",
+        ],
+
+        // Version 4: a session's messages by role and sequence, so that the newest messages of one role (a
+        // context's system messages) are found without walking every row of a long session; the primary key
+        // still serves every other read. Built over the rows present when an older file is first opened.
+        [
+            "CREATE INDEX ix_messages_session_role ON messages (session_id, role, sequence)",
         ],
     ];
 

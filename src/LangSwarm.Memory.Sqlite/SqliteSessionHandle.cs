@@ -165,6 +165,35 @@ internal sealed class SqliteSessionHandle : ISessionHandle
             h.ReadJoined(h.Bind(link.Command(SqliteStatements.SessionMessageInfos)), SqliteMapping.ReadMessageInfo), cancellationToken);
 
     /// <inheritdoc />
+    public Task<IReadOnlyList<MessageInfo>> ReadNewestMessageInfosAsync(MessageQuery query, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        return _links.ReadAsync<(SqliteSessionHandle Handle, MessageQuery Query, int Limit), IReadOnlyList<MessageInfo>>(
+            "read message index",
+            (this, query, limit),
+            static (link, s) =>
+            {
+                // At least one row, so a removed session is told from an empty answer.
+                // One role: by the role index (a context's system messages); otherwise backwards along the primary key.
+                var single = SingleRole(s.Query.Roles);
+                var sql = single is null ? SqliteStatements.SessionNewestMessageInfos : SqliteStatements.SessionNewestMessageInfosOfRole;
+                var command = s.Handle.BindFilter(link.Command(sql), s.Query, s.Query.FromSequence, Math.Max(s.Limit, 1));
+                if (single is { } role)
+                {
+                    command.Parameters.AddWithValue("$role", (int)role);
+                }
+                var list = s.Handle.ReadJoined(command, SqliteMapping.ReadMessageInfo);
+                if (s.Limit <= 0)
+                {
+                    list.Clear();
+                }
+                list.Reverse();
+                return list;
+            },
+            cancellationToken);
+    }
+
+    /// <inheritdoc />
     public Task<IReadOnlyList<ConversationSummary>> ReadSummariesAsync(CancellationToken cancellationToken) =>
         _links.ReadAsync<SqliteSessionHandle, IReadOnlyList<ConversationSummary>>("read summaries", this, static (link, h) =>
             h.ReadJoined(h.Bind(link.Command(SqliteStatements.SessionSummaries)), SqliteMapping.ReadSummary), cancellationToken);
@@ -226,16 +255,34 @@ internal sealed class SqliteSessionHandle : ISessionHandle
         return Accept(row);
     }
 
-    private List<Message> ReadPage(SqliteLink link, string sql, MessageQuery query, long from, int limit)
+    private List<Message> ReadPage(SqliteLink link, string sql, MessageQuery query, long from, int limit) =>
+        ReadJoined(BindFilter(link.Command(sql), query, from, limit), SqliteMapping.ReadMessage);
+
+    /// <summary>The one role of a filter of exactly one, else null.</summary>
+    private static MessageRole? SingleRole(IReadOnlyCollection<MessageRole>? roles)
     {
-        var command = Bind(link.Command(sql));
+        if (roles is not { Count: 1 })
+        {
+            return null;
+        }
+        foreach (var role in roles)
+        {
+            return role;
+        }
+        return null;
+    }
+
+    /// <summary>Binds the session and the filter of <paramref name="query"/> (from <paramref name="from"/> on), with a row limit.</summary>
+    private SqliteCommand BindFilter(SqliteCommand command, MessageQuery query, long from, int limit)
+    {
+        Bind(command);
         var p = command.Parameters;
         p.AddWithValue("$from", from);
         p.AddWithValue("$to", query.ToSequence);
         p.AddWithValue("$since", query.Since is { } since ? SqliteMapping.ToTicks(since) : 0L);
         p.AddWithValue("$roles", SqliteMapping.RoleMask(query.Roles));
         p.AddWithValue("$limit", limit);
-        return ReadJoined(command, SqliteMapping.ReadMessage);
+        return command;
     }
 
     /// <summary>Rows of a statement joined to this incarnation's session row: none at all means it was removed.</summary>

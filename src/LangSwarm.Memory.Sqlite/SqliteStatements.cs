@@ -99,6 +99,23 @@ internal static class SqliteStatements
         "SELECT m.sequence, m.role, m.token_count, m.timestamp, m.has_calls" + FromIncarnation +
         "messages m ON m.session_id = s.session_id" + WhereIncarnation + " ORDER BY m.sequence";
 
+    /// <summary>
+    /// Index facts of a session's newest matching messages, descending (the primary key's order, walked backwards
+    /// from the range's top and stopped at the limit); the caller reverses them.
+    /// </summary>
+    public const string SessionNewestMessageInfos =
+        "SELECT m.sequence, m.role, m.token_count, m.timestamp, m.has_calls" + FromIncarnation + JoinedMessageFilter + WhereIncarnation +
+        " ORDER BY m.sequence DESC LIMIT $limit";
+
+    /// <summary>
+    /// <see cref="SessionNewestMessageInfos"/> for a single role (<c>$role</c>): walks the role index
+    /// (<c>ix_messages_session_role</c>) backwards, so a role a long session has few of costs its few rows.
+    /// </summary>
+    public const string SessionNewestMessageInfosOfRole =
+        "SELECT m.sequence, m.role, m.token_count, m.timestamp, m.has_calls" + FromIncarnation +
+        "messages m ON m.session_id = s.session_id AND m.role = $role AND m.sequence BETWEEN $from AND $to AND m.timestamp >= $since" +
+        WhereIncarnation + " ORDER BY m.sequence DESC LIMIT $limit";
+
     /// <summary>A session's summaries, oldest first.</summary>
     public const string SessionSummaries =
         "SELECT u.summary_id, u.session_id, u.summary_text, u.message_count, u.token_count, u.created_at, u.summary_type, " +

@@ -179,11 +179,29 @@ internal sealed class EngineSessionHandle : ISessionHandle
             var infos = new MessageInfo[messages.Count];
             for (var i = 0; i < infos.Length; i++)
             {
-                var m = messages[i];
-                infos[i] = new MessageInfo(m.Sequence, (MessageRole)m.Role, m.Tokens, new DateTimeOffset(m.TimeTicks, TimeSpan.Zero), m.HasCalls);
+                infos[i] = Info(messages[i]);
             }
             return Task.FromResult<IReadOnlyList<MessageInfo>>(infos);
         }
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// Picked from the end of the session's range like <see cref="ReadNewestMessagesAsync"/>: from the entry list
+    /// when it is in memory, otherwise from the index file's keys read backwards, so a session not read since the
+    /// open is not loaded whole (<see cref="RangePicker"/>); no segment is read.
+    /// </remarks>
+    public Task<IReadOnlyList<MessageInfo>> ReadNewestMessageInfosAsync(MessageQuery query, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        ThrowIfGone();
+        var picked = _engine.Pick(_entry, query, Math.Max(limit, 0));
+        var infos = new MessageInfo[picked.Count];
+        for (var i = 0; i < infos.Length; i++)
+        {
+            infos[i] = Info(picked[i]);
+        }
+        return Task.FromResult<IReadOnlyList<MessageInfo>>(infos);
     }
 
     /// <inheritdoc />
@@ -202,6 +220,9 @@ internal sealed class EngineSessionHandle : ISessionHandle
             return Task.FromResult<IReadOnlyList<ConversationSummary>>(copies);
         }
     }
+
+    private static MessageInfo Info(in MessageEntry m) =>
+        new(m.Sequence, (MessageRole)m.Role, m.Tokens, new DateTimeOffset(m.TimeTicks, TimeSpan.Zero), m.HasCalls);
 
     /// <summary>The entry's state now (after a write: what the engine applied), kept as <see cref="State"/>.</summary>
     private SessionSnapshot Snapshot()

@@ -175,6 +175,140 @@ public abstract class SessionStoreContractTests : IAsyncLifetime
         Assert.Single(await again.ReadSummariesAsync(CancellationToken.None));
     }
 
+    [Fact]
+    public async Task NewestInfos_AreTheNewestMatches_Ascending()
+    {
+        var h = await FilledAsync(Store, "s1", 40);
+        var all = await h.ReadMessageInfosAsync(CancellationToken.None);
+        Assert.Equal(40, all.Count);
+        foreach (var q in Queries())
+        {
+            foreach (var limit in new[] { 0, 1, 3, 64, 1000 })
+            {
+                var page = await h.ReadNewestMessageInfosAsync(q, limit, CancellationToken.None);
+                Assert.Equal(Expected(all, q, limit), page);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task NewestInfos_PageBackwards_OverTheLiveMessagesOnly()
+    {
+        var h = await FilledAsync(Store, "s1", 300);
+        long[] evicted = [2, 3, 4, 150, 151, 298, 300];
+        await h.EvictAsync(evicted, CancellationToken.None);
+        var all = await h.ReadMessageInfosAsync(CancellationToken.None);
+        Assert.Equal(293, all.Count);
+        foreach (var roles in new MessageRole[]?[] { null, [MessageRole.User, MessageRole.Tool] })
+        {
+            var walked = new List<MessageInfo>();
+            var to = long.MaxValue;
+            while (true)
+            {
+                var page = await h.ReadNewestMessageInfosAsync(new MessageQuery { Roles = roles, ToSequence = to }, 7, CancellationToken.None);
+                walked.InsertRange(0, page);
+                if (page.Count < 7)
+                {
+                    break;
+                }
+                to = page[0].Sequence - 1;
+            }
+            Assert.Equal(Expected(all, new MessageQuery { Roles = roles }, int.MaxValue), walked);
+            Assert.DoesNotContain(walked, i => evicted.Contains(i.Sequence));
+        }
+        Assert.Equal([297L, 299L], (await h.ReadNewestMessageInfosAsync(MessageQuery.All, 2, CancellationToken.None)).Select(i => i.Sequence));
+    }
+
+    [Fact]
+    public async Task NewestInfos_OfAnEmptySession_AndOfARemovedOne()
+    {
+        var h = (await Store.CreateSessionAsync(Meta("s1"), CancellationToken.None))!;
+        Assert.Empty(await h.ReadNewestMessageInfosAsync(MessageQuery.All, 5, CancellationToken.None));
+        Assert.Empty(await h.ReadNewestMessageInfosAsync(new MessageQuery { Roles = [MessageRole.System] }, 5, CancellationToken.None));
+        Assert.Empty(await h.ReadNewestMessageInfosAsync(MessageQuery.All, 0, CancellationToken.None));
+        await Store.RemoveSessionAsync("s1", CancellationToken.None);
+        await Assert.ThrowsAsync<SessionNotFoundException>(() => h.ReadNewestMessageInfosAsync(MessageQuery.All, 5, CancellationToken.None));
+        await Assert.ThrowsAsync<SessionNotFoundException>(() => h.ReadNewestMessageInfosAsync(MessageQuery.All, 0, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task NewestInfos_AfterReopen_SpanWhatWasStoredAndWhatFollowed()
+    {
+        var h = await FilledAsync(Store, "s1", 3_000);
+        await h.EvictAsync([1L, 2L, 3L, 1_500L], CancellationToken.None);
+        await Store.CloseAsync(CancellationToken.None);
+        await Store.DisposeAsync();
+        _store = ReopenStore();
+        if (_store is null)
+        {
+            return;
+        }
+        await _store.OpenAsync(CancellationToken.None);
+        var again = (await _store.OpenSessionAsync("s1", CancellationToken.None))!;
+        var more = new List<Message>();
+        for (var i = 0; i < 20; i++)
+        {
+            more.Add(new Message(i % 5 == 0 ? MessageRole.System : MessageRole.User, $"more{i}") { TokenCount = i, Timestamp = Start.AddDays(1).AddMinutes(i) });
+        }
+        await again.AppendAsync(more, DateTimeOffset.UtcNow, CancellationToken.None);
+
+        // Every newest read before anything reads the whole session (which a store may then keep in memory).
+        var asked = new List<(MessageQuery Query, int Limit, IReadOnlyList<MessageInfo> Page)>();
+        foreach (var q in Queries().Append(new MessageQuery { FromSequence = 1_490, ToSequence = 2_990 }).Append(new MessageQuery { ToSequence = 1_501 }))
+        {
+            foreach (var limit in new[] { 0, 1, 30, 100 })
+            {
+                asked.Add((q, limit, await again.ReadNewestMessageInfosAsync(q, limit, CancellationToken.None)));
+            }
+        }
+        var newestText = await again.ReadNewestMessagesAsync(new MessageQuery { ToSequence = 3_005 }, 8, CancellationToken.None);
+        Assert.Equal(Enumerable.Range(2_998, 3).Select(i => $"m{i}").Concat(Enumerable.Range(0, 5).Select(i => $"more{i}")), newestText.Select(m => m.Content));
+
+        var all = await again.ReadMessageInfosAsync(CancellationToken.None);
+        Assert.Equal(3_016, all.Count);
+        foreach (var (q, limit, page) in asked)
+        {
+            Assert.Equal(Expected(all, q, limit), page);
+        }
+    }
+
+    private static readonly DateTimeOffset Start = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    /// <summary>A session of <paramref name="count"/> messages of every role, with fixed times and token counts.</summary>
+    private static async Task<ISessionHandle> FilledAsync(ISessionStore store, string id, int count)
+    {
+        var h = (await store.CreateSessionAsync(Meta(id), CancellationToken.None))!;
+        var batch = new List<Message>();
+        for (var i = 1; i <= count; i++)
+        {
+            var role = i % 10 == 1 ? MessageRole.System : i % 7 == 0 ? MessageRole.Tool : i % 2 == 0 ? MessageRole.User : MessageRole.Assistant;
+            batch.Add(new Message(role, $"m{i}") { TokenCount = i % 13, Timestamp = Start.AddMinutes(i) });
+            if (batch.Count == 500 || i == count)
+            {
+                await h.AppendAsync(batch, DateTimeOffset.UtcNow, CancellationToken.None);
+                batch = [];
+            }
+        }
+        return h;
+    }
+
+    private static IEnumerable<MessageQuery> Queries() =>
+    [
+        MessageQuery.All,
+        new MessageQuery { Roles = [MessageRole.User] },
+        new MessageQuery { Roles = [MessageRole.System, MessageRole.Tool] },
+        new MessageQuery { FromSequence = 5, ToSequence = 30 },
+        new MessageQuery { FromSequence = 35 },
+        new MessageQuery { ToSequence = 3 },
+        new MessageQuery { Since = Start.AddMinutes(20) },
+        new MessageQuery { Roles = [MessageRole.Assistant], ToSequence = 20 },
+        new MessageQuery { FromSequence = 20, ToSequence = 10 },
+    ];
+
+    /// <summary>The reference answer: every live info that matches, the newest <paramref name="limit"/> of them.</summary>
+    private static List<MessageInfo> Expected(IReadOnlyList<MessageInfo> all, MessageQuery q, int limit) =>
+        [.. all.Where(i => q.Matches(i.Sequence, i.Timestamp, i.Role)).TakeLast(Math.Max(limit, 0))];
+
     private static async Task<List<T>> ToListAsync<T>(IAsyncEnumerable<T> source)
     {
         var list = new List<T>();

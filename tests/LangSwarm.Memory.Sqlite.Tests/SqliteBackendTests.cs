@@ -124,9 +124,10 @@ public sealed class SqliteBackendTests : IDisposable
         {
             await backend.CreateSessionAsync(new SessionMetadata("old", "u") { EvictionLowWater = 0.5, MaxMessages = 9 });
         }
-        // Back to the version 1 layout: no eviction_low_water column (nor what version 3 added), one migration recorded.
+        // Back to the version 1 layout: no eviction_low_water column (nor what versions 3 and 4 added), one migration recorded.
         Scalar(path, "ALTER TABLE sessions DROP COLUMN eviction_low_water; ALTER TABLE sessions DROP COLUMN incarnation; " +
-            "ALTER TABLE sessions DROP COLUMN revision; DROP TABLE counters; DELETE FROM schema_version WHERE version > 1; SELECT 0");
+            "ALTER TABLE sessions DROP COLUMN revision; DROP TABLE counters; DROP INDEX ix_messages_session_role; " +
+            "DELETE FROM schema_version WHERE version > 1; SELECT 0");
         Assert.Equal(1, Scalar(path, "SELECT MAX(version) FROM schema_version"));
 
         await using (var backend = await OpenAsync(path))
@@ -138,6 +139,7 @@ public sealed class SqliteBackendTests : IDisposable
             Assert.Equal(0.25, s.Metadata.EvictionLowWater);
         }
         Assert.Equal(SqliteSchema.CurrentVersion, Scalar(path, "SELECT MAX(version) FROM schema_version"));
+        Assert.Equal(1, Scalar(path, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'ix_messages_session_role'"));
         await using var again = await OpenAsync(path);
         Assert.Equal(0.25, (await again.GetSessionAsync("new"))!.Metadata.EvictionLowWater);
     }

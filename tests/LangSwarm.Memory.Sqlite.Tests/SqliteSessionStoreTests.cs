@@ -182,7 +182,7 @@ public sealed class SqliteSessionStoreTests : IDisposable
         }
         // Back to the version 2 layout.
         Scalar(path, "ALTER TABLE sessions DROP COLUMN incarnation; ALTER TABLE sessions DROP COLUMN revision; " +
-            "DROP TABLE counters; DELETE FROM schema_version WHERE version > 2; SELECT 0");
+            "DROP TABLE counters; DROP INDEX ix_messages_session_role; DELETE FROM schema_version WHERE version > 2; SELECT 0");
 
         await using (var store = await OpenAsync(path))
         {
@@ -190,6 +190,8 @@ public sealed class SqliteSessionStoreTests : IDisposable
             Assert.Equal((1L, 1, 3L), (old.State.LastSequence, old.State.LiveMessages, old.State.LiveTokens));
             var s = await old.AppendAsync([Msg("b", 4)], DateTimeOffset.UtcNow, None);
             Assert.Equal((2L, 2, 7L), (s.LastSequence, s.LiveMessages, s.LiveTokens));
+            var byRole = await old.ReadNewestMessageInfosAsync(new MessageQuery { Roles = [MessageRole.User] }, 5, None);
+            Assert.Equal([1L, 2L], byRole.Select(i => i.Sequence)); // the rows from before the index, and after it
             await store.RemoveSessionAsync("old", None);
             Assert.NotNull(await store.CreateSessionAsync(Meta("old"), None));
             await Assert.ThrowsAsync<SessionNotFoundException>(() => old.RefreshAsync(None));

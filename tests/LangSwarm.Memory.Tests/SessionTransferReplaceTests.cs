@@ -103,6 +103,9 @@ public sealed class SessionTransferReplaceTests
 
         public Task<IReadOnlyList<MessageInfo>> ReadMessageInfosAsync(CancellationToken cancellationToken) => inner.ReadMessageInfosAsync(cancellationToken);
 
+        public Task<IReadOnlyList<MessageInfo>> ReadNewestMessageInfosAsync(MessageQuery query, int limit, CancellationToken cancellationToken) =>
+            inner.ReadNewestMessageInfosAsync(query, limit, cancellationToken);
+
         public Task<IReadOnlyList<ConversationSummary>> ReadSummariesAsync(CancellationToken cancellationToken) => inner.ReadSummariesAsync(cancellationToken);
     }
 }

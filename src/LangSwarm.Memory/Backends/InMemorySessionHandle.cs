@@ -136,6 +136,32 @@ internal sealed class InMemorySessionHandle(InMemorySessionStore.Entry entry) : 
         }
     }
 
+    public Task<IReadOnlyList<MessageInfo>> ReadNewestMessageInfosAsync(MessageQuery query, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        lock (entry)
+        {
+            ThrowIfRemoved();
+            // From the end: the page costs what it holds (and what the filter passes over), not the session's length.
+            var messages = entry.Messages;
+            var page = new List<MessageInfo>(Math.Clamp(limit, 0, 256));
+            for (var i = UpperBound(messages, query.ToSequence) - 1; i >= 0 && page.Count < limit; i--)
+            {
+                var m = messages[i];
+                if (m.Sequence < query.FromSequence)
+                {
+                    break;
+                }
+                if (query.Matches(m))
+                {
+                    page.Add(MessageInfo.Of(m));
+                }
+            }
+            page.Reverse();
+            return Task.FromResult<IReadOnlyList<MessageInfo>>(page);
+        }
+    }
+
     public Task<IReadOnlyList<ConversationSummary>> ReadSummariesAsync(CancellationToken cancellationToken)
     {
         lock (entry)
@@ -179,6 +205,10 @@ internal sealed class InMemorySessionHandle(InMemorySessionStore.Entry entry) : 
             throw new SessionNotFoundException(SessionId);
         }
     }
+
+    /// <summary>Index of the first message above <paramref name="sequence"/>.</summary>
+    private static int UpperBound(List<Message> messages, long sequence) =>
+        sequence == long.MaxValue ? messages.Count : LowerBound(messages, sequence + 1);
 
     private static int LowerBound(List<Message> messages, long sequence)
     {

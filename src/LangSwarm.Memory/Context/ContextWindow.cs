@@ -11,13 +11,26 @@ public static class ContextWindow
     /// Indexes (into <paramref name="infos"/>, ascending) of the newest contiguous blocks whose tokens fit
     /// in <paramref name="tokenLimit"/>.
     /// </summary>
-    public static List<int> SelectNewest(IReadOnlyList<MessageInfo> infos, long tokenLimit)
+    public static List<int> SelectNewest(IReadOnlyList<MessageInfo> infos, long tokenLimit) =>
+        SelectNewest(infos, tokenLimit, out _);
+
+    /// <summary>
+    /// <see cref="SelectNewest(IReadOnlyList{MessageInfo}, long)"/>, and whether the walk stopped at a block that
+    /// did not fit (<paramref name="stopped"/>). When it did, the same selection over any longer list that ends
+    /// with <paramref name="infos"/> (older messages before them) is the same messages: the blocks after the one
+    /// that did not fit are whole blocks of the longer list too, and that one is only larger there. When it did not,
+    /// every message of <paramref name="infos"/> fitted, and older messages could change the selection.
+    /// </summary>
+    internal static List<int> SelectNewest(IReadOnlyList<MessageInfo> infos, long tokenLimit, out bool stopped)
     {
+        ArgumentNullException.ThrowIfNull(infos);
         var result = new List<int>();
+        stopped = infos.Count > 0;
         if (tokenLimit <= 0 || infos.Count == 0)
         {
             return result;
         }
+        stopped = false;
         var blocks = Blocks(infos);
         long used = 0;
         var firstBlock = blocks.Count;
@@ -31,6 +44,7 @@ public static class ContextWindow
             }
             if (used + t > tokenLimit)
             {
+                stopped = true;
                 break;
             }
             used += t;

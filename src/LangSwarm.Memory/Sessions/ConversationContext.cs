@@ -15,33 +15,29 @@ namespace LangSwarm.Memory;
 /// window, the newest one is used and the window starts after its end; when no message follows it, no summary
 /// is used (the newest messages always stay). Until a summary exists, the context holds the newest messages
 /// only.</para>
+/// <para>The session is read newest first (<see cref="NewestInfoPages"/>): the system messages by role, the
+/// others a page at a time until the budget is spent, so a context of a long conversation costs what its window
+/// needs, not the session's length. The choice is the one a pass over every info would make.</para>
 /// </remarks>
 internal static class ConversationContext
 {
     public static async Task<IReadOnlyList<Message>> BuildAsync(ISessionHandle handle, ITokenCounter counter, int maxTokens, CancellationToken cancellationToken)
     {
-        var infos = await handle.ReadMessageInfosAsync(cancellationToken).ConfigureAwait(false);
-        var rest = new List<MessageInfo>(infos.Count);
-        foreach (var i in infos)
-        {
-            if (i.Role != MessageRole.System)
-            {
-                rest.Add(i);
-            }
-        }
-        var (firstSystem, systemTokens) = ContextWindow.SelectSystem(infos, maxTokens);
+        var (firstSystem, systemTokens) = await SelectSystemAsync(handle, maxTokens, cancellationToken).ConfigureAwait(false);
         var budget = maxTokens - systemTokens;
-        var window = rest;
-        var picked = ContextWindow.SelectNewest(rest, budget);
+        var rest = new NewestInfoPages(handle, includeSystem: false);
+        var (window, picked, stopped) = await rest.SelectNewestAsync(long.MinValue, budget, cancellationToken).ConfigureAwait(false);
         Message? summaryMessage = null;
         var st = handle.State;
-        var leftOut = picked.Count < rest.Count || st.LastSequence > infos.Count;
+        // Something is left out when a block did not fit, when the (then complete) window dropped a leading tool
+        // result, or when messages were evicted (the store's counters: fewer live messages than sequences).
+        var leftOut = stopped || picked.Count < window.Count || st.LastSequence > st.LiveMessages;
         if (leftOut)
         {
             var summaries = await handle.ReadSummariesAsync(cancellationToken).ConfigureAwait(false);
             if (summaries.Count > 0)
             {
-                (summaryMessage, window, picked) = Choose(summaries, rest, picked, budget, counter);
+                (summaryMessage, window, picked) = await ChooseAsync(summaries, rest, window, picked, budget, counter, cancellationToken).ConfigureAwait(false);
             }
         }
 
@@ -72,6 +68,43 @@ internal static class ConversationContext
         return result;
     }
 
+    /// <summary>
+    /// <see cref="ContextWindow.SelectSystem"/> over the system messages read newest first by role, a page at a
+    /// time, stopping at the first that does not fit.
+    /// </summary>
+    private static async Task<(long? FirstSequence, long Tokens)> SelectSystemAsync(ISessionHandle handle, long tokenLimit, CancellationToken cancellationToken)
+    {
+        var roles = new[] { MessageRole.System };
+        long tokens = 0;
+        long? first = null;
+        var to = long.MaxValue;
+        var size = NewestInfoPages.FirstPage;
+        while (true)
+        {
+            var page = await handle.ReadNewestMessageInfosAsync(new MessageQuery { Roles = roles, ToSequence = to }, size, cancellationToken).ConfigureAwait(false);
+            for (var k = page.Count - 1; k >= 0; k--)
+            {
+                var i = page[k];
+                if (i.Role != MessageRole.System)
+                {
+                    continue;
+                }
+                if (tokens + i.TokenCount > tokenLimit)
+                {
+                    return (first, tokens);
+                }
+                tokens += i.TokenCount;
+                first = i.Sequence;
+            }
+            if (page.Count < size)
+            {
+                return (first, tokens);
+            }
+            to = page[0].Sequence - 1;
+            size = Math.Min(size * 2, NewestInfoPages.LargestPage);
+        }
+    }
+
     /// <summary>The summary as the system message a context holds.</summary>
     internal static Message AsMessage(ConversationSummary s)
     {
@@ -90,18 +123,21 @@ internal static class ConversationContext
 
     /// <summary>
     /// The summary and window by the coverage rule (see the class remarks); the window without a summary when
-    /// no summary fits the budget.
+    /// no summary fits the budget. Windows are chosen over <paramref name="rest"/>, which reads older pages only
+    /// when a window reaches past what it holds.
     /// </summary>
-    private static (Message? Summary, List<MessageInfo> Window, List<int> Picked) Choose(
+    private static async Task<(Message? Summary, List<MessageInfo> Window, List<int> Picked)> ChooseAsync(
         IReadOnlyList<ConversationSummary> summaries,
-        List<MessageInfo> rest,
+        NewestInfoPages rest,
+        List<MessageInfo> widest,
         List<int> picked,
         long budget,
-        ITokenCounter counter)
+        ITokenCounter counter,
+        CancellationToken cancellationToken)
     {
         // Any summary ending before the largest window's start also ends before a smaller window's start
         // (windows are newest-first suffixes), so only summaries reaching into that window need a closer look.
-        var widestStart = picked.Count > 0 ? rest[picked[0]].Sequence : long.MaxValue;
+        var widestStart = picked.Count > 0 ? widest[picked[0]].Sequence : long.MaxValue;
         ConversationSummary? newestFitting = null;
         Message? newestMessage = null;
         for (var k = summaries.Count - 1; k >= 0; k--)
@@ -114,10 +150,10 @@ internal static class ConversationContext
             {
                 continue;
             }
-            var window = ContextWindow.SelectNewest(rest, budget - cost);
-            if (window.Count > 0 && rest[window[0]].Sequence > s.LastSequence)
+            var (infos, window, _) = await rest.SelectNewestAsync(long.MinValue, budget - cost, cancellationToken).ConfigureAwait(false);
+            if (window.Count > 0 && infos[window[0]].Sequence > s.LastSequence)
             {
-                return (message, rest, window);
+                return (message, infos, window);
             }
             if (newestFitting is null)
             {
@@ -133,20 +169,12 @@ internal static class ConversationContext
         {
             // Every summary that fits reaches into the window: the newest one, and the window after its end,
             // when messages follow it (the newest messages always stay; a context of a summary alone does not).
-            var after = new List<MessageInfo>(rest.Count);
-            foreach (var i in rest)
-            {
-                if (i.Sequence > newestFitting.LastSequence)
-                {
-                    after.Add(i);
-                }
-            }
-            var window = ContextWindow.SelectNewest(after, budget - newestMessage!.TokenCount!.Value);
+            var (after, window, _) = await rest.SelectNewestAsync(newestFitting.LastSequence, budget - newestMessage!.TokenCount!.Value, cancellationToken).ConfigureAwait(false);
             if (window.Count > 0)
             {
                 return (newestMessage, after, window);
             }
         }
-        return (null, rest, picked);
+        return (null, widest, picked);
     }
 }

@@ -89,8 +89,9 @@ internal sealed class StoredSession : IMemorySession
     {
         ArgumentOutOfRangeException.ThrowIfNegative(tokenLimit);
         var handle = await HandleAsync(cancellationToken).ConfigureAwait(false);
-        var infos = await handle.ReadMessageInfosAsync(cancellationToken).ConfigureAwait(false);
-        var picked = ContextWindow.SelectNewest(infos, tokenLimit);
+        // Newest first, a page at a time: a long session costs the pages the budget covers.
+        var pages = new NewestInfoPages(handle, includeSystem: true);
+        var (infos, picked, _) = await pages.SelectNewestAsync(long.MinValue, tokenLimit, cancellationToken).ConfigureAwait(false);
         if (picked.Count == 0)
         {
             return [];

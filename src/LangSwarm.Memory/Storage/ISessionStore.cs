@@ -105,6 +105,23 @@ public interface ISessionHandle
     /// <summary>Index facts of every live message, ascending (no content read where the store can avoid it).</summary>
     Task<IReadOnlyList<MessageInfo>> ReadMessageInfosAsync(CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Index facts of the newest <paramref name="limit"/> live messages matching <paramref name="query"/> (roles,
+    /// time floor, sequence bounds), ascending by sequence: one page of a newest-first walk over the session.
+    /// </summary>
+    /// <remarks>
+    /// <para>Fewer than <paramref name="limit"/> infos means no older live message matches. The next older page is
+    /// the same query with <see cref="MessageQuery.ToSequence"/> one below the first sequence returned; evicted
+    /// messages never appear. A <paramref name="limit"/> of 0 or less answers an empty list (the session is still
+    /// checked: a removed one throws <see cref="SessionNotFoundException"/>).</para>
+    /// <para>A store answers from its end of the session and costs what the page needs, not the session's length:
+    /// a context of a long conversation reads the few pages its budget covers. The default implementation filters
+    /// <see cref="ReadMessageInfosAsync"/> and exists only so that a store written before this member still works;
+    /// every store of this repository answers it itself.</para>
+    /// </remarks>
+    Task<IReadOnlyList<MessageInfo>> ReadNewestMessageInfosAsync(MessageQuery query, int limit, CancellationToken cancellationToken) =>
+        MessageInfoPages.NewestOfAllAsync(this, query, limit, cancellationToken);
+
     /// <summary>The session's summaries, oldest first.</summary>
     Task<IReadOnlyList<ConversationSummary>> ReadSummariesAsync(CancellationToken cancellationToken);
 }

@@ -22,38 +22,11 @@ internal sealed class SessionReader(SessionIndex index, RecordFiles files, Runti
 
     /// <summary>
     /// The index entries of the live messages matching <paramref name="query"/>, ascending: a role filter from the
-    /// index file's role keys where they answer (<see cref="RolePicker"/>), otherwise by filtering the session's
-    /// entries in memory.
+    /// index file's role keys where they answer (<see cref="RolePicker"/>), otherwise the query's sequence range,
+    /// from memory or, for a session whose entries are not loaded, from the index file (<see cref="RangePicker"/>).
     /// </summary>
     public List<MessageEntry> Pick(SessionEntry entry, MessageQuery query, int? newest = null) =>
-        RolePicker.TryPick(entry, index.AttachedFile, query, newest) ?? PickInMemory(entry, query, newest);
-
-    private static List<MessageEntry> PickInMemory(SessionEntry entry, MessageQuery query, int? newest)
-    {
-        var picked = new List<MessageEntry>();
-        lock (entry.Lock)
-        {
-            var i = entry.LowerBound(query.FromSequence);
-            var messages = entry.LoadMessages();
-            for (; i < messages.Count; i++)
-            {
-                var m = messages[i];
-                if (m.Sequence > query.ToSequence)
-                {
-                    break;
-                }
-                if (query.Matches(m.Sequence, new DateTimeOffset(m.TimeTicks, TimeSpan.Zero), (MessageRole)m.Role))
-                {
-                    picked.Add(m);
-                }
-            }
-        }
-        if (newest is { } n && picked.Count > n)
-        {
-            picked.RemoveRange(0, picked.Count - n);
-        }
-        return picked;
-    }
+        RolePicker.TryPick(entry, index.AttachedFile, query, newest) ?? RangePicker.Pick(entry, index.AttachedFile, query, newest);
 
     /// <summary>Reads and decodes the records of <paramref name="picked"/>; damaged ones are reported and skipped.</summary>
     public List<Message> ReadEntries(SessionEntry entry, List<MessageEntry> picked)

@@ -342,6 +342,31 @@ internal sealed class IndexFile : IDisposable
         }
     }
 
+    /// <summary>
+    /// Visits a session's committed message entries with sequences in [<paramref name="from"/>, <paramref name="to"/>],
+    /// ascending or newest first, until <paramref name="visit"/> returns false: a range read that costs the entries
+    /// it visits, not the session's length. The visitor runs under the tree's read lock; throws
+    /// <see cref="InvalidDataException"/> when the file is damaged there.
+    /// </summary>
+    public void VisitMessages(ulong number, long from, long to, bool newestFirst, Func<MessageEntry, bool> visit)
+    {
+        if (to < from || to < 0)
+        {
+            return;
+        }
+        var f = IndexKeys.ForMessage(number, from);
+        var t = to == long.MaxValue ? IndexKeys.RangeEnd(IndexKeys.Message, number) : IndexKeys.ForMessage(number, to + 1);
+        Func<byte[], byte[], bool> each = (k, v) => visit(SessionRecord.DecodeMessage(IndexKeys.SequenceOf(k), v));
+        if (newestFirst)
+        {
+            _tree.ScanReverse(f, t, each);
+        }
+        else
+        {
+            _tree.Scan(f, t, each);
+        }
+    }
+
     /// <summary>The committed message entry of a session's <paramref name="sequence"/>, if the file holds one.</summary>
     public bool TryGetMessage(ulong number, long sequence, out MessageEntry entry)
     {
