@@ -110,8 +110,8 @@ internal sealed class IndexFile : IDisposable
     {
         if (_layout >= 3 || !HasCheckpoint)
         {
-            // Layout 4 only adds the pack keys and the packed session records, which a layout 3 file has none
-            // of: its first commit marks it.
+            // Layouts 4 and 5 only add the pack keys and new session record versions, which an older file has
+            // none of, and each record says its version: the first commit marks the file.
             return;
         }
         var sessions = new List<SessionEntry>();
