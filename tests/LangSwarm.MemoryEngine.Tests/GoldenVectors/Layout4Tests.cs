@@ -13,8 +13,8 @@ namespace LangSwarm.MemoryEngine.Tests.GoldenVectors;
 /// <summary>
 /// Index files of layout 4 (FORMAT.md §6.3), as builds before layout 5 wrote them: the two index vectors of that
 /// layout (<c>index-layout4.btree</c>, <c>index-packed-layout4.btree</c>, kept byte for byte) hold the same index
-/// as the current vectors with session records of version 1 and 2, open as stores, and become layout 5 with
-/// their next commit.
+/// as the current vectors with session records of version 1 and 2 and the time in the role keys, open as
+/// stores, and become layout 5 with their next commit.
 /// </summary>
 public sealed class Layout4Tests
 {
@@ -57,6 +57,12 @@ public sealed class Layout4Tests
                     Assert.Equal(value, fixedWidth.WrittenSpan.ToArray());
                     Assert.True(now.Length < value.Length - 40, $"version 3 record of {now.Length} bytes for {value.Length}");
                     break;
+                case IndexKeys.Role:
+                    // Layout 4 kept the message's time in the role key; layout 5 reads it from the message entry.
+                    var entry = after.Single(e => e.Key[0] == IndexKeys.Message && IndexKeys.SequenceOf(e.Key) == IndexKeys.SequenceOfRole(key));
+                    Assert.Equal(SessionRecord.DecodeMessage(IndexKeys.SequenceOf(entry.Key), entry.Value).TimeTicks, BinaryPrimitives.ReadInt64LittleEndian(value));
+                    Assert.Empty(now);
+                    break;
                 case IndexKeys.Layout:
                     Assert.Equal(4u, BinaryPrimitives.ReadUInt32BigEndian(value));
                     Assert.Equal(5u, BinaryPrimitives.ReadUInt32BigEndian(now));
@@ -91,6 +97,9 @@ public sealed class Layout4Tests
             await backend.ConnectAsync();
             Assert.Empty(backend.Engine.Damage);
             var a = (await backend.GetSessionAsync("golden-a"))!;
+            // Before anything loads the session's entries, a role filter reads the role keys, with their times.
+            Assert.Equal([5L], (await a.GetMessagesAsync(1, null, [MessageRole.Assistant])).Select(m => m.Sequence));
+            Assert.Empty(await a.GetMessagesAsync(null, DateTimeOffset.MaxValue, [MessageRole.Assistant]));
             Assert.Equal([4L, 5L], (await a.GetMessagesAsync()).Select(m => m.Sequence));
             Assert.Equal("sum-1", Assert.Single(await a.GetSummariesAsync()).SummaryId);
             Assert.Equal(0.5, a.Metadata.EvictionLowWater);
@@ -110,6 +119,7 @@ public sealed class Layout4Tests
         {
             await backend.ConnectAsync();
             var a = (await backend.GetSessionAsync("golden-a"))!;
+            Assert.Equal([4L, 5L], (await a.GetMessagesAsync(2, new DateTimeOffset(2026, 1, 2, 0, 0, 0, TimeSpan.Zero), [MessageRole.Assistant])).Select(m => m.Sequence));
             Assert.Equal(["m4", "m5", "after the upgrade"], (await a.GetMessagesAsync()).Select(m => m.Sequence == 6 ? m.Content : $"m{m.Sequence}"));
             Assert.True((await backend.VerifyAsync()).Ok);
         }
