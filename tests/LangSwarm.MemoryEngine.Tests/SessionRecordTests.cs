@@ -66,6 +66,23 @@ public sealed class SessionRecordTests
     }
 
     [Fact]
+    public void TheDefaultLowWaterMark_IsLeftOut_AndReadBack()
+    {
+        var (entry, messages, summaries) = Generate(new Random(2));
+        var sizes = new List<int>();
+        foreach (var lowWater in new[] { SessionMetadata.DefaultEvictionLowWater, 0.5 })
+        {
+            entry.State.Metadata.EvictionLowWater = lowWater;
+            var output = new ArrayBufferWriter<byte>();
+            SessionRecord.Write(output, entry, messages, summaries);
+            Assert.Equal(lowWater == SessionMetadata.DefaultEvictionLowWater ? 4 : 0, output.WrittenSpan[1] & 4);
+            Assert.Equal(lowWater, SessionRecord.Read(entry.Number, output.WrittenSpan, null!, out _, out _).State.Metadata.EvictionLowWater);
+            sizes.Add(output.WrittenCount);
+        }
+        Assert.Equal(sizes[1] - 8, sizes[0]);
+    }
+
+    [Fact]
     public void UnknownFlagsAndOutOfRangeFields_AreDamage()
     {
         var (entry, messages, summaries) = Generate(new Random(1));
@@ -74,7 +91,7 @@ public sealed class SessionRecordTests
         var value = output.WrittenSpan.ToArray();
         Assert.Equal(3, value[0]);
         var flags = (byte[])value.Clone();
-        flags[1] |= 4;
+        flags[1] |= 8;
         Assert.Throws<InvalidDataException>(() => SessionRecord.Read(1, flags, null!, out _, out _));
         var version = (byte[])value.Clone();
         version[0] = 4;
@@ -124,7 +141,7 @@ public sealed class SessionRecordTests
             MaxTokens = PickInt(),
             AutoSummarizeThreshold = PickInt(),
             SummaryStrategy = (SummaryStrategy)rng.Next(3),
-            EvictionLowWater = rng.Next(2) == 0 ? 1.0 : rng.NextDouble() + double.Epsilon,
+            EvictionLowWater = rng.Next(3) switch { 0 => SessionMetadata.DefaultEvictionLowWater, 1 => 1.0, _ => rng.NextDouble() + double.Epsilon },
         };
         if (rng.Next(2) == 0)
         {

@@ -24,6 +24,9 @@ internal static class SessionRecord
     private const byte CompactVersion = 3;
     private const byte PackFlag = 2;
 
+    // Version 3: the state's eviction low-water mark is the default and left out of the compact state.
+    private const byte DefaultLowWaterFlag = 4;
+
     /// <summary>Longest segment a session record may name (the option allows 1 GiB segments, plus one record).</summary>
     public const long MaxSegmentLength = (1L << 30) + RecordHeader.Size + RecordHeader.MaxPayload;
 
@@ -36,7 +39,7 @@ internal static class SessionRecord
         Varint.TryRead(v, ref at, Varint.MaxLength, out var value) ? value : throw new InvalidDataException($"Index message entry {sequence} has a broken varint.");
 
     /// <summary>
-    /// Version 3 (FORMAT.md §6.3): version u8, flags u8 (cold, pack group), then varints of the last LSN, dead
+    /// Version 3 (FORMAT.md §6.3): version u8, flags u8 (cold, pack group, default low-water mark), then varints of the last LSN, dead
     /// bytes, last state length, messages, summaries and segments (count, then number and valid length each),
     /// the pack group when there is one (pack, offset, length, next segment), then the compact state
     /// (<see cref="CompactStateCodec"/>). Versions 1 and 2, the fixed-width records of layout 4 and before, are
@@ -46,7 +49,7 @@ internal static class SessionRecord
     {
         var w = new PayloadWriter(output);
         w.WriteByte(CompactVersion);
-        w.WriteByte((byte)((e.Cold ? ColdFlag : 0) | (e.Pack is null ? 0 : PackFlag)));
+        w.WriteByte((byte)((e.Cold ? ColdFlag : 0) | (e.Pack is null ? 0 : PackFlag) | (CompactStateCodec.HasDefaultLowWater(e.State) ? DefaultLowWaterFlag : 0)));
         w.WriteVarint(e.LastLsn);
         w.WriteVarint((ulong)e.DeadBytes);
         w.WriteVarint((uint)e.LastStateLength);
@@ -103,7 +106,7 @@ internal static class SessionRecord
         messages = head.Messages;
         summaries = head.Summaries;
         var rest = value[^r.Remaining..];
-        var state = head.Compact ? CompactStateCodec.Read(rest) : StateCodec.Read(rest);
+        var state = head.Compact ? CompactStateCodec.Read(rest, head.DefaultLowWater) : StateCodec.Read(rest);
         var e = new SessionEntry(number, state, source) { LastLsn = head.LastLsn, DeadBytes = head.DeadBytes, LastStateLength = head.LastStateLength, Cold = head.Cold, Pack = head.Pack };
         e.Segments.AddRange(head.Segments);
         return e;
@@ -119,7 +122,7 @@ internal static class SessionRecord
         return new SessionOutline(number, head.Segments, head.DeadBytes, head.Cold, status, head.Pack, updated);
     }
 
-    private readonly record struct Head(ulong LastLsn, long DeadBytes, int LastStateLength, bool Cold, int Messages, int Summaries, SegmentExtent[] Segments, PackGroup? Pack, bool Compact = false);
+    private readonly record struct Head(ulong LastLsn, long DeadBytes, int LastStateLength, bool Cold, int Messages, int Summaries, SegmentExtent[] Segments, PackGroup? Pack, bool Compact = false, bool DefaultLowWater = false);
 
     private static Head ReadHead(ulong number, ref PayloadReader r)
     {
@@ -178,7 +181,7 @@ internal static class SessionRecord
     private static Head ReadCompactHead(ulong number, ref PayloadReader r)
     {
         var flags = r.ReadByte();
-        if ((flags & ~(ColdFlag | PackFlag)) != 0)
+        if ((flags & ~(ColdFlag | PackFlag | DefaultLowWaterFlag)) != 0)
         {
             throw new InvalidDataException($"Index session record {number} has unknown flags {flags}.");
         }
@@ -220,7 +223,7 @@ internal static class SessionRecord
             }
             pack = new PackGroup((uint)n, (long)offset, (long)length, (uint)next);
         }
-        return new Head(lastLsn, (long)dead, (int)lastState, (flags & ColdFlag) != 0, (int)messages, (int)summaries, segments, pack, Compact: true);
+        return new Head(lastLsn, (long)dead, (int)lastState, (flags & ColdFlag) != 0, (int)messages, (int)summaries, segments, pack, Compact: true, DefaultLowWater: (flags & DefaultLowWaterFlag) != 0);
     }
 
     /// <summary>

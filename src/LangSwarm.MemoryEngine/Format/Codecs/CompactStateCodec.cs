@@ -7,11 +7,17 @@ namespace LangSwarm.MemoryEngine.Format.Codecs;
 /// <summary>
 /// The compact form of a session's state inside a session record of version 3 (FORMAT.md §6.3): the fields of
 /// the SessionState payload (§4.3) without its version byte, the updated time as a difference from the created
-/// time, and the integers as zigzag varints. A store of many small sessions holds one such state per session,
-/// and the fixed-width form spent most of its bytes on zeros.
+/// time, the integers as zigzag varints, and the eviction low-water mark left out when it is the default (the
+/// session record's flags say which). A store of many small sessions holds one such state per session, and the
+/// fixed-width form spent most of its bytes on zeros.
 /// </summary>
 internal static class CompactStateCodec
 {
+    /// <summary>True when the state's low-water mark is the default, which the compact form leaves out.</summary>
+    public static bool HasDefaultLowWater(SessionState s) =>
+        BitConverter.DoubleToInt64Bits(s.Metadata.EvictionLowWater) == BitConverter.DoubleToInt64Bits(SessionMetadata.DefaultEvictionLowWater);
+
+    /// <summary>Writes the compact state; the low-water mark only when it is not the default.</summary>
     public static void Write(IBufferWriter<byte> output, SessionState s)
     {
         var m = s.Metadata;
@@ -31,7 +37,10 @@ internal static class CompactStateCodec
         w.WriteVarint(ZigZag(s.LiveMessages));
         w.WriteVarint(ZigZag(s.LiveTokens));
         w.WriteVarint(ZigZag(s.SummarizedThrough));
-        w.WriteInt64(BitConverter.DoubleToInt64Bits(m.EvictionLowWater));
+        if (!HasDefaultLowWater(s))
+        {
+            w.WriteInt64(BitConverter.DoubleToInt64Bits(m.EvictionLowWater));
+        }
     }
 
     /// <summary>The status and updated time of a compact state, read past the ids only.</summary>
@@ -45,7 +54,8 @@ internal static class CompactStateCodec
         return ((SessionStatus)r.ReadByte(), updated);
     }
 
-    public static SessionState Read(ReadOnlySpan<byte> value)
+    /// <summary>Reads a compact state; <paramref name="defaultLowWater"/> says the low-water mark was left out.</summary>
+    public static SessionState Read(ReadOnlySpan<byte> value, bool defaultLowWater)
     {
         var r = new PayloadReader(value);
         var id = r.ReadString() ?? throw new InvalidDataException("Session state without an id.");
@@ -72,7 +82,7 @@ internal static class CompactStateCodec
             LiveTokens = UnZigZag(r.ReadVarint()),
             SummarizedThrough = UnZigZag(r.ReadVarint()),
         };
-        meta.EvictionLowWater = BitConverter.Int64BitsToDouble(r.ReadInt64());
+        meta.EvictionLowWater = defaultLowWater ? SessionMetadata.DefaultEvictionLowWater : BitConverter.Int64BitsToDouble(r.ReadInt64());
         return state;
     }
 
