@@ -192,7 +192,9 @@ public sealed class IndexFileTests
     {
         using var dir = new TempStore();
         var backend = await OpenAsync(dir.Path);
-        await FillAsync(backend, 40, 3);
+        // Enough sessions that their records fill pages the open does not read: a page that also held the keys
+        // the open reads (V, W, Z) would make the open rebuild instead of the first use failing.
+        await FillAsync(backend, 120, 3);
         await backend.DisposeAsync();
         DamageFirstLeafOf(dir.Path, IndexKeys.Session);
 
@@ -209,11 +211,11 @@ public sealed class IndexFileTests
         Assert.False(backend.Recovery!.CheckpointLoaded);
         Assert.Contains("damaged session record", backend.Recovery.CheckpointProblem);
         Assert.False(File.Exists(Path.Combine(dir.Path, StoreRoot.RebuildFile)));
-        for (var k = 0; k < 40; k++)
+        for (var k = 0; k < 120; k++)
         {
             Assert.Equal(3, (await (await backend.GetSessionAsync($"s{k}"))!.GetMessagesAsync()).Count);
         }
-        Assert.Equal(120, (await backend.GetUsageStatsAsync()).TotalMessages);
+        Assert.Equal(360, (await backend.GetUsageStatsAsync()).TotalMessages);
         Assert.True((await backend.VerifyAsync()).Ok);
         await backend.DisposeAsync();
     }

@@ -120,7 +120,9 @@ public sealed class IndexReviewTests
         for (var k = 0; k < 60; k++)
         {
             var s = await backend.CreateSessionAsync(new SessionMetadata($"s{k}", $"user{k % 3}") { SummaryStrategy = SummaryStrategy.Manual });
-            await s.AddMessagesAsync(Enumerable.Range(0, 20).Select(i => new Message(MessageRole.User, $"s{k} m{i}") { TokenCount = 3 }));
+            // s4's entries fill pages of their own: a commit refills the leaves the deletes below thin out, so
+            // a shorter s4 would share its page with s56's entries and leave nothing to damage apart from them.
+            await s.AddMessagesAsync(Enumerable.Range(0, k == 4 ? 400 : 20).Select(i => new Message(MessageRole.User, $"s{k} m{i}") { TokenCount = 3 }));
         }
         await backend.CheckpointAsync();
         for (var k = 0; k < 60; k++)

@@ -250,6 +250,24 @@ public sealed class ListingIndexTests
         var cold = await session.GetMessagesAsync(limit: 10, roles: [MessageRole.Tool]);
         Assert.Equal(10, cold.Count);
         Assert.False(entry.MessagesLoaded); // answered from the file without loading the session's 3,700 entries
+        // With since: the role keys hold no time (layout 5), so candidates are resolved newest first a chunk at
+        // a time; some times run backwards, so a chunk may hold older messages than since.
+        var sinceTimes = new List<DateTimeOffset>();
+        var limits = new List<int>();
+        var coldSince = new List<IReadOnlyList<Message>>();
+        for (var q = 0; q < 10; q++)
+        {
+            sinceTimes.Add(t0.AddSeconds(rng.Next(0, 3_000)));
+            limits.Add(1 + rng.Next(60));
+            coldSince.Add(await session.GetMessagesAsync(limit: limits[q], since: sinceTimes[q], roles: [MessageRole.User, MessageRole.Tool]));
+        }
+        Assert.False(entry.MessagesLoaded);
+        var every = await session.GetMessagesAsync();
+        for (var q = 0; q < coldSince.Count; q++)
+        {
+            var matching = every.Where(m => m.Role is MessageRole.User or MessageRole.Tool && m.Timestamp >= sinceTimes[q]).ToList();
+            Assert.Equal(matching.Skip(Math.Max(0, matching.Count - limits[q])).Select(m => m.Sequence), coldSince[q].Select(m => m.Sequence));
+        }
         await AssertRoleQueriesAsync(session, rng, 30);
 
         // Evict the oldest 1,000 (a cut below the first live sequence), then ask again before and after the

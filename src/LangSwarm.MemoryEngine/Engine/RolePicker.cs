@@ -4,8 +4,8 @@ using LangSwarm.MemoryEngine.Index;
 namespace LangSwarm.MemoryEngine.Engine;
 
 /// <summary>
-/// Picks a session's messages of some roles from the index file's role keys (<c>R</c>: session, role, sequence →
-/// time) for the sequences the committed file holds, and from memory above them, so the cost follows the
+/// Picks a session's messages of some roles from the index file's role keys (<c>R</c>: session, role, sequence)
+/// for the sequences the committed file holds, and from memory above them, so the cost follows the
 /// messages of those roles rather than the session's length, and a session not in memory is not loaded whole.
 /// </summary>
 internal static class RolePicker
@@ -75,38 +75,57 @@ internal static class RolePicker
 
     /// <summary>
     /// Adds the committed matches up to <paramref name="last"/>, ascending; false when one the file names is not
-    /// live any more and a newest-only pick may thus be short (the caller then filters in memory).
+    /// live any more and a newest-only pick may thus be short (the caller then filters in memory). Role keys of
+    /// layout 5 hold no time (FORMAT.md §6.3), so <c>since</c> judges a candidate once it is resolved, and a
+    /// newest-only pick takes the newest candidates a chunk at a time until it has enough: when times rise with
+    /// the sequences, as they do in a conversation, the first chunk is the answer, as it was when the keys held
+    /// the time.
     /// </summary>
     private static bool PickCommitted(SessionEntry entry, IndexFile file, MessageQuery query, IReadOnlyCollection<MessageRole> roles, long last, int? newest, List<MessageEntry>? inMemory, List<MessageEntry> picked)
     {
         var since = query.Since?.UtcTicks ?? long.MinValue;
-        var sequences = new List<long>();
+        var from = Math.Max(0, query.FromSequence);
+        var candidates = new List<long>();
         foreach (var role in roles.Distinct())
         {
             var taken = 0;
-            file.VisitRole(entry.Number, role, Math.Max(0, query.FromSequence), last == long.MaxValue ? last : last + 1, newestFirst: newest is not null, (sequence, ticks) =>
+            var to = last == long.MaxValue ? last : last + 1;
+            while (true)
             {
-                if (ticks >= since)
+                var want = newest is { } n ? n - taken : int.MaxValue;
+                candidates.Clear();
+                file.VisitRole(entry.Number, role, from, to, newestFirst: newest is not null, (sequence, ticks) =>
                 {
-                    sequences.Add(sequence);
-                    taken++;
-                }
-                return newest is not { } n || taken < n;
-            });
-        }
-        sequences.Sort();
-        foreach (var sequence in sequences)
-        {
-            if (!TryResolve(entry, file, inMemory, sequence, out var m))
-            {
-                if (newest is not null)
+                    if (ticks == IndexFile.UnknownTime || ticks >= since)
+                    {
+                        candidates.Add(sequence);
+                    }
+                    return candidates.Count < want;
+                });
+                foreach (var sequence in candidates)
                 {
-                    return false;
+                    if (!TryResolve(entry, file, inMemory, sequence, out var m))
+                    {
+                        if (newest is not null)
+                        {
+                            return false;
+                        }
+                        continue; // evicted or lost since the file's commit
+                    }
+                    if (m.TimeTicks >= since)
+                    {
+                        picked.Add(m);
+                        taken++;
+                    }
                 }
-                continue; // evicted or lost since the file's commit
+                if (newest is null || taken >= newest || candidates.Count < want)
+                {
+                    break;
+                }
+                to = candidates[^1]; // newest first: the lowest sequence visited, which the next chunk stops below
             }
-            picked.Add(m);
         }
+        picked.Sort((a, b) => a.Sequence.CompareTo(b.Sequence));
         return true;
     }
 

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Buffers.Binary;
 using LangSwarm.Memory;
 using LangSwarm.MemoryEngine.Format.Codecs;
 using LangSwarm.MemoryEngine.Index.BTree;
@@ -110,12 +109,11 @@ internal static class IndexDeltaWriter
                 tree.DeleteRange(from, to);
             }
         }
-        var time = new byte[8];
         foreach (var m in s.Messages)
         {
             tree.Put(IndexKeys.ForMessage(n, m.Sequence), SessionRecord.EncodeMessage(m));
-            BinaryPrimitives.WriteInt64LittleEndian(time, m.TimeTicks);
-            tree.Put(IndexKeys.ForRole(n, (MessageRole)m.Role, m.Sequence), time);
+            // Layout 5: no time in the role key, the message entry holds it (FORMAT.md §6.3).
+            tree.Put(IndexKeys.ForRole(n, (MessageRole)m.Role, m.Sequence), Empty);
         }
 
         if (s.RewriteSummaries)

@@ -110,8 +110,8 @@ internal sealed class IndexFile : IDisposable
     {
         if (_layout >= 3 || !HasCheckpoint)
         {
-            // Layout 4 only adds the pack keys and the packed session records, which a layout 3 file has none
-            // of: its first commit marks it.
+            // Layouts 4 and 5 only add the pack keys and new session record versions, which an older file has
+            // none of, and each record says its version: the first commit marks the file.
             return;
         }
         var sessions = new List<SessionEntry>();
@@ -321,17 +321,24 @@ internal sealed class IndexFile : IDisposable
         });
     }
 
+    /// <summary>The time a role key of layout 5 gives: none (below every valid time).</summary>
+    public const long UnknownTime = long.MinValue;
+
     /// <summary>
     /// Visits a session's committed messages of <paramref name="role"/> with sequences in [<paramref name="from"/>,
     /// <paramref name="to"/>), as (sequence, time ticks), ascending or newest first, until <paramref name="visit"/>
-    /// returns false. The visitor runs under the tree's read lock.
+    /// returns false. The time is <see cref="UnknownTime"/> for keys written from layout 5 on, which hold none
+    /// (FORMAT.md §6.3); keys of earlier layouts hold it. The visitor runs under the tree's read lock.
     /// </summary>
     public void VisitRole(ulong number, MessageRole role, long from, long to, bool newestFirst, Func<long, long, bool> visit)
     {
         var (f, t) = IndexKeys.RoleRange(number, role, from, to);
-        Func<byte[], byte[], bool> each = (k, v) => v.Length == 8
-            ? visit(IndexKeys.SequenceOfRole(k), BinaryPrimitives.ReadInt64LittleEndian(v))
-            : throw new InvalidDataException($"Role key value of {v.Length} bytes (8 expected).");
+        Func<byte[], byte[], bool> each = (k, v) => v.Length switch
+        {
+            0 => visit(IndexKeys.SequenceOfRole(k), UnknownTime),
+            8 => visit(IndexKeys.SequenceOfRole(k), BinaryPrimitives.ReadInt64LittleEndian(v)),
+            _ => throw new InvalidDataException($"Role key value of {v.Length} bytes (0 or 8 expected)."),
+        };
         if (newestFirst)
         {
             _tree.ScanReverse(f, t, each);

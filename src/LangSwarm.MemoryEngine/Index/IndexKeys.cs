@@ -26,8 +26,12 @@ internal static class IndexKeys
     // Next to the layout key, which every open reads anyway: reading the packs at open touches no session page.
     public const byte Packs = (byte)'W';
 
-    /// <summary>The key layout this build writes (the value of the <c>V</c> key); files without it are upgraded at open.</summary>
-    public const uint CurrentLayout = 4;
+    /// <summary>
+    /// The key layout this build writes (the value of the <c>V</c> key); files without it are upgraded at open.
+    /// Layout 5 writes session records of version 3 (varints, compact state); a file of layout 3 or 4 is read as
+    /// it is, since every record says its version, and becomes layout 5 with its next commit.
+    /// </summary>
+    public const uint CurrentLayout = 5;
 
     /// <summary>The key of the layout marker.</summary>
     public static readonly byte[] LayoutKey = [Layout];

@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using LangSwarm.Memory;
 using LangSwarm.MemoryEngine.Index.BTree;
 
@@ -21,20 +20,18 @@ internal static class IndexLayoutUpgrade
         tree.DeleteRange(from, to);
         (from, to) = IndexKeys.Space(IndexKeys.Role);
         tree.DeleteRange(from, to);
-        var time = new byte[8];
         foreach (var e in sessions)
         {
-            var roles = new List<(long Sequence, MessageRole Role, long Time)>();
+            var roles = new List<(long Sequence, MessageRole Role)>();
             tree.ScanTransaction(IndexKeys.RangeStart(IndexKeys.Message, e.Number), IndexKeys.RangeEnd(IndexKeys.Message, e.Number), (k, v) =>
             {
                 var m = SessionRecord.DecodeMessage(IndexKeys.SequenceOf(k), v);
-                roles.Add((m.Sequence, (MessageRole)m.Role, m.TimeTicks));
+                roles.Add((m.Sequence, (MessageRole)m.Role));
                 return true;
             });
-            foreach (var (sequence, role, ticks) in roles)
+            foreach (var (sequence, role) in roles)
             {
-                BinaryPrimitives.WriteInt64LittleEndian(time, ticks);
-                tree.Put(IndexKeys.ForRole(e.Number, role, sequence), time);
+                tree.Put(IndexKeys.ForRole(e.Number, role, sequence), []);
             }
             var saved = e.Saved;
             tree.Put(IndexKeys.ForStatus(saved.Status, saved.UpdatedTicks, e.Number), []);

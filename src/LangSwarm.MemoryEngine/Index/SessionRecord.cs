@@ -20,6 +20,13 @@ internal static class SessionRecord
     private const byte InPackFlag = 1;
     private const byte ColdFlag = 1;
 
+    // Version 3 (layout 5): varints and the compact state; flag bit 1 says a pack group follows the segments.
+    private const byte CompactVersion = 3;
+    private const byte PackFlag = 2;
+
+    // Version 3: the state's eviction low-water mark is the default and left out of the compact state.
+    private const byte DefaultLowWaterFlag = 4;
+
     /// <summary>Longest segment a session record may name (the option allows 1 GiB segments, plus one record).</summary>
     public const long MaxSegmentLength = (1L << 30) + RecordHeader.Size + RecordHeader.MaxPayload;
 
@@ -32,10 +39,40 @@ internal static class SessionRecord
         Varint.TryRead(v, ref at, Varint.MaxLength, out var value) ? value : throw new InvalidDataException($"Index message entry {sequence} has a broken varint.");
 
     /// <summary>
-    /// version u8, last LSN u64, dead bytes i64, last state length i32, flags u8, messages i32, summaries i32, segments
-    /// (count i32, then segment u32 + length i64 each), state (the session-state payload).
+    /// Version 3 (FORMAT.md §6.3): version u8, flags u8 (cold, pack group, default low-water mark), then varints of the last LSN, dead
+    /// bytes, last state length, messages, summaries and segments (count, then number and valid length each),
+    /// the pack group when there is one (pack, offset, length, next segment), then the compact state
+    /// (<see cref="CompactStateCodec"/>). Versions 1 and 2, the fixed-width records of layout 4 and before, are
+    /// still read.
     /// </summary>
     public static void Write(IBufferWriter<byte> output, SessionEntry e, int messages, int summaries)
+    {
+        var w = new PayloadWriter(output);
+        w.WriteByte(CompactVersion);
+        w.WriteByte((byte)((e.Cold ? ColdFlag : 0) | (e.Pack is null ? 0 : PackFlag) | (CompactStateCodec.HasDefaultLowWater(e.State) ? DefaultLowWaterFlag : 0)));
+        w.WriteVarint(e.LastLsn);
+        w.WriteVarint((ulong)e.DeadBytes);
+        w.WriteVarint((uint)e.LastStateLength);
+        w.WriteVarint((uint)messages);
+        w.WriteVarint((uint)summaries);
+        w.WriteVarint((uint)e.Segments.Count);
+        foreach (var s in e.Segments)
+        {
+            w.WriteVarint(s.Segment);
+            w.WriteVarint((ulong)s.Length);
+        }
+        if (e.Pack is { } g)
+        {
+            w.WriteVarint(g.Pack);
+            w.WriteVarint((ulong)g.Offset);
+            w.WriteVarint((ulong)g.Length);
+            w.WriteVarint(g.NextSegment);
+        }
+        CompactStateCodec.Write(output, e.State);
+    }
+
+    /// <summary>Writes a record of version 1 or 2 (layout 4), as earlier builds did: for tests of the files they left.</summary>
+    internal static void WriteFixedWidth(IBufferWriter<byte> output, SessionEntry e, int messages, int summaries)
     {
         var w = new PayloadWriter(output);
         w.WriteByte(e.Pack is null ? Version : PackedVersion);
@@ -68,7 +105,8 @@ internal static class SessionRecord
         var head = ReadHead(number, ref r);
         messages = head.Messages;
         summaries = head.Summaries;
-        var state = StateCodec.Read(value[^r.Remaining..]);
+        var rest = value[^r.Remaining..];
+        var state = head.Compact ? CompactStateCodec.Read(rest, head.DefaultLowWater) : StateCodec.Read(rest);
         var e = new SessionEntry(number, state, source) { LastLsn = head.LastLsn, DeadBytes = head.DeadBytes, LastStateLength = head.LastStateLength, Cold = head.Cold, Pack = head.Pack };
         e.Segments.AddRange(head.Segments);
         return e;
@@ -79,15 +117,20 @@ internal static class SessionRecord
     {
         var r = new PayloadReader(value);
         var head = ReadHead(number, ref r);
-        var (status, updated) = StateCodec.ReadStatus(value[^r.Remaining..]);
+        var rest = value[^r.Remaining..];
+        var (status, updated) = head.Compact ? CompactStateCodec.ReadStatus(rest) : StateCodec.ReadStatus(rest);
         return new SessionOutline(number, head.Segments, head.DeadBytes, head.Cold, status, head.Pack, updated);
     }
 
-    private readonly record struct Head(ulong LastLsn, long DeadBytes, int LastStateLength, bool Cold, int Messages, int Summaries, SegmentExtent[] Segments, PackGroup? Pack);
+    private readonly record struct Head(ulong LastLsn, long DeadBytes, int LastStateLength, bool Cold, int Messages, int Summaries, SegmentExtent[] Segments, PackGroup? Pack, bool Compact = false, bool DefaultLowWater = false);
 
     private static Head ReadHead(ulong number, ref PayloadReader r)
     {
         var version = r.ReadByte();
+        if (version == CompactVersion)
+        {
+            return ReadCompactHead(number, ref r);
+        }
         if (version is not Version and not PackedVersion)
         {
             throw new InvalidDataException($"Index session record {number} has an unknown version.");
@@ -133,6 +176,54 @@ internal static class SessionRecord
             pack = g;
         }
         return new Head(lastLsn, dead, lastState, (flags & ColdFlag) != 0, messages, summaries, segments, pack);
+    }
+
+    private static Head ReadCompactHead(ulong number, ref PayloadReader r)
+    {
+        var flags = r.ReadByte();
+        if ((flags & ~(ColdFlag | PackFlag | DefaultLowWaterFlag)) != 0)
+        {
+            throw new InvalidDataException($"Index session record {number} has unknown flags {flags}.");
+        }
+        var lastLsn = r.ReadVarint();
+        var dead = r.ReadVarint();
+        var lastState = r.ReadVarint();
+        var messages = r.ReadVarint();
+        var summaries = r.ReadVarint();
+        if (dead > long.MaxValue || lastState > int.MaxValue || messages > int.MaxValue || summaries > int.MaxValue)
+        {
+            throw new InvalidDataException($"Index session record {number} has counts out of range.");
+        }
+        var count = r.ReadVarint();
+        var packed = (flags & PackFlag) != 0;
+        // Each segment takes at least two bytes; a packed session may have none of its own.
+        if ((count == 0 && !packed) || count > (ulong)r.Remaining / 2)
+        {
+            throw new InvalidDataException($"Index session record {number} lists {count} segments.");
+        }
+        var segments = new SegmentExtent[count];
+        for (var i = 0; i < segments.Length; i++)
+        {
+            var segment = r.ReadVarint();
+            var length = r.ReadVarint();
+            if (segment >= Log.PackFiles.PackBit || length < FileHeader.Size || length > MaxSegmentLength)
+            {
+                throw new InvalidDataException($"Index segment extent of {length} bytes is out of range.");
+            }
+            segments[i] = new SegmentExtent((uint)segment, (long)length);
+        }
+        PackGroup? pack = null;
+        if (packed)
+        {
+            var (n, offset, length, next) = (r.ReadVarint(), r.ReadVarint(), r.ReadVarint(), r.ReadVarint());
+            if (n is 0 or >= Log.PackFiles.PackBit || offset < FileHeader.Size || offset > long.MaxValue || length < RecordHeader.Size || length > MaxSegmentLength
+                || next >= Log.PackFiles.PackBit || (segments.Length > 0 && segments[0].Segment < next))
+            {
+                throw new InvalidDataException($"Index session record {number} names a pack group out of range.");
+            }
+            pack = new PackGroup((uint)n, (long)offset, (long)length, (uint)next);
+        }
+        return new Head(lastLsn, (long)dead, (int)lastState, (flags & ColdFlag) != 0, (int)messages, (int)summaries, segments, pack, Compact: true, DefaultLowWater: (flags & DefaultLowWaterFlag) != 0);
     }
 
     /// <summary>

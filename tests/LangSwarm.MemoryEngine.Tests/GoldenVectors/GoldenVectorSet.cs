@@ -259,9 +259,8 @@ internal static class GoldenVectorSet
         {
             var h = m.Header;
             entries.Add((IndexKeys.ForMessage(SessionA, h.Sequence), SessionRecord.EncodeMessage(new MessageEntry(h.Sequence, h.TimeTicks, m.Offset, m.Bytes.Length, h.Tokens, location, h.Role, (byte)(h.Flags & RecordFlags.HasCalls), 0))));
-            var time = new byte[8];
-            System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(time, h.TimeTicks);
-            entries.Add((IndexKeys.ForRole(SessionA, (MessageRole)h.Role, h.Sequence), time));
+            // Layout 5: the role key holds no time.
+            entries.Add((IndexKeys.ForRole(SessionA, (MessageRole)h.Role, h.Sequence), []));
         }
         entries.Sort((x, y) => x.Key.AsSpan().SequenceCompareTo(y.Key));
         var leaf = Node.NewLeaf();

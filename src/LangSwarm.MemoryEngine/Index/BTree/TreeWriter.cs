@@ -137,6 +137,7 @@ internal sealed class TreeWriter(BPlusTree tree)
         var root = _tree.Meta.Root;
         if (_txRoot is not null)
         {
+            LeafRepacker.Repack(_txRoot);
             root = WriteRoot(_txRoot, txId);
         }
 
