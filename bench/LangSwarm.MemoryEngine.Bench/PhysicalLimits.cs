@@ -5,13 +5,16 @@ using LangSwarm.MemoryEngine.Bench.Macro;
 namespace LangSwarm.MemoryEngine.Bench;
 
 /// <summary>What the hardware allows, measured in the same run on the bench directory's disk and the same data.</summary>
-public sealed record PhysicalLimits(double FsyncMedianMicros, double FsyncP99Micros, double DataSyncMedianMicros, double DataSyncP99Micros, double SequentialWriteMBps, double Lz4CompressMBps, double Lz4DecompressMBps, double Lz4Ratio, double Lz4FixedCompressMBps)
+public sealed record PhysicalLimits(double FsyncMedianMicros, double FsyncP99Micros, double DataSyncMedianMicros, double DataSyncP99Micros, double OverwriteSyncMedianMicros, double OverwriteSyncP99Micros, double SequentialWriteMBps, double Lz4CompressMBps, double Lz4DecompressMBps, double Lz4Ratio, double Lz4FixedCompressMBps)
 {
     /// <summary>fsyncs per second one writer can do (1 / median latency).</summary>
     public double FsyncsPerSecond => 1e6 / FsyncMedianMicros;
 
     /// <summary>Syncs per second one writer can do the engine's way (4 KB append + its file sync; 1 / median latency).</summary>
     public double DataSyncsPerSecond => 1e6 / DataSyncMedianMicros;
+
+    /// <summary>Syncs per second of 4 KB written over bytes the file already holds (the preallocated Strict log's case).</summary>
+    public double OverwriteSyncsPerSecond => 1e6 / OverwriteSyncMedianMicros;
 
     /// <summary>Measures fsync latency (4 KB write + fsync loop), the same with the engine's file sync (fdatasync on Linux), sequential write bandwidth (1 MB writes, one fsync) and LZ4 per message.</summary>
     public static PhysicalLimits Measure(string dir, DataGenerator data, bool quick)
@@ -33,7 +36,8 @@ public sealed record PhysicalLimits(double FsyncMedianMicros, double FsyncP99Mic
                     lat.Add(Stopwatch.GetElapsedTime(t0).TotalMicroseconds);
                 }
             }
-            var dataLat = DataSyncLatencies(dir, block, quick ? 100 : 1_000);
+            var dataLat = DataSyncLatencies(dir, block, quick ? 100 : 1_000, overwrite: false);
+            var overLat = DataSyncLatencies(dir, block, quick ? 100 : 1_000, overwrite: true);
             var mb = quick ? 64 : 512;
             var chunk = new byte[1 << 20];
             Random.Shared.NextBytes(chunk);
@@ -48,7 +52,7 @@ public sealed record PhysicalLimits(double FsyncMedianMicros, double FsyncP99Mic
             }
             var seq = mb * 1.048576 / sw.Elapsed.TotalSeconds;
             var (c, d, ratio, f) = Lz4(new Lz4Probe(data));
-            return new PhysicalLimits(Stats.Median(lat), Stats.Percentile(lat, 0.99), Stats.Median(dataLat), Stats.Percentile(dataLat, 0.99), seq, c, d, ratio, f);
+            return new PhysicalLimits(Stats.Median(lat), Stats.Percentile(lat, 0.99), Stats.Median(dataLat), Stats.Percentile(dataLat, 0.99), Stats.Median(overLat), Stats.Percentile(overLat, 0.99), seq, c, d, ratio, f);
         }
         finally
         {
@@ -56,14 +60,20 @@ public sealed record PhysicalLimits(double FsyncMedianMicros, double FsyncP99Mic
         }
     }
 
-    // Appends through the engine's own file (Device/PhysicalFile), so the line is the sync every Strict add waits for.
-    private static List<double> DataSyncLatencies(string dir, byte[] block, int count)
+    // Writes through the engine's own file (Device/PhysicalFile), so the line is the sync a Strict add waits for:
+    // appending (the file grows with each write), or over zeros written and synced beforehand (a preallocated log).
+    private static List<double> DataSyncLatencies(string dir, byte[] block, int count, bool overwrite)
     {
         var fs = new Device.PhysicalFileSystem(dir);
         var lat = new List<double>(count);
         try
         {
             using var file = fs.Open("limits-sync.bin", create: true);
+            if (overwrite)
+            {
+                file.Write(0, new byte[(long)count * block.Length]);
+                file.Flush();
+            }
             for (var i = 0; i < count; i++)
             {
                 var t0 = Stopwatch.GetTimestamp();

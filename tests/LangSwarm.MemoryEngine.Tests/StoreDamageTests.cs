@@ -328,10 +328,33 @@ public sealed class StoreDamageTests
         {
             await s.AddMessageAsync(Msg(i));
         }
-        fs.CapacityBytes = fs.UsedBytes; // no room: not for the log, nor for the close's checkpoint and flushes
+        fs.CapacityBytes = fs.UsedBytes; // no room: not for the log past its preallocated chunk, nor for the close's checkpoint and flushes
+        var acknowledged = 5;
         if (addFirst)
         {
-            var add = await Assert.ThrowsAsync<StorageFailureException>(() => s.AddMessageAsync(Msg(99)));
+            // Adds go on into the log's preallocated zeros (FORMAT.md §5.2), and fail once it must grow.
+            var rnd = new Random(7); // text LZ4 cannot shrink much, so that the adds fill the chunk
+            var big = string.Create(100_000, rnd, (chars, r) =>
+            {
+                for (var c = 0; c < chars.Length; c++)
+                {
+                    chars[c] = (char)('a' + r.Next(26));
+                }
+            });
+            StorageFailureException? add = null;
+            for (var i = 0; i < 40 && add is null; i++)
+            {
+                try
+                {
+                    await s.AddMessageAsync(new Message(MessageRole.User, $"{i} {big}") { TokenCount = 1 });
+                    acknowledged++;
+                }
+                catch (StorageFailureException ex)
+                {
+                    add = ex;
+                }
+            }
+            Assert.NotNull(add);
             Assert.Contains("disk is full", add.Message, StringComparison.OrdinalIgnoreCase);
         }
         var close = await Assert.ThrowsAsync<StorageFailureException>(async () => await b.DisposeAsync());
@@ -339,7 +362,9 @@ public sealed class StoreDamageTests
 
         fs.CapacityBytes = long.MaxValue;
         var r = await OpenAsync(fs); // in the same process: the lock was released
-        Assert.Equal(Enumerable.Range(0, 5).Select(i => Msg(i).Content), (await ContentsAsync(r, "x")).Take(5));
+        var contents = await ContentsAsync(r, "x");
+        Assert.Equal(Enumerable.Range(0, 5).Select(i => Msg(i).Content), contents.Take(5));
+        Assert.True(contents.Count >= acknowledged, $"{contents.Count} messages after the reopen, {acknowledged} acknowledged");
         await AssertVerifiedAsync(r);
         await r.DisposeAsync();
     }

@@ -58,4 +58,63 @@ public sealed class StreamingRecordScannerTests
         Assert.Equal(want.ValidEnd, result.ValidEnd);
         Assert.Equal(want.Records, result.Records);
     }
+
+    [Theory]
+    [InlineData(5, false)]
+    [InlineData(6, true)]
+    [InlineData(7, false)]
+    [InlineData(8, true)]
+    public void Resync_FindsTheSameRecordsAndDamage_AsTheReference_ThroughZerosAndGarbage(int seed, bool zeroTail)
+    {
+        var rnd = new Random(seed);
+        var output = new ArrayBufferWriter<byte>();
+        output.Write(new byte[32]);
+        var t = new DateTime(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc).Ticks;
+        for (var i = 0; i < 40; i++)
+        {
+            if (rnd.Next(4) == 0)
+            {
+                // A span that is not a record: zeros (an unwritten page) or garbage, some longer than a pipe buffer,
+                // some holding a stray record magic.
+                var span = new byte[rnd.Next(3) == 0 ? rnd.Next(300_000, 700_000) : rnd.Next(1, 500)];
+                if (rnd.Next(2) == 0)
+                {
+                    rnd.NextBytes(span);
+                }
+                if (span.Length > 10)
+                {
+                    span[rnd.Next(span.Length - 2)] = 0x4C;
+                }
+                output.Write(span);
+            }
+            var payload = new byte[rnd.Next(0, 3000)];
+            rnd.NextBytes(payload.AsSpan(0, payload.Length / 2));
+            RecordCodec.Encode(output, new RecordHeader(RecordType.Message, 0, 0, 0, 7, (ulong)i + 1, i + 1, t, t, 1, 3), payload);
+        }
+        if (zeroTail)
+        {
+            output.Write(new byte[1 << 20]); // a preallocated log's padding
+        }
+        var bytes = output.WrittenSpan.ToArray();
+
+        var expected = new List<(long, ulong)>();
+        var want = ReferenceRecordScanner.Scan(bytes.AsSpan(32), 32, (long offset, in RecordHeader h, ReadOnlySpan<byte> _) => expected.Add((offset, h.Lsn)));
+        var got = new List<(long, ulong)>();
+        var result = StreamingRecordScanner.Scan(
+            (at, buffer) =>
+            {
+                var n = (int)Math.Min(buffer.Length, bytes.Length - at);
+                bytes.AsSpan((int)at, n).CopyTo(buffer);
+                return n;
+            },
+            32,
+            bytes.Length,
+            (long offset, in RecordHeader h, ReadOnlySpan<byte> record) => got.Add((offset, h.Lsn)),
+            resync: true);
+
+        Assert.Equal(40, expected.Count);
+        Assert.Equal(expected, got);
+        Assert.Equal(want.Damage, result.Damage);
+        Assert.Equal(want.ValidEnd, result.ValidEnd);
+    }
 }

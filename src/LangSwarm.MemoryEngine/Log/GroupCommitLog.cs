@@ -11,6 +11,12 @@ namespace LangSwarm.MemoryEngine.Log;
 /// </summary>
 internal sealed class GroupCommitLog : ICommitLog
 {
+    /// <summary>
+    /// The log grows in zero-filled chunks of this size (FORMAT.md §5.2): a group written over them is made
+    /// durable by an fsync with no new file length to journal, which is what every Strict add waits for.
+    /// </summary>
+    public const int PreallocateChunk = 1 << 20;
+
     private readonly LogFile _file;
     private readonly ILogger _logger;
     private readonly object _lock = new();
@@ -26,7 +32,7 @@ internal sealed class GroupCommitLog : ICommitLog
     /// <summary>Creates a new, empty log file starting at <paramref name="firstLsn"/> and starts its flusher.</summary>
     public GroupCommitLog(IFileSystem fs, ulong firstLsn, ILogger logger)
     {
-        _file = new LogFile(fs, firstLsn);
+        _file = new LogFile(fs, firstLsn, PreallocateChunk);
         _logger = logger;
         _flusher = new Thread(FlushLoop) { IsBackground = true, Name = "lsmem-commit-log" };
         _flusher.Start();

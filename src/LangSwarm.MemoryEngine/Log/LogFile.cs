@@ -1,3 +1,4 @@
+using System.Buffers;
 using LangSwarm.MemoryEngine.Format;
 
 namespace LangSwarm.MemoryEngine.Log;
@@ -7,19 +8,34 @@ namespace LangSwarm.MemoryEngine.Log;
 /// checkpoint. Not thread-safe: each log class calls it under its own lock (the group commit's flusher writes
 /// without one, while no rotation can run).
 /// </summary>
+/// <remarks>
+/// With a preallocation chunk, the file is extended ahead of its records with zero bytes, a chunk at a time
+/// (FORMAT.md §5.2). A record written over bytes the file already holds changes no file length, so the fsync
+/// that follows it has only data to write; one that extends the file must also journal the new length.
+/// </remarks>
 internal sealed class LogFile
 {
+    private static readonly byte[] Zeros = new byte[64 * 1024];
+
     private readonly IFileSystem _fs;
+    private readonly int _preallocateChunk;
     private IStorageFile _file;
     private string _name;
     private long _length;
+    private long _filled;
 
-    /// <summary>Creates the file starting at <paramref name="firstLsn"/>, holding only its header, durably.</summary>
-    public LogFile(IFileSystem fs, ulong firstLsn)
+    /// <summary>
+    /// Creates the file starting at <paramref name="firstLsn"/>, holding only its header, durably. With
+    /// <paramref name="preallocateChunk"/> above 0, appends extend the file with zeros in chunks of that size.
+    /// </summary>
+    public LogFile(IFileSystem fs, ulong firstLsn, int preallocateChunk = 0)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(preallocateChunk);
         _fs = fs;
+        _preallocateChunk = preallocateChunk;
         (_file, _name) = CommitLog.CreateFile(fs, firstLsn);
         _length = FileHeader.Size;
+        _filled = FileHeader.Size;
     }
 
     /// <summary>Bytes in the file (header and records).</summary>
@@ -31,6 +47,10 @@ internal sealed class LogFile
     /// <summary>Writes <paramref name="records"/> at the end of the file.</summary>
     public void Append(ReadOnlySpan<byte> records)
     {
+        if (_preallocateChunk > 0 && Length + records.Length > _filled)
+        {
+            Preallocate(Length + records.Length);
+        }
         _file.Write(Length, records);
         Interlocked.Add(ref _length, records.Length);
     }
@@ -60,7 +80,49 @@ internal sealed class LogFile
         _file = file;
         _name = name;
         Interlocked.Exchange(ref _length, FileHeader.Size);
+        _filled = FileHeader.Size;
         return old;
+    }
+
+    /// <summary>
+    /// True when every byte of [<paramref name="from"/>, <paramref name="to"/>) of <paramref name="file"/> is
+    /// zero: what follows a preallocated log's last record, which is neither a torn write nor damage.
+    /// </summary>
+    public static bool IsPadding(IStorageFile file, long from, long to)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(Zeros.Length);
+        try
+        {
+            while (from < to)
+            {
+                var n = file.Read(from, buffer.AsSpan(0, (int)Math.Min(buffer.Length, to - from)));
+                if (n <= 0 || buffer.AsSpan(0, n).ContainsAnyExcept((byte)0))
+                {
+                    return false;
+                }
+                from += n;
+            }
+            return true;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>Writes zeros from the end of what the file holds to the chunk boundary at or past <paramref name="end"/>.</summary>
+    private void Preallocate(long end)
+    {
+        var chunk = _preallocateChunk;
+        var target = (end + chunk - 1) / chunk * chunk;
+        var at = Math.Max(_filled, Length);
+        while (at < target)
+        {
+            var n = (int)Math.Min(Zeros.Length, target - at);
+            _file.Write(at, Zeros.AsSpan(0, n));
+            at += n;
+        }
+        _filled = target;
     }
 
     /// <summary>Closes the file, fsyncing it first when <paramref name="sync"/> (a failed fsync is left to recovery).</summary>

@@ -70,7 +70,10 @@ internal sealed class LogReplayer(IFileSystem fs, SegmentFiles files, SegmentApp
                 damaged = true;
             }
             var result = StreamingRecordScanner.Scan(f.Read, FileHeader.Size, length, (long offset, in RecordHeader h, ReadOnlySpan<byte> record) => ReplayRecord(path, offset, h, record), resync: true);
-            tally.Torn += length - result.ValidEnd;
+            if (!LogFile.IsPadding(f, result.ValidEnd, length))
+            {
+                tally.Torn += length - result.ValidEnd;
+            }
             if (damaged && result.Records == 0)
             {
                 tally.Torn += result.ValidEnd;
