@@ -18,6 +18,14 @@ public sealed record EngineOptions
     /// <summary>A checkpoint runs in the background once the commit log holds this many bytes.</summary>
     public long CheckpointLogBytes { get; init; } = 64 * 1024 * 1024;
 
+    /// <summary>
+    /// A checkpoint runs in the background once this many records were written since the last one, whatever
+    /// their size. Until a checkpoint, every message appended since the last one keeps its index entry in
+    /// memory (about 40 bytes, and its list's growth room): this bounds that memory for small, well-compressed
+    /// messages, of which <see cref="CheckpointLogBytes"/> alone would let millions gather.
+    /// </summary>
+    public long CheckpointRecords { get; init; } = 1024 * 1024;
+
     /// <summary>Dirty segments above which a checkpoint syncs the whole file system in one call (syncfs) instead of file by file.</summary>
     public int SyncAllAbove { get; init; } = 32;
 
@@ -130,6 +138,7 @@ public sealed record EngineOptions
         Check(BatchedInterval > TimeSpan.Zero && BatchedInterval <= TimeSpan.FromMinutes(1), $"BatchedInterval: must be above zero and at most 1 minute (was {BatchedInterval})");
         Check(SegmentMaxBytes is >= MinFileBytes and <= 1L << 30, $"SegmentMaxBytes: must be from {MinFileBytes:N0} to {1L << 30:N0} bytes (was {SegmentMaxBytes:N0})");
         Check(CheckpointLogBytes >= MinFileBytes, $"CheckpointLogBytes: must be at least {MinFileBytes:N0} bytes (was {CheckpointLogBytes:N0})");
+        Check(CheckpointRecords >= 1, $"CheckpointRecords: must be at least 1 (was {CheckpointRecords:N0})");
         Check(SyncAllAbove >= 0, $"SyncAllAbove: must not be negative (was {SyncAllAbove})");
         Check(AutoVacuumDeadFraction is null or (>= 0 and <= 1), $"AutoVacuumDeadFraction: must be from 0 to 1 (was {AutoVacuumDeadFraction})");
         Check(AutoVacuumInterval > TimeSpan.Zero || AutoVacuumInterval == Timeout.InfiniteTimeSpan, $"AutoVacuumInterval: must be above zero, or infinite (was {AutoVacuumInterval})");

@@ -18,6 +18,9 @@ internal sealed class Checkpointer(EngineCore core)
     private readonly List<string> _recoveredLogs = [];
     private Task? _backgroundCheckpoint;
 
+    // The first LSN of the current log file: records since the last checkpoint are the next LSN less this.
+    private ulong _logFirstLsn;
+
     /// <summary>When the last checkpoint ended.</summary>
     public DateTimeOffset? LastCheckpoint { get; private set; }
 
@@ -88,6 +91,7 @@ internal sealed class Checkpointer(EngineCore core)
         {
             covered = _core.NextLsn;
             oldLog = _core.Log.Rotate(covered);
+            Volatile.Write(ref _logFirstLsn, covered);
             delta = IndexDelta.Capture(_core.Index); // only sessions changed since the last checkpoint
         }
         finally
@@ -293,10 +297,17 @@ internal sealed class Checkpointer(EngineCore core)
     /// </summary>
     public void AdoptRecoveredLogs(IEnumerable<string> replayed) => _recoveredLogs.AddRange(replayed);
 
-    /// <summary>Starts a checkpoint in the background once the commit log holds <see cref="EngineOptions.CheckpointLogBytes"/> (one at a time).</summary>
+    /// <summary>The log the open started begins at <paramref name="firstLsn"/> (what the record count starts from).</summary>
+    public void LogOpened(ulong firstLsn) => Volatile.Write(ref _logFirstLsn, firstLsn);
+
+    /// <summary>
+    /// Starts a checkpoint in the background once the commit log holds <see cref="EngineOptions.CheckpointLogBytes"/>
+    /// or <see cref="EngineOptions.CheckpointRecords"/> records (one at a time).
+    /// </summary>
     public void MaybeCheckpoint()
     {
-        if (_core.Log.Length < _core.Options.CheckpointLogBytes || _core.Closed)
+        var full = _core.Log.Length >= _core.Options.CheckpointLogBytes || _core.NextLsn - Volatile.Read(ref _logFirstLsn) >= (ulong)_core.Options.CheckpointRecords;
+        if (!full || _core.Closed)
         {
             return;
         }

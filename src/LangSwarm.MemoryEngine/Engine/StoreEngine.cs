@@ -167,6 +167,7 @@ internal sealed class StoreEngine : IDisposable
         StoreRoot.RemoveLeftovers(_core.Fs);
         _core.Fs.SyncDirectory(CommitLog.Directory);
         _core.Log = CommitLog.Open(_core.Fs, Options.Durability, Options.BatchedInterval, recovery.NextLsn, _core.Logger);
+        _checkpointer.LogOpened(recovery.NextLsn);
         if (deferred)
         {
             _checkpointer.StartBackground();
