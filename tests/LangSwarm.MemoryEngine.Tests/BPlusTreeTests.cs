@@ -81,6 +81,42 @@ public sealed class BPlusTreeTests
     }
 
     [Fact]
+    public void PointLookups_OnLeavesNotInTheCache_FindExactlyWhatTheTreeHolds()
+    {
+        // A reopened tree has nothing cached: each lookup searches its leaf's bytes (LeafSearch), never parses it.
+        var fs = new FaultInjectingFileSystem();
+        var model = new SortedDictionary<byte[], byte[]>(Bytes);
+        var rnd = new Random(7);
+        using (var tree = BPlusTree.Open(fs, Name))
+        {
+            for (var i = 0; i < 3_000; i++)
+            {
+                // Keys sharing long prefixes, some at the longest allowed, values inline and in overflow chains.
+                var length = i % 97 == 0 ? BPlusTree.MaxKey : 2 + rnd.Next(40);
+                var k = new byte[length];
+                k[0] = (byte)"MSU"[i % 3];
+                rnd.NextBytes(k.AsSpan(1 + Math.Min(length - 1, 6)));
+                var v = Value(i, i % 211 == 0 ? BPlusTree.MaxInline + 1 + rnd.Next(9_000) : rnd.Next(0, 120));
+                tree.Put(k, v);
+                model[k] = v;
+            }
+            tree.Commit(1, 2, 3);
+        }
+        using var reopened = BPlusTree.Open(fs, Name);
+        foreach (var (k, v) in model)
+        {
+            Assert.True(reopened.TryGet(k, out var got));
+            Assert.Equal(v, got);
+            // Just above and just below each key: absent unless the model holds them.
+            var above = k.Length < BPlusTree.MaxKey ? [.. k, 0] : k[..^1];
+            Assert.Equal(model.TryGetValue(above, out var expected), reopened.TryGet(above, out got));
+            Assert.Equal(expected ?? [], got);
+        }
+        Assert.False(reopened.TryGet([0], out _));
+        Assert.False(reopened.TryGet([0xFF, 0xFF], out _));
+    }
+
+    [Fact]
     public void LargeValues_GoToOverflowChains_AndTheirPagesAreReused()
     {
         var fs = new FaultInjectingFileSystem();

@@ -127,7 +127,16 @@ internal sealed class BPlusTree : IDisposable
             for (var depth = 0; !node.IsLeaf; depth++)
             {
                 CheckDepth(depth);
-                node = _pages.ReadNode(node.Children[node.ChildIndex(key)], _meta.PageCount);
+                if (_pages.ReadForLookup(node.Children[node.ChildIndex(key)], _meta.PageCount, key, out var inLeaf, out var leafValue) is not { } next)
+                {
+                    // A leaf not in the cache, searched in its bytes.
+                    if (inLeaf)
+                    {
+                        value = Resolve(leafValue, _meta.PageCount);
+                    }
+                    return inLeaf;
+                }
+                node = next;
             }
             var i = node.LowerBound(key, out var found);
             if (!found)

@@ -147,7 +147,7 @@ internal sealed class Node
 
     private static int WriteVarint(Span<byte> dest, uint v) => Varint.Write(dest, v);
 
-    private static uint ReadVarint(ReadOnlySpan<byte> body, ref int at, in BTreePageHeader h) =>
+    internal static uint ReadVarint(ReadOnlySpan<byte> body, ref int at, in BTreePageHeader h) =>
         Varint.TryRead(body, ref at, 3, out var v) ? (uint)v : throw Bad(h, "broken varint");
 
     /// <summary>A dirty copy of a clean node (the path copy of a write).</summary>
@@ -370,7 +370,7 @@ internal sealed class Node
     private static uint Child(uint page, in BTreePageHeader h, uint pageCount) =>
         page < 2 || page >= pageCount || page == h.PageNumber ? throw Bad(h, $"child page {page} out of range") : page;
 
-    private static void CheckKeyLength(int length, in BTreePageHeader h)
+    internal static void CheckKeyLength(int length, in BTreePageHeader h)
     {
         if (length is < 1 or > BPlusTree.MaxKey)
         {
@@ -378,7 +378,7 @@ internal sealed class Node
         }
     }
 
-    private static void Need(ReadOnlySpan<byte> body, int at, int length, in BTreePageHeader h)
+    internal static void Need(ReadOnlySpan<byte> body, int at, int length, in BTreePageHeader h)
     {
         if (length < 0 || at + length > body.Length)
         {
@@ -386,5 +386,5 @@ internal sealed class Node
         }
     }
 
-    private static InvalidDataException Bad(in BTreePageHeader h, string what) => new($"Index page {h.PageNumber}: {what}.");
+    internal static InvalidDataException Bad(in BTreePageHeader h, string what) => new($"Index page {h.PageNumber}: {what}.");
 }

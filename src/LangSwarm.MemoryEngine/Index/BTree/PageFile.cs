@@ -142,6 +142,42 @@ internal sealed class PageFile : IDisposable
         }
     }
 
+    /// <summary>
+    /// Reads <paramref name="page"/> for a point lookup of <paramref name="key"/>. A cached node, or a branch
+    /// (parsed and cached, as <see cref="ReadNode"/> does), comes back as a node to go on with. A leaf not in the
+    /// cache is searched in its bytes (<see cref="LeafSearch"/>), neither parsed nor cached: null comes back,
+    /// with <paramref name="found"/> and <paramref name="value"/> the lookup's answer.
+    /// </summary>
+    public Node? ReadForLookup(uint page, uint pageCount, ReadOnlySpan<byte> key, out bool found, out LeafValue value)
+    {
+        found = false;
+        value = default;
+        lock (_cache)
+        {
+            if (_cache.TryGetValue(page, out var cached))
+            {
+                return cached;
+            }
+        }
+        var buffer = ArrayPool<byte>.Shared.Rent(BTreePageHeader.PageSize);
+        try
+        {
+            var h = ReadChecked(page, pageCount, buffer);
+            if (h.Type == BTreePageType.Leaf)
+            {
+                found = LeafSearch.TryFind(buffer, h, key, pageCount, out value);
+                return null;
+            }
+            var node = Node.Decode(buffer, h, pageCount);
+            Remember(node);
+            return node;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
     /// <summary>Writes a node to its page and caches it as clean.</summary>
     public void WriteNode(Node node, uint page, ulong txId)
     {
