@@ -106,7 +106,9 @@ internal sealed class SessionIndex(long cacheBytes = long.MaxValue)
         {
             throw new InvalidDataException($"Index session record {number} has the id of another session in memory.");
         }
-        if (++_loadsSinceTrim >= TrimEvery)
+        // A trim visits every held entry: spacing trims by a share of them keeps a load's cost constant however
+        // many are held (an unclean open loads thousands), at the price of going that share over the budget.
+        if (++_loadsSinceTrim >= Math.Max(TrimEvery, _cache.HeldCount / 8))
         {
             Trim();
         }
