@@ -19,9 +19,21 @@ public sealed class SessionCacheTests
         AutoVacuumDeadFraction = null,
     };
 
+    /// <summary>Never finishes a summary: a session owing one stays owing, whenever the background worker runs.</summary>
+    private sealed class StuckSummarizer : ISummarizer
+    {
+        public async Task<string> SummarizeAsync(IReadOnlyList<Message> messages, string? previousSummary, CancellationToken cancellationToken = default)
+        {
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+            return "never";
+        }
+    }
+
     private static async Task<EngineBackend> OpenAsync(IFileSystem fs, long cacheBytes = 16L << 20)
     {
-        var b = new EngineBackend(Options(fs, cacheBytes), new CrashHarness.FixedTokenCounter());
+        // Without a summarizer of its own the backend makes extractive summaries in the background, and whether
+        // one is done before a close would decide what a test finds owing after the reopen.
+        var b = new EngineBackend(Options(fs, cacheBytes), new CrashHarness.FixedTokenCounter(), new StuckSummarizer());
         await b.ConnectAsync();
         return b;
     }
@@ -57,7 +69,7 @@ public sealed class SessionCacheTests
         {
             await (await b.CreateSessionAsync(new SessionMetadata($"s{i}", "u") { AutoSummarizeThreshold = 5 })).AddMessageAsync(Msg(i));
         }
-        // No summarizer is configured, so this one stays owing (5 messages since the chain's end) across the close.
+        // The summarizer never finishes, so this one stays owing (5 messages since the chain's end) across the close.
         var owing = (await b.GetSessionAsync("s7"))!;
         await owing.AddMessagesAsync([Msg(1), Msg(2), Msg(3), Msg(4)]);
         await b.DisposeAsync();
