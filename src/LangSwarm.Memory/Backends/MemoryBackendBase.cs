@@ -10,13 +10,15 @@ namespace LangSwarm.Memory;
 /// <see cref="ISessionStore"/> that each backend provides. That is what lets one conformance suite hold every
 /// backend to the same observable behaviour.
 /// </summary>
-public abstract partial class MemoryBackendBase : IMemoryBackend
+public abstract class MemoryBackendBase : IMemoryBackend
 {
     private readonly SemaphoreSlim _connectLock = new(1, 1);
     private readonly SessionLinks _links;
     private readonly SummaryWorker _summaries;
+    private readonly RetentionRunner _retentionRunner;
     private volatile bool _connected;
     private string? _lastError;
+    private RetentionPolicy? _retention;
 
     /// <summary>Creates the backend over a store, with its token counter and summarizer.</summary>
     protected MemoryBackendBase(ISessionStore store, ITokenCounter? tokenCounter = null, ISummarizer? summarizer = null)
@@ -27,6 +29,7 @@ public abstract partial class MemoryBackendBase : IMemoryBackend
         Summarizer = summarizer ?? new ExtractiveSummarizer();
         _summaries = new SummaryWorker(this);
         _links = new SessionLinks(this);
+        _retentionRunner = new RetentionRunner(this);
     }
 
     /// <inheritdoc />
@@ -60,6 +63,43 @@ public abstract partial class MemoryBackendBase : IMemoryBackend
     /// <summary>The storage under the session layer.</summary>
     internal ISessionStore Store { get; }
 
+    /// <summary>
+    /// What the backend deletes by itself (null: nothing). Read at <see cref="ConnectAsync"/>: a pass runs then and
+    /// every <see cref="RetentionPolicy.Interval"/> until <see cref="DisconnectAsync"/>, which stops it between two
+    /// sessions and waits for it. A failed pass is reported by the health check and retried at the next interval.
+    /// </summary>
+    public RetentionPolicy? Retention
+    {
+        get => _retention;
+        set
+        {
+            value?.Validate();
+            _retention = value;
+        }
+    }
+
+    /// <summary>When the last retention pass ended and how many sessions it deleted (null: none yet).</summary>
+    public RetentionReport? LastRetention => _retentionRunner.Last;
+
+    /// <summary>
+    /// Runs one retention pass of <see cref="Retention"/> now, as the background does; returns the sessions
+    /// deleted (0 when there is no policy). Each delete takes the session's lock and re-checks its age and status
+    /// first, so a session written to meanwhile is kept.
+    /// </summary>
+    public Task<int> RunRetentionAsync(CancellationToken cancellationToken = default)
+    {
+        EnsureConnected();
+        return _retention is { IsEnabled: true } policy ? _retentionRunner.PassAsync(policy, cancellationToken) : Task.FromResult(0);
+    }
+
+    /// <inheritdoc />
+    public Task<int> CleanupExpiredSessionsAsync(int maxAgeDays = 30, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(maxAgeDays);
+        EnsureConnected();
+        return _retentionRunner.DeleteOlderThanAsync(RetentionRunner.AgeFromDays(maxAgeDays), cancellationToken);
+    }
+
     /// <inheritdoc />
     public async Task ConnectAsync(CancellationToken cancellationToken = default)
     {
@@ -92,7 +132,7 @@ public abstract partial class MemoryBackendBase : IMemoryBackend
             _summaries.Start();
             if (!Store.IsReadOnly)
             {
-                StartRetention();
+                _retentionRunner.Start(_retention);
                 // Summaries owed when the store last closed (a crash, a disconnect mid-summary) are queued again.
                 _summaries.Track(QueueOwedSummariesAsync);
             }
@@ -114,7 +154,7 @@ public abstract partial class MemoryBackendBase : IMemoryBackend
                 return;
             }
             var started = Stopwatch.GetTimestamp();
-            await StopRetentionAsync().ConfigureAwait(false);
+            await _retentionRunner.StopAsync().ConfigureAwait(false);
             await _summaries.StopAsync().ConfigureAwait(false);
             _connected = false;
             _links.CloseAll();
@@ -197,7 +237,7 @@ public abstract partial class MemoryBackendBase : IMemoryBackend
         {
             MessageValidator.ValidateUserId(metadata.UserId, nameof(metadata));
         }
-        ValidateLimits(metadata);
+        MemoryLimits.ValidateSessionSettings(metadata);
         var handle = await Store.CreateSessionAsync(metadata.Clone(), cancellationToken).ConfigureAwait(false)
             ?? throw new SessionAlreadyExistsException(metadata.SessionId);
         return new StoredSession(this, _links.Register(handle));
@@ -252,7 +292,7 @@ public abstract partial class MemoryBackendBase : IMemoryBackend
     {
         MessageValidator.ValidateSessionId(sessionId);
         EnsureConnected();
-        return await DeleteWhereAsync(sessionId, static _ => true, cancellationToken).ConfigureAwait(false);
+        return await _links.RemoveIfAsync(sessionId, static _ => true, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -265,60 +305,14 @@ public abstract partial class MemoryBackendBase : IMemoryBackend
     // ---- Sessions in use ------------------------------------------------------------------------------------
 
     /// <summary>The link of a session: the one in use, else found in the store (one lookup); null when there is none.</summary>
-    internal async ValueTask<SessionLink?> FindLinkAsync(string sessionId, CancellationToken cancellationToken)
-    {
-        if (_links.Find(sessionId) is { } link)
-        {
-            return link;
-        }
-        var handle = await Store.OpenSessionAsync(sessionId, cancellationToken).ConfigureAwait(false);
-        return handle is null ? null : _links.Register(handle);
-    }
+    internal ValueTask<SessionLink?> FindLinkAsync(string sessionId, CancellationToken cancellationToken) => _links.FindOrOpenAsync(sessionId, cancellationToken);
+
+    /// <summary>Removes a session when <paramref name="expired"/> still holds under its lock (<see cref="SessionLinks.RemoveIfAsync"/>).</summary>
+    internal Task<bool> RemoveIfAsync(string sessionId, Func<SessionMetadata, bool> expired, CancellationToken cancellationToken) =>
+        _links.RemoveIfAsync(sessionId, expired, cancellationToken);
 
     /// <summary>Queues a session for the background summarizer.</summary>
     internal void QueueSummary(SessionLink link) => _summaries.Enqueue(link);
-
-    /// <summary>
-    /// Removes a session when, under its lock, <paramref name="expired"/> still holds for its stored metadata (a
-    /// session touched since it was found is kept); its links close. True when it was removed.
-    /// </summary>
-    private async Task<bool> DeleteWhereAsync(string sessionId, Func<SessionMetadata, bool> expired, CancellationToken cancellationToken)
-    {
-        var link = await FindLinkAsync(sessionId, cancellationToken).ConfigureAwait(false);
-        if (link is null)
-        {
-            return false;
-        }
-        await link.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            if (link.Closed)
-            {
-                return false;
-            }
-            SessionSnapshot st;
-            try
-            {
-                st = await link.Handle.RefreshAsync(cancellationToken).ConfigureAwait(false);
-            }
-            catch (SessionNotFoundException)
-            {
-                _links.Close(link);
-                return false;
-            }
-            if (!expired(st.Metadata))
-            {
-                return false;
-            }
-            var removed = await Store.RemoveSessionAsync(sessionId, cancellationToken).ConfigureAwait(false);
-            _links.Close(link);
-            return removed;
-        }
-        finally
-        {
-            link.Gate.Release();
-        }
-    }
 
     /// <summary>Queues every session whose state says a summary or an eviction is owed (after connect).</summary>
     private async Task QueueOwedSummariesAsync(CancellationToken cancellationToken)
@@ -372,34 +366,4 @@ public abstract partial class MemoryBackendBase : IMemoryBackend
 
     /// <summary>Remembers an error for the health report.</summary>
     protected internal void RecordError(string message) => _lastError = message;
-
-    /// <summary>Checks a session's settings and its metadata (<see cref="MemoryLimits"/>) before anything is written.</summary>
-    internal static void ValidateLimits(SessionMetadata m)
-    {
-        if (m.MaxMessages <= 0)
-        {
-            throw new ArgumentException($"MaxMessages must be positive (was {m.MaxMessages}).", nameof(m));
-        }
-        if (m.MaxTokens <= 0)
-        {
-            throw new ArgumentException($"MaxTokens must be positive (was {m.MaxTokens}).", nameof(m));
-        }
-        if (!(m.EvictionLowWater > 0 && m.EvictionLowWater <= 1))
-        {
-            throw new ArgumentException($"EvictionLowWater must be in (0, 1] (was {m.EvictionLowWater}).", nameof(m));
-        }
-        if (m.AutoSummarizeThreshold < 0)
-        {
-            throw new ArgumentException($"AutoSummarizeThreshold must be zero (off) or positive (was {m.AutoSummarizeThreshold}).", nameof(m));
-        }
-        if (!Enum.IsDefined(m.Status))
-        {
-            throw new ArgumentException($"Unknown session status {(int)m.Status}.", nameof(m));
-        }
-        if (!Enum.IsDefined(m.SummaryStrategy))
-        {
-            throw new ArgumentException($"Unknown summary strategy {(int)m.SummaryStrategy}.", nameof(m));
-        }
-        MemoryLimits.ValidateSessionMetadata(m.Metadata, nameof(m));
-    }
 }

@@ -37,7 +37,7 @@ public sealed record RetentionPolicy
     {
         ArgumentNullException.ThrowIfNull(settings);
         TimeSpan? Days(string key) =>
-            settings.Contains(key) ? MemoryBackendBase.AgeFromDays(settings.GetInt(key, 30, 0, int.MaxValue)) : null;
+            settings.Contains(key) ? RetentionRunner.AgeFromDays(settings.GetInt(key, 30, 0, int.MaxValue)) : null;
         var policy = new RetentionPolicy
         {
             ArchivedMaxAge = Days("archived_max_age_days"),

@@ -92,4 +92,34 @@ public static class MemoryLimits
 
     private static readonly string MessageTooLong =
         $"Message metadata, function_call and tool_calls together are longer than {MaxJsonLength} characters of JSON (MemoryLimits.MaxJsonLength).";
+
+    /// <summary>Checks a session's settings and its metadata (the limits above) before anything is written.</summary>
+    internal static void ValidateSessionSettings(SessionMetadata m)
+    {
+        if (m.MaxMessages <= 0)
+        {
+            throw new ArgumentException($"MaxMessages must be positive (was {m.MaxMessages}).", nameof(m));
+        }
+        if (m.MaxTokens <= 0)
+        {
+            throw new ArgumentException($"MaxTokens must be positive (was {m.MaxTokens}).", nameof(m));
+        }
+        if (!(m.EvictionLowWater > 0 && m.EvictionLowWater <= 1))
+        {
+            throw new ArgumentException($"EvictionLowWater must be in (0, 1] (was {m.EvictionLowWater}).", nameof(m));
+        }
+        if (m.AutoSummarizeThreshold < 0)
+        {
+            throw new ArgumentException($"AutoSummarizeThreshold must be zero (off) or positive (was {m.AutoSummarizeThreshold}).", nameof(m));
+        }
+        if (!Enum.IsDefined(m.Status))
+        {
+            throw new ArgumentException($"Unknown session status {(int)m.Status}.", nameof(m));
+        }
+        if (!Enum.IsDefined(m.SummaryStrategy))
+        {
+            throw new ArgumentException($"Unknown summary strategy {(int)m.SummaryStrategy}.", nameof(m));
+        }
+        ValidateSessionMetadata(m.Metadata, nameof(m));
+    }
 }

@@ -116,7 +116,7 @@ public static class SessionTransfer
             {
                 MessageValidator.ValidateUserId(record.Metadata.UserId, "user_id");
             }
-            MemoryBackendBase.ValidateLimits(record.Metadata);
+            MemoryLimits.ValidateSessionSettings(record.Metadata);
         }
         catch (ArgumentException ex)
         {

@@ -74,6 +74,59 @@ internal sealed class SessionLinks(MemoryBackendBase owner)
         }
     }
 
+    /// <summary>The link of a session: the one in use, else found in the store (one lookup); null when there is none.</summary>
+    public async ValueTask<SessionLink?> FindOrOpenAsync(string sessionId, CancellationToken cancellationToken)
+    {
+        if (Find(sessionId) is { } link)
+        {
+            return link;
+        }
+        var handle = await owner.Store.OpenSessionAsync(sessionId, cancellationToken).ConfigureAwait(false);
+        return handle is null ? null : Register(handle);
+    }
+
+    /// <summary>
+    /// Removes a session when, under its lock, <paramref name="expired"/> still holds for its stored metadata (a
+    /// session touched since it was found is kept); its links close. True when it was removed.
+    /// </summary>
+    public async Task<bool> RemoveIfAsync(string sessionId, Func<SessionMetadata, bool> expired, CancellationToken cancellationToken)
+    {
+        var link = await FindOrOpenAsync(sessionId, cancellationToken).ConfigureAwait(false);
+        if (link is null)
+        {
+            return false;
+        }
+        await link.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (link.Closed)
+            {
+                return false;
+            }
+            SessionSnapshot st;
+            try
+            {
+                st = await link.Handle.RefreshAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (SessionNotFoundException)
+            {
+                Close(link);
+                return false;
+            }
+            if (!expired(st.Metadata))
+            {
+                return false;
+            }
+            var removed = await owner.Store.RemoveSessionAsync(sessionId, cancellationToken).ConfigureAwait(false);
+            Close(link);
+            return removed;
+        }
+        finally
+        {
+            link.Gate.Release();
+        }
+    }
+
     /// <summary>Closes and forgets the link of a session (it was removed).</summary>
     public void Close(SessionLink link)
     {

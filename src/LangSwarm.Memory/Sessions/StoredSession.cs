@@ -132,7 +132,7 @@ internal sealed class StoredSession : IMemorySession
             m =>
             {
                 MetadataUpdater.Apply(m, updates, ownerFixed: true);
-                MemoryBackendBase.ValidateLimits(m);
+                MemoryLimits.ValidateSessionSettings(m);
             },
             cancellationToken);
     }

@@ -52,11 +52,11 @@ public sealed class RetentionTests
     {
         var backend = new InMemoryBackend();
         Assert.Throws<ArgumentOutOfRangeException>(() => backend.Retention = new RetentionPolicy { MaxAge = TimeSpan.FromDays(-1) });
-        Assert.Throws<ArgumentOutOfRangeException>(() => MemoryBackendBase.AgeFromDays(-1));
-        Assert.Equal(TimeSpan.MaxValue, MemoryBackendBase.AgeFromDays(long.MaxValue));
-        Assert.Null(MemoryBackendBase.CutoffBefore(DateTimeOffset.UtcNow, TimeSpan.MaxValue));
-        Assert.Null(MemoryBackendBase.CutoffBefore(DateTimeOffset.MinValue.AddDays(5), TimeSpan.FromDays(5)));
-        Assert.Equal(DateTimeOffset.MinValue.AddDays(1), MemoryBackendBase.CutoffBefore(DateTimeOffset.MinValue.AddDays(5), TimeSpan.FromDays(4)));
+        Assert.Throws<ArgumentOutOfRangeException>(() => RetentionRunner.AgeFromDays(-1));
+        Assert.Equal(TimeSpan.MaxValue, RetentionRunner.AgeFromDays(long.MaxValue));
+        Assert.Null(RetentionRunner.CutoffBefore(DateTimeOffset.UtcNow, TimeSpan.MaxValue));
+        Assert.Null(RetentionRunner.CutoffBefore(DateTimeOffset.MinValue.AddDays(5), TimeSpan.FromDays(5)));
+        Assert.Equal(DateTimeOffset.MinValue.AddDays(1), RetentionRunner.CutoffBefore(DateTimeOffset.MinValue.AddDays(5), TimeSpan.FromDays(4)));
     }
 
     [Fact]
