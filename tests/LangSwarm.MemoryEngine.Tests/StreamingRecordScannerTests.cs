@@ -39,12 +39,7 @@ public sealed class StreamingRecordScannerTests
         var want = ReferenceRecordScanner.Scan(bytes.AsSpan(32), 32, (long offset, in RecordHeader h, ReadOnlySpan<byte> _) => expected.Add((offset, h.Lsn)), stopAtDamage: true);
         var got = new List<(long, ulong)>();
         var result = StreamingRecordScanner.Scan(
-            (at, buffer) =>
-            {
-                var n = (int)Math.Min(buffer.Length, bytes.Length - at);
-                bytes.AsSpan((int)at, n).CopyTo(buffer);
-                return n;
-            },
+            ReaderOver(bytes),
             32,
             bytes.Length,
             (long offset, in RecordHeader h, ReadOnlySpan<byte> record) =>
@@ -101,12 +96,7 @@ public sealed class StreamingRecordScannerTests
         var want = ReferenceRecordScanner.Scan(bytes.AsSpan(32), 32, (long offset, in RecordHeader h, ReadOnlySpan<byte> _) => expected.Add((offset, h.Lsn)));
         var got = new List<(long, ulong)>();
         var result = StreamingRecordScanner.Scan(
-            (at, buffer) =>
-            {
-                var n = (int)Math.Min(buffer.Length, bytes.Length - at);
-                bytes.AsSpan((int)at, n).CopyTo(buffer);
-                return n;
-            },
+            ReaderOver(bytes),
             32,
             bytes.Length,
             (long offset, in RecordHeader h, ReadOnlySpan<byte> record) => got.Add((offset, h.Lsn)),
@@ -117,4 +107,12 @@ public sealed class StreamingRecordScannerTests
         Assert.Equal(want.Damage, result.Damage);
         Assert.Equal(want.ValidEnd, result.ValidEnd);
     }
+
+    /// <summary>Positional reads of <paramref name="bytes"/>, as from a file holding them.</summary>
+    private static StreamingRecordScanner.PositionalRead ReaderOver(byte[] bytes) => (at, buffer) =>
+    {
+        var n = (int)Math.Min(buffer.Length, bytes.Length - at);
+        bytes.AsSpan((int)at, n).CopyTo(buffer);
+        return n;
+    };
 }

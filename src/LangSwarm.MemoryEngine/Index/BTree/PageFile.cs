@@ -119,28 +119,7 @@ internal sealed class PageFile : IDisposable
     }
 
     /// <summary>Reads and parses node page <paramref name="page"/> (cached; clean nodes never change).</summary>
-    public Node ReadNode(uint page, uint pageCount)
-    {
-        lock (_cache)
-        {
-            if (_cache.TryGetValue(page, out var cached))
-            {
-                return cached;
-            }
-        }
-        var buffer = ArrayPool<byte>.Shared.Rent(BTreePageHeader.PageSize);
-        try
-        {
-            var h = ReadChecked(page, pageCount, buffer);
-            var node = Node.Decode(buffer, h, pageCount);
-            Remember(node);
-            return node;
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
-    }
+    public Node ReadNode(uint page, uint pageCount) => ReadPage(page, pageCount, [], searchLeaf: false, out _, out _)!;
 
     /// <summary>
     /// Reads <paramref name="page"/> for a point lookup of <paramref name="key"/>. A cached node, or a branch
@@ -148,7 +127,10 @@ internal sealed class PageFile : IDisposable
     /// cache is searched in its bytes (<see cref="LeafSearch"/>), neither parsed nor cached: null comes back,
     /// with <paramref name="found"/> and <paramref name="value"/> the lookup's answer.
     /// </summary>
-    public Node? ReadForLookup(uint page, uint pageCount, ReadOnlySpan<byte> key, out bool found, out LeafValue value)
+    public Node? ReadForLookup(uint page, uint pageCount, ReadOnlySpan<byte> key, out bool found, out LeafValue value) =>
+        ReadPage(page, pageCount, key, searchLeaf: true, out found, out value);
+
+    private Node? ReadPage(uint page, uint pageCount, ReadOnlySpan<byte> key, bool searchLeaf, out bool found, out LeafValue value)
     {
         found = false;
         value = default;
@@ -163,7 +145,7 @@ internal sealed class PageFile : IDisposable
         try
         {
             var h = ReadChecked(page, pageCount, buffer);
-            if (h.Type == BTreePageType.Leaf)
+            if (searchLeaf && h.Type == BTreePageType.Leaf)
             {
                 found = LeafSearch.TryFind(buffer, h, key, pageCount, out value);
                 return null;
