@@ -43,6 +43,22 @@ public sealed class PreallocatedLogTests : IDisposable
         log.Close(sync: true);
     }
 
+    [Fact]
+    public async Task StoreStatistics_CountThePreallocatedLog_AsTheDiskHoldsIt()
+    {
+        var store = Path.Combine(_dir, "stats");
+        await using var backend = new EngineBackend(new EngineOptions { Path = store, Durability = DurabilityMode.Strict, CheckpointLogBytes = 1 << 30 });
+        await backend.ConnectAsync();
+        var session = await backend.CreateSessionAsync(new SessionMetadata("s", "u") { SummaryStrategy = SummaryStrategy.Manual });
+        await session.AddMessageAsync(new Message(MessageRole.User, "hello") { TokenCount = 1 });
+        var log = Assert.Single(Directory.GetFiles(Path.Combine(store, CommitLog.Directory)));
+        var onDisk = new FileInfo(log).Length;
+        Assert.Equal(GroupCommitLog.PreallocateChunk, onDisk);
+        var stats = await backend.GetUsageStatsAsync();
+        Assert.True(stats.StorageBytes >= onDisk, $"storage {stats.StorageBytes:N0} bytes, the log alone {onDisk:N0}");
+        Assert.True((long)stats.Extra["log_bytes"]! < onDisk); // the records, without the zeros ahead of them
+    }
+
     [Theory]
     [InlineData(DurabilityMode.Strict)]
     [InlineData(DurabilityMode.None)]

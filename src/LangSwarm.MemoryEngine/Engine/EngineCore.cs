@@ -111,5 +111,5 @@ internal sealed class EngineCore(IFileSystem fs, EngineOptions options, SegmentF
     }
 
     /// <summary>Bytes of all store files (segments as the index knows them, commit log, index file).</summary>
-    public long DiskBytes() => Index.Totals().SegmentBytes + Index.Packs.Totals().Bytes + Log.Length + IndexFile.FileBytes;
+    public long DiskBytes() => Index.Totals().SegmentBytes + Index.Packs.Totals().Bytes + Log.FileBytes + IndexFile.FileBytes;
 }

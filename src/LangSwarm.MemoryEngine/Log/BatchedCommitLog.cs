@@ -34,6 +34,9 @@ internal sealed class BatchedCommitLog : ICommitLog
     public long Length => _log.Length;
 
     /// <inheritdoc />
+    public long FileBytes => _log.FileBytes;
+
+    /// <inheritdoc />
     public Exception? Failure => _log.Failure;
 
     /// <inheritdoc />

@@ -75,6 +75,9 @@ internal interface ICommitLog : IDisposable
     /// <summary>Bytes in the current log file (header and records).</summary>
     long Length { get; }
 
+    /// <summary>Bytes the current log file takes on disk: <see cref="Length"/> and any zeros preallocated past it.</summary>
+    long FileBytes { get; }
+
     /// <summary>The failure that stopped the log, if any.</summary>
     Exception? Failure { get; }
 

@@ -42,6 +42,9 @@ internal sealed class GroupCommitLog : ICommitLog
     public long Length => _file.Length;
 
     /// <inheritdoc />
+    public long FileBytes => _file.FileBytes;
+
+    /// <inheritdoc />
     public Exception? Failure => _failure;
 
     /// <summary>Queues encoded records (LSNs already assigned); completes when they are written and fsynced.</summary>

@@ -41,6 +41,9 @@ internal sealed class LogFile
     /// <summary>Bytes in the file (header and records).</summary>
     public long Length => Interlocked.Read(ref _length);
 
+    /// <summary>Bytes the file takes: its records and the zeros preallocated past them.</summary>
+    public long FileBytes => Math.Max(Interlocked.Read(ref _filled), Length);
+
     /// <summary>The open file (an fsync may run on it outside the caller's lock).</summary>
     public IStorageFile File => _file;
 
@@ -80,7 +83,7 @@ internal sealed class LogFile
         _file = file;
         _name = name;
         Interlocked.Exchange(ref _length, FileHeader.Size);
-        _filled = FileHeader.Size;
+        Interlocked.Exchange(ref _filled, FileHeader.Size);
         return old;
     }
 
@@ -122,7 +125,7 @@ internal sealed class LogFile
             _file.Write(at, Zeros.AsSpan(0, n));
             at += n;
         }
-        _filled = target;
+        Interlocked.Exchange(ref _filled, target);
     }
 
     /// <summary>Closes the file, fsyncing it first when <paramref name="sync"/> (a failed fsync is left to recovery).</summary>

@@ -31,6 +31,9 @@ internal sealed class WriteThroughCommitLog : ICommitLog
     public long Length => _file.Length;
 
     /// <inheritdoc />
+    public long FileBytes => _file.FileBytes;
+
+    /// <inheritdoc />
     public Exception? Failure => _failure;
 
     /// <inheritdoc />
