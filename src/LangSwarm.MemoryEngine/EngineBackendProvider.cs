@@ -7,7 +7,7 @@ namespace LangSwarm.MemoryEngine;
 /// <summary>Makes <see cref="EngineBackend"/>s from configuration (<c>path</c>, <c>durability</c>, ...).</summary>
 public sealed class EngineBackendProvider : IMemoryBackendProvider
 {
-    private static readonly string[] Valid = ["path", "durability", "batched_interval_ms", "segment_max_bytes", "checkpoint_log_bytes", "checkpoint_records", "auto_vacuum_dead_percent", "auto_vacuum_interval_ms", "auto_vacuum_idle_ms", "max_loaded_sessions", "session_cache_mb", "pack_below_kb", "pack_idle_minutes", "read_only", .. RetentionPolicy.OptionNames];
+    private static readonly string[] Valid = ["path", "durability", "batched_interval_ms", "segment_max_bytes", "checkpoint_log_bytes", "checkpoint_records", "index_cache_mb", "auto_vacuum_dead_percent", "auto_vacuum_interval_ms", "auto_vacuum_idle_ms", "max_loaded_sessions", "session_cache_mb", "pack_below_kb", "pack_idle_minutes", "read_only", .. RetentionPolicy.OptionNames];
 
     /// <inheritdoc />
     public string Name => EngineBackend.BackendName;
@@ -40,6 +40,7 @@ public sealed class EngineBackendProvider : IMemoryBackendProvider
             SegmentMaxBytes = settings.GetInt("segment_max_bytes", 8 * 1024 * 1024, 64 * 1024, 1 << 30),
             CheckpointLogBytes = settings.GetInt("checkpoint_log_bytes", 64 * 1024 * 1024, 64 * 1024, int.MaxValue),
             CheckpointRecords = settings.GetInt("checkpoint_records", 1024 * 1024, 1_024, int.MaxValue),
+            IndexCacheBytes = (long)settings.GetInt("index_cache_mb", 4, 0, 1 << 20) << 20,
             AutoVacuumDeadFraction = settings.Contains("auto_vacuum_dead_percent") ? settings.GetInt("auto_vacuum_dead_percent", 25, 0, 100) / 100.0 : null,
             AutoVacuumInterval = interval == 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromMilliseconds(interval),
             AutoVacuumWhenIdleFor = idle,

@@ -26,6 +26,13 @@ public sealed record EngineOptions
     /// </summary>
     public long CheckpointRecords { get; init; } = 1024 * 1024;
 
+    /// <summary>
+    /// About how many bytes of parsed index pages (B+tree nodes) stay in memory. The OS page cache keeps the pages
+    /// themselves, so a miss costs a read and a parse, not a disk access; branches, which every lookup passes,
+    /// are what this mostly holds.
+    /// </summary>
+    public long IndexCacheBytes { get; init; } = 4 * 1024 * 1024;
+
     /// <summary>Dirty segments above which a checkpoint syncs the whole file system in one call (syncfs) instead of file by file.</summary>
     public int SyncAllAbove { get; init; } = 32;
 
@@ -138,6 +145,7 @@ public sealed record EngineOptions
         Check(BatchedInterval > TimeSpan.Zero && BatchedInterval <= TimeSpan.FromMinutes(1), $"BatchedInterval: must be above zero and at most 1 minute (was {BatchedInterval})");
         Check(SegmentMaxBytes is >= MinFileBytes and <= 1L << 30, $"SegmentMaxBytes: must be from {MinFileBytes:N0} to {1L << 30:N0} bytes (was {SegmentMaxBytes:N0})");
         Check(CheckpointLogBytes >= MinFileBytes, $"CheckpointLogBytes: must be at least {MinFileBytes:N0} bytes (was {CheckpointLogBytes:N0})");
+        Check(IndexCacheBytes >= 0, $"IndexCacheBytes: must not be negative (was {IndexCacheBytes:N0})");
         Check(CheckpointRecords >= 1, $"CheckpointRecords: must be at least 1 (was {CheckpointRecords:N0})");
         Check(SyncAllAbove >= 0, $"SyncAllAbove: must not be negative (was {SyncAllAbove})");
         Check(AutoVacuumDeadFraction is null or (>= 0 and <= 1), $"AutoVacuumDeadFraction: must be from 0 to 1 (was {AutoVacuumDeadFraction})");

@@ -18,6 +18,7 @@ public sealed class EngineOptionsTests
         { "SegmentMaxBytes", Good with { SegmentMaxBytes = 4L << 30 } },
         { "CheckpointLogBytes", Good with { CheckpointLogBytes = 100 } },
         { "CheckpointRecords", Good with { CheckpointRecords = 0 } },
+        { "IndexCacheBytes", Good with { IndexCacheBytes = -1 } },
         { "SyncAllAbove", Good with { SyncAllAbove = -1 } },
         { "AutoVacuumDeadFraction", Good with { AutoVacuumDeadFraction = 1.5 } },
         { "AutoVacuumInterval", Good with { AutoVacuumInterval = TimeSpan.FromSeconds(-5) } },

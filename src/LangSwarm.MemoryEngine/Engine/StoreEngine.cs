@@ -187,7 +187,7 @@ internal sealed class StoreEngine : IDisposable
     {
         for (var attempt = 0; ; attempt++)
         {
-            var opened = IndexFileOpener.Open(_core.Fs, clean);
+            var opened = IndexFileOpener.Open(_core.Fs, clean, Options.IndexCacheBytes);
             _core.IndexFile = opened.File;
             _core.Index.Attach(_core.IndexFile, empty: !_core.IndexFile.HasCheckpoint, _content);
             var recovery = new StoreRecovery(_core.Fs, _core.Segments, _core.Packs, _core.Appender, _core.Index, _core.IndexFile, opened.Problem, _content);

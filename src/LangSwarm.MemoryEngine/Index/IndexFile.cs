@@ -63,9 +63,9 @@ internal sealed class IndexFile : IDisposable
     /// Opens the file; throws <see cref="InvalidDataException"/> when it is damaged, and
     /// <see cref="StoreVersionException"/> when a newer build wrote its keys.
     /// </summary>
-    public static IndexFile Open(IFileSystem fs)
+    public static IndexFile Open(IFileSystem fs, long cacheBytes = PageFile.DefaultCacheBytes)
     {
-        var tree = BPlusTree.Open(fs, FileName);
+        var tree = BPlusTree.Open(fs, FileName, cacheBytes);
         try
         {
             return new IndexFile(tree);
@@ -94,11 +94,11 @@ internal sealed class IndexFile : IDisposable
     }
 
     /// <summary>Replaces a damaged file with an empty one.</summary>
-    public static IndexFile Recreate(IFileSystem fs)
+    public static IndexFile Recreate(IFileSystem fs, long cacheBytes = PageFile.DefaultCacheBytes)
     {
         fs.Delete(FileName);
         fs.Delete(FileName + ".compact");
-        return Open(fs);
+        return Open(fs, cacheBytes);
     }
 
     /// <summary>

@@ -17,16 +17,16 @@ internal static class IndexFileOpener
     public readonly record struct Opened(IndexFile File, string? Problem, StoreDamage? MetaDamage, bool Clean);
 
     /// <summary>Opens the store's index file, or a fresh one where it cannot be trusted.</summary>
-    public static Opened Open(IFileSystem fs, bool clean)
+    public static Opened Open(IFileSystem fs, bool clean, long cacheBytes)
     {
         if (fs.FileExists(StoreRoot.RebuildFile))
         {
             // The last open found a damaged session record: the file cannot be trusted to name every session.
-            return new Opened(IndexFile.Recreate(fs), "index file set aside: a damaged session record was found while the store was open; rebuilt from the segments", null, false);
+            return new Opened(IndexFile.Recreate(fs, cacheBytes), "index file set aside: a damaged session record was found while the store was open; rebuilt from the segments", null, false);
         }
         try
         {
-            var file = IndexFile.Open(fs);
+            var file = IndexFile.Open(fs, cacheBytes);
             if (file.MetaProblem is not { } metaProblem)
             {
                 return new Opened(file, null, null, clean);
@@ -37,12 +37,12 @@ internal static class IndexFileOpener
             // likely the commit the crash cut off.
             var damage = clean ? new StoreDamage(IndexFile.FileName, 0, 0, $"{metaProblem}; the index was rebuilt from the segments") : null;
             file.Dispose();
-            return new Opened(IndexFile.Recreate(fs), $"index file ignored: {metaProblem}; rebuilt from the segments", damage, false);
+            return new Opened(IndexFile.Recreate(fs, cacheBytes), $"index file ignored: {metaProblem}; rebuilt from the segments", damage, false);
         }
         catch (InvalidDataException ex)
         {
             // The segments are the truth: recovery rebuilds the index from them into a fresh file.
-            return new Opened(IndexFile.Recreate(fs), $"index file ignored: {ex.Message}", null, clean);
+            return new Opened(IndexFile.Recreate(fs, cacheBytes), $"index file ignored: {ex.Message}", null, clean);
         }
     }
 }

@@ -41,6 +41,9 @@ internal sealed class BPlusTree : IDisposable
 
     private readonly TreeWriter _writer;
 
+    // The node cache's size, kept for the page file a compaction reopens.
+    private long _cacheBytes = PageFile.DefaultCacheBytes;
+
     private BPlusTree(IFileSystem fs, PageFile pages, BTreeMeta meta)
     {
         _fs = fs;
@@ -88,9 +91,9 @@ internal sealed class BPlusTree : IDisposable
     /// Opens the tree in <paramref name="name"/> (created empty when missing). Throws
     /// <see cref="InvalidDataException"/> when the file is damaged beyond its fallback meta page.
     /// </summary>
-    public static BPlusTree Open(IFileSystem fs, string name)
+    public static BPlusTree Open(IFileSystem fs, string name, long cacheBytes = PageFile.DefaultCacheBytes)
     {
-        var (pages, meta) = PageFile.Open(fs, name);
+        var (pages, meta) = PageFile.Open(fs, name, cacheBytes);
         try
         {
             // Pages a committed meta names were fsynced before it; a count past the file is damage (and a
@@ -99,7 +102,7 @@ internal sealed class BPlusTree : IDisposable
             {
                 throw new InvalidDataException($"Index meta names {meta.PageCount} pages; the file holds {pages.Length / BTreePageHeader.PageSize}.");
             }
-            var tree = new BPlusTree(fs, pages, meta);
+            var tree = new BPlusTree(fs, pages, meta) { _cacheBytes = cacheBytes };
             tree._writer.LoadFreeList();
             return tree;
         }
@@ -337,7 +340,7 @@ internal sealed class BPlusTree : IDisposable
         _fs.Rename(temp, Name);
         _fs.SyncDirectory(string.Empty);
 
-        var (pages, meta) = PageFile.Open(_fs, Name);
+        var (pages, meta) = PageFile.Open(_fs, Name, _cacheBytes);
         _rw.EnterWriteLock();
         var old = _pages;
         try

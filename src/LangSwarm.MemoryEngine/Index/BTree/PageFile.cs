@@ -17,16 +17,19 @@ internal sealed class PageFile : IDisposable
     /// clearing that many at once left the old generation fragmented. The OS page cache keeps the pages
     /// themselves, so a miss costs a read and a parse, not a disk access.
     /// </summary>
-    private const long CacheBytes = 4L << 20;
+    public const long DefaultCacheBytes = 4L << 20;
+
+    private readonly long _cacheBytes;
 
     private long _cachedBytes;
 
     private readonly IStorageFile _file;
     private readonly Dictionary<uint, Node> _cache = [];
 
-    private PageFile(IStorageFile file, string name)
+    private PageFile(IStorageFile file, string name, long cacheBytes)
     {
         _file = file;
+        _cacheBytes = cacheBytes;
         Name = name;
     }
 
@@ -38,14 +41,17 @@ internal sealed class PageFile : IDisposable
     /// </summary>
     public string? MetaProblem { get; private set; }
 
-    /// <summary>Opens <paramref name="name"/>, creating an empty tree when it does not exist.</summary>
-    public static (PageFile File, BTreeMeta Meta) Open(IFileSystem fs, string name)
+    /// <summary>
+    /// Opens <paramref name="name"/>, creating an empty tree when it does not exist; parsed nodes are cached up
+    /// to about <paramref name="cacheBytes"/>.
+    /// </summary>
+    public static (PageFile File, BTreeMeta Meta) Open(IFileSystem fs, string name, long cacheBytes = DefaultCacheBytes)
     {
         var exists = fs.FileExists(name);
         var file = fs.Open(name, create: true);
         try
         {
-            var pages = new PageFile(file, name);
+            var pages = new PageFile(file, name, cacheBytes);
             if (!exists || file.Length == 0)
             {
                 var empty = new BTreeMeta(0, 0, 0, 2, 0, 0, 0, 0, 0);
@@ -369,7 +375,7 @@ internal sealed class PageFile : IDisposable
             {
                 _cachedBytes -= Footprint(old);
             }
-            if (_cachedBytes + bytes > CacheBytes)
+            if (_cachedBytes + bytes > _cacheBytes)
             {
                 _cache.Clear();
                 _cachedBytes = 0;
