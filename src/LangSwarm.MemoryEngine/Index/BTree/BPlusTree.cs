@@ -41,9 +41,6 @@ internal sealed class BPlusTree : IDisposable
 
     private readonly TreeWriter _writer;
 
-    // The node cache's size, kept for the page file a compaction reopens.
-    private long _cacheBytes = PageFile.DefaultCacheBytes;
-
     private BPlusTree(IFileSystem fs, PageFile pages, BTreeMeta meta)
     {
         _fs = fs;
@@ -102,7 +99,7 @@ internal sealed class BPlusTree : IDisposable
             {
                 throw new InvalidDataException($"Index meta names {meta.PageCount} pages; the file holds {pages.Length / BTreePageHeader.PageSize}.");
             }
-            var tree = new BPlusTree(fs, pages, meta) { _cacheBytes = cacheBytes };
+            var tree = new BPlusTree(fs, pages, meta);
             tree._writer.LoadFreeList();
             return tree;
         }
@@ -340,7 +337,7 @@ internal sealed class BPlusTree : IDisposable
         _fs.Rename(temp, Name);
         _fs.SyncDirectory(string.Empty);
 
-        var (pages, meta) = PageFile.Open(_fs, Name, _cacheBytes);
+        var (pages, meta) = PageFile.Open(_fs, Name, _pages.CacheBytes);
         _rw.EnterWriteLock();
         var old = _pages;
         try

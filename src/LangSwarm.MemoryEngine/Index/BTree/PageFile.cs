@@ -35,6 +35,9 @@ internal sealed class PageFile : IDisposable
 
     public string Name { get; }
 
+    /// <summary>About how many bytes of parsed nodes the cache keeps (a compaction reopens the file with the same).</summary>
+    public long CacheBytes => _cacheBytes;
+
     /// <summary>
     /// Set when a meta page did not verify while the other did: the tree opened from the other commit, which
     /// may be the older one (a torn commit, or damage to the newer meta page).
