@@ -39,7 +39,7 @@ string? Option(string name)
 }
 if (rest.Count == 0)
 {
-    Fuzzer.LibFuzzer.Run(span => Targets.Run(target, span));
+    Fuzzer.LibFuzzer.Run(span => Targets.RunChecked(target, span));
     return 0;
 }
 if (rest[0] == "--afl")
@@ -48,7 +48,7 @@ if (rest[0] == "--afl")
     {
         using var ms = new MemoryStream();
         stream.CopyTo(ms);
-        Targets.Run(target, ms.ToArray());
+        Targets.RunChecked(target, ms.ToArray());
     });
     return 0;
 }

@@ -50,4 +50,23 @@ public sealed class FuzzSmokeTests
         Assert.True(Invariants.IsAllowed(new InvalidDataException("damaged")));
         Assert.Throws<InvariantViolationException>(() => Invariants.Expect("probe", () => throw new NullReferenceException()));
     }
+
+    [Fact]
+    public void The_allocation_ceiling_is_64_MiB_plus_2_KiB_per_input_byte()
+    {
+        Assert.Equal(64L * 1024 * 1024, Targets.Budget(0));
+        Assert.Equal((64L * 1024 * 1024) + (2048L * 1000), Targets.Budget(1000));
+    }
+
+    [Fact]
+    public void Allocating_past_the_ceiling_is_a_violation_on_any_thread()
+    {
+        var past = (int)Targets.Budget(16) + (1024 * 1024);
+        // On the caller's thread, and on another one (as the engine's flusher and background tasks allocate).
+        var here = Assert.Throws<InvariantViolationException>(() => Targets.WithinAllocationBudget("probe", 16, () => GC.KeepAlive(new byte[past])));
+        Assert.Contains("16-byte input", here.Message, StringComparison.Ordinal);
+        Assert.Throws<InvariantViolationException>(() => Targets.WithinAllocationBudget("probe", 16, () => Task.Run(() => GC.KeepAlive(new byte[past])).Wait()));
+        // Within the ceiling passes.
+        Targets.WithinAllocationBudget("probe", 16, () => Task.Run(() => GC.KeepAlive(new byte[1024 * 1024])).Wait());
+    }
 }
