@@ -40,6 +40,26 @@ public static class MemoryLimits
     public const int MaxJsonLength = 512 * 1024;
 
     /// <summary>
+    /// Most tool calls one message may carry (the entries of its <see cref="Message.ToolCalls"/> array). Every
+    /// call is read again by each context build, summary and provider conversion; 128 is the number of tools
+    /// OpenAI lets one request offer, far more than a model calls in one turn.
+    /// </summary>
+    public const int MaxToolCallsPerMessage = 128;
+
+    /// <summary>
+    /// Most messages one <see cref="IMemorySession.AddMessagesAsync"/> call may add. A batch is one atomic write
+    /// (one commit-log append in the engine, one transaction in SQLite, one MULTI/EXEC in Redis) held whole in
+    /// memory under the session's write lock; larger imports go in several batches.
+    /// </summary>
+    public const int MaxMessagesPerBatch = 1000;
+
+    /// <summary>
+    /// Longest summary text a summarizer may return, in UTF-16 code units: the same as a message's content
+    /// (<see cref="MaxContentLength"/>), so a summary fits one engine record as a message does.
+    /// </summary>
+    public const int MaxSummaryLength = MaxContentLength;
+
+    /// <summary>
     /// Deepest nesting every reader of stored JSON accepts: the most System.Text.Json can write (1,000), so JSON
     /// stored before <see cref="MaxJsonDepth"/> was enforced still reads back. Writers never exceed it.
     /// </summary>
@@ -79,6 +99,10 @@ public static class MemoryLimits
         {
             return null;
         }
+        if (calls is not null && calls.Count > MaxToolCallsPerMessage)
+        {
+            return $"Message has {calls.Count} tool calls; the maximum is {MaxToolCallsPerMessage} (MemoryLimits.MaxToolCallsPerMessage).";
+        }
         long length = 0;
         return JsonLimitChecker.Check(metadata, "Message metadata", MessageTooLong, ref length)
             ?? (fn is null ? null : JsonLimitChecker.Check(fn, "Message function_call", MessageTooLong, ref length))
@@ -92,6 +116,30 @@ public static class MemoryLimits
 
     private static readonly string MessageTooLong =
         $"Message metadata, function_call and tool_calls together are longer than {MaxJsonLength} characters of JSON (MemoryLimits.MaxJsonLength).";
+
+    /// <summary>Checks the size of one <see cref="IMemorySession.AddMessagesAsync"/> batch.</summary>
+    /// <exception cref="ArgumentException">The batch holds more than <see cref="MaxMessagesPerBatch"/> messages.</exception>
+    internal static void ValidateBatch(int count, string paramName)
+    {
+        if (count > MaxMessagesPerBatch)
+        {
+            throw new ArgumentException($"A batch holds {count} messages; the maximum is {MaxMessagesPerBatch} (MemoryLimits.MaxMessagesPerBatch). Add them in several batches.", paramName);
+        }
+    }
+
+    /// <summary>Checks the text a summarizer returned: at most <see cref="MaxSummaryLength"/>, valid UTF-16.</summary>
+    /// <exception cref="MemoryException">The text breaks a limit (the summarizer's fault; the text is not echoed).</exception>
+    internal static void ValidateSummaryText(string text)
+    {
+        if (text.Length > MaxSummaryLength)
+        {
+            throw new MemoryException($"The summarizer returned {text.Length} characters; the maximum is {MaxSummaryLength} (MemoryLimits.MaxSummaryLength).");
+        }
+        if (!MessageValidator.IsValidUtf16(text))
+        {
+            throw new MemoryException("The summarizer returned text that is not valid UTF-16 (it holds an unpaired surrogate).");
+        }
+    }
 
     /// <summary>Checks a session's settings and its metadata (the limits above) before anything is written.</summary>
     internal static void ValidateSessionSettings(SessionMetadata m)

@@ -154,7 +154,7 @@ public static class SessionTransfer
             {
                 throw new InvalidPortableSessionException(id, $"summary '{s.SummaryId}' covers {s.FirstSequence}-{s.LastSequence} with {s.MessageCount} messages, which does not fit a session whose last sequence is {record.LastSequence}.");
             }
-            if (!MessageValidator.IsValidUtf16(s.SummaryText) || s.SummaryText.Length > MemoryLimits.MaxContentLength)
+            if (!MessageValidator.IsValidUtf16(s.SummaryText) || s.SummaryText.Length > MemoryLimits.MaxSummaryLength)
             {
                 throw new InvalidPortableSessionException(id, $"summary '{s.SummaryId}' text is not valid UTF-16 or is too long.");
             }

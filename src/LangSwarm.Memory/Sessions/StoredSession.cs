@@ -37,6 +37,7 @@ internal sealed class StoredSession : IMemorySession
     {
         ArgumentNullException.ThrowIfNull(messages);
         var list = messages as IReadOnlyList<Message> ?? messages.ToList();
+        MemoryLimits.ValidateBatch(list.Count, nameof(messages));
         foreach (var m in list)
         {
             MessageValidator.ValidateMessage(m);

@@ -59,6 +59,8 @@ internal static class SummaryChain
         }
         var previous = await NewestAsync(handle, state.SummarizedThrough, cancellationToken).ConfigureAwait(false);
         var text = await SummarizeMeasuredAsync(summarizer, fresh, previous?.SummaryText, backend.Name, handle.SessionId, cancellationToken).ConfigureAwait(false);
+        text ??= string.Empty;
+        MemoryLimits.ValidateSummaryText(text);
         var clock = backend.Clock;
         long tokens = previous?.TokenCount ?? 0;
         foreach (var m in fresh)
@@ -68,7 +70,7 @@ internal static class SummaryChain
         return new ConversationSummary
         {
             SessionId = handle.SessionId,
-            SummaryText = text ?? string.Empty,
+            SummaryText = text,
             MessageCount = fresh.Count + (previous?.MessageCount ?? 0),
             TokenCount = (int)Math.Min(int.MaxValue, tokens),
             CreatedAt = clock.GetUtcNow(),
