@@ -15,6 +15,22 @@ internal sealed class ConfiguredMemoryManager(IMemoryManager inner, MemorySessio
         inner.GetSessionAsync(sessionId, cancellationToken);
 
     /// <inheritdoc />
+    public Task<IMemorySession?> GetSessionAsync(string sessionId, string userId, CancellationToken cancellationToken = default) =>
+        inner.GetSessionAsync(sessionId, userId, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<SessionMetadata>> ListSessionsAsync(string userId, SessionStatus? status = null, int limit = 100, int offset = 0, CancellationToken cancellationToken = default) =>
+        inner.ListSessionsAsync(userId, status, limit, offset, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<bool> ArchiveSessionAsync(string sessionId, string userId, CancellationToken cancellationToken = default) =>
+        inner.ArchiveSessionAsync(sessionId, userId, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<bool> DeleteSessionAsync(string sessionId, string userId, CancellationToken cancellationToken = default) =>
+        inner.DeleteSessionAsync(sessionId, userId, cancellationToken);
+
+    /// <inheritdoc />
     public Task<IMemorySession> GetOrCreateSessionAsync(string userId, string? sessionId = null, Action<SessionMetadata>? configure = null, CancellationToken cancellationToken = default) =>
         inner.GetOrCreateSessionAsync(userId, sessionId, Configure(configure), cancellationToken);
 

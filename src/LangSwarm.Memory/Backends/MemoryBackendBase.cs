@@ -248,21 +248,18 @@ public abstract class MemoryBackendBase : IMemoryBackend
     {
         MessageValidator.ValidateSessionId(sessionId);
         EnsureConnected();
-        if (_links.Find(sessionId) is { } inUse)
-        {
-            // The session may have gone from under this process (another process, a Redis TTL): ask the store.
-            try
-            {
-                await inUse.Handle.RefreshAsync(cancellationToken).ConfigureAwait(false);
-                return new StoredSession(this, inUse);
-            }
-            catch (SessionNotFoundException)
-            {
-                _links.Close(inUse);
-            }
-        }
-        var link = await FindLinkAsync(sessionId, cancellationToken).ConfigureAwait(false);
+        var link = await _links.OpenFreshAsync(sessionId, cancellationToken).ConfigureAwait(false);
         return link is null ? null : new StoredSession(this, link);
+    }
+
+    /// <inheritdoc />
+    public async Task<IMemorySession?> GetSessionAsync(string sessionId, string userId, CancellationToken cancellationToken = default)
+    {
+        MessageValidator.ValidateUserId(userId);
+        MessageValidator.ValidateSessionId(sessionId);
+        EnsureConnected();
+        var link = await _links.OpenFreshAsync(sessionId, cancellationToken).ConfigureAwait(false);
+        return link is not null && Owns(link.Handle.State.Metadata, userId) ? new StoredSession(this, link, userId) : null;
     }
 
     /// <inheritdoc />
@@ -284,7 +281,8 @@ public abstract class MemoryBackendBase : IMemoryBackend
         {
             return Task.FromResult<IReadOnlyList<SessionMetadata>>([]);
         }
-        return Store.QuerySessionsAsync(new SessionQuery(userId, status, limit, offset), cancellationToken);
+        var page = Store.QuerySessionsAsync(new SessionQuery(userId, status, limit, offset), cancellationToken);
+        return userId is null ? page : OnlyOwnedAsync(page, userId);
     }
 
     /// <inheritdoc />
@@ -293,6 +291,35 @@ public abstract class MemoryBackendBase : IMemoryBackend
         MessageValidator.ValidateSessionId(sessionId);
         EnsureConnected();
         return await _links.RemoveIfAsync(sessionId, static _ => true, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<bool> DeleteSessionAsync(string sessionId, string userId, CancellationToken cancellationToken = default)
+    {
+        MessageValidator.ValidateUserId(userId);
+        MessageValidator.ValidateSessionId(sessionId);
+        EnsureConnected();
+        // The owner is read again under the session's lock, just before the remove.
+        return await _links.RemoveIfAsync(sessionId, m => Owns(m, userId), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<bool> ArchiveSessionAsync(string sessionId, string userId, CancellationToken cancellationToken = default)
+    {
+        // The session is bound to its owner: its archive re-reads the owner under the session's lock.
+        if (await GetSessionAsync(sessionId, userId, cancellationToken).ConfigureAwait(false) is not { } session)
+        {
+            return false;
+        }
+        try
+        {
+            await session.ArchiveSessionAsync(cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (SessionNotFoundException)
+        {
+            return false;
+        }
     }
 
     /// <inheritdoc />
@@ -306,6 +333,16 @@ public abstract class MemoryBackendBase : IMemoryBackend
 
     /// <summary>The link of a session: the one in use, else found in the store (one lookup); null when there is none.</summary>
     internal ValueTask<SessionLink?> FindLinkAsync(string sessionId, CancellationToken cancellationToken) => _links.FindOrOpenAsync(sessionId, cancellationToken);
+
+    /// <summary>True when <paramref name="userId"/> owns the session (ordinal; a session without an owner is no user's).</summary>
+    internal static bool Owns(SessionMetadata metadata, string userId) => string.Equals(metadata.UserId, userId, StringComparison.Ordinal);
+
+    /// <summary>A user's listing never shows another user's session, whatever the store's index holds.</summary>
+    private static async Task<IReadOnlyList<SessionMetadata>> OnlyOwnedAsync(Task<IReadOnlyList<SessionMetadata>> page, string userId)
+    {
+        var found = await page.ConfigureAwait(false);
+        return found.All(m => Owns(m, userId)) ? found : found.Where(m => Owns(m, userId)).ToList();
+    }
 
     /// <summary>Removes a session when <paramref name="expired"/> still holds under its lock (<see cref="SessionLinks.RemoveIfAsync"/>).</summary>
     internal Task<bool> RemoveIfAsync(string sessionId, Func<SessionMetadata, bool> expired, CancellationToken cancellationToken) =>

@@ -67,6 +67,53 @@ public sealed class MemoryManager : IMemoryManager
     }
 
     /// <inheritdoc />
+    public async Task<IMemorySession?> GetSessionAsync(string sessionId, string userId, CancellationToken cancellationToken = default)
+    {
+        MessageValidator.ValidateUserId(userId);
+        MessageValidator.ValidateSessionId(sessionId);
+        await EnsureStartedAsync(cancellationToken).ConfigureAwait(false);
+        var s = await Backend.GetSessionAsync(sessionId, userId, cancellationToken).ConfigureAwait(false);
+        if (s is not null)
+        {
+            Interlocked.Increment(ref _sessionsOpened);
+        }
+        return s;
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<SessionMetadata>> ListSessionsAsync(
+        string userId,
+        SessionStatus? status = null,
+        int limit = 100,
+        int offset = 0,
+        CancellationToken cancellationToken = default)
+    {
+        MessageValidator.ValidateUserId(userId);
+        await EnsureStartedAsync(cancellationToken).ConfigureAwait(false);
+        var page = await Backend.ListSessionsAsync(userId, status, limit, offset, cancellationToken).ConfigureAwait(false);
+        // Whatever the backend (one not derived from MemoryBackendBase included), never another user's session.
+        return page.All(m => MemoryBackendBase.Owns(m, userId)) ? page : page.Where(m => MemoryBackendBase.Owns(m, userId)).ToList();
+    }
+
+    /// <inheritdoc />
+    public async Task<bool> ArchiveSessionAsync(string sessionId, string userId, CancellationToken cancellationToken = default)
+    {
+        MessageValidator.ValidateUserId(userId);
+        MessageValidator.ValidateSessionId(sessionId);
+        await EnsureStartedAsync(cancellationToken).ConfigureAwait(false);
+        return await Backend.ArchiveSessionAsync(sessionId, userId, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<bool> DeleteSessionAsync(string sessionId, string userId, CancellationToken cancellationToken = default)
+    {
+        MessageValidator.ValidateUserId(userId);
+        MessageValidator.ValidateSessionId(sessionId);
+        await EnsureStartedAsync(cancellationToken).ConfigureAwait(false);
+        return await Backend.DeleteSessionAsync(sessionId, userId, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
     public async Task<IMemorySession> GetOrCreateSessionAsync(
         string userId,
         string? sessionId = null,
@@ -86,8 +133,8 @@ public sealed class MemoryManager : IMemoryManager
                 var recent = await Backend.ListSessionsAsync(userId, SessionStatus.Active, 1, 0, cancellationToken).ConfigureAwait(false);
                 if (recent.Count > 0)
                 {
-                    var existing = await Backend.GetSessionAsync(recent[0].SessionId, cancellationToken).ConfigureAwait(false);
-                    if (existing is not null && existing.Metadata.UserId == userId)
+                    var existing = await Backend.GetSessionAsync(recent[0].SessionId, userId, cancellationToken).ConfigureAwait(false);
+                    if (existing is not null)
                     {
                         Interlocked.Increment(ref _sessionsOpened);
                         return existing;

@@ -86,6 +86,27 @@ internal sealed class SessionLinks(MemoryBackendBase owner)
     }
 
     /// <summary>
+    /// The link of a session, as <see cref="FindOrOpenAsync"/>, but a link in use has its state read again from the
+    /// store first (the session may have gone from under this process: another process, a Redis TTL).
+    /// </summary>
+    public async ValueTask<SessionLink?> OpenFreshAsync(string sessionId, CancellationToken cancellationToken)
+    {
+        if (Find(sessionId) is { } inUse)
+        {
+            try
+            {
+                await inUse.Handle.RefreshAsync(cancellationToken).ConfigureAwait(false);
+                return inUse;
+            }
+            catch (SessionNotFoundException)
+            {
+                Close(inUse);
+            }
+        }
+        return await FindOrOpenAsync(sessionId, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
     /// Removes a session when, under its lock, <paramref name="expired"/> still holds for its stored metadata (a
     /// session touched since it was found is kept); its links close. True when it was removed.
     /// </summary>

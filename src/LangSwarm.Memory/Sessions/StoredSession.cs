@@ -14,13 +14,16 @@ internal sealed class StoredSession : IMemorySession
 {
     private readonly MemoryBackendBase _backend;
     private readonly string _sessionId;
+    private readonly string? _owner;
     private SessionLink _link;
 
-    public StoredSession(MemoryBackendBase backend, SessionLink link)
+    /// <summary>A session object; with an <paramref name="owner"/>, it never reaches a session of another user.</summary>
+    public StoredSession(MemoryBackendBase backend, SessionLink link, string? owner = null)
     {
         _backend = backend;
         _link = link;
         _sessionId = link.SessionId;
+        _owner = owner;
     }
 
     public string SessionId => _sessionId;
@@ -143,7 +146,10 @@ internal sealed class StoredSession : IMemorySession
 
     public async Task DeleteSessionAsync(CancellationToken cancellationToken = default)
     {
-        if (!await _backend.DeleteSessionAsync(SessionId, cancellationToken).ConfigureAwait(false))
+        var deleted = _owner is null
+            ? await _backend.DeleteSessionAsync(SessionId, cancellationToken).ConfigureAwait(false)
+            : await _backend.DeleteSessionAsync(SessionId, _owner, cancellationToken).ConfigureAwait(false);
+        if (!deleted)
         {
             throw new SessionNotFoundException(SessionId);
         }
@@ -282,6 +288,7 @@ internal sealed class StoredSession : IMemorySession
         try
         {
             var before = await link.Handle.RefreshAsync(cancellationToken).ConfigureAwait(false);
+            EnsureOwned(before.Metadata);
             var copy = before.Metadata.Clone();
             change(copy);
             copy.UpdatedAt = Now(copy);
@@ -306,6 +313,7 @@ internal sealed class StoredSession : IMemorySession
         if (link.Closed)
         {
             link = await _backend.FindLinkAsync(_sessionId, cancellationToken).ConfigureAwait(false) ?? throw new SessionNotFoundException(_sessionId);
+            EnsureOwned(link.Handle.State.Metadata);
             _link = link;
         }
         return link.Handle;
@@ -357,6 +365,18 @@ internal sealed class StoredSession : IMemorySession
                 return link;
             }
             link.Gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// A session object bound to an owner answers a session of another user (its id deleted and taken since) as
+    /// a session that does not exist.
+    /// </summary>
+    private void EnsureOwned(SessionMetadata metadata)
+    {
+        if (_owner is not null && !MemoryBackendBase.Owns(metadata, _owner))
+        {
+            throw new SessionNotFoundException(_sessionId);
         }
     }
 

@@ -148,6 +148,12 @@ public sealed class ConfigurationTests
 
         public Task<bool> DeleteSessionAsync(string sessionId, CancellationToken cancellationToken = default) => _inner.DeleteSessionAsync(sessionId, cancellationToken);
 
+        public Task<IMemorySession?> GetSessionAsync(string sessionId, string userId, CancellationToken cancellationToken = default) => _inner.GetSessionAsync(sessionId, userId, cancellationToken);
+
+        public Task<bool> DeleteSessionAsync(string sessionId, string userId, CancellationToken cancellationToken = default) => _inner.DeleteSessionAsync(sessionId, userId, cancellationToken);
+
+        public Task<bool> ArchiveSessionAsync(string sessionId, string userId, CancellationToken cancellationToken = default) => _inner.ArchiveSessionAsync(sessionId, userId, cancellationToken);
+
         public Task<int> CleanupExpiredSessionsAsync(int maxAgeDays = 30, CancellationToken cancellationToken = default) => _inner.CleanupExpiredSessionsAsync(maxAgeDays, cancellationToken);
 
         public Task<UsageStats> GetUsageStatsAsync(CancellationToken cancellationToken = default) => _inner.GetUsageStatsAsync(cancellationToken);

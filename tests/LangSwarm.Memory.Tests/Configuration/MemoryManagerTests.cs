@@ -110,6 +110,12 @@ public sealed class MemoryManagerTests
 
         public Task<bool> DeleteSessionAsync(string sessionId, CancellationToken cancellationToken = default) => inner.DeleteSessionAsync(sessionId, cancellationToken);
 
+        public Task<IMemorySession?> GetSessionAsync(string sessionId, string userId, CancellationToken cancellationToken = default) => inner.GetSessionAsync(sessionId, userId, cancellationToken);
+
+        public Task<bool> DeleteSessionAsync(string sessionId, string userId, CancellationToken cancellationToken = default) => inner.DeleteSessionAsync(sessionId, userId, cancellationToken);
+
+        public Task<bool> ArchiveSessionAsync(string sessionId, string userId, CancellationToken cancellationToken = default) => inner.ArchiveSessionAsync(sessionId, userId, cancellationToken);
+
         public Task<int> CleanupExpiredSessionsAsync(int maxAgeDays = 30, CancellationToken cancellationToken = default) => inner.CleanupExpiredSessionsAsync(maxAgeDays, cancellationToken);
 
         public Task<UsageStats> GetUsageStatsAsync(CancellationToken cancellationToken = default) => inner.GetUsageStatsAsync(cancellationToken);
