@@ -9,7 +9,12 @@ public sealed class MemoryChatClientOptions
     /// </summary>
     public string? SessionId { get; set; }
 
-    /// <summary>The owner given to sessions this client creates (null: none).</summary>
+    /// <summary>
+    /// The owner given to sessions this client creates, and the only user whose sessions it uses: a session id naming
+    /// another user's session (or one without an owner) is a <see cref="SessionAccessDeniedException"/>, before
+    /// anything is sent or stored. Null: sessions are created without an owner and used by id whoever owns them
+    /// (a single-user app).
+    /// </summary>
     public string? UserId { get; set; }
 
     /// <summary>Token budget of the context loaded before each call (default 8,000).</summary>

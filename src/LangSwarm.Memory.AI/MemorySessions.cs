@@ -8,9 +8,17 @@ namespace LangSwarm.Memory.AI;
 /// </summary>
 internal static class MemorySessions
 {
-    /// <summary>The session <paramref name="sessionId"/>, created for <paramref name="userId"/> when missing.</summary>
+    /// <summary>
+    /// The session <paramref name="sessionId"/>, created for <paramref name="userId"/> when missing. With a user, only
+    /// that user's session is used (<see cref="IMemoryManager.GetOrCreateSessionAsync"/>): an id naming another user's
+    /// session, or one without an owner, is a <see cref="SessionAccessDeniedException"/>.
+    /// </summary>
     public static async Task<IMemorySession> GetOrCreateAsync(IMemoryManager manager, string sessionId, string? userId, CancellationToken cancellationToken)
     {
+        if (userId is not null)
+        {
+            return await manager.GetOrCreateSessionAsync(userId, sessionId, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
         for (var attempt = 0; ; attempt++)
         {
             if (await manager.GetSessionAsync(sessionId, cancellationToken).ConfigureAwait(false) is { } found)

@@ -67,6 +67,16 @@ public sealed class EngineBackend : MemoryBackendBase
         return Engine.VacuumAsync(minDeadFraction, cancellationToken);
     }
 
+    /// <summary>
+    /// Key rotation (and encrypting a store written without a key): rewrites every session and the whole index file,
+    /// so everything comes out sealed with <see cref="IKeyProvider.CurrentKey"/> of <see cref="EngineOptions.Encryption"/>.
+    /// Open the store with the new key as current and the old one among <see cref="IKeyProvider.PreviousKeys"/>, call
+    /// this, and from then on the old key is no longer needed. Crash-safe like <see cref="VacuumAsync"/>: a crash
+    /// midway leaves some sessions under each key, all readable with both; run it again. Cancelling stops between
+    /// sessions (what was rewritten is committed). Called on a store without a key it writes everything plain.
+    /// </summary>
+    public Task<VacuumReport> RekeyAsync(CancellationToken cancellationToken = default) => Engine.RekeyAsync(cancellationToken);
+
     /// <summary>The seed's name for a vacuum: rewrites what has any dead bytes; returns bytes reclaimed.</summary>
     public async Task<long> VacuumDatabaseAsync(CancellationToken cancellationToken = default) =>
         (await VacuumAsync(0.0, cancellationToken).ConfigureAwait(false)).BytesReclaimed;

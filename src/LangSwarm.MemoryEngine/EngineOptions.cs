@@ -6,6 +6,15 @@ public sealed record EngineOptions
     /// <summary>The store directory (created when missing).</summary>
     public required string Path { get; init; }
 
+    /// <summary>
+    /// Encryption at rest (FORMAT.md §13): with a provider, every record payload and index page the store writes is
+    /// sealed with AES-256-GCM under its current key, and the store opens only with the keys its files name
+    /// (<see cref="EncryptionKeyException"/> otherwise, before anything is changed). Null (default): not encrypted.
+    /// A store written without a key can be opened with one: new data is sealed, and <see cref="EngineBackend.RekeyAsync"/>
+    /// seals the rest.
+    /// </summary>
+    public IKeyProvider? Encryption { get; init; }
+
     /// <summary>When an add is acknowledged. Default: <see cref="DurabilityMode.Strict"/>.</summary>
     public DurabilityMode Durability { get; init; } = DurabilityMode.Strict;
 

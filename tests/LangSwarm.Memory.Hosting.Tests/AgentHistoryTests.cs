@@ -132,4 +132,26 @@ public sealed class AgentHistoryTests
         Assert.True(tokens <= Budget, $"history of {tokens} tokens");
         Assert.Equal("Last question.", sent[^1].Text);
     }
+
+    [Fact]
+    public async Task A_provider_with_a_user_never_uses_another_users_session()
+    {
+        var model = new RecordingChatClient(RecordingChatClient.WeatherScript);
+        await using var manager = new MemoryManager(new InMemoryBackend());
+        var alices = await manager.CreateSessionAsync("alice", "agent-alice", cancellationToken: Ct.Token);
+        await alices.AddMessageAsync(new Message(MessageRole.User, "alice's secret"), Ct.Token);
+        var history = new LangSwarmChatHistoryProvider(manager, new LangSwarmChatHistoryOptions { UserId = "bob" });
+        var agent = Agent(model, history);
+        var session = await agent.CreateSessionAsync(Ct.Token);
+        // A session id from outside (a serialized agent session, say) naming Alice's conversation.
+        history.SetSessionId(session, "agent-alice");
+
+        await Assert.ThrowsAsync<SessionAccessDeniedException>(() => agent.RunAsync("Tell me", session, cancellationToken: Ct.Token));
+        Assert.Empty(model.Requests);
+        Assert.Equal(["alice's secret"], (await StoredAsync(manager, "agent-alice")).Select(m => m.Content));
+
+        var own = await agent.CreateSessionAsync(Ct.Token);
+        Assert.Equal("echo: Hi", (await agent.RunAsync("Hi", own, cancellationToken: Ct.Token)).Text);
+        Assert.NotNull(await manager.GetSessionAsync(history.GetSessionId(own), "bob", Ct.Token));
+    }
 }

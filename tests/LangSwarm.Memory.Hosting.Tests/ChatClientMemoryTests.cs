@@ -83,4 +83,41 @@ public sealed class ChatClientMemoryTests
         var stored = await (await manager.GetSessionAsync("conv-9", Ct.Token))!.GetMessagesAsync(cancellationToken: Ct.Token);
         Assert.Equal(["one", "echo: one"], stored.Select(m => m.Content));
     }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_client_with_a_user_never_uses_another_users_session(bool streaming)
+    {
+        var model = new RecordingChatClient(RecordingChatClient.WeatherScript);
+        await using var manager = new MemoryManager(new InMemoryBackend());
+        var alices = await manager.CreateSessionAsync("alice", "conv-alice", cancellationToken: Ct.Token);
+        await alices.AddMessageAsync(new Message(MessageRole.User, "alice's secret"), Ct.Token);
+        await manager.CreateSessionAsync(null, "conv-nobody", cancellationToken: Ct.Token);
+        using var client = new ChatClientBuilder(model).UseLangSwarmMemory(manager, o => o.UserId = "bob").Build();
+
+        async Task CallAsync(string conversation)
+        {
+            var options = new ChatOptions { ConversationId = conversation };
+            if (!streaming)
+            {
+                await client.GetResponseAsync([new ChatMessage(ChatRole.User, "hi")], options, Ct.Token);
+                return;
+            }
+            await foreach (var _ in client.GetStreamingResponseAsync([new ChatMessage(ChatRole.User, "hi")], options, Ct.Token))
+            {
+            }
+        }
+
+        await Assert.ThrowsAsync<SessionAccessDeniedException>(() => CallAsync("conv-alice"));
+        await Assert.ThrowsAsync<SessionAccessDeniedException>(() => CallAsync("conv-nobody"));
+        Assert.Empty(model.Requests);
+        Assert.Equal(["alice's secret"], (await alices.GetMessagesAsync(cancellationToken: Ct.Token)).Select(m => m.Content));
+        Assert.Empty(await (await manager.GetSessionAsync("conv-nobody", Ct.Token))!.GetMessagesAsync(cancellationToken: Ct.Token));
+
+        // Bob's own conversation is created for him and used.
+        await CallAsync("conv-bob");
+        var bobs = await manager.GetSessionAsync("conv-bob", "bob", Ct.Token);
+        Assert.Equal(["hi", "echo: hi"], (await bobs!.GetMessagesAsync(cancellationToken: Ct.Token)).Select(m => m.Content));
+    }
 }

@@ -20,9 +20,12 @@ internal sealed class CrashHarness
     private int _sessionCounter;
     private Task? _vacuum;
 
-    public CrashHarness(FaultInjectingFileSystem fs, DurabilityMode mode = DurabilityMode.Strict, int syncAllAbove = 32)
+    private readonly IKeyProvider? _encryption;
+
+    public CrashHarness(FaultInjectingFileSystem fs, DurabilityMode mode = DurabilityMode.Strict, int syncAllAbove = 32, IKeyProvider? encryption = null)
     {
         _fs = fs;
+        _encryption = encryption;
         _mode = mode;
         _syncAllAbove = syncAllAbove;
     }
@@ -55,6 +58,7 @@ internal sealed class CrashHarness
         Path = "store",
         FileSystem = _fs,
         Durability = _mode,
+        Encryption = _encryption,
         SegmentMaxBytes = 4096,
         CheckpointLogBytes = 6 * 1024,
         BatchedInterval = TimeSpan.FromMilliseconds(20),

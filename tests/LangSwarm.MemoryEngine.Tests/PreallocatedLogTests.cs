@@ -28,7 +28,7 @@ public sealed class PreallocatedLogTests : IDisposable
     {
         var fs = new PhysicalFileSystem(_dir);
         fs.CreateDirectory(CommitLog.Directory);
-        var log = new LogFile(fs, 1, GroupCommitLog.PreallocateChunk);
+        var log = new LogFile(fs, 1, 0, GroupCommitLog.PreallocateChunk);
         var record = new byte[3000];
         Random.Shared.NextBytes(record);
         for (var i = 0; i < 400; i++)

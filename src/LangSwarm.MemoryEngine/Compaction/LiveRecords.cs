@@ -11,12 +11,17 @@ namespace LangSwarm.MemoryEngine.Compaction;
 /// Step 1 of a compaction (FORMAT.md §10): the records of one session that still matter, in LSN order, read from
 /// its pack group and its own segments as they were when it started: live messages (each sequence once), every
 /// summary (each LSN once) and the newest state. Archived sessions' messages, and those of sessions going into a
-/// pack, come back in the cold form (LZ4 HC): both are data at rest, read far more often than rewritten.
+/// pack, come back in the cold form (LZ4 HC): both are data at rest, read far more often than rewritten. Every
+/// record kept is sealed with the store's current key (FORMAT.md §13): a compaction is how data written plain
+/// or under an earlier key comes under the current one.
 /// </summary>
 internal sealed class LiveRecords
 {
-    private LiveRecords(SessionEntry entry, bool coldForm)
+    private readonly StoreCipher? _cipher;
+
+    private LiveRecords(SessionEntry entry, bool coldForm, StoreCipher? cipher)
     {
+        _cipher = cipher;
         lock (entry.Lock)
         {
             OldSegments = [.. entry.Segments];
@@ -62,9 +67,9 @@ internal sealed class LiveRecords
     /// files went meanwhile (deleted). <paramref name="withState"/> false leaves the newest state record out: a pack
     /// group's opening record carries that state (<see cref="GroupOpening"/>).
     /// </summary>
-    public static LiveRecords? Gather(SessionEntry entry, RecordFiles files, bool coldForm = false, bool withState = true)
+    public static LiveRecords? Gather(SessionEntry entry, RecordFiles files, StoreCipher? cipher, bool coldForm = false, bool withState = true)
     {
-        var live = new LiveRecords(entry, coldForm);
+        var live = new LiveRecords(entry, coldForm, cipher);
         var takenMessages = new HashSet<long>();
         var takenSummaries = new HashSet<ulong>();
         byte[]? lastState = null;
@@ -78,13 +83,13 @@ internal sealed class LiveRecords
             switch (h.Type)
             {
                 case RecordType.Message when live.Live.Contains(h.Sequence) && takenMessages.Add(h.Sequence):
-                    live.Keep.Add((h.Lsn, live.Cold ? Recompress(h, record) : record.ToArray(), h));
+                    live.Keep.Add((h.Lsn, live.Kept(h, record, live.Cold), h));
                     break;
                 case RecordType.Summary when h.Lsn != 0 && takenSummaries.Add(h.Lsn):
-                    live.Keep.Add((h.Lsn, record.ToArray(), h));
+                    live.Keep.Add((h.Lsn, live.Kept(h, record, recompress: false), h));
                     break;
                 case RecordType.SessionState:
-                    lastState = record.ToArray();
+                    lastState = live.Kept(h, record, recompress: false);
                     lastStateHeader = h;
                     break;
             }
@@ -119,23 +124,33 @@ internal sealed class LiveRecords
     }
 
     /// <summary>The opening record of the new set (LSN 0, no counters): a scan from nothing recreates the session from it.</summary>
-    public byte[] Opening(ulong number) => OpeningRecord.Encode(number, State, keepLastSequence: false);
+    public byte[] Opening(ulong number) => OpeningRecord.Encode(number, State, keepLastSequence: false, _cipher);
 
     /// <summary>
     /// The opening record of a pack group: the session's state as it was gathered, its last sequence kept (a group
     /// holds no other state record, FORMAT.md §5.3), no counters.
     /// </summary>
-    public byte[] GroupOpening(ulong number) => OpeningRecord.Encode(number, State, keepLastSequence: true);
+    public byte[] GroupOpening(ulong number) => OpeningRecord.Encode(number, State, keepLastSequence: true, _cipher);
 
-    /// <summary>Re-encodes a message record with LZ4 HC for the cold form, keeping every header field.</summary>
-    private static byte[] Recompress(in RecordHeader h, ReadOnlySpan<byte> record)
+    /// <summary>
+    /// A record to keep: as it is when it is already in its final form (sealed with the current key, or plain in a
+    /// store without one), else re-encoded (with LZ4 HC when <paramref name="recompress"/>, the cold form), every
+    /// header field kept but the lengths and flags the encoding sets.
+    /// </summary>
+    private byte[] Kept(in RecordHeader h, ReadOnlySpan<byte> record, bool recompress)
     {
-        var n = RecordCodec.DecodePayload(record, h, out var payload);
+        var isSealed = (h.Flags & RecordFlags.Sealed) != 0;
+        var final = _cipher is null ? !isSealed : isSealed && System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(record[RecordHeader.Size..]) == _cipher.KeyId;
+        if (final && !recompress)
+        {
+            return record.ToArray();
+        }
+        var n = RecordCodec.DecodePayload(record, h, _cipher, out var payload);
         try
         {
             var output = new ArrayBufferWriter<byte>(record.Length + 64);
-            RecordCodec.Encode(output, h, payload.AsSpan(0, n), LZ4Level.L09_HC);
             // Encode leaves the LSN as given in the header: the same as the original record's.
+            RecordCodec.Encode(output, h, payload.AsSpan(0, n), recompress ? LZ4Level.L09_HC : LZ4Level.L00_FAST, allowCompression: true, _cipher);
             return output.WrittenSpan.ToArray();
         }
         finally

@@ -27,7 +27,7 @@ internal sealed class SessionPacker(RecordFiles files, SessionIndex index, long 
     /// <summary>Gathers a session and writes its group into the pack being written; false when there was nothing to take.</summary>
     public bool Add(SessionEntry entry)
     {
-        if (LiveRecords.Gather(entry, files, coldForm: true, withState: false) is not { } live)
+        if (LiveRecords.Gather(entry, files, index.Cipher, coldForm: true, withState: false) is not { } live)
         {
             return false;
         }

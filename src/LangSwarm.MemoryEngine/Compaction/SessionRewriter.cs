@@ -19,7 +19,7 @@ internal sealed class SessionRewriter(RecordFiles files, SessionIndex index, lon
     /// <summary>Copies one session's live records into fresh segments and swaps them in; false when it changed meanwhile.</summary>
     public bool Rewrite(SessionEntry entry, List<(ulong Session, uint Segment)> superseded)
     {
-        if (LiveRecords.Gather(entry, files) is not { } live)
+        if (LiveRecords.Gather(entry, files, index.Cipher) is not { } live)
         {
             return false;
         }

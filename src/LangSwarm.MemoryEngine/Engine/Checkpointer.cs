@@ -277,7 +277,7 @@ internal sealed class Checkpointer(EngineCore core)
     {
         _core.Index.Attach(null, empty: true);
         _core.IndexFile.Dispose();
-        _core.IndexFile = IndexFile.Recreate(_core.Fs, _core.Options.IndexCacheBytes);
+        _core.IndexFile = IndexFile.Recreate(_core.Fs, _core.Options.IndexCacheBytes, _core.Cipher);
         _core.Index.Attach(_core.IndexFile, empty: true);
     }
 

@@ -66,7 +66,13 @@ internal sealed class Compactor(EngineCore core, Checkpointer checkpointer)
     /// go only after it. A crash before the checkpoint leaves the old segments in charge (the new ones are
     /// orphans recovery deletes); after it, the new ones (the old ones are superseded and deleted).
     /// </summary>
-    public async Task<VacuumReport> VacuumAsync(double minDeadFraction, CancellationToken cancellationToken)
+    /// <param name="minDeadFraction">Sessions with at least this fraction of dead bytes are rewritten.</param>
+    /// <param name="cancellationToken">Stops the pass between sessions (what it compacted is still committed).</param>
+    /// <param name="rewriteAll">
+    /// Rewrite every session and the whole index file (a rekey): everything comes out sealed with the store's
+    /// current key (or plain, for a store without one).
+    /// </param>
+    public async Task<VacuumReport> VacuumAsync(double minDeadFraction, CancellationToken cancellationToken, bool rewriteAll = false)
     {
         var sw = Stopwatch.StartNew();
         var before = _core.DiskBytes();
@@ -89,11 +95,15 @@ internal sealed class Compactor(EngineCore core, Checkpointer checkpointer)
                 {
                     break; // stop between sessions, but still commit what was compacted (below)
                 }
-                if (CompactionPolicy.Choose(outline, minDeadFraction, packing) == CompactionChoice.None || !_core.Index.TryGet(outline.Number, out var entry))
+                if ((!rewriteAll && CompactionPolicy.Choose(outline, minDeadFraction, packing) == CompactionChoice.None) || !_core.Index.TryGet(outline.Number, out var entry))
                 {
                     continue;
                 }
                 var choice = CompactionPolicy.Choose(entry, minDeadFraction, packing);
+                if (rewriteAll && choice == CompactionChoice.None)
+                {
+                    choice = CompactionChoice.Rewrite;
+                }
                 if (choice == CompactionChoice.Pack)
                 {
                     if (packer.WouldOverflow(outline.Bytes + 4096))
@@ -156,7 +166,7 @@ internal sealed class Compactor(EngineCore core, Checkpointer checkpointer)
                 // quarter of it (and at least IndexCompactMinFreeBytes) is free (its own rename switch, FORMAT.md §10 step 5).
                 try
                 {
-                    indexReclaimed = _core.IndexFile.CompactIfWorthIt(IndexCompactFreeFraction, _core.Options.IndexCompactMinFreeBytes);
+                    indexReclaimed = rewriteAll ? _core.IndexFile.Compact() : _core.IndexFile.CompactIfWorthIt(IndexCompactFreeFraction, _core.Options.IndexCompactMinFreeBytes);
                 }
                 catch (InvalidDataException ex)
                 {

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using LangSwarm.Memory;
+using LangSwarm.MemoryEngine.Format;
 using LangSwarm.MemoryEngine.Index;
 using LangSwarm.MemoryEngine.Log;
 
@@ -24,7 +25,7 @@ namespace LangSwarm.MemoryEngine.Engine;
 /// </list>
 /// The commit log's and the segment files' own locks are leaves: nothing is taken while holding them.
 /// </remarks>
-internal sealed class EngineCore(IFileSystem fs, EngineOptions options, SegmentFiles segments, ILogger logger)
+internal sealed class EngineCore(IFileSystem fs, EngineOptions options, SegmentFiles segments, ILogger logger, StoreCipher? cipher)
 {
     private long _nextLsn;
     private long _nextSession;
@@ -37,7 +38,10 @@ internal sealed class EngineCore(IFileSystem fs, EngineOptions options, SegmentF
 
     public SegmentFiles Segments { get; } = segments;
 
-    public PackFiles Packs { get; } = new(fs);
+    public PackFiles Packs { get; } = new(fs, keyId: cipher?.KeyId ?? 0);
+
+    /// <summary>Seals what the store writes and opens what it reads (null: the store has no key). Disposed with the engine.</summary>
+    public StoreCipher? Cipher { get; } = cipher;
 
     /// <summary>Reads records from segments and packs alike.</summary>
     public RecordFiles Files => _files ??= new RecordFiles(Segments, Packs);
@@ -52,7 +56,7 @@ internal sealed class EngineCore(IFileSystem fs, EngineOptions options, SegmentF
 
     public RuntimeDamage Damage { get; } = new();
 
-    public SessionIndex Index { get; } = new(options.SessionCacheBytes);
+    public SessionIndex Index { get; } = new(options.SessionCacheBytes, cipher);
 
     public ILogger Logger { get; } = logger;
 

@@ -33,15 +33,23 @@ internal sealed class RecordBatch
     [ThreadStatic]
     private static RecordBatch? t_spare;
 
-    public static RecordBatch Rent()
+    /// <summary>The cipher this batch's records are sealed with (null: a store without encryption).</summary>
+    public StoreCipher? Cipher { get; private set; }
+
+    /// <summary>A batch whose records are sealed with <paramref name="cipher"/> (null: not sealed).</summary>
+    public static RecordBatch Rent(StoreCipher? cipher)
     {
-        var spare = t_spare;
-        if (spare is not null)
+        var batch = t_spare;
+        if (batch is not null)
         {
             t_spare = null;
-            return spare;
         }
-        return Pool.TryTake(out var b) ? b : new RecordBatch();
+        else if (!Pool.TryTake(out batch))
+        {
+            batch = new RecordBatch();
+        }
+        batch.Cipher = cipher;
+        return batch;
     }
 
     public static void Return(RecordBatch batch)
@@ -49,6 +57,7 @@ internal sealed class RecordBatch
         batch.Buffer.ResetWrittenCount();
         batch.Payload.ResetWrittenCount();
         batch._starts.Clear();
+        batch.Cipher = null;
         if (batch.Buffer.Capacity > 1 << 20)
         {
             return;
@@ -63,20 +72,20 @@ internal sealed class RecordBatch
         }
     }
 
-    /// <summary>Frames the payload now in <see cref="Payload"/> under <paramref name="header"/>.</summary>
+    /// <summary>
+    /// Frames the payload now in <see cref="Payload"/> under <paramref name="header"/>, unsealed: every batch goes
+    /// through <see cref="StampLsns"/>, which seals each record once its LSN is in the header (the seal
+    /// authenticates the header, and the checksum covers the seal).
+    /// </summary>
     /// <param name="header">The record header.</param>
-    /// <param name="seal">
-    /// False leaves the checksum unset, for a batch that is certain to go through <see cref="StampLsns"/>
-    /// (which seals every record): the add path then computes each record's CRC once instead of twice.
-    /// </param>
-    public void AddFromPayload(RecordHeader header, bool seal = true)
+    public void AddFromPayload(RecordHeader header)
     {
         _starts.Add(Buffer.WrittenCount);
-        RecordCodec.Encode(Buffer, header, Payload.WrittenSpan, K4os.Compression.LZ4.LZ4Level.L00_FAST, allowCompression: true, seal, _lz4);
+        RecordCodec.Encode(Buffer, header, Payload.WrittenSpan, K4os.Compression.LZ4.LZ4Level.L00_FAST, allowCompression: true, seal: false, _lz4, Cipher);
         Payload.ResetWrittenCount();
     }
 
-    /// <summary>Stamps consecutive LSNs from <paramref name="first"/> and re-seals each checksum.</summary>
+    /// <summary>Stamps consecutive LSNs from <paramref name="first"/>, then seals each record (cipher and checksum).</summary>
     public void StampLsns(ulong first)
     {
         var span = Buffer.WrittenMemory.Span;
@@ -85,7 +94,7 @@ internal sealed class RecordBatch
         {
             var rec = writable[_starts[i]..RecordEnd(i)];
             BinaryPrimitives.WriteUInt64LittleEndian(rec[24..], first + (ulong)i);
-            BinaryPrimitives.WriteUInt32LittleEndian(rec, Crc32C.Compute(rec[4..]));
+            RecordCodec.Seal(rec, Cipher);
         }
     }
 

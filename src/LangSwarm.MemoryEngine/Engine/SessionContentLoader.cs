@@ -11,7 +11,7 @@ namespace LangSwarm.MemoryEngine.Engine;
 /// session's segments, which are the truth. The damage is reported (health degrades, verify names it) and
 /// the next checkpoint writes the rebuilt entries back.
 /// </summary>
-internal sealed class SessionContentLoader(IFileSystem fs, Func<IndexFile> indexFile, RecordFiles files, RuntimeDamage damage) : ISessionContentSource
+internal sealed class SessionContentLoader(IFileSystem fs, Func<IndexFile> indexFile, RecordFiles files, RuntimeDamage damage, StoreCipher? cipher) : ISessionContentSource
 {
     /// <summary>
     /// A session record (or the page holding it) is damaged: the session cannot be named from the segments
@@ -77,7 +77,7 @@ internal sealed class SessionContentLoader(IFileSystem fs, Func<IndexFile> index
     {
         var id = entry.State.Metadata.SessionId;
         damage.Report(new StoreDamage(IndexFile.FileName, 0, 0, $"entries of session '{id}' unreadable ({why.Message}); rebuilt from its segments"));
-        var scratch = new SessionIndex();
+        var scratch = new SessionIndex(cipher: cipher);
         try
         {
             var onlyThisSession = new SegmentReplayer.Hooks { Admit = (long _, in RecordHeader h, ReadOnlySpan<byte> _) => h.Session == entry.Number };

@@ -92,7 +92,7 @@ internal sealed class SessionReader(SessionIndex index, RecordFiles files, Runti
                     var e = picked[k];
                     var at = (int)(e.Offset - first.Offset);
                     var span = at + e.Length <= read ? buffer.AsSpan(at, e.Length) : [];
-                    if (TryDecode(span, out var message))
+                    if (TryDecode(span, index.Cipher, out var message))
                     {
                         result.Add(message);
                     }
@@ -155,16 +155,19 @@ internal sealed class SessionReader(SessionIndex index, RecordFiles files, Runti
         return fresh;
     }
 
-    private static bool TryDecode(ReadOnlySpan<byte> record, out Message message)
+    private static bool TryDecode(ReadOnlySpan<byte> record, StoreCipher? cipher, out Message message)
     {
         message = null!;
         if (record.IsEmpty || !RecordCodec.Verify(record, out var h) || h.Type != RecordType.Message)
         {
             return false;
         }
-        var n = RecordCodec.DecodePayload(record, h, out var payload);
+        byte[] payload = [];
         try
         {
+            // A sealed record that does not authenticate is damage like a failed checksum; one sealed with a key
+            // the store was not given is the caller's typed error (EncryptionKeyException), not damage.
+            var n = RecordCodec.DecodePayload(record, h, cipher, out payload);
             message = MessageCodec.Read(h, payload.AsSpan(0, n));
             return true;
         }
@@ -174,7 +177,10 @@ internal sealed class SessionReader(SessionIndex index, RecordFiles files, Runti
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(payload);
+            if (payload.Length > 0)
+            {
+                ArrayPool<byte>.Shared.Return(payload);
+            }
         }
     }
 }

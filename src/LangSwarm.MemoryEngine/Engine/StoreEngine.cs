@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using LangSwarm.Memory;
+using LangSwarm.MemoryEngine.Format;
 using LangSwarm.MemoryEngine.Index;
 using LangSwarm.MemoryEngine.Recovery;
 using LangSwarm.MemoryEngine.Device;
@@ -27,12 +28,12 @@ internal sealed class StoreEngine : IDisposable
     private readonly Compactor _compactor;
     private readonly LeftoverSweeper _sweeper;
 
-    private StoreEngine(IFileSystem fs, EngineOptions options, IDisposable storeLock, SegmentFiles segments, ILogger logger)
+    private StoreEngine(IFileSystem fs, EngineOptions options, IDisposable storeLock, SegmentFiles segments, ILogger logger, StoreCipher? cipher)
     {
-        _core = new EngineCore(fs, options, segments, logger);
+        _core = new EngineCore(fs, options, segments, logger, cipher);
         _lock = storeLock;
         _reader = new SessionReader(_core.Index, _core.Files, _core.Damage);
-        _content = new SessionContentLoader(fs, () => _core.IndexFile, _core.Files, _core.Damage);
+        _content = new SessionContentLoader(fs, () => _core.IndexFile, _core.Files, _core.Damage, _core.Cipher);
         _checkpointer = new Checkpointer(_core);
         _compactor = new Compactor(_core, _checkpointer);
         _sweeper = new LeftoverSweeper(_core, _compactor);
@@ -80,8 +81,9 @@ internal sealed class StoreEngine : IDisposable
         var fs = options.FileSystem ?? new PhysicalFileSystem(options.Path);
         fs.CreateDirectory(string.Empty);
         var storeLock = fs.LockExclusive(StoreRoot.LockFile);
-        var segments = new SegmentFiles(fs, options.OpenSegmentHandles, options.SyncAllAbove);
-        var engine = new StoreEngine(fs, options, storeLock, segments, logger ?? NullLogger.Instance);
+        var cipher = StoreCipher.From(options.Encryption);
+        var segments = new SegmentFiles(fs, options.OpenSegmentHandles, options.SyncAllAbove, cipher?.KeyId ?? 0);
+        var engine = new StoreEngine(fs, options, storeLock, segments, logger ?? NullLogger.Instance, cipher);
         try
         {
             engine.Start();
@@ -92,6 +94,7 @@ internal sealed class StoreEngine : IDisposable
             segments.Dispose();
             engine._core.Packs.Dispose();
             storeLock.Dispose();
+            cipher?.Dispose();
             throw;
         }
     }
@@ -101,6 +104,8 @@ internal sealed class StoreEngine : IDisposable
         _core.Fs.CreateDirectory(SegmentFiles.Directory);
         _core.Fs.CreateDirectory(PackFiles.Directory);
         _core.Fs.CreateDirectory(CommitLog.Directory);
+        // Before anything below changes a file: a wrong or missing key leaves the store as it was.
+        StoreKeys.Check(_core.Fs, _core.Cipher);
         var clean = _core.Fs.FileExists(StoreRoot.CleanFile);
         if (clean)
         {
@@ -166,7 +171,7 @@ internal sealed class StoreEngine : IDisposable
         }
         StoreRoot.RemoveLeftovers(_core.Fs);
         _core.Fs.SyncDirectory(CommitLog.Directory);
-        _core.Log = CommitLog.Open(_core.Fs, Options.Durability, Options.BatchedInterval, recovery.NextLsn, _core.Logger);
+        _core.Log = CommitLog.Open(_core.Fs, Options.Durability, Options.BatchedInterval, recovery.NextLsn, _core.Logger, _core.Cipher?.KeyId ?? 0);
         _checkpointer.LogOpened(recovery.NextLsn);
         if (deferred)
         {
@@ -187,7 +192,7 @@ internal sealed class StoreEngine : IDisposable
     {
         for (var attempt = 0; ; attempt++)
         {
-            var opened = IndexFileOpener.Open(_core.Fs, clean, Options.IndexCacheBytes);
+            var opened = IndexFileOpener.Open(_core.Fs, clean, Options.IndexCacheBytes, _core.Cipher);
             _core.IndexFile = opened.File;
             _core.Index.Attach(_core.IndexFile, empty: !_core.IndexFile.HasCheckpoint, _content);
             var recovery = new StoreRecovery(_core.Fs, _core.Segments, _core.Packs, _core.Appender, _core.Index, _core.IndexFile, opened.Problem, _content);
@@ -262,6 +267,10 @@ internal sealed class StoreEngine : IDisposable
     /// <summary>A vacuum pass now (see <see cref="Compactor.VacuumAsync"/>).</summary>
     public Task<VacuumReport> VacuumAsync(double minDeadFraction, CancellationToken cancellationToken) =>
         _core.ReadOnly ? Task.FromException<VacuumReport>(_core.ReadOnlyError()) : _compactor.VacuumAsync(minDeadFraction, cancellationToken);
+
+    /// <summary>A vacuum pass that rewrites every session and the index file (see <see cref="EngineBackend.RekeyAsync"/>).</summary>
+    public Task<VacuumReport> RekeyAsync(CancellationToken cancellationToken) =>
+        _core.ReadOnly ? Task.FromException<VacuumReport>(_core.ReadOnlyError()) : _compactor.VacuumAsync(0.0, cancellationToken, rewriteAll: true);
 
     /// <summary>
     /// Rebuilds an index from nothing but the segment files and compares it with the live index: the check
@@ -365,6 +374,7 @@ internal sealed class StoreEngine : IDisposable
         Release(_core.Packs, ref problem);
         Release(_core.IndexFile, ref problem);
         Release(_lock, ref problem);
+        _core.Cipher?.Dispose();
         if (problem is not null)
         {
             throw problem is StorageFailureException { IsDiskFull: true } sf ? sf : StorageFailureException.From(

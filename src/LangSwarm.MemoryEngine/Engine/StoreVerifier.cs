@@ -16,7 +16,7 @@ internal static class StoreVerifier
     {
         files.Deferred.SettleAll(); // the files must hold what the index knows before they are compared
         var problems = new List<string>();
-        var rebuilt = new SessionIndex();
+        var rebuilt = new SessionIndex(cipher: live.Cipher);
         long records = 0, bytes = 0;
         var segments = 0;
         // Packs first, as a full recovery reads them; groups the index released but has not erased yet are skipped.

@@ -26,7 +26,7 @@ internal sealed class StoreWriter(EngineCore core, Checkpointer checkpointer, Se
             return null;
         }
         var number = _core.ReserveSession();
-        var batch = RecordBatch.Rent();
+        var batch = RecordBatch.Rent(_core.Cipher);
         try
         {
             WriteRecords.AddState(batch, number, state);
@@ -48,7 +48,7 @@ internal sealed class StoreWriter(EngineCore core, Checkpointer checkpointer, Se
     /// </summary>
     public Task AppendMessagesAsync(SessionEntry entry, IReadOnlyList<Message> messages, long writtenTicks)
     {
-        var batch = RecordBatch.Rent();
+        var batch = RecordBatch.Rent(_core.Cipher);
         Task commit;
         try
         {
@@ -92,7 +92,7 @@ internal sealed class StoreWriter(EngineCore core, Checkpointer checkpointer, Se
 
     public async Task WriteStateAsync(SessionEntry entry, SessionState state, ConversationSummary? summary = null, IReadOnlyList<long>? evict = null)
     {
-        var batch = RecordBatch.Rent();
+        var batch = RecordBatch.Rent(_core.Cipher);
         try
         {
             var now = DateTimeOffset.UtcNow.UtcTicks;
@@ -116,7 +116,7 @@ internal sealed class StoreWriter(EngineCore core, Checkpointer checkpointer, Se
     /// <summary>Deletes a session: a durable delete record, then its segment files.</summary>
     public async Task DeleteSessionAsync(SessionEntry entry)
     {
-        var batch = RecordBatch.Rent();
+        var batch = RecordBatch.Rent(_core.Cipher);
         try
         {
             long lastSequence;

@@ -21,7 +21,7 @@ internal static class WriteRecords
             {
                 throw new InvalidMessageException($"Message encodes to {batch.Payload.WrittenCount} bytes; the largest record is {RecordHeader.MaxPayload} bytes.");
             }
-            batch.AddFromPayload(MessageCodec.Header(session, messages[i], writtenTicks), seal: false);
+            batch.AddFromPayload(MessageCodec.Header(session, messages[i], writtenTicks));
         }
     }
 

@@ -98,9 +98,12 @@ internal readonly record struct BTreePageHeader(BTreePageType Type, ushort Count
 /// <param name="User0">Caller word 0 (the engine: LSN the tree covers).</param>
 /// <param name="User1">Caller word 1 (the engine: next LSN).</param>
 /// <param name="User2">Caller word 2 (the engine: next session number).</param>
-/// <param name="User3">Caller word 3 (reserved, 0).</param>
-internal readonly record struct BTreeMeta(ulong TxId, uint Root, uint FreeList, uint PageCount, ulong EntryCount, ulong User0, ulong User1, ulong User2, ulong User3)
+/// <param name="KeyCheck">Check bits of the key that wrote the meta page (0: none; FORMAT.md §13).</param>
+internal readonly record struct BTreeMeta(ulong TxId, uint Root, uint FreeList, uint PageCount, ulong EntryCount, ulong User0, ulong User1, ulong User2, ulong KeyCheck)
 {
+    /// <summary>Id of the key that wrote the meta page; 0 for a writer without a key (FORMAT.md §13).</summary>
+    public uint KeyId { get; init; }
+
     /// <summary>"LSMBTREE" little-endian.</summary>
     public const ulong Magic = 0x45455254424D534C;
 
@@ -122,11 +125,12 @@ internal readonly record struct BTreeMeta(ulong TxId, uint Root, uint FreeList, 
         BinaryPrimitives.WriteUInt32LittleEndian(b[16..], Root);
         BinaryPrimitives.WriteUInt32LittleEndian(b[20..], FreeList);
         BinaryPrimitives.WriteUInt32LittleEndian(b[24..], PageCount);
+        BinaryPrimitives.WriteUInt32LittleEndian(b[28..], KeyId);
         BinaryPrimitives.WriteUInt64LittleEndian(b[32..], EntryCount);
         BinaryPrimitives.WriteUInt64LittleEndian(b[40..], User0);
         BinaryPrimitives.WriteUInt64LittleEndian(b[48..], User1);
         BinaryPrimitives.WriteUInt64LittleEndian(b[56..], User2);
-        BinaryPrimitives.WriteUInt64LittleEndian(b[64..], User3);
+        BinaryPrimitives.WriteUInt64LittleEndian(b[64..], KeyCheck);
         BTreePageHeader.Seal(page);
     }
 
@@ -164,7 +168,10 @@ internal readonly record struct BTreeMeta(ulong TxId, uint Root, uint FreeList, 
             BinaryPrimitives.ReadUInt64LittleEndian(b[40..]),
             BinaryPrimitives.ReadUInt64LittleEndian(b[48..]),
             BinaryPrimitives.ReadUInt64LittleEndian(b[56..]),
-            BinaryPrimitives.ReadUInt64LittleEndian(b[64..]));
+            BinaryPrimitives.ReadUInt64LittleEndian(b[64..]))
+        {
+            KeyId = BinaryPrimitives.ReadUInt32LittleEndian(b[28..]),
+        };
         if (meta.TxId % 2 != slot || meta.PageCount < 2 || meta.Root >= meta.PageCount || meta.FreeList >= meta.PageCount || (meta.Root is 1) || (meta.FreeList is 1))
         {
             problem = "meta page fields out of range";

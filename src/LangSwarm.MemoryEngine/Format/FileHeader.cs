@@ -26,13 +26,13 @@ internal enum FileKind : byte
 ///  7 u8    zero
 ///  8 u16   format version (1)
 /// 10 u16   header size (32)
-/// 12 u32   zero
+/// 12 u32   key id: the key the file's writer sealed with (0: none; FORMAT.md §13)
 /// 16 u64   owner: session number (segment), first LSN (commit log), covered LSN (checkpoint), pack number (pack)
 /// 24 u32   sequence: segment number within the session (segment), else 0
 /// 28 u32   crc32c of bytes 0..27
 /// </code>
 /// </summary>
-internal readonly record struct FileHeader(FileKind Kind, ushort Version, ulong Owner, uint Sequence)
+internal readonly record struct FileHeader(FileKind Kind, ushort Version, ulong Owner, uint Sequence, uint KeyId = 0)
 {
     /// <summary>Header size.</summary>
     public const int Size = 32;
@@ -50,6 +50,7 @@ internal readonly record struct FileHeader(FileKind Kind, ushort Version, ulong 
         dest[6] = (byte)Kind;
         BinaryPrimitives.WriteUInt16LittleEndian(dest[8..], Version);
         BinaryPrimitives.WriteUInt16LittleEndian(dest[10..], Size);
+        BinaryPrimitives.WriteUInt32LittleEndian(dest[12..], KeyId);
         BinaryPrimitives.WriteUInt64LittleEndian(dest[16..], Owner);
         BinaryPrimitives.WriteUInt32LittleEndian(dest[24..], Sequence);
         BinaryPrimitives.WriteUInt32LittleEndian(dest[28..], Crc32C.Compute(dest[..28]));
@@ -71,7 +72,7 @@ internal readonly record struct FileHeader(FileKind Kind, ushort Version, ulong 
         {
             return FileHeaderStatus.Corrupt;
         }
-        header = new FileHeader((FileKind)src[6], BinaryPrimitives.ReadUInt16LittleEndian(src[8..]), BinaryPrimitives.ReadUInt64LittleEndian(src[16..]), BinaryPrimitives.ReadUInt32LittleEndian(src[24..]));
+        header = new FileHeader((FileKind)src[6], BinaryPrimitives.ReadUInt16LittleEndian(src[8..]), BinaryPrimitives.ReadUInt64LittleEndian(src[16..]), BinaryPrimitives.ReadUInt32LittleEndian(src[24..]), BinaryPrimitives.ReadUInt32LittleEndian(src[12..]));
         if (header.Kind != expected)
         {
             return FileHeaderStatus.Foreign;

@@ -24,7 +24,8 @@ internal static class OpeningRecord
     /// <param name="state">Its state now.</param>
     /// <param name="keepLastSequence">Keep the state's last sequence (a repaired segment whose messages are gone);
     /// otherwise 0, as the copied messages that follow raise it again.</param>
-    public static byte[] Encode(ulong number, SessionState state, bool keepLastSequence)
+    /// <param name="cipher">Seals the record (an encrypted store), or null.</param>
+    public static byte[] Encode(ulong number, SessionState state, bool keepLastSequence, StoreCipher? cipher)
     {
         var opening = state.Clone();
         opening.LastSequence = keepLastSequence ? state.LastSequence : 0;
@@ -33,8 +34,8 @@ internal static class OpeningRecord
         var payload = new ArrayBufferWriter<byte>(256);
         StateCodec.Write(payload, opening);
         var ticks = opening.Metadata.UpdatedAt.UtcTicks;
-        var output = new ArrayBufferWriter<byte>(payload.WrittenCount + RecordHeader.Size + 64);
-        RecordCodec.Encode(output, new RecordHeader(RecordType.SessionState, 0, 0, 0, number, 0, opening.LastSequence, ticks, ticks, 0, 0), payload.WrittenSpan);
+        var output = new ArrayBufferWriter<byte>(payload.WrittenCount + RecordHeader.Size + 64 + StoreCipher.Overhead);
+        RecordCodec.Encode(output, new RecordHeader(RecordType.SessionState, 0, 0, 0, number, 0, opening.LastSequence, ticks, ticks, 0, 0), payload.WrittenSpan, cipher: cipher);
         return output.WrittenSpan.ToArray();
     }
 

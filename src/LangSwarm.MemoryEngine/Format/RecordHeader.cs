@@ -19,6 +19,7 @@ namespace LangSwarm.MemoryEngine.Format;
 /// 56 u8  role     MessageRole (Message), else 0
 /// 57 u8  reserved 0
 /// 58 u16 reserved 0
+/// (flags bit 2 Sealed: the stored payload is key id, nonce, sealed bytes, tag; stored = sealed bytes + 32)
 /// 60 i32 tokens   token count (Message), else 0
 /// </code>
 /// </summary>
@@ -82,8 +83,9 @@ internal readonly record struct RecordHeader(
         var stored = BinaryPrimitives.ReadUInt32LittleEndian(src[8..]);
         var raw = BinaryPrimitives.ReadUInt32LittleEndian(src[12..]);
         var flags = (RecordFlags)src[7];
-        if (type is < RecordType.Message or > RecordType.SessionDelete || stored > MaxPayload || raw > MaxPayload
-            || ((flags & RecordFlags.Lz4) == 0 && raw != stored) || (byte)flags > 3)
+        var sealedBytes = (flags & RecordFlags.Sealed) != 0 ? StoreCipher.Overhead : 0;
+        if (type is < RecordType.Message or > RecordType.SessionDelete || stored > MaxPayload + sealedBytes || raw > MaxPayload
+            || stored < sealedBytes || ((flags & RecordFlags.Lz4) == 0 && raw != stored - sealedBytes) || (byte)flags > 7)
         {
             return false;
         }

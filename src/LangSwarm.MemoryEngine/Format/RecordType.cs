@@ -31,4 +31,10 @@ internal enum RecordFlags : byte
 
     /// <summary>A message that carries tool or function calls (kept in the header so the index needs no payload).</summary>
     HasCalls = 2,
+
+    /// <summary>
+    /// The stored payload is sealed (AES-256-GCM, FORMAT.md §13): key id, nonce, the sealed payload (an LZ4 block
+    /// when <see cref="Lz4"/> is set, else raw), tag.
+    /// </summary>
+    Sealed = 4,
 }

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using LangSwarm.Memory;
+using LangSwarm.MemoryEngine.Format;
 using LangSwarm.MemoryEngine.Format.Codecs;
 using LangSwarm.MemoryEngine.Index.BTree;
 using LangSwarm.MemoryEngine.Log;
@@ -63,9 +64,9 @@ internal sealed class IndexFile : IDisposable
     /// Opens the file; throws <see cref="InvalidDataException"/> when it is damaged, and
     /// <see cref="StoreVersionException"/> when a newer build wrote its keys.
     /// </summary>
-    public static IndexFile Open(IFileSystem fs, long cacheBytes = PageFile.DefaultCacheBytes)
+    public static IndexFile Open(IFileSystem fs, long cacheBytes = PageFile.DefaultCacheBytes, StoreCipher? cipher = null)
     {
-        var tree = BPlusTree.Open(fs, FileName, cacheBytes);
+        var tree = BPlusTree.Open(fs, FileName, cacheBytes, cipher);
         try
         {
             return new IndexFile(tree);
@@ -94,11 +95,11 @@ internal sealed class IndexFile : IDisposable
     }
 
     /// <summary>Replaces a damaged file with an empty one.</summary>
-    public static IndexFile Recreate(IFileSystem fs, long cacheBytes = PageFile.DefaultCacheBytes)
+    public static IndexFile Recreate(IFileSystem fs, long cacheBytes = PageFile.DefaultCacheBytes, StoreCipher? cipher = null)
     {
         fs.Delete(FileName);
         fs.Delete(FileName + ".compact");
-        return Open(fs, cacheBytes);
+        return Open(fs, cacheBytes, cipher);
     }
 
     /// <summary>
@@ -408,6 +409,9 @@ internal sealed class IndexFile : IDisposable
         var free = _tree.FreePages;
         return pages > 8 && free >= pages * minFreeFraction && free * (long)Format.BTreePageHeader.PageSize >= minFreeBytes ? _tree.Compact() : 0;
     }
+
+    /// <summary>Rewrites every page now (a rekey: each comes out sealed with the current key); returns the bytes the file shrank by.</summary>
+    public long Compact() => _tree.Compact();
 
     /// <summary>Checks the file's structure, and that every session is filed under its id, time, status and user.</summary>
     public List<string> Check() => IndexFileCheck.Run(_tree);

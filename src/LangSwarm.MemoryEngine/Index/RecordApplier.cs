@@ -24,7 +24,7 @@ internal static class RecordApplier
         byte[] buffer = [];
         try
         {
-            var n = RecordCodec.DecodePayload(record, h, out buffer);
+            var n = RecordCodec.DecodePayload(record, h, index.Cipher, out buffer);
             return ApplyDecoded(index, h, buffer.AsSpan(0, n), segment, offset, h.TotalLength);
         }
         catch (Exception ex) when (ex is InvalidDataException or System.Text.Json.JsonException or FormatException or ArgumentException)
@@ -64,7 +64,7 @@ internal static class RecordApplier
         byte[] buffer = [];
         try
         {
-            var n = RecordCodec.DecodePayload(record, h, out buffer);
+            var n = RecordCodec.DecodePayload(record, h, index.Cipher, out buffer);
             decoded = StateCodec.Read(buffer.AsSpan(0, n));
             return index.TryGet(decoded.Metadata.SessionId, out var other) && other.Number != h.Session ? other : null;
         }

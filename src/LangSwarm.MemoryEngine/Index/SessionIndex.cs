@@ -1,3 +1,4 @@
+using LangSwarm.MemoryEngine.Format;
 using LangSwarm.Memory;
 
 namespace LangSwarm.MemoryEngine.Index;
@@ -11,8 +12,11 @@ namespace LangSwarm.MemoryEngine.Index;
 /// follows the number of sessions in the store. Guarded by one lock, taken before an entry's lock and before
 /// the file's read lock (never the other way round); per-session contents are guarded by each entry's lock.
 /// </summary>
-internal sealed class SessionIndex(long cacheBytes = long.MaxValue)
+internal sealed class SessionIndex(long cacheBytes = long.MaxValue, StoreCipher? cipher = null)
 {
+    /// <summary>Opens the payloads of sealed records applied to this index (null: the store has no key).</summary>
+    public StoreCipher? Cipher { get; } = cipher;
+
     // Loads between two checks of the cache against its budget.
     private const int TrimEvery = 64;
 

@@ -13,9 +13,9 @@ internal sealed class BatchedCommitLog : ICommitLog
     private long _syncs;
 
     /// <summary>Creates a new, empty log file starting at <paramref name="firstLsn"/>, fsynced every <paramref name="interval"/>.</summary>
-    public BatchedCommitLog(IFileSystem fs, ulong firstLsn, TimeSpan interval, ILogger logger)
+    public BatchedCommitLog(IFileSystem fs, ulong firstLsn, TimeSpan interval, ILogger logger, uint keyId = 0)
     {
-        _log = new WriteThroughCommitLog(fs, firstLsn, logger);
+        _log = new WriteThroughCommitLog(fs, firstLsn, logger, keyId);
         _timer = new Timer(
             _ =>
             {

@@ -17,11 +17,12 @@ internal static class CommitLog
     public const string DamagedSuffix = ".damaged";
 
     /// <summary>Opens a new, empty log starting at <paramref name="firstLsn"/> that acknowledges appends as <paramref name="mode"/> says.</summary>
-    public static ICommitLog Open(IFileSystem fs, DurabilityMode mode, TimeSpan batchedInterval, ulong firstLsn, ILogger logger) => mode switch
+    /// <remarks><paramref name="keyId"/> goes in each log file's header: the key its records are sealed with (0: none).</remarks>
+    public static ICommitLog Open(IFileSystem fs, DurabilityMode mode, TimeSpan batchedInterval, ulong firstLsn, ILogger logger, uint keyId = 0) => mode switch
     {
-        DurabilityMode.Strict => new GroupCommitLog(fs, firstLsn, logger),
-        DurabilityMode.Batched => new BatchedCommitLog(fs, firstLsn, batchedInterval, logger),
-        DurabilityMode.None => new WriteThroughCommitLog(fs, firstLsn, logger),
+        DurabilityMode.Strict => new GroupCommitLog(fs, firstLsn, logger, keyId),
+        DurabilityMode.Batched => new BatchedCommitLog(fs, firstLsn, batchedInterval, logger, keyId),
+        DurabilityMode.None => new WriteThroughCommitLog(fs, firstLsn, logger, keyId),
         _ => throw new ArgumentOutOfRangeException(nameof(mode), mode, "Unknown durability mode."),
     };
 
@@ -43,14 +44,14 @@ internal static class CommitLog
     }
 
     /// <summary>Creates the log file starting at <paramref name="firstLsn"/>, holding only its header, and makes its creation durable.</summary>
-    public static (IStorageFile File, string Name) CreateFile(IFileSystem fs, ulong firstLsn)
+    public static (IStorageFile File, string Name) CreateFile(IFileSystem fs, ulong firstLsn, uint keyId)
     {
         var name = FileNameFor(firstLsn);
         var file = fs.Open($"{Directory}/{name}", create: true);
         try
         {
             Span<byte> header = stackalloc byte[FileHeader.Size];
-            new FileHeader(FileKind.CommitLog, FileHeader.CurrentVersion, firstLsn, 0).WriteTo(header);
+            new FileHeader(FileKind.CommitLog, FileHeader.CurrentVersion, firstLsn, 0, keyId).WriteTo(header);
             file.SetLength(0);
             file.Write(0, header);
             file.Flush();

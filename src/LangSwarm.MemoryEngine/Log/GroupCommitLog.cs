@@ -30,9 +30,9 @@ internal sealed class GroupCommitLog : ICommitLog
     private bool _flushRequested;
 
     /// <summary>Creates a new, empty log file starting at <paramref name="firstLsn"/> and starts its flusher.</summary>
-    public GroupCommitLog(IFileSystem fs, ulong firstLsn, ILogger logger)
+    public GroupCommitLog(IFileSystem fs, ulong firstLsn, ILogger logger, uint keyId = 0)
     {
-        _file = new LogFile(fs, firstLsn, PreallocateChunk);
+        _file = new LogFile(fs, firstLsn, keyId, PreallocateChunk);
         _logger = logger;
         _flusher = new Thread(FlushLoop) { IsBackground = true, Name = "lsmem-commit-log" };
         _flusher.Start();

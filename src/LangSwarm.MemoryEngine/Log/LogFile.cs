@@ -19,6 +19,7 @@ internal sealed class LogFile
 
     private readonly IFileSystem _fs;
     private readonly int _preallocateChunk;
+    private readonly uint _keyId;
     private IStorageFile _file;
     private string _name;
     private long _length;
@@ -28,12 +29,13 @@ internal sealed class LogFile
     /// Creates the file starting at <paramref name="firstLsn"/>, holding only its header, durably. With
     /// <paramref name="preallocateChunk"/> above 0, appends extend the file with zeros in chunks of that size.
     /// </summary>
-    public LogFile(IFileSystem fs, ulong firstLsn, int preallocateChunk = 0)
+    public LogFile(IFileSystem fs, ulong firstLsn, uint keyId = 0, int preallocateChunk = 0)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(preallocateChunk);
         _fs = fs;
+        _keyId = keyId;
         _preallocateChunk = preallocateChunk;
-        (_file, _name) = CommitLog.CreateFile(fs, firstLsn);
+        (_file, _name) = CommitLog.CreateFile(fs, firstLsn, keyId);
         _length = FileHeader.Size;
         _filled = FileHeader.Size;
     }
@@ -68,7 +70,7 @@ internal sealed class LogFile
         {
             return null;
         }
-        var (file, name) = CommitLog.CreateFile(_fs, firstLsn);
+        var (file, name) = CommitLog.CreateFile(_fs, firstLsn, _keyId);
         try
         {
             _file.Flush();

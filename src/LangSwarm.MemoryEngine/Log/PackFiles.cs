@@ -10,7 +10,7 @@ namespace LangSwarm.MemoryEngine.Log;
 /// elsewhere) is overwritten with zeros, so that nothing a user forgot stays readable, and a pack with no live
 /// group is deleted whole. Handles are kept open while reads use them, a bounded number at a time.
 /// </summary>
-internal sealed class PackFiles(IFileSystem fs, int capacity = 64) : IDisposable
+internal sealed class PackFiles(IFileSystem fs, int capacity = 64, uint keyId = 0) : IDisposable
 {
     /// <summary>Directory of the packs.</summary>
     public const string Directory = "pack";
@@ -60,7 +60,7 @@ internal sealed class PackFiles(IFileSystem fs, int capacity = 64) : IDisposable
     public PackBuilder Begin(uint pack)
     {
         fs.CreateDirectory(Directory);
-        return new PackBuilder(fs, pack);
+        return new PackBuilder(fs, pack, keyId);
     }
 
     public int Read(uint pack, long offset, Span<byte> buffer) => Handle(pack).Read(offset, buffer);
@@ -191,14 +191,14 @@ internal sealed class PackBuilder : IDisposable
     private long _written;
     private bool _finished;
 
-    public PackBuilder(IFileSystem fs, uint pack)
+    public PackBuilder(IFileSystem fs, uint pack, uint keyId)
     {
         _fs = fs;
         Pack = pack;
         _temp = PackFiles.PathFor(pack) + PackFiles.TempSuffix;
         _file = fs.Open(_temp, create: true);
         _file.SetLength(0);
-        new FileHeader(FileKind.Pack, FileHeader.CurrentVersion, pack, 0).WriteTo(_buffer);
+        new FileHeader(FileKind.Pack, FileHeader.CurrentVersion, pack, 0, keyId).WriteTo(_buffer);
         _buffered = FileHeader.Size;
     }
 

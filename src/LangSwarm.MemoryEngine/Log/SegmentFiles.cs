@@ -29,10 +29,13 @@ internal sealed class SegmentFiles : IDisposable
     private readonly HashSet<(ulong, uint)> _dirty = [];
 
     private readonly int _syncAllAbove;
+    private readonly uint _keyId;
 
-    public SegmentFiles(IFileSystem fs, int capacity = 256, int syncAllAbove = 32)
+    /// <remarks><paramref name="keyId"/> goes in each new segment's header: the key the store seals with (0: none).</remarks>
+    public SegmentFiles(IFileSystem fs, int capacity = 256, int syncAllAbove = 32, uint keyId = 0)
     {
         _fs = fs;
+        _keyId = keyId;
         _capacity = capacity;
         _syncAllAbove = syncAllAbove;
         Deferred = new DeferredTails(fs, this);
@@ -59,7 +62,7 @@ internal sealed class SegmentFiles : IDisposable
     public void Create(ulong session, uint segment)
     {
         var header = new byte[FileHeader.Size];
-        new FileHeader(FileKind.Segment, FileHeader.CurrentVersion, session, segment).WriteTo(header);
+        new FileHeader(FileKind.Segment, FileHeader.CurrentVersion, session, segment, _keyId).WriteTo(header);
         Use(session, segment, create: true, f =>
         {
             f.SetLength(0);

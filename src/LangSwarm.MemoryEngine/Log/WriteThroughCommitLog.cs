@@ -21,9 +21,9 @@ internal sealed class WriteThroughCommitLog : ICommitLog
     private bool _stopping;
 
     /// <summary>Creates a new, empty log file starting at <paramref name="firstLsn"/>.</summary>
-    public WriteThroughCommitLog(IFileSystem fs, ulong firstLsn, ILogger logger)
+    public WriteThroughCommitLog(IFileSystem fs, ulong firstLsn, ILogger logger, uint keyId = 0)
     {
-        _file = new LogFile(fs, firstLsn);
+        _file = new LogFile(fs, firstLsn, keyId);
         _logger = logger;
     }
 

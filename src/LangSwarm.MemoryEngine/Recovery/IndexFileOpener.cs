@@ -1,3 +1,4 @@
+using LangSwarm.MemoryEngine.Format;
 using LangSwarm.MemoryEngine.Index;
 
 namespace LangSwarm.MemoryEngine.Recovery;
@@ -17,16 +18,16 @@ internal static class IndexFileOpener
     public readonly record struct Opened(IndexFile File, string? Problem, StoreDamage? MetaDamage, bool Clean);
 
     /// <summary>Opens the store's index file, or a fresh one where it cannot be trusted.</summary>
-    public static Opened Open(IFileSystem fs, bool clean, long cacheBytes)
+    public static Opened Open(IFileSystem fs, bool clean, long cacheBytes, StoreCipher? cipher)
     {
         if (fs.FileExists(StoreRoot.RebuildFile))
         {
             // The last open found a damaged session record: the file cannot be trusted to name every session.
-            return new Opened(IndexFile.Recreate(fs, cacheBytes), "index file set aside: a damaged session record was found while the store was open; rebuilt from the segments", null, false);
+            return new Opened(IndexFile.Recreate(fs, cacheBytes, cipher), "index file set aside: a damaged session record was found while the store was open; rebuilt from the segments", null, false);
         }
         try
         {
-            var file = IndexFile.Open(fs, cacheBytes);
+            var file = IndexFile.Open(fs, cacheBytes, cipher);
             if (file.MetaProblem is not { } metaProblem)
             {
                 return new Opened(file, null, null, clean);
@@ -37,12 +38,12 @@ internal static class IndexFileOpener
             // likely the commit the crash cut off.
             var damage = clean ? new StoreDamage(IndexFile.FileName, 0, 0, $"{metaProblem}; the index was rebuilt from the segments") : null;
             file.Dispose();
-            return new Opened(IndexFile.Recreate(fs, cacheBytes), $"index file ignored: {metaProblem}; rebuilt from the segments", damage, false);
+            return new Opened(IndexFile.Recreate(fs, cacheBytes, cipher), $"index file ignored: {metaProblem}; rebuilt from the segments", damage, false);
         }
         catch (InvalidDataException ex)
         {
             // The segments are the truth: recovery rebuilds the index from them into a fresh file.
-            return new Opened(IndexFile.Recreate(fs, cacheBytes), $"index file ignored: {ex.Message}", null, clean);
+            return new Opened(IndexFile.Recreate(fs, cacheBytes, cipher), $"index file ignored: {ex.Message}", null, clean);
         }
     }
 }

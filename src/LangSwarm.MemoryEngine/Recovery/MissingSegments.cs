@@ -41,7 +41,7 @@ internal static class MissingSegments
             }
             if (!whole && index.TryGet(outline.Number, out var entry))
             {
-                Repair(files, entry, lengthOf, missing);
+                Repair(files, entry, lengthOf, missing, index.Cipher);
             }
         }
         return missing;
@@ -51,7 +51,7 @@ internal static class MissingSegments
     /// The same for one session, with <paramref name="lengthOf"/> giving a segment file's length (null: no such
     /// file); what it repairs is added to <paramref name="missing"/>.
     /// </summary>
-    public static void Repair(SegmentFiles files, SessionEntry entry, Func<ulong, uint, long?> lengthOf, List<(ulong Session, StoreDamage Damage)> missing)
+    public static void Repair(SegmentFiles files, SessionEntry entry, Func<ulong, uint, long?> lengthOf, List<(ulong Session, StoreDamage Damage)> missing, StoreCipher? cipher)
     {
         lock (entry.Lock)
         {
@@ -64,7 +64,7 @@ internal static class MissingSegments
                     continue;
                 }
                 // The new file opens with the session's state, so a scan from nothing still finds the session.
-                var opening = OpeningRecord.Encode(entry.Number, entry.State, keepLastSequence: true);
+                var opening = OpeningRecord.Encode(entry.Number, entry.State, keepLastSequence: true, cipher);
                 files.Create(entry.Number, seg.Segment);
                 files.Write(entry.Number, seg.Segment, FileHeader.Size, opening);
                 var lost = entry.ForgetSegment(seg.Segment, FileHeader.Size + opening.Length);

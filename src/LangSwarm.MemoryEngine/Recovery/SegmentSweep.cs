@@ -130,7 +130,7 @@ internal sealed class SegmentSweep(IFileSystem fs, SegmentFiles files, SessionIn
         if (length is null || length < known)
         {
             var missing = new List<(ulong Session, StoreDamage Damage)>();
-            MissingSegments.Repair(files, entry, (s, g) => s == session && g == segment ? length : long.MaxValue, missing);
+            MissingSegments.Repair(files, entry, (s, g) => s == session && g == segment ? length : long.MaxValue, missing, index.Cipher);
             foreach (var (_, d) in missing)
             {
                 damage.Add(d);

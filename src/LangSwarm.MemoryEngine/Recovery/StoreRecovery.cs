@@ -182,7 +182,7 @@ internal sealed class StoreRecovery(IFileSystem fs, SegmentFiles files, PackFile
                     files.Deferred.Begin(session, (l.Segment, l.Length));
                     return;
                 }
-                MissingSegments.Repair(files, entry, LengthOf, _missing);
+                MissingSegments.Repair(files, entry, LengthOf, _missing, index.Cipher);
                 lock (entry.Lock)
                 {
                     l = entry.Segments[^1];

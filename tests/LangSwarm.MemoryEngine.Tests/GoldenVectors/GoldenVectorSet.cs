@@ -68,7 +68,7 @@ internal static class GoldenVectorSet
         var a = records.Where(r => r.Session == SessionA).Select(r => r.Bytes).ToList();
         var newestState = a.Last(r => HeaderOf(r).Type == RecordType.SessionState);
         var state = Format.Codecs.StateCodec.Read(Payload(newestState));
-        var group = new List<byte[]> { OpeningRecord.Encode(SessionA, state, keepLastSequence: true) };
+        var group = new List<byte[]> { OpeningRecord.Encode(SessionA, state, keepLastSequence: true, cipher: null) };
         group.AddRange(a.Where(r => HeaderOf(r) is { Type: RecordType.Message, Sequence: > 3 } or { Type: RecordType.Summary }));
         return group;
     }

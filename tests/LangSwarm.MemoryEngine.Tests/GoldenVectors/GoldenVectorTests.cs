@@ -356,7 +356,8 @@ public sealed class GoldenVectorTests
                 ["covered_lsn"] = m.User0,
                 ["next_lsn"] = m.User1,
                 ["next_session"] = m.User2,
-                ["reserved"] = m.User3,
+                ["key_id"] = m.KeyId,
+                ["key_check"] = m.KeyCheck,
             });
         }
         var page = file.AsSpan(2 * BTreePageHeader.PageSize, BTreePageHeader.PageSize);

@@ -88,9 +88,9 @@ internal sealed class BPlusTree : IDisposable
     /// Opens the tree in <paramref name="name"/> (created empty when missing). Throws
     /// <see cref="InvalidDataException"/> when the file is damaged beyond its fallback meta page.
     /// </summary>
-    public static BPlusTree Open(IFileSystem fs, string name, long cacheBytes = PageFile.DefaultCacheBytes)
+    public static BPlusTree Open(IFileSystem fs, string name, long cacheBytes = PageFile.DefaultCacheBytes, StoreCipher? cipher = null)
     {
-        var (pages, meta) = PageFile.Open(fs, name, cacheBytes);
+        var (pages, meta) = PageFile.Open(fs, name, cacheBytes, cipher);
         try
         {
             // Pages a committed meta names were fsynced before it; a count past the file is damage (and a
@@ -318,7 +318,7 @@ internal sealed class BPlusTree : IDisposable
         var temp = Name + ".compact";
         var before = FileBytes;
         _fs.Delete(temp);
-        using (var fresh = Open(_fs, temp))
+        using (var fresh = Open(_fs, temp, PageFile.DefaultCacheBytes, _pages.Cipher))
         {
             var pending = 0;
             // Keys arrive in order, so every leaf fills up before the next starts (see NodeSplitter.SplitLeaf).
@@ -337,7 +337,7 @@ internal sealed class BPlusTree : IDisposable
         _fs.Rename(temp, Name);
         _fs.SyncDirectory(string.Empty);
 
-        var (pages, meta) = PageFile.Open(_fs, Name, _pages.CacheBytes);
+        var (pages, meta) = PageFile.Open(_fs, Name, _pages.CacheBytes, _pages.Cipher);
         _rw.EnterWriteLock();
         var old = _pages;
         try

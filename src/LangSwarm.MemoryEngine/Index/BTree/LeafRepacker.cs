@@ -13,7 +13,7 @@ namespace LangSwarm.MemoryEngine.Index.BTree;
 internal static class LeafRepacker
 {
     /// <summary>Refills the dirty leaves under <paramref name="node"/>; returns the number of pages saved.</summary>
-    public static int Repack(Node node)
+    public static int Repack(Node node, int capacity)
     {
         if (node.IsLeaf)
         {
@@ -31,7 +31,7 @@ internal static class LeafRepacker
                 }
                 else
                 {
-                    saved += Repack(child);
+                    saved += Repack(child, capacity);
                 }
             }
         }
@@ -51,7 +51,7 @@ internal static class LeafRepacker
             {
                 end++;
             }
-            var removed = end - i >= 2 ? RepackRun(node, i, end) : 0;
+            var removed = end - i >= 2 ? RepackRun(node, i, end, capacity) : 0;
             saved += removed;
             i = end - removed;
         }
@@ -62,9 +62,9 @@ internal static class LeafRepacker
     /// Refills children [<paramref name="from"/>, <paramref name="to"/>) of <paramref name="branch"/>; returns how
     /// many fewer children it has (0 when refilling saves no page, or its separators would not fit the branch).
     /// </summary>
-    private static int RepackRun(Node branch, int from, int to)
+    private static int RepackRun(Node branch, int from, int to, int capacity)
     {
-        var pages = Fill(branch, from, to);
+        var pages = Fill(branch, from, to, capacity);
         if (pages.Count >= to - from)
         {
             return 0;
@@ -87,7 +87,7 @@ internal static class LeafRepacker
             }
         }
         branch.InvalidateSize();
-        if (branch.EncodedSize() <= BTreePageHeader.Capacity)
+        if (branch.EncodedSize() <= capacity)
         {
             return to - from - pages.Count;
         }
@@ -103,7 +103,7 @@ internal static class LeafRepacker
     }
 
     /// <summary>The entries of the run's leaves, in order, in pages filled one after the other.</summary>
-    private static List<Node> Fill(Node branch, int from, int to)
+    private static List<Node> Fill(Node branch, int from, int to, int capacity)
     {
         var pages = new List<Node>();
         var page = Node.NewLeaf();
@@ -116,7 +116,7 @@ internal static class LeafRepacker
                 var key = leaf.Keys[i];
                 var value = leaf.Values[i];
                 var size = Node.LeafEntrySize(page.Keys.Count == 0 ? null : page.Keys[^1], key, value);
-                if (page.Keys.Count > 0 && used + size > BTreePageHeader.Capacity)
+                if (page.Keys.Count > 0 && used + size > capacity)
                 {
                     pages.Add(page);
                     page = Node.NewLeaf();

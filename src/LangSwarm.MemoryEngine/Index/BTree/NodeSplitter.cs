@@ -9,9 +9,9 @@ internal static class NodeSplitter
     /// Splits an overfull leaf just after the entry inserted at <paramref name="inserted"/> when that leaves
     /// the left page holding everything up to it: keys that arrive in order (a session's messages, whether
     /// its range ends the tree or sits between other sessions') then fill pages completely. Otherwise, at the
-    /// point nearest the byte midpoint at which both halves fit.
+    /// point nearest the byte midpoint at which both halves fit in <paramref name="capacity"/> bytes.
     /// </summary>
-    public static (byte[] Up, Node Right) SplitLeaf(Node node, int inserted)
+    public static (byte[] Up, Node Right) SplitLeaf(Node node, int inserted, int capacity)
     {
         var n = node.Keys.Count;
         // sizes[i]: entry i after entry i − 1; alone[i]: entry i first in its page (no shared prefix).
@@ -35,7 +35,7 @@ internal static class NodeSplitter
         bool Fits(int at)
         {
             var left = Left(at);
-            return at is > 0 && at < n && left <= BTreePageHeader.Capacity && Right(at, left) <= BTreePageHeader.Capacity;
+            return at is > 0 && at < n && left <= capacity && Right(at, left) <= capacity;
         }
 
         var split = inserted + 1 < n && 2 * inserted >= n && Fits(inserted + 1) ? inserted + 1
@@ -51,7 +51,7 @@ internal static class NodeSplitter
                 left += sizes[i - 1];
                 var right = Right(i, left);
                 var distance = Math.Abs((long)left - right);
-                if (left <= BTreePageHeader.Capacity && right <= BTreePageHeader.Capacity && distance < bestDistance)
+                if (left <= capacity && right <= capacity && distance < bestDistance)
                 {
                     split = i;
                     bestDistance = distance;

@@ -26,12 +26,22 @@ internal sealed class PageFile : IDisposable
     private readonly IStorageFile _file;
     private readonly Dictionary<uint, Node> _cache = [];
 
-    private PageFile(IStorageFile file, string name, long cacheBytes)
+    private PageFile(IStorageFile file, string name, long cacheBytes, StoreCipher? cipher)
     {
         _file = file;
         _cacheBytes = cacheBytes;
+        Cipher = cipher;
         Name = name;
     }
+
+    /// <summary>Seals the pages this file writes and opens sealed ones (null: pages are written plain).</summary>
+    public StoreCipher? Cipher { get; }
+
+    /// <summary>
+    /// Bytes a page this file writes may hold after its header: less when pages are sealed, whose last bytes
+    /// hold the seal. Reads accept the larger plain capacity (pages written before a key was given).
+    /// </summary>
+    public int Capacity => Cipher is null ? BTreePageHeader.Capacity : StoreCipher.SealedPageCapacity;
 
     public string Name { get; }
 
@@ -48,13 +58,13 @@ internal sealed class PageFile : IDisposable
     /// Opens <paramref name="name"/>, creating an empty tree when it does not exist; parsed nodes are cached up
     /// to about <paramref name="cacheBytes"/>.
     /// </summary>
-    public static (PageFile File, BTreeMeta Meta) Open(IFileSystem fs, string name, long cacheBytes = DefaultCacheBytes)
+    public static (PageFile File, BTreeMeta Meta) Open(IFileSystem fs, string name, long cacheBytes = DefaultCacheBytes, StoreCipher? cipher = null)
     {
         var exists = fs.FileExists(name);
         var file = fs.Open(name, create: true);
         try
         {
-            var pages = new PageFile(file, name, cacheBytes);
+            var pages = new PageFile(file, name, cacheBytes, cipher);
             if (!exists || file.Length == 0)
             {
                 var empty = new BTreeMeta(0, 0, 0, 2, 0, 0, 0, 0, 0);
@@ -117,7 +127,8 @@ internal sealed class PageFile : IDisposable
         var page = ArrayPool<byte>.Shared.Rent(BTreePageHeader.PageSize);
         try
         {
-            meta.WriteTo(page);
+            // The meta page is never sealed: it names the key (id and check bits) an open must be given.
+            (Cipher is null ? meta : meta with { KeyId = Cipher.KeyId, KeyCheck = Cipher.KeyCheck }).WriteTo(page);
             _file.Write((long)(meta.TxId % 2) * BTreePageHeader.PageSize, page.AsSpan(0, BTreePageHeader.PageSize));
             _file.Flush();
         }
@@ -176,6 +187,12 @@ internal sealed class PageFile : IDisposable
         try
         {
             node.Encode(buffer, page, txId);
+            if (Cipher is not null && node.EncodedSize() <= StoreCipher.SealedPageCapacity)
+            {
+                // A node over the sealed capacity can only be one written plain before the store had a key and
+                // not split since: it stays plain until an index compaction (vacuum, rekey) refills it.
+                SealPage(buffer);
+            }
             _file.Write(page * (long)BTreePageHeader.PageSize, buffer.AsSpan(0, BTreePageHeader.PageSize));
         }
         finally
@@ -201,7 +218,8 @@ internal sealed class PageFile : IDisposable
     /// <summary>Writes a large value as a chain of overflow pages taken from <paramref name="allocate"/>; returns the first page.</summary>
     public uint WriteOverflow(ReadOnlySpan<byte> value, Func<uint> allocate, ulong txId)
     {
-        var count = Math.Max(1, (value.Length + BTreePageHeader.Capacity - 1) / BTreePageHeader.Capacity);
+        var capacity = Capacity;
+        var count = Math.Max(1, (value.Length + capacity - 1) / capacity);
         var pages = new uint[count];
         for (var i = 0; i < count; i++)
         {
@@ -212,12 +230,12 @@ internal sealed class PageFile : IDisposable
         {
             for (var i = 0; i < count; i++)
             {
-                var part = value.Slice(i * BTreePageHeader.Capacity, Math.Min(BTreePageHeader.Capacity, value.Length - (i * BTreePageHeader.Capacity)));
+                var part = value.Slice(i * capacity, Math.Min(capacity, value.Length - (i * capacity)));
                 var span = buffer.AsSpan(0, BTreePageHeader.PageSize);
                 span.Clear();
                 new BTreePageHeader(BTreePageType.Overflow, (ushort)part.Length, pages[i], i + 1 < count ? pages[i + 1] : 0, txId).WriteTo(span);
                 part.CopyTo(span[BTreePageHeader.Size..]);
-                BTreePageHeader.Seal(span);
+                SealPage(span);
                 _file.Write(pages[i] * (long)BTreePageHeader.PageSize, span);
             }
         }
@@ -241,7 +259,8 @@ internal sealed class PageFile : IDisposable
         {
             var at = 0;
             var page = first;
-            var guard = (length / BTreePageHeader.Capacity) + 1;
+            // Pages written sealed hold less than plain ones: bound the chain by the smaller.
+            var guard = (length / StoreCipher.SealedPageCapacity) + 1;
             while (true)
             {
                 var h = ReadChecked(page, pageCount, buffer);
@@ -269,7 +288,7 @@ internal sealed class PageFile : IDisposable
     /// <summary>Writes the free list as a chain of pages (numbers given by the caller); returns its first page.</summary>
     public void WriteFreeList(List<uint> free, List<uint> chain, ulong txId)
     {
-        const int PerPage = BTreePageHeader.Capacity / 4;
+        var perPage = Capacity / 4;
         var buffer = ArrayPool<byte>.Shared.Rent(BTreePageHeader.PageSize);
         try
         {
@@ -277,14 +296,14 @@ internal sealed class PageFile : IDisposable
             {
                 var span = buffer.AsSpan(0, BTreePageHeader.PageSize);
                 span.Clear();
-                var from = p * PerPage;
-                var n = Math.Clamp(free.Count - from, 0, PerPage);
+                var from = p * perPage;
+                var n = Math.Clamp(free.Count - from, 0, perPage);
                 new BTreePageHeader(BTreePageType.FreeList, (ushort)n, chain[p], p + 1 < chain.Count ? chain[p + 1] : 0, txId).WriteTo(span);
                 for (var i = 0; i < n; i++)
                 {
                     BinaryPrimitives.WriteUInt32LittleEndian(span[(BTreePageHeader.Size + (i * 4))..], free[from + i]);
                 }
-                BTreePageHeader.Seal(span);
+                SealPage(span);
                 _file.Write(chain[p] * (long)BTreePageHeader.PageSize, span);
             }
         }
@@ -295,7 +314,7 @@ internal sealed class PageFile : IDisposable
     }
 
     /// <summary>Pages a free list needs to hold <paramref name="count"/> numbers.</summary>
-    public static int FreeListPages(int count) => (count + (BTreePageHeader.Capacity / 4) - 1) / (BTreePageHeader.Capacity / 4);
+    public int FreeListPages(int count) => (count + (Capacity / 4) - 1) / (Capacity / 4);
 
     /// <summary>Reads the free-list chain: the free pages, and the pages of the chain itself.</summary>
     public (List<uint> Free, List<uint> Chain) ReadFreeList(uint first, uint pageCount)
@@ -366,7 +385,29 @@ internal sealed class PageFile : IDisposable
             throw new InvalidDataException($"Index page {page} is past the end of the file.");
         }
         var problem = BTreePageHeader.TryRead(span, page, out var h);
-        return problem is null ? h : throw new InvalidDataException($"Index page {page}: {problem}.");
+        if (problem is not null)
+        {
+            throw new InvalidDataException($"Index page {page}: {problem}.");
+        }
+        switch (span[StoreCipher.PageSealedFlag])
+        {
+            case 0:
+                return h;
+            case 1 when Cipher is null:
+                throw new EncryptionKeyException($"Index page {page} is sealed, and the store was opened without a key.", BinaryPrimitives.ReadUInt32LittleEndian(span[StoreCipher.PageTrailer..]));
+            case 1:
+                Cipher.OpenPage(span);
+                return h;
+            default:
+                throw new InvalidDataException($"Index page {page}: header byte 5 is {span[StoreCipher.PageSealedFlag]}.");
+        }
+    }
+
+    /// <summary>Seals a page whose content is written (with the cipher, when there is one), then checksums it.</summary>
+    private void SealPage(Span<byte> page)
+    {
+        Cipher?.SealPage(page);
+        BTreePageHeader.Seal(page);
     }
 
     private void Remember(Node node)

@@ -137,7 +137,7 @@ internal sealed class TreeWriter(BPlusTree tree)
         var root = _tree.Meta.Root;
         if (_txRoot is not null)
         {
-            LeafRepacker.Repack(_txRoot);
+            LeafRepacker.Repack(_txRoot, _tree.Pages.Capacity);
             root = WriteRoot(_txRoot, txId);
         }
 
@@ -150,7 +150,7 @@ internal sealed class TreeWriter(BPlusTree tree)
         _txFreed.AddRange(_freeChain);
         // The free list's own pages come from pages already free (never one the committed tree still uses).
         var chain = new List<uint>();
-        for (var i = PageFile.FreeListPages(_free.Count + _txFreed.Count); i > 0; i--)
+        for (var i = _tree.Pages.FreeListPages(_free.Count + _txFreed.Count); i > 0; i--)
         {
             chain.Add(Allocate());
         }
@@ -291,7 +291,7 @@ internal sealed class TreeWriter(BPlusTree tree)
                 node.LeafInsert(i, key, value);
                 _txEntries++;
             }
-            return node.EncodedSize() > BTreePageHeader.Capacity ? NodeSplitter.SplitLeaf(node, i) : null;
+            return node.EncodedSize() > _tree.Pages.Capacity ? NodeSplitter.SplitLeaf(node, i, _tree.Pages.Capacity) : null;
         }
         var c = node.ChildIndex(key);
         if (Insert(MutableChild(node, c), key, value, depth + 1) is not { } split)
@@ -302,7 +302,7 @@ internal sealed class TreeWriter(BPlusTree tree)
         node.Children.Insert(c + 1, 0);
         node.DirtyChildren.Insert(c + 1, split.Right);
         node.InvalidateSize();
-        return node.EncodedSize() > BTreePageHeader.Capacity ? NodeSplitter.SplitBranch(node) : null;
+        return node.EncodedSize() > _tree.Pages.Capacity ? NodeSplitter.SplitBranch(node) : null;
     }
 
     /// <summary>Removes a key known to be present. Pages that empty are dropped from their parent (no merging: vacuum repacks).</summary>
