@@ -35,11 +35,12 @@ public abstract partial class BackendConformanceTests
     [Fact]
     public async Task Ids_AtTheLengthLimit_AreAccepted_OnePast_AreRejected()
     {
-        var longest = new string('s', MemoryLimits.MaxIdLength);
-        var owner = new string('u', MemoryLimits.MaxIdLength);
+        // 3 UTF-8 bytes a character: the widest key an id makes.
+        var longest = new string('€', MemoryLimits.MaxIdLength);
+        var owner = new string('ü', MemoryLimits.MaxIdLength - 1) + "€";
         var s = await Backend.CreateSessionAsync(new SessionMetadata(longest, owner) { SummaryStrategy = SummaryStrategy.Manual });
         var m = Msg(MessageRole.User, "longest message id");
-        m.MessageId = new string('m', MemoryLimits.MaxIdLength);
+        m.MessageId = new string('€', MemoryLimits.MaxIdLength);
         await s.AddMessageAsync(m);
 
         await Assert.ThrowsAsync<ArgumentException>(() => Backend.CreateSessionAsync(new SessionMetadata(longest + "s", "u")));

@@ -29,12 +29,21 @@ internal static class JsonLimitChecker
         {
             // A lazily parsed node surfaces bad input only when read: an unpaired surrogate escape or invalid
             // UTF-8 (InvalidOperationException), a duplicate key (ArgumentException); a CLR value that does not
-            // serialize (JsonException, NotSupportedException).
-            problem = $"{what} cannot be read as JSON text: {ex.Message}";
+            // serialize (JsonException, NotSupportedException). The exception's kind, never its text: a duplicate
+            // key's message quotes the key, a parse error its input.
+            problem = $"{what} cannot be read as JSON text ({ex.GetType().Name}: {Cause(ex)}).";
         }
         length = walk.Length;
         return problem;
     }
+
+    /// <summary>What went wrong, in words that quote nothing of the input.</summary>
+    private static string Cause(Exception ex) => ex switch
+    {
+        InvalidOperationException => "a string or key that is not valid text",
+        ArgumentException => "a duplicate key, or text that is not valid UTF-16",
+        _ => "a value JSON cannot write",
+    };
 
     /// <summary>
     /// True for an object with no members. A parsed object reads its keys on first use, and a key that is not

@@ -75,7 +75,8 @@ internal static class JsonRead
         }
         catch (Exception ex) when (ex is InvalidOperationException or ArgumentException or JsonException or NotSupportedException)
         {
-            throw new InvalidMessageException($"Message {what} cannot be written as JSON: {ex.Message}");
+            // The exception's kind, not its text: it may quote the value (content must not reach errors or logs).
+            throw new InvalidMessageException($"Message {what} cannot be written as JSON ({ex.GetType().Name}).");
         }
     }
 }

@@ -146,7 +146,7 @@ public static class SessionJsonlReader
         if (!DateTimeOffset.TryParseExact(text, SessionJsonl.TimestampFormat, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var t)
             && !DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out t))
         {
-            throw new FormatException($"'{key}' must be an ISO 8601 time with a zone (was '{text}')");
+            throw new FormatException($"'{key}' must be an ISO 8601 time with a zone (was a string of {text.Length} characters)");
         }
         return t;
     }

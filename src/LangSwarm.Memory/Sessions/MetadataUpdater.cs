@@ -85,7 +85,8 @@ internal static class MetadataUpdater
         }
         catch (Exception ex) when (ex is NotSupportedException or JsonException or InvalidOperationException or ArgumentException)
         {
-            throw new ArgumentException($"Metadata value for '{key}' cannot be stored as JSON: {ex.Message}", key, ex);
+            // The value's kind, never the value or an exception text that may quote it (metadata may hold secrets).
+            throw new ArgumentException($"Metadata value for '{key}' ({Describe(value)}) cannot be stored as JSON ({ex.GetType().Name}).", key);
         }
     }
 
@@ -105,7 +106,8 @@ internal static class MetadataUpdater
         }
         catch (Exception ex) when (ex is FormatException or InvalidCastException or OverflowException or InvalidOperationException)
         {
-            throw new ArgumentException($"Metadata '{key}' needs an integer (got '{value}').", key, ex);
+            // No inner exception: a parse error quotes its input.
+            throw new ArgumentException($"Metadata '{key}' needs an integer (got {Describe(value)}).", key);
         }
     }
 
@@ -126,7 +128,7 @@ internal static class MetadataUpdater
         }
         catch (Exception ex) when (ex is FormatException or InvalidCastException or OverflowException or InvalidOperationException)
         {
-            throw new ArgumentException($"Metadata '{key}' needs a number (got '{value}').", key, ex);
+            throw new ArgumentException($"Metadata '{key}' needs a number (got {Describe(value)}).", key);
         }
     }
 
@@ -142,6 +144,21 @@ internal static class MetadataUpdater
         {
             return parsed;
         }
-        throw new ArgumentException($"Metadata '{key}' must be one of: {string.Join(", ", Enum.GetNames<T>()).ToLowerInvariant()} (got '{value}').", key);
+        throw new ArgumentException($"Metadata '{key}' must be one of: {string.Join(", ", Enum.GetNames<T>()).ToLowerInvariant()} (got {Describe(value)}).", key);
     }
+
+    /// <summary>
+    /// What a rejected value is, for an error message: its kind and size, never its text (metadata values may
+    /// hold secrets, and errors reach logs).
+    /// </summary>
+    internal static string Describe(object? value) => value switch
+    {
+        null => "null",
+        string s => $"a string of {s.Length} characters",
+        JsonObject => "a JSON object",
+        JsonArray => "a JSON array",
+        JsonNode => "a JSON value",
+        JsonElement e => $"a JSON {e.ValueKind.ToString().ToLowerInvariant()}",
+        _ => $"a value of type {value.GetType().Name}",
+    };
 }
