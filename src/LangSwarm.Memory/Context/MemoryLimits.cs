@@ -51,7 +51,7 @@ public static class MemoryLimits
     /// (one commit-log append in the engine, one transaction in SQLite, one MULTI/EXEC in Redis) held whole in
     /// memory under the session's write lock; larger imports go in several batches.
     /// </summary>
-    public const int MaxMessagesPerBatch = 1000;
+    public const int MaxMessagesPerBatch = 10_000;
 
     /// <summary>
     /// Longest summary text a summarizer may return, in UTF-16 code units: the same as a message's content
