@@ -216,7 +216,7 @@ public sealed class RecoveryScaleTests
     private static byte[] Header(ulong session, uint segment)
     {
         var header = new byte[FileHeader.Size];
-        new FileHeader(FileKind.Segment, FileHeader.CurrentVersion, session, segment).WriteTo(header);
+        new FileHeader(FileKind.Segment, FileHeader.VersionFor(0), session, segment).WriteTo(header);
         return header;
     }
 

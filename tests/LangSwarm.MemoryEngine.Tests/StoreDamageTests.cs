@@ -428,7 +428,7 @@ public sealed class StoreDamageTests
         fs.Delete(path);
         // What a repairing open killed right after creating the new file leaves (its opening record still buffered).
         var header = new byte[FileHeader.Size];
-        new FileHeader(FileKind.Segment, FileHeader.CurrentVersion, number, 0).WriteTo(header);
+        new FileHeader(FileKind.Segment, FileHeader.VersionFor(0), number, 0).WriteTo(header);
         using (var f = fs.Open(path, create: true))
         {
             f.Write(0, header);

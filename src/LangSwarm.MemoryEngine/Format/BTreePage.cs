@@ -110,8 +110,11 @@ internal readonly record struct BTreeMeta(ulong TxId, uint Root, uint FreeList, 
     /// <summary>How <see cref="TryRead"/> says that the page is from a newer format (the reader must not touch the file).</summary>
     public const string NewerVersionProblem = "newer version";
 
-    /// <summary>Version of the index file format.</summary>
-    public const uint Version = 1;
+    /// <summary>
+    /// Newest version of the index file format this build reads: 1 for a file written without a key, 2 for one whose
+    /// meta pages name a key (it may hold sealed pages, FORMAT.md §13), so a reader without encryption refuses it.
+    /// </summary>
+    public const uint Version = 2;
 
     /// <summary>Writes a full meta page for slot <c>TxId % 2</c>, sealed.</summary>
     public void WriteTo(Span<byte> page)
@@ -120,7 +123,7 @@ internal readonly record struct BTreeMeta(ulong TxId, uint Root, uint FreeList, 
         new BTreePageHeader(BTreePageType.Meta, 0, (uint)(TxId % 2), 0, TxId).WriteTo(page);
         var b = page[BTreePageHeader.Size..];
         BinaryPrimitives.WriteUInt64LittleEndian(b, Magic);
-        BinaryPrimitives.WriteUInt32LittleEndian(b[8..], Version);
+        BinaryPrimitives.WriteUInt32LittleEndian(b[8..], KeyId == 0 ? 1u : 2u);
         BinaryPrimitives.WriteUInt32LittleEndian(b[12..], BTreePageHeader.PageSize);
         BinaryPrimitives.WriteUInt32LittleEndian(b[16..], Root);
         BinaryPrimitives.WriteUInt32LittleEndian(b[20..], FreeList);
@@ -154,7 +157,7 @@ internal readonly record struct BTreeMeta(ulong TxId, uint Root, uint FreeList, 
             problem = $"{NewerVersionProblem}: index file version {version}, this build reads up to {Version}";
             return null;
         }
-        if (version != Version || BinaryPrimitives.ReadUInt32LittleEndian(b[12..]) != BTreePageHeader.PageSize)
+        if (version < 1 || BinaryPrimitives.ReadUInt32LittleEndian(b[12..]) != BTreePageHeader.PageSize)
         {
             problem = $"index file version {version} with {BinaryPrimitives.ReadUInt32LittleEndian(b[12..])}-byte pages is not one this build knows";
             return null;

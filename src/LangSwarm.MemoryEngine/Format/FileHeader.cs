@@ -37,8 +37,14 @@ internal readonly record struct FileHeader(FileKind Kind, ushort Version, ulong 
     /// <summary>Header size.</summary>
     public const int Size = 32;
 
-    /// <summary>The format version this code writes, and the newest it reads.</summary>
-    public const ushort CurrentVersion = 1;
+    /// <summary>The newest format version this code reads.</summary>
+    public const ushort CurrentVersion = 2;
+
+    /// <summary>
+    /// The version a writer gives a file it creates: 1 without a key, 2 with one (its records are sealed, FORMAT.md
+    /// §13), so a reader that knows no encryption refuses the store rather than take sealed records for damage.
+    /// </summary>
+    public static ushort VersionFor(uint keyId) => keyId == 0 ? (ushort)1 : (ushort)2;
 
     private static ReadOnlySpan<byte> Magic => "LSMEM\0"u8;
 

@@ -51,7 +51,7 @@ internal static class CommitLog
         try
         {
             Span<byte> header = stackalloc byte[FileHeader.Size];
-            new FileHeader(FileKind.CommitLog, FileHeader.CurrentVersion, firstLsn, 0, keyId).WriteTo(header);
+            new FileHeader(FileKind.CommitLog, FileHeader.VersionFor(keyId), firstLsn, 0, keyId).WriteTo(header);
             file.SetLength(0);
             file.Write(0, header);
             file.Flush();

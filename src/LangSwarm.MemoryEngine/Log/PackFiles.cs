@@ -198,7 +198,7 @@ internal sealed class PackBuilder : IDisposable
         _temp = PackFiles.PathFor(pack) + PackFiles.TempSuffix;
         _file = fs.Open(_temp, create: true);
         _file.SetLength(0);
-        new FileHeader(FileKind.Pack, FileHeader.CurrentVersion, pack, 0, keyId).WriteTo(_buffer);
+        new FileHeader(FileKind.Pack, FileHeader.VersionFor(keyId), pack, 0, keyId).WriteTo(_buffer);
         _buffered = FileHeader.Size;
     }
 

@@ -62,7 +62,7 @@ internal sealed class SegmentFiles : IDisposable
     public void Create(ulong session, uint segment)
     {
         var header = new byte[FileHeader.Size];
-        new FileHeader(FileKind.Segment, FileHeader.CurrentVersion, session, segment, _keyId).WriteTo(header);
+        new FileHeader(FileKind.Segment, FileHeader.VersionFor(_keyId), session, segment, _keyId).WriteTo(header);
         Use(session, segment, create: true, f =>
         {
             f.SetLength(0);

@@ -32,9 +32,9 @@ internal static class GoldenVectorSet
     {
         var records = Records();
         var segment = new ArrayBufferWriter<byte>();
-        Header(segment, new FileHeader(FileKind.Segment, FileHeader.CurrentVersion, SessionA, 0));
+        Header(segment, new FileHeader(FileKind.Segment, FileHeader.VersionFor(0), SessionA, 0));
         var log = new ArrayBufferWriter<byte>();
-        Header(log, new FileHeader(FileKind.CommitLog, FileHeader.CurrentVersion, 1, 0));
+        Header(log, new FileHeader(FileKind.CommitLog, FileHeader.VersionFor(0), 1, 0));
         foreach (var r in records)
         {
             log.Write(r.Bytes);
@@ -46,7 +46,7 @@ internal static class GoldenVectorSet
         // Session A compacted into pack 1 (FORMAT.md §10): its opening record (the newest state, last sequence
         // kept), then the records still live, in LSN order: messages 4 and 5 (LSNs 5, 6) and the summary (LSN 7).
         var pack = new ArrayBufferWriter<byte>();
-        Header(pack, new FileHeader(FileKind.Pack, FileHeader.CurrentVersion, Pack, 0));
+        Header(pack, new FileHeader(FileKind.Pack, FileHeader.VersionFor(0), Pack, 0));
         var group = GroupOf(records);
         foreach (var r in group)
         {
