@@ -15,6 +15,12 @@ public sealed record EngineOptions
     /// </summary>
     public IKeyProvider? Encryption { get; init; }
 
+    /// <summary>
+    /// What an open does when users other than the owner can write the store's directories, index file or commit logs
+    /// (Unix): refuse (default), warn, or not look. The engine creates its directories 0700 and files 0600.
+    /// </summary>
+    public PermissionCheck Permissions { get; init; } = PermissionCheck.Refuse;
+
     /// <summary>When an add is acknowledged. Default: <see cref="DurabilityMode.Strict"/>.</summary>
     public DurabilityMode Durability { get; init; } = DurabilityMode.Strict;
 

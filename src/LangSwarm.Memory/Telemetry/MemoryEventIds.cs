@@ -69,4 +69,7 @@ public static class MemoryEventIds
 
     /// <summary>An fsync of the engine's commit log took longer than a second (Warning): the disk is struggling.</summary>
     public const int SlowFsync = 2030;
+
+    /// <summary>An engine store opened although users other than its owner can write some of its files (PermissionCheck.Warn).</summary>
+    public const int StoreWritableByOthers = 2040;
 }

@@ -70,4 +70,7 @@ internal static partial class MemoryLog
 
     [LoggerMessage(EventId = MemoryEventIds.SlowFsync, Level = LogLevel.Warning, Message = "An fsync of the engine's commit log took {ElapsedMs:F0} ms")]
     public static partial void SlowFsync(ILogger logger, double elapsedMs);
+
+    [LoggerMessage(EventId = MemoryEventIds.StoreWritableByOthers, Level = LogLevel.Warning, Message = "Engine store {Store}: users other than its owner can write {Paths}; anyone who can write them can change or destroy its conversations (chmod -R go-w)")]
+    public static partial void StoreWritableByOthers(ILogger logger, string store, string paths);
 }

@@ -18,8 +18,64 @@ internal sealed class PhysicalFileSystem : IFileSystem
     /// <summary>The root directory.</summary>
     public string Root => _root;
 
+    /// <summary>Mode of the directories the store creates on Unix: the owner's only (0700).</summary>
+    public const UnixFileMode OwnerDirectoryMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+
+    /// <summary>Mode of the files the store creates on Unix: the owner's only (0600); conversations are private.</summary>
+    public const UnixFileMode OwnerFileMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+
     /// <inheritdoc />
-    public void CreateDirectory(string path) => Directory.CreateDirectory(Full(path));
+    public void CreateDirectory(string path)
+    {
+        var full = Full(path);
+        if (!OperatingSystem.IsWindows())
+        {
+            if (!Directory.Exists(full))
+            {
+                // Parents created on the way get the same mode (the umask can only narrow it).
+                Directory.CreateDirectory(full, OwnerDirectoryMode);
+            }
+            return;
+        }
+        Directory.CreateDirectory(full);
+    }
+
+    /// <summary>
+    /// The store's directories, index file and commit logs that users other than the owner can write (group or
+    /// other write bit), relative to the root ("." for the root); empty on Windows, whose ACLs this does not read.
+    /// Segments and packs are not listed one by one: their directories guard them.
+    /// </summary>
+    public List<string> WritableByOthers()
+    {
+        var found = new List<string>();
+        if (OperatingSystem.IsWindows())
+        {
+            return found;
+        }
+        const UnixFileMode othersWrite = UnixFileMode.GroupWrite | UnixFileMode.OtherWrite;
+        void Check(string relative)
+        {
+            var full = relative == "." ? _root : Full(relative);
+            if ((Directory.Exists(full) || File.Exists(full)) && (File.GetUnixFileMode(full) & othersWrite) != 0)
+            {
+                found.Add(relative);
+            }
+        }
+        Check(".");
+        foreach (var dir in new[] { "seg", "pack", "wal" })
+        {
+            Check(dir);
+        }
+        Check("index.btree");
+        if (Directory.Exists(Full("wal")))
+        {
+            foreach (var log in Directory.EnumerateFiles(Full("wal")))
+            {
+                Check(Path.Combine("wal", Path.GetFileName(log)));
+            }
+        }
+        return found;
+    }
 
     /// <inheritdoc />
     public IReadOnlyList<FileEntry> ListFiles(string directory)
@@ -75,8 +131,18 @@ internal sealed class PhysicalFileSystem : IFileSystem
     }
 
     /// <inheritdoc />
-    public IStorageFile Open(string path, bool create) =>
-        new PhysicalFile(File.OpenHandle(Full(path), create ? FileMode.OpenOrCreate : FileMode.Open, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete));
+    public IStorageFile Open(string path, bool create)
+    {
+        var full = Full(path);
+        var created = create && !OperatingSystem.IsWindows() && !File.Exists(full);
+        var handle = File.OpenHandle(full, create ? FileMode.OpenOrCreate : FileMode.Open, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete);
+        if (created && !OperatingSystem.IsWindows())
+        {
+            // Before anything is written to it: the file holds conversations.
+            File.SetUnixFileMode(handle, OwnerFileMode);
+        }
+        return new PhysicalFile(handle);
+    }
 
     /// <inheritdoc />
     public void Delete(string path) => File.Delete(Full(path));
@@ -115,7 +181,12 @@ internal sealed class PhysicalFileSystem : IFileSystem
         try
         {
             // FileShare.None takes an advisory flock on Unix: a second opener, in any process, is refused.
-            return new FileStream(Full(path), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            var options = new FileStreamOptions { Mode = FileMode.OpenOrCreate, Access = FileAccess.ReadWrite, Share = FileShare.None };
+            if (!OperatingSystem.IsWindows())
+            {
+                options.UnixCreateMode = OwnerFileMode;
+            }
+            return new FileStream(Full(path), options);
         }
         catch (IOException ex)
         {

@@ -80,6 +80,10 @@ internal sealed class StoreEngine : IDisposable
     {
         var fs = options.FileSystem ?? new PhysicalFileSystem(options.Path);
         fs.CreateDirectory(string.Empty);
+        if (fs is PhysicalFileSystem physical && options.Permissions != PermissionCheck.Ignore)
+        {
+            CheckPermissions(physical, options.Permissions, logger);
+        }
         var storeLock = fs.LockExclusive(StoreRoot.LockFile);
         var cipher = StoreCipher.From(options.Encryption);
         var segments = new SegmentFiles(fs, options.OpenSegmentHandles, options.SyncAllAbove, cipher?.KeyId ?? 0);
@@ -96,6 +100,25 @@ internal sealed class StoreEngine : IDisposable
             storeLock.Dispose();
             cipher?.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>Refuses (or warns of) a store that users other than its owner can write.</summary>
+    private static void CheckPermissions(PhysicalFileSystem fs, PermissionCheck check, ILogger? logger)
+    {
+        var open = fs.WritableByOthers();
+        if (open.Count == 0)
+        {
+            return;
+        }
+        var paths = string.Join(", ", open);
+        if (check == PermissionCheck.Refuse)
+        {
+            throw new StorePermissionException($"Users other than the owner can write the store at '{fs.Root}' ({paths}): they could change or destroy its conversations. Run `chmod -R go-w '{fs.Root}'`, or open it with EngineOptions.Permissions = Warn (setting permissions=warn) if it is shared on purpose.");
+        }
+        if (logger is not null)
+        {
+            MemoryLog.StoreWritableByOthers(logger, fs.Root, paths);
         }
     }
 

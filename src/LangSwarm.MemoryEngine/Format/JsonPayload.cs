@@ -70,7 +70,8 @@ internal static class JsonPayload
             // A writer left mid-document is not reusable: the next call starts a fresh one.
             t_writer = null;
             writer.Dispose();
-            throw new ArgumentException($"JSON cannot be stored: {ex.Message}", nameof(node));
+            // The kind of failure only: the serializer's message can quote a key or value of the caller's data.
+            throw new ArgumentException($"JSON cannot be stored ({ex.GetType().Name}: nesting too deep, a duplicate key or a value JSON cannot hold).", nameof(node));
         }
         finally
         {
@@ -107,7 +108,8 @@ internal static class JsonPayload
         }
         catch (Exception ex) when (ex is JsonException or InvalidOperationException)
         {
-            throw new InvalidDataException($"Stored JSON does not parse: {ex.Message}", ex);
+            // Without the parser's message or the exception: both can quote the stored bytes, which are a conversation's.
+            throw new InvalidDataException($"Stored JSON of {utf8.Length} bytes does not parse ({ex.GetType().Name}).");
         }
     }
 
