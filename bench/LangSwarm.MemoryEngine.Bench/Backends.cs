@@ -1,6 +1,7 @@
 using LangSwarm.Memory;
 using LangSwarm.Memory.Redis;
 using LangSwarm.Memory.Sqlite;
+using LangSwarm.MemoryEngine.Bench.Macro;
 using LangSwarm.MemoryEngine.Engine;
 using LangSwarm.MemoryEngine.Log;
 
@@ -33,9 +34,26 @@ public static class Backends
     /// <summary>The table's columns, in order.</summary>
     public static readonly string[] Columns = ["engine", "sqlite", "redis"];
 
-    /// <summary>The engine in a durability mode.</summary>
-    public static BackendSpec Engine(DurabilityMode mode) =>
-        new("engine", mode.ToString(), dir => new EngineBackend(new EngineOptions { Path = Path.Combine(dir, "store"), Durability = mode }));
+    /// <summary>The fixed key of the encrypted rows (a bench key, not a secret).</summary>
+    private static readonly EncryptionKey BenchKey = new(Enumerable.Range(1, EncryptionKey.Size).Select(i => (byte)(i * 7)).ToArray());
+
+    /// <summary>The engine in a durability mode; <paramref name="encrypted"/> seals records and index pages (AES-256-GCM, FORMAT.md §13).</summary>
+    public static BackendSpec Engine(DurabilityMode mode, bool encrypted = false) =>
+        new("engine", encrypted ? $"{mode}, encrypted" : mode.ToString(), dir => new EngineBackend(new EngineOptions
+        {
+            Path = Path.Combine(dir, "store"),
+            Durability = mode,
+            Encryption = encrypted ? KeyProvider.FromKey(BenchKey) : null,
+        }));
+
+    /// <summary>
+    /// The same row with the engine encrypted: measured right after the plain one (engine column only), judged
+    /// against it in the same run (issue 17: within 15%).
+    /// </summary>
+    public static Row Encrypted(Row plain) => new(plain.Id, plain.Title + " — engine encrypted (AES-256-GCM), beside the row above", plain.Unit, plain.HigherIsBetter)
+    {
+        Target = Targets.WithinOfRow(plain, 0.15, "encrypted within 15% of the same row without encryption"),
+    };
 
     /// <summary>SQLite in WAL mode with a synchronous setting.</summary>
     public static BackendSpec Sqlite(SqliteDurability durability) =>

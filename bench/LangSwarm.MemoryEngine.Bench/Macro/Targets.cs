@@ -72,6 +72,20 @@ public static class Targets
         return (e <= bound, string.Create(Inv, $"{e:N0} files vs ≤ {bound:N0} = ⌈{bytes / 1e6:N1} MB ÷ {segmentBytes / 1048576.0:0.#} MiB⌉ + {slack}"));
     });
 
+    /// <summary>
+    /// Engine's median within <paramref name="fraction"/> of the engine's median in <paramref name="reference"/> (the
+    /// same workload measured just before): no more than that much slower, or larger.
+    /// </summary>
+    public static Target WithinOfRow(Row reference, double fraction, string text) => new(text, row =>
+    {
+        if (Engine(row) is not { } e || Engine(reference) is not { } r || r <= 0)
+        {
+            return null;
+        }
+        var cost = row.HigherIsBetter ? (r / e) - 1 : (e / r) - 1;
+        return (cost <= fraction, string.Create(Inv, $"{e:N1} vs {r:N1} {row.Unit} without encryption: {cost * 100:+0;-0}% cost vs ≤ {fraction * 100:0}%"));
+    });
+
     /// <summary>The engine column's median, or null when it was not measured.</summary>
     public static double? Engine(Row row) => row.Cells.TryGetValue("engine", out var m) && m.HasValue ? m.Median : null;
 }

@@ -22,7 +22,8 @@ public static class Reads
         };
         var r2a = new Row("R2", "GetMessagesAsync(limit 50, since mid-session, roles user+assistant)", "µs", false);
         var r2b = new Row("R2", $"ListSessionsAsync(user, Active, limit 20, offset 20) over {longSessions + small:N0} sessions, 20 users", "µs", false);
-        ctx.Rows.AddRange([r1, r2a, r2b]);
+        var r1Encrypted = Backends.Encrypted(r1);
+        ctx.Rows.AddRange([r1, r1Encrypted, r2a, r2b]);
         foreach (var spec in specs.OfType<BackendSpec>())
         {
             BenchContext.Log($"R1/R2 {spec.Column} ({spec.Mode}) ...");
@@ -53,6 +54,29 @@ public static class Reads
             {
                 BenchContext.Remove(dir);
             }
+        }
+        // The same R1 on an encrypted engine store, right after the plain one.
+        var encrypted = Backends.Engine(DurabilityMode.None, encrypted: true);
+        BenchContext.Log($"R1 {encrypted.Column} ({encrypted.Mode}) ...");
+        var encryptedDir = ctx.NewDir();
+        try
+        {
+            await using var b = await encrypted.OpenAsync(encryptedDir).ConfigureAwait(false);
+            var sessions = await FillAsync(ctx, b, longSessions, small).ConfigureAwait(false);
+            r1Encrypted.Cells[encrypted.Column] = await TimeAsync(ctx, calls, async c => await sessions[c % sessions.Length].GetConversationContextAsync(8000).ConfigureAwait(false)).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            BenchContext.Log($"R1 encrypted failed: {ex}");
+            r1Encrypted.Cells[encrypted.Column] = Measure.NotApplicable($"failed: {ex.GetType().Name}: {ex.Message}");
+        }
+        finally
+        {
+            BenchContext.Remove(encryptedDir);
+        }
+        foreach (var c in Backends.Columns.Where(c => !r1Encrypted.Cells.ContainsKey(c)))
+        {
+            r1Encrypted.Cells[c] = Measure.NotApplicable("engine only (no built-in encryption)");
         }
         foreach (var r in new[] { r1, r2a, r2b })
         {

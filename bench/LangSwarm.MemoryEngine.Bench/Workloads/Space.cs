@@ -21,7 +21,7 @@ public static class Space
         {
             Target = Targets.AtMostRatioOfSqlite(0.6, "engine ≤ 0.6× SQLite"),
         };
-        await ctx.MeasureRowAsync(row, specs, async spec =>
+        async Task<Measure> Bytes(BackendSpec spec, bool keep)
         {
             var dir = ctx.NewDir();
             var crash = dir + "-crash";
@@ -43,10 +43,20 @@ public static class Space
                 Fill.CopyWhileOpen(dir, crash);
             }
             var bytes = Backends.DirectoryBytes(dir);
-            row.Notes.Add(string.Create(CultureInfo.InvariantCulture, $"{spec.Column}: N = {n:N0} messages, {bytes / 1e6:0.0} MB on disk after close"));
-            filled.Add(new FilledStore(spec, dir, crash, n));
+            row.Notes.Add(string.Create(CultureInfo.InvariantCulture, $"{spec.Column} ({spec.Mode}): N = {n:N0} messages, {bytes / 1e6:0.0} MB on disk after close"));
+            if (keep)
+            {
+                filled.Add(new FilledStore(spec, dir, crash, n));
+            }
+            else
+            {
+                BenchContext.Remove(dir);
+                BenchContext.Remove(crash);
+            }
             return new Measure((double)bytes / n, (double)bytes / n, (double)bytes / n);
-        }).ConfigureAwait(false);
+        }
+        await ctx.MeasureRowAsync(row, specs, spec => Bytes(spec, keep: true)).ConfigureAwait(false);
+        await ctx.MeasureRowAsync(Backends.Encrypted(row), [Backends.Engine(DurabilityMode.None, encrypted: true)], spec => Bytes(spec, keep: false)).ConfigureAwait(false);
         row.Notes.Add(string.Create(CultureInfo.InvariantCulture, $"mean payload (content + call JSON) {ctx.Data.MeanMixedBytes:0} B/msg"));
         return filled;
     }

@@ -16,10 +16,9 @@ public static class Writes
     {
         var o = ctx.Options;
         BackendSpec?[] durable = [Backends.Engine(DurabilityMode.Strict), Backends.Sqlite(SqliteDurability.Full), Backends.Redis(ctx.DurableRedis)];
-        await ctx.MeasureRowAsync(
-            new Row("W1", $"durable add, one session at a time, mixed messages ({Modes(durable)})", "msg/s", true),
-            durable,
-            s => Repeat(ctx, () => Sequential(ctx, s, o.W1Messages, 1, i => ctx.Data.Mixed(i)))).ConfigureAwait(false);
+        Task<Measure> W1(BackendSpec s) => Repeat(ctx, () => Sequential(ctx, s, o.W1Messages, 1, i => ctx.Data.Mixed(i)));
+        var w1 = await ctx.MeasureRowAsync(new Row("W1", $"durable add, one session at a time, mixed messages ({Modes(durable)})", "msg/s", true), durable, W1).ConfigureAwait(false);
+        await ctx.MeasureRowAsync(Backends.Encrypted(w1), [Backends.Engine(DurabilityMode.Strict, encrypted: true)], W1).ConfigureAwait(false);
 
         var (sessions, duration) = o.W2;
         var each = string.Create(CultureInfo.InvariantCulture, $"{duration.TotalSeconds:0.#} s per repetition");
@@ -30,6 +29,7 @@ public static class Writes
         using (var groups = new CommitGroups())
         {
             await ctx.MeasureRowAsync(w2, durable, s => Repeat(ctx, () => Concurrent(ctx, s, sessions, duration))).ConfigureAwait(false);
+            await ctx.MeasureRowAsync(Backends.Encrypted(w2), [Backends.Engine(DurabilityMode.Strict, encrypted: true)], s => Repeat(ctx, () => Concurrent(ctx, s, sessions, duration))).ConfigureAwait(false);
             if (groups.Fsyncs > 0)
             {
                 w2.Notes.Add(string.Create(CultureInfo.InvariantCulture, $"engine: {groups.Adds / (double)groups.Fsyncs:0.0} adds per commit-log fsync on average ({groups.Fsyncs:N0} fsyncs, all repetitions and the warm-up)"));
@@ -45,10 +45,12 @@ public static class Writes
         {
             BackendSpec?[] relaxed = [Backends.Engine(mode), Backends.Sqlite(SqliteDurability.Normal), redisRelaxed];
             var target = mode == DurabilityMode.None ? Targets.AtLeast(200_000, "engine None ≥ 200,000 1-KB msg/s") : null;
-            await ctx.MeasureRowAsync(
-                new Row("W3", $"relaxed add, single AddMessageAsync, 1-KB messages ({Modes(relaxed)})", "msg/s", true) { Target = target },
-                relaxed,
-                s => Repeat(ctx, () => Sequential(ctx, s, o.W3Messages, 1, i => ctx.Data.Fixed(1024, i), besideLz4: true))).ConfigureAwait(false);
+            Task<Measure> Single(BackendSpec s) => Repeat(ctx, () => Sequential(ctx, s, o.W3Messages, 1, i => ctx.Data.Fixed(1024, i), besideLz4: true));
+            var single = await ctx.MeasureRowAsync(new Row("W3", $"relaxed add, single AddMessageAsync, 1-KB messages ({Modes(relaxed)})", "msg/s", true) { Target = target }, relaxed, Single).ConfigureAwait(false);
+            if (mode == DurabilityMode.None)
+            {
+                await ctx.MeasureRowAsync(Backends.Encrypted(single), [Backends.Engine(mode, encrypted: true)], Single).ConfigureAwait(false);
+            }
             if (mode == DurabilityMode.None)
             {
                 await ctx.MeasureRowAsync(
@@ -56,10 +58,12 @@ public static class Writes
                     [RawRedis.Spec(ctx.RelaxedRedis)],
                     s => Repeat(ctx, () => RawRedis.SequentialAsync(s, o.W3Messages, i => ctx.Data.Fixed(1024, i)))).ConfigureAwait(false);
             }
-            await ctx.MeasureRowAsync(
-                new Row("W3", $"relaxed add, AddMessagesAsync ×{o.W3Batch}, 1-KB messages ({Modes(relaxed)})", "msg/s", true) { Target = target },
-                relaxed,
-                s => Repeat(ctx, () => Sequential(ctx, s, o.W3Messages, o.W3Batch, i => ctx.Data.Fixed(1024, i), besideLz4: true))).ConfigureAwait(false);
+            Task<Measure> Batch(BackendSpec s) => Repeat(ctx, () => Sequential(ctx, s, o.W3Messages, o.W3Batch, i => ctx.Data.Fixed(1024, i), besideLz4: true));
+            var batch = await ctx.MeasureRowAsync(new Row("W3", $"relaxed add, AddMessagesAsync ×{o.W3Batch}, 1-KB messages ({Modes(relaxed)})", "msg/s", true) { Target = target }, relaxed, Batch).ConfigureAwait(false);
+            if (mode == DurabilityMode.None)
+            {
+                await ctx.MeasureRowAsync(Backends.Encrypted(batch), [Backends.Engine(mode, encrypted: true)], Batch).ConfigureAwait(false);
+            }
         }
     }
 
