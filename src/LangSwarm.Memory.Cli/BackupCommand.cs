@@ -21,7 +21,8 @@ internal static class BackupCommand
         c.Options.Add(quiet);
         CommandRunner.SetAction(c, async (pr, io, ct) =>
         {
-            var store = EnginePath(StoreOptions.Spec(pr), "backup");
+            var spec = StoreOptions.Spec(pr);
+            var store = EnginePath(spec, "backup");
             if (!Directory.Exists(store))
             {
                 throw new CliUsageException($"no engine store at '{store}'.");
@@ -31,8 +32,23 @@ internal static class BackupCommand
             {
                 throw new CliUsageException($"'{target}' already holds files; a backup goes into a new or empty directory.");
             }
+            // The copy is byte for byte (an encrypted store's backup stays sealed); the CLI verifies it itself, so that an
+            // encrypted backup is opened with the key in LSMEM_KEY.
             var report = await ProgressView.RunAsync(io, pr.GetValue(quiet), "backup", "bytes", null, ticker =>
-                EngineBackend.BackupStoreAsync(store, target, verify: !pr.GetValue(noVerify), new TickerProgress(ticker), ct));
+                EngineBackend.BackupStoreAsync(store, target, verify: false, new TickerProgress(ticker), ct));
+            if (!pr.GetValue(noVerify))
+            {
+                try
+                {
+                    report = report with { Verify = await StoreAccess.VerifyCopyAsync(spec, target, ct) };
+                }
+                catch (EncryptionKeyException ex)
+                {
+                    await io.Out.WriteLineAsync($"backup of {store} in {report.Destination}: {report.Files} files, {report.Bytes / 1e6:N1} MB (still encrypted); not verified: it needs its key");
+                    await io.Err.WriteLineAsync(CommandRunner.KeyMessage(ex));
+                    return ExitCodes.Usage;
+                }
+            }
             var verified = report.Verify is { } v
                 ? v.Ok ? $"; verified: {v.Segments} segments, {v.Records:N0} records" : $"; NOT OK: {string.Join("; ", v.Problems)}"
                 : "; not verified";
@@ -57,13 +73,33 @@ internal static class BackupCommand
             {
                 throw new CliUsageException($"no backup at '{source}'.");
             }
-            var store = EnginePath(StoreOptions.Spec(pr), "restore");
+            var spec = StoreOptions.Spec(pr);
+            var store = EnginePath(spec, "restore");
             if (Directory.Exists(store) && Directory.EnumerateFileSystemEntries(store).Any())
             {
                 throw new CliUsageException($"'{store}' already holds files; restore into a new or empty directory (move the old store aside first).");
             }
-            var report = await ProgressView.RunAsync(io, pr.GetValue(quiet), "restore", "bytes", null, ticker =>
-                EngineBackend.RestoreAsync(source, store, new TickerProgress(ticker), ct));
+            VerifyReport report;
+            try
+            {
+                report = await ProgressView.RunAsync(io, pr.GetValue(quiet), "restore", "bytes", null, ticker =>
+                    EngineBackend.RestoreAsync(source, store, new TickerProgress(ticker), ct));
+            }
+            catch (EncryptionKeyException)
+            {
+                // The restore copied the backup (byte for byte: still encrypted), then its check opened the copy without a
+                // key. Check it again with the key in LSMEM_KEY.
+                try
+                {
+                    report = await StoreAccess.VerifyCopyAsync(spec, store, ct);
+                }
+                catch (EncryptionKeyException ex)
+                {
+                    await io.Out.WriteLineAsync($"restored {source} into {store} (still encrypted); not verified: it needs its key");
+                    await io.Err.WriteLineAsync(CommandRunner.KeyMessage(ex));
+                    return ExitCodes.Usage;
+                }
+            }
             await io.Out.WriteLineAsync(report.Ok
                 ? $"restored {source} into {store}; verified: {report.Segments} segments, {report.Records:N0} records"
                 : $"restored {source} into {store}; NOT OK: {string.Join("; ", report.Problems)}");

@@ -17,8 +17,14 @@ internal static class LsmemApp
     }
 
     /// <summary>Parses and runs a command line; a line that does not parse prints why and exits 2.</summary>
-    public static async Task<int> RunAsync(string[] args, TextWriter? output = null, TextWriter? error = null, CancellationToken cancellationToken = default)
+    /// <param name="args">The command line.</param>
+    /// <param name="output">Standard output (null: the console's).</param>
+    /// <param name="error">Standard error (null: the console's).</param>
+    /// <param name="cancellationToken">Stops the command.</param>
+    /// <param name="environment">The environment variables the run reads (<c>LSMEM_KEY</c>, <c>LSMEM_PREVIOUS_KEYS</c>); null: the process's.</param>
+    public static async Task<int> RunAsync(string[] args, TextWriter? output = null, TextWriter? error = null, CancellationToken cancellationToken = default, Func<string, string?>? environment = null)
     {
+        CliEnvironment.Use(environment);
         var parse = Build().Parse(args);
         var config = new InvocationConfiguration { Output = output ?? Console.Out, Error = error ?? Console.Error };
         if (parse.Errors.Count > 0)

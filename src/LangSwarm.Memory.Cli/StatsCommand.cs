@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using LangSwarm.MemoryEngine;
 
 namespace LangSwarm.Memory.Cli;
 
@@ -26,6 +27,12 @@ internal static class StatsCommand
                     ["stats"] = JsonSerializer.SerializeToNode(stats.ToDictionary(), CliCommands.Pretty),
                     ["health"] = JsonSerializer.SerializeToNode(health.ToDictionary(), CliCommands.Pretty),
                 };
+                if (store.Backend is EngineBackend engine)
+                {
+                    node["encryption"] = engine.Options.Encryption is { } keys
+                        ? new JsonObject { ["enabled"] = true, ["key_id"] = $"{keys.CurrentKey.Id:x8}" }
+                        : new JsonObject { ["enabled"] = false };
+                }
                 await io.Out.WriteLineAsync(CliCommands.Json(node));
                 return exit;
             }
@@ -36,6 +43,11 @@ internal static class StatsCommand
             await io.Out.WriteLineAsync($"messages   {stats.TotalMessages:N0} live");
             await io.Out.WriteLineAsync($"summaries  {stats.TotalSummaries:N0}");
             await io.Out.WriteLineAsync($"storage    {Size(stats.StorageBytes)}");
+            if (store.Backend is EngineBackend e)
+            {
+                // The key this run opened the store with (new data is sealed with it); the id names the key, never its bytes.
+                await io.Out.WriteLineAsync(e.Options.Encryption is { } keys ? $"encryption on (key {keys.CurrentKey.Id:x8})" : "encryption off");
+            }
             return exit;
         });
         return c;

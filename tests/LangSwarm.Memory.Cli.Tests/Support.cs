@@ -35,11 +35,14 @@ internal sealed record CliRun(int Exit, string Out, string Err);
 /// <summary>Runs lsmem command lines in process with captured output (never a terminal: plain text, no progress bar).</summary>
 internal static class Lsmem
 {
-    public static async Task<CliRun> RunAsync(params string[] args)
+    public static Task<CliRun> RunAsync(params string[] args) => RunAsync(null, args);
+
+    /// <summary>Runs a command line that reads its environment variables (<c>LSMEM_KEY</c>, ...) from <paramref name="environment"/> only (null: the process's).</summary>
+    public static async Task<CliRun> RunAsync(IReadOnlyDictionary<string, string?>? environment, params string[] args)
     {
         using var output = new StringWriter();
         using var error = new StringWriter();
-        var exit = await LsmemApp.RunAsync(args, output, error);
+        var exit = await LsmemApp.RunAsync(args, output, error, environment: environment is null ? null : name => environment.GetValueOrDefault(name));
         return new CliRun(exit, output.ToString().Replace("\r\n", "\n", StringComparison.Ordinal), error.ToString());
     }
 }

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using LangSwarm.MemoryEngine;
 
 namespace LangSwarm.Memory.Cli;
 
@@ -20,6 +21,11 @@ internal static class CommandRunner
                 await io.Err.WriteLineAsync($"lsmem: {ex.Message}").ConfigureAwait(false);
                 return ExitCodes.Usage;
             }
+            catch (EncryptionKeyException ex)
+            {
+                await io.Err.WriteLineAsync(KeyMessage(ex)).ConfigureAwait(false);
+                return ExitCodes.Usage;
+            }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
                 await io.Err.WriteLineAsync("lsmem: interrupted").ConfigureAwait(false);
@@ -31,5 +37,15 @@ internal static class CommandRunner
                 return ExitCodes.Problems;
             }
         });
+    }
+
+    /// <summary>
+    /// The one line for a store that needs a key this run was not given: the key's id (never a key), and what to set.
+    /// </summary>
+    internal static string KeyMessage(EncryptionKeyException ex)
+    {
+        var needs = ex.KeyId == 0 ? "a key" : $"key {ex.KeyId:x8}";
+        var given = CliEnvironment.HasKey ? $"the key in {KeyProvider.DefaultVariable} (or {KeyProvider.DefaultPreviousVariable}) is not it" : $"{KeyProvider.DefaultVariable} is not set";
+        return $"lsmem: the store is encrypted with {needs}, and {given}: set {KeyProvider.DefaultVariable} to the store's key (after a key rotation, the previous key in {KeyProvider.DefaultPreviousVariable}). The store was not opened.";
     }
 }

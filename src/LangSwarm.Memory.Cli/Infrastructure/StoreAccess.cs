@@ -37,7 +37,7 @@ internal static class StoreAccess
             EnsureExists(spec);
         }
         var settings = mode == StoreAccessMode.Read && spec.Backend == EngineBackend.BackendName ? spec.Settings.With("read_only", true) : spec.Settings;
-        var backend = MemoryFactory.Default.CreateBackend(new MemoryConfiguration(spec.Backend, settings));
+        var backend = CreateBackend(spec.Backend, settings);
         try
         {
             await backend.ConnectAsync(cancellationToken).ConfigureAwait(false);
@@ -52,6 +52,25 @@ internal static class StoreAccess
             await io.Err.WriteLineAsync(Freshness(view)).ConfigureAwait(false);
         }
         return new OpenStore(spec, backend, mode);
+    }
+
+    /// <summary>
+    /// An unconnected backend. An engine store gets the key in <c>LSMEM_KEY</c> (and <c>LSMEM_PREVIOUS_KEYS</c>) of
+    /// this run's environment (<see cref="CliEnvironment"/>) unless its spec names encryption settings itself.
+    /// </summary>
+    public static IMemoryBackend CreateBackend(string backend, BackendSettings settings) =>
+        backend == EngineBackend.BackendName
+            ? new EngineBackendProvider(CliEnvironment.Get).Create(CliEnvironment.WithKeys(settings))
+            : MemoryFactory.Default.CreateBackend(new MemoryConfiguration(backend, settings));
+
+    /// <summary>Opens the engine store at <paramref name="path"/> with the key settings of <paramref name="spec"/> and this run's environment, and verifies it.</summary>
+    public static async Task<VerifyReport> VerifyCopyAsync(StoreSpec spec, string path, CancellationToken cancellationToken)
+    {
+        // Only the location and the key settings: the copy is opened to be checked, never with the store's retention or tuning.
+        var settings = new BackendSettings(spec.Settings.Keys.Where(k => k.StartsWith("encryption", StringComparison.OrdinalIgnoreCase)).Select(k => new KeyValuePair<string, object?>(k, spec.Settings.GetString(k))));
+        await using var backend = (EngineBackend)CreateBackend(EngineBackend.BackendName, settings.With("path", path));
+        await backend.ConnectAsync(cancellationToken).ConfigureAwait(false);
+        return await backend.VerifyAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>One line on how fresh a read-only view of a store another process holds is (a store nobody holds needs none).</summary>
