@@ -91,7 +91,7 @@ public sealed class EngineBackend : MemoryBackendBase
     /// Backs up this open store into <paramref name="destination"/> (a new or empty directory) while adds go on:
     /// a checkpoint, then a copy of the index file, the segments and the bounded commit-log tail, fsynced. The
     /// backup holds every add acknowledged before the call and is itself a store (open it as one, or
-    /// <see cref="RestoreAsync"/> it). With <paramref name="verify"/>, the backup is then opened and checked as
+    /// <see cref="RestoreAsync(string, string, IProgress{CopyProgress}?, CancellationToken)"/> it). With <paramref name="verify"/>, the backup is then opened and checked as
     /// <see cref="VerifyAsync"/> does (<see cref="BackupReport.Verify"/>).
     /// </summary>
     /// <exception cref="ArgumentException">The destination holds files or lies inside the store.</exception>
@@ -108,11 +108,18 @@ public sealed class EngineBackend : MemoryBackendBase
     /// </summary>
     /// <exception cref="ArgumentException">The destination holds files or lies inside the store.</exception>
     /// <exception cref="MemoryException">No engine store at <paramref name="storePath"/>, or it checkpointed during every attempt.</exception>
-    public static Task<BackupReport> BackupStoreAsync(string storePath, string destination, bool verify = true, IProgress<CopyProgress>? progress = null, CancellationToken cancellationToken = default)
+    public static Task<BackupReport> BackupStoreAsync(string storePath, string destination, bool verify = true, IProgress<CopyProgress>? progress = null, CancellationToken cancellationToken = default) =>
+        BackupStoreAsync(storePath, destination, encryption: null, verify, progress, cancellationToken);
+
+    /// <summary>
+    /// <see cref="BackupStoreAsync(string, string, bool, IProgress{CopyProgress}?, CancellationToken)"/> of an
+    /// encrypted store: the copy stays sealed as the store is, and <paramref name="encryption"/> opens it to verify it.
+    /// </summary>
+    public static Task<BackupReport> BackupStoreAsync(string storePath, string destination, IKeyProvider? encryption, bool verify = true, IProgress<CopyProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(storePath);
         ArgumentException.ThrowIfNullOrWhiteSpace(destination);
-        return StoreBackup.FromPathAsync(storePath, destination, verify, progress, cancellationToken);
+        return StoreBackup.FromPathAsync(storePath, destination, verify, encryption, progress, cancellationToken);
     }
 
     /// <summary>
@@ -121,11 +128,18 @@ public sealed class EngineBackend : MemoryBackendBase
     /// </summary>
     /// <exception cref="ArgumentException">The target holds files.</exception>
     /// <exception cref="MemoryException">No engine store at <paramref name="backupPath"/>.</exception>
-    public static Task<VerifyReport> RestoreAsync(string backupPath, string storePath, IProgress<CopyProgress>? progress = null, CancellationToken cancellationToken = default)
+    public static Task<VerifyReport> RestoreAsync(string backupPath, string storePath, IProgress<CopyProgress>? progress = null, CancellationToken cancellationToken = default) =>
+        RestoreAsync(backupPath, storePath, encryption: null, progress, cancellationToken);
+
+    /// <summary>
+    /// <see cref="RestoreAsync(string, string, IProgress{CopyProgress}?, CancellationToken)"/> of an encrypted backup:
+    /// the restored store stays sealed, and <paramref name="encryption"/> opens it to verify it.
+    /// </summary>
+    public static Task<VerifyReport> RestoreAsync(string backupPath, string storePath, IKeyProvider? encryption, IProgress<CopyProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(backupPath);
         ArgumentException.ThrowIfNullOrWhiteSpace(storePath);
-        return StoreBackup.RestoreAsync(backupPath, storePath, progress, cancellationToken);
+        return StoreBackup.RestoreAsync(backupPath, storePath, encryption, progress, cancellationToken);
     }
 
     /// <summary>Drops the open store as a killed process would (crash tests only).</summary>

@@ -220,6 +220,37 @@ public sealed class EncryptionTests : IDisposable
     }
 
     [Fact]
+    public async Task BackupAndRestore_OfAnEncryptedStore_StaySealed_AndVerifyWithTheKey()
+    {
+        await WriteAsync(TestKeys.Provider, SecretSession, 0, 20);
+        var backup = _dir.Path + "-backup";
+        var restored = _dir.Path + "-restored";
+        try
+        {
+            await using (var backend = Open(TestKeys.Provider))
+            {
+                await backend.ConnectAsync();
+                Assert.True((await backend.BackupAsync(backup)).Verify!.Ok);
+            }
+            Assert.True((await EngineBackend.BackupStoreAsync(_dir.Path, backup + "2", TestKeys.Provider)).Verify!.Ok);
+            await Assert.ThrowsAsync<EncryptionKeyException>(() => EngineBackend.BackupStoreAsync(_dir.Path, backup + "3"));
+            Assert.True((await EngineBackend.RestoreAsync(backup, restored, TestKeys.Provider)).Ok);
+            var needle = Encoding.UTF8.GetBytes(Secret);
+            Assert.DoesNotContain(Directory.EnumerateFiles(restored, "*", SearchOption.AllDirectories), f => File.ReadAllBytes(f).AsSpan().IndexOf(needle) >= 0);
+        }
+        finally
+        {
+            foreach (var d in new[] { backup, backup + "2", backup + "3", restored })
+            {
+                if (Directory.Exists(d))
+                {
+                    Directory.Delete(d, recursive: true);
+                }
+            }
+        }
+    }
+
+    [Fact]
     public void KeyProviders_ParseHexAndBase64_DeriveFromAPassphrase_AndNeverShowTheKey()
     {
         var hex = Convert.ToHexString(Enumerable.Range(1, 32).Select(i => (byte)i).ToArray());

@@ -12,18 +12,18 @@ internal static class StoreBackup
 {
     /// <summary>Backs up a store this process has open (writes go on meanwhile).</summary>
     public static Task<BackupReport> FromOpenAsync(StoreEngine engine, string destination, bool verify, IProgress<CopyProgress>? progress, CancellationToken cancellationToken) =>
-        RunAsync(destination, verify, ct => engine.SnapshotAsync(destination, Report(progress), ct), cancellationToken);
+        RunAsync(destination, verify, engine.Options.Encryption, ct => engine.SnapshotAsync(destination, Report(progress), ct), cancellationToken);
 
     /// <summary>Backs up the store at <paramref name="store"/>, held by another process or by none.</summary>
-    public static Task<BackupReport> FromPathAsync(string store, string destination, bool verify, IProgress<CopyProgress>? progress, CancellationToken cancellationToken) =>
-        RunAsync(destination, verify, ct => Task.Run(() => StoreSnapshot.Copy(store, destination, withSegments: true, durable: true, Report(progress), ct), ct), cancellationToken);
+    public static Task<BackupReport> FromPathAsync(string store, string destination, bool verify, IKeyProvider? keys, IProgress<CopyProgress>? progress, CancellationToken cancellationToken) =>
+        RunAsync(destination, verify, keys, ct => Task.Run(() => StoreSnapshot.Copy(store, destination, withSegments: true, durable: true, Report(progress), ct), ct), cancellationToken);
 
     /// <summary>
     /// Copies the backup at <paramref name="backup"/> into a new store at <paramref name="store"/> (a missing or
     /// empty directory), then opens it (recovery) and verifies it; a failed copy leaves no store behind.
     /// </summary>
     /// <exception cref="ArgumentException">The target holds files.</exception>
-    public static async Task<VerifyReport> RestoreAsync(string backup, string store, IProgress<CopyProgress>? progress, CancellationToken cancellationToken)
+    public static async Task<VerifyReport> RestoreAsync(string backup, string store, IKeyProvider? keys, IProgress<CopyProgress>? progress, CancellationToken cancellationToken)
     {
         store = Path.GetFullPath(store);
         if (Directory.Exists(store) && Directory.EnumerateFileSystemEntries(store).Any())
@@ -39,22 +39,25 @@ internal static class StoreBackup
             TryDelete(store);
             throw;
         }
-        return await VerifyCopyAsync(store, cancellationToken).ConfigureAwait(false);
+        return await VerifyCopyAsync(store, keys, cancellationToken).ConfigureAwait(false);
     }
 
-    private static async Task<BackupReport> RunAsync(string destination, bool verify, Func<CancellationToken, Task<SnapshotCopy>> copy, CancellationToken cancellationToken)
+    private static async Task<BackupReport> RunAsync(string destination, bool verify, IKeyProvider? keys, Func<CancellationToken, Task<SnapshotCopy>> copy, CancellationToken cancellationToken)
     {
         var startedAt = DateTimeOffset.UtcNow;
         var started = Stopwatch.GetTimestamp();
         var copied = await copy(cancellationToken).ConfigureAwait(false);
-        var report = verify ? await VerifyCopyAsync(destination, cancellationToken).ConfigureAwait(false) : null;
+        var report = verify ? await VerifyCopyAsync(destination, keys, cancellationToken).ConfigureAwait(false) : null;
         return new BackupReport(Path.GetFullPath(destination), startedAt, copied.Files, copied.Bytes, copied.Attempts, Stopwatch.GetElapsedTime(started), report);
     }
 
-    /// <summary>Opens the copy at <paramref name="directory"/> (its recovery makes it a store of its own) and verifies it.</summary>
-    private static async Task<VerifyReport> VerifyCopyAsync(string directory, CancellationToken cancellationToken)
+    /// <summary>
+    /// Opens the copy at <paramref name="directory"/> (its recovery makes it a store of its own) with the store's
+    /// keys and verifies it; an encrypted copy opened without them is <see cref="EncryptionKeyException"/>.
+    /// </summary>
+    private static async Task<VerifyReport> VerifyCopyAsync(string directory, IKeyProvider? keys, CancellationToken cancellationToken)
     {
-        using var engine = StoreEngine.Open(new EngineOptions { Path = directory }, NullLogger.Instance);
+        using var engine = StoreEngine.Open(new EngineOptions { Path = directory, Encryption = keys }, NullLogger.Instance);
         return await engine.VerifyAsync(cancellationToken).ConfigureAwait(false);
     }
 
