@@ -10,7 +10,7 @@ public sealed class EngineBackendProvider : IMemoryBackendProvider
     /// <summary>The settings that turn encryption at rest on: where the key (or a passphrase) comes from, never the secret itself.</summary>
     private static readonly string[] EncryptionOptions = ["encryption_key_env", "encryption_previous_keys_env", "encryption_passphrase_env", "encryption_salt", "encryption_iterations"];
 
-    private static readonly string[] Valid = ["path", "durability", "batched_interval_ms", "segment_max_bytes", "checkpoint_log_bytes", "checkpoint_records", "index_cache_mb", "auto_vacuum_dead_percent", "auto_vacuum_interval_ms", "auto_vacuum_idle_ms", "max_loaded_sessions", "session_cache_mb", "pack_below_kb", "pack_idle_minutes", "read_only", .. EncryptionOptions, .. RetentionPolicy.OptionNames];
+    private static readonly string[] Valid = ["path", "durability", "batched_interval_ms", "segment_max_bytes", "checkpoint_log_bytes", "checkpoint_records", "index_cache_mb", "auto_vacuum_dead_percent", "auto_vacuum_interval_ms", "auto_vacuum_idle_ms", "max_loaded_sessions", "session_cache_mb", "pack_below_kb", "pack_idle_minutes", "read_only", "permissions", .. EncryptionOptions, .. RetentionPolicy.OptionNames];
 
     private readonly Func<string, string?> _environment;
 
@@ -59,6 +59,7 @@ public sealed class EngineBackendProvider : IMemoryBackendProvider
         {
             Path = settings.GetString("path") ?? DefaultPath(),
             Durability = settings.GetEnum("durability", DurabilityMode.Strict),
+            Permissions = settings.GetEnum("permissions", PermissionCheck.Refuse),
             BatchedInterval = TimeSpan.FromMilliseconds(settings.GetInt("batched_interval_ms", 200, 1, 60_000)),
             SegmentMaxBytes = settings.GetInt("segment_max_bytes", 8 * 1024 * 1024, 64 * 1024, 1 << 30),
             CheckpointLogBytes = settings.GetInt("checkpoint_log_bytes", 64 * 1024 * 1024, 64 * 1024, int.MaxValue),

@@ -57,4 +57,13 @@ public sealed class EngineOptionsTests
         Assert.Contains("segment_max_bytes", ex.Message, StringComparison.Ordinal);
         Assert.False(Directory.Exists("/nonexistent/x"));
     }
+
+    [Fact]
+    public void The_permissions_setting_names_the_check_and_a_bad_value_is_refused()
+    {
+        var warn = (EngineBackend)new EngineBackendProvider().Create(new BackendSettings(new Dictionary<string, object?> { ["path"] = "/nonexistent/x", ["permissions"] = "warn" }));
+        Assert.Equal(PermissionCheck.Warn, warn.Options.Permissions);
+        var ex = Assert.ThrowsAny<MemoryException>(() => new EngineBackendProvider().Create(new BackendSettings(new Dictionary<string, object?> { ["path"] = "/nonexistent/x", ["permissions"] = "lax" })));
+        Assert.Contains("permissions", ex.Message, StringComparison.Ordinal);
+    }
 }
