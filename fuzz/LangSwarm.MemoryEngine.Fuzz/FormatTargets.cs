@@ -59,6 +59,73 @@ internal static class FormatTargets
         }
     }
 
+    /// <summary>
+    /// <c>record-sealed</c>: input = mode byte, then a record sealed with the test key (FORMAT.md §13.1). Mode bit 0
+    /// recomputes the checksum first, so mutations reach the seal. A sealed record that verifies is opened with the
+    /// key (mode bits 1 and 2 clear), with no key (bit 1) or with only the wrong key (bit 2, bit 1 clear). With the
+    /// key, a record that opens must be one the test key sealed, header and payload unchanged: no mutation of the
+    /// header, key id, nonce, ciphertext or tag may authenticate. Without the key, or with the wrong one, decoding a
+    /// sealed record naming the test key MUST throw <see cref="EncryptionKeyException"/> and nothing else. A record
+    /// whose mutated flags say it is not sealed is decoded as a plain record.
+    /// </summary>
+    public static void RecordSealed(ReadOnlySpan<byte> input)
+    {
+        if (input.IsEmpty)
+        {
+            return;
+        }
+        var mode = input[0];
+        var record = input[1..].ToArray();
+        if ((mode & 1) != 0)
+        {
+            FixRecordCrc(record, 0);
+        }
+        if (!RecordHeader.TryRead(record, out var h, out _) || !RecordCodec.Verify(record, out h))
+        {
+            return;
+        }
+        var isSealed = (h.Flags & RecordFlags.Sealed) != 0;
+        var keyId = isSealed && h.StoredLength >= StoreCipher.KeyIdSize ? BinaryPrimitives.ReadUInt32LittleEndian(record.AsSpan(RecordHeader.Size)) : 0u;
+        var cipher = (mode & 2) != 0 ? null : (mode & 4) != 0 ? Sealing.WrongCipher : Sealing.Cipher;
+        if (isSealed && cipher != Sealing.Cipher && keyId == Sealing.Cipher.KeyId)
+        {
+            try
+            {
+                var n = RecordCodec.DecodePayload(record, h, cipher, out var buffer);
+                ArrayPool<byte>.Shared.Return(buffer);
+                throw new InvariantViolationException($"a record sealed with the test key decoded ({n} bytes) {(cipher is null ? "without a key" : "with the wrong key")}");
+            }
+            catch (EncryptionKeyException)
+            {
+                return; // the typed refusal
+            }
+            catch (Exception ex) when (ex is not InvariantViolationException)
+            {
+                throw new InvariantViolationException($"decoding a sealed record without its key threw {ex.GetType().FullName}, not EncryptionKeyException: {ex.Message}", ex);
+            }
+        }
+        Invariants.Expect("RecordCodec.DecodePayload (sealed)", () =>
+        {
+            var n = RecordCodec.DecodePayload(record, h, cipher, out var buffer);
+            try
+            {
+                Invariants.Check(n == h.RawLength, $"DecodePayload returned {n} bytes, header says {h.RawLength}");
+                var payload = buffer.AsSpan(0, n).ToArray();
+                if (isSealed)
+                {
+                    Invariants.Check(
+                        cipher == Sealing.Cipher && Seeds.IsAuthenticSealed(record.AsSpan(4, RecordHeader.Size - 4), payload),
+                        "a mutated sealed record authenticated: its header or payload is not one the test key sealed");
+                }
+                DecodeAs(h.Type, h, payload);
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        });
+    }
+
     private static void DecodeAs(RecordType type, RecordHeader header, byte[] payload)
     {
         switch (type)
@@ -123,7 +190,17 @@ internal static class FormatTargets
     /// parsers. The tree is opened, checked and scanned whole; unless mode bit 2 is set, an engine then opens
     /// a store holding the file and reads every session back.
     /// </summary>
-    public static void Index(ReadOnlySpan<byte> input)
+    public static void Index(ReadOnlySpan<byte> input) => IndexFileTarget(input, sealedFile: false);
+
+    /// <summary>
+    /// <c>index-sealed</c>: as <c>index</c>, on the index file of a store written with the test key (sealed pages,
+    /// meta pages naming the key), opened with that key. Mode bit 1 opens it with no key instead: then only
+    /// <see cref="EncryptionKeyException"/> or another documented failure may escape, and an engine open of a store
+    /// whose newest valid meta page names a key MUST be refused with <see cref="EncryptionKeyException"/>.
+    /// </summary>
+    public static void IndexSealed(ReadOnlySpan<byte> input) => IndexFileTarget(input, sealedFile: true);
+
+    private static void IndexFileTarget(ReadOnlySpan<byte> input, bool sealedFile)
     {
         if (input.IsEmpty)
         {
@@ -135,11 +212,13 @@ internal static class FormatTargets
         {
             FixPageCrcs(bytes);
         }
+        var keyless = sealedFile && (mode & 2) != 0;
+        var cipher = sealedFile && !keyless ? Sealing.Cipher : null;
         var fs = new FaultInjectingFileSystem();
         WriteFile(fs, IndexFile.FileName, bytes);
         Invariants.Expect("BPlusTree.Open/Check/Scan", () =>
         {
-            using var tree = BPlusTree.Open(fs, IndexFile.FileName);
+            using var tree = BPlusTree.Open(fs, IndexFile.FileName, PageFile.DefaultCacheBytes, cipher);
             tree.Check();
             var entries = 0UL;
             tree.Scan([], [0xFF, 0xFF], (_, _) =>
@@ -149,10 +228,38 @@ internal static class FormatTargets
             });
             Invariants.Check(entries <= (ulong)bytes.Length, "the tree returned more entries than its file has bytes");
         });
-        if ((mode & 4) == 0)
+        if ((mode & 4) != 0)
         {
-            StoreTarget.OpenAndRead(fs, written: null);
+            return;
         }
+        if (keyless && NewestMetaKeyId(bytes) is not 0)
+        {
+            var refused = StoreTarget.OpenAndRead(fs, written: null, provider: null);
+            Invariants.Check(refused is EncryptionKeyException, $"an open without a key of a store whose index file names a key was not refused with EncryptionKeyException (got {refused?.GetType().FullName ?? "no exception"})");
+            return;
+        }
+        StoreTarget.OpenAndRead(fs, written: null, provider: cipher is null ? null : Sealing.Provider);
+    }
+
+    /// <summary>The key id named by the newer valid meta page of an index file (0: none, or no valid meta page).</summary>
+    internal static uint NewestMetaKeyId(byte[] file)
+    {
+        BTreeMeta? best = null;
+        var page = new byte[BTreePageHeader.PageSize];
+        for (uint slot = 0; slot < 2; slot++)
+        {
+            Array.Clear(page);
+            var at = (int)slot * BTreePageHeader.PageSize;
+            if (at < file.Length)
+            {
+                file.AsSpan(at, Math.Min(BTreePageHeader.PageSize, file.Length - at)).CopyTo(page);
+            }
+            if (BTreeMeta.TryRead(page, slot, out _) is { } m && (best is null || m.TxId > best.Value.TxId))
+            {
+                best = m;
+            }
+        }
+        return best?.KeyId ?? 0;
     }
 
     /// <summary>Recomputes the checksum of every whole page of an index file.</summary>
@@ -200,5 +307,5 @@ internal static class FormatTargets
     }
 
     /// <summary>Options for an engine on <paramref name="fs"/>.</summary>
-    public static EngineOptions Options(IFileSystem fs) => new() { Path = "fuzz-store", FileSystem = fs, Durability = DurabilityMode.Strict };
+    public static EngineOptions Options(IFileSystem fs, IKeyProvider? encryption = null) => new() { Path = "fuzz-store", FileSystem = fs, Durability = DurabilityMode.Strict, Encryption = encryption };
 }

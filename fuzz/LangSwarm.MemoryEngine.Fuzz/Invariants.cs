@@ -17,12 +17,14 @@ public static class Invariants
 {
     /// <summary>
     /// True when <paramref name="ex"/> is a documented failure: <see cref="InvalidDataException"/>, the
-    /// <see cref="MemoryException"/> family (whose cause, if any, must itself be documented or an I/O error), or
-    /// a plain <see cref="ArgumentException"/> (not out-of-range, not null).
+    /// <see cref="MemoryException"/> family (whose cause, if any, must itself be documented or an I/O error) —
+    /// <see cref="EncryptionKeyException"/> (a store, page or record sealed with a key the open was not given, or
+    /// the wrong key) included —, or a plain <see cref="ArgumentException"/> (not out-of-range, not null).
     /// </summary>
     public static bool IsAllowed(Exception ex) => ex switch
     {
         InvalidDataException => true,
+        EncryptionKeyException k => k.InnerException is null || IsAllowedCause(k.InnerException),
         MemoryException m => m.InnerException is null || IsAllowedCause(m.InnerException),
         ArgumentOutOfRangeException or ArgumentNullException => false,
         ArgumentException => true,
@@ -32,17 +34,21 @@ public static class Invariants
     private static bool IsAllowedCause(Exception ex) => ex switch
     {
         InvalidDataException => true,
+        EncryptionKeyException k => k.InnerException is null || IsAllowedCause(k.InnerException),
         MemoryException m => m.InnerException is null || IsAllowedCause(m.InnerException),
         IOException io => io.InnerException is null || IsAllowedCause(io.InnerException),
         _ => false,
     };
 
-    /// <summary>Runs <paramref name="action"/>; a documented failure is swallowed, any other is a violation.</summary>
-    public static void Expect(string what, Action action)
+    /// <summary>
+    /// Runs <paramref name="action"/>; a documented failure is swallowed (and returned), any other is a violation.
+    /// </summary>
+    public static Exception? Expect(string what, Action action)
     {
         try
         {
             action();
+            return null;
         }
         catch (InvariantViolationException)
         {
@@ -51,6 +57,7 @@ public static class Invariants
         catch (Exception ex) when (IsAllowed(ex))
         {
             // Documented rejection of damaged input.
+            return ex;
         }
         catch (Exception ex)
         {

@@ -10,7 +10,7 @@ const string Usage = """
                                                                     N deterministic mutations in-process, no instrumentation
       LangSwarm.MemoryEngine.Fuzz <target> --run FILE|DIR...        replay inputs (crash reproduction, regression seeds)
       LangSwarm.MemoryEngine.Fuzz seeds [DIR]                       write the seed corpus (default: fuzz/corpus)
-    targets: record, scan, index, store, json
+    targets: record, scan, index, store, json, record-sealed, index-sealed, store-sealed
     """;
 
 if (args.Length == 0)

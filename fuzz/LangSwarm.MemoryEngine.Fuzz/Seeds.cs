@@ -21,6 +21,9 @@ public static class Seeds
         "index" => IndexSeeds(),
         "store" => StoreSeeds(),
         "json" => JsonSeeds(),
+        "record-sealed" => SealedRecordSeeds(),
+        "index-sealed" => SealedIndexSeeds(),
+        "store-sealed" => SealedStoreSeeds(),
         _ => throw new ArgumentException($"Unknown target '{target}'.", nameof(target)),
     };
 
@@ -32,6 +35,104 @@ public static class Seeds
             list.Add(($"{name}.bin", [0, .. record]));
             list.Add(($"{name}-fixcrc.bin", [1, .. record]));
         }
+        return list;
+    }
+
+    /// <summary>
+    /// The records of <see cref="Records()"/> sealed with the test key: mode 0 (as is, with the key), 1 (checksum
+    /// recomputed), 3 (checksum recomputed, no key) and 5 (checksum recomputed, the wrong key).
+    /// </summary>
+    private static List<(string, byte[])> SealedRecordSeeds()
+    {
+        var list = new List<(string, byte[])>();
+        foreach (var (name, record) in SealedRecords.Value)
+        {
+            list.Add(($"{name}.bin", [0, .. record]));
+            list.Add(($"{name}-fixcrc.bin", [1, .. record]));
+        }
+        foreach (var (name, record) in SealedRecords.Value.Take(2))
+        {
+            list.Add(($"{name}-nokey.bin", [3, .. record]));
+            list.Add(($"{name}-wrongkey.bin", [5, .. record]));
+        }
+        return list;
+    }
+
+    private static readonly Lazy<List<(string Name, byte[] Record)>> SealedRecords = new(() => Records(Sealing.Cipher));
+
+    /// <summary>Header bytes 4..63 and raw payload of every record the test key sealed as a seed (hex, joined).</summary>
+    private static readonly Lazy<HashSet<string>> Authentic = new(() =>
+    {
+        var set = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (_, record) in SealedRecords.Value)
+        {
+            RecordCodec.Verify(record, out var h);
+            var n = RecordCodec.DecodePayload(record, h, Sealing.Cipher, out var buffer);
+            set.Add(AuthenticKey(record.AsSpan(4, RecordHeader.Size - 4), buffer.AsSpan(0, n)));
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+        return set;
+    });
+
+    /// <summary>
+    /// True when a header (bytes 4..63) and an opened payload are those of a record the test key sealed as a seed
+    /// (whatever its nonce: the seeds are sealed again, under fresh nonces, in every process).
+    /// </summary>
+    internal static bool IsAuthenticSealed(ReadOnlySpan<byte> header4To64, ReadOnlySpan<byte> payload) =>
+        Authentic.Value.Contains(AuthenticKey(header4To64, payload));
+
+    private static string AuthenticKey(ReadOnlySpan<byte> header4To64, ReadOnlySpan<byte> payload) =>
+        Convert.ToHexString(header4To64) + ":" + Convert.ToHexString(payload);
+
+    private static List<(string, byte[])> SealedIndexSeeds()
+    {
+        var file = StoreTarget.SealedBaseFiles[IndexFile.FileName];
+        return
+        [
+            ("file.bin", [0, .. file]),
+            ("file-fixcrc.bin", [1, .. file]),
+            ("file-nokey.bin", [2, .. file]),
+            ("file-fixcrc-nokey.bin", [3, .. file]),
+            ("file-noopen.bin", [5, .. file]),
+        ];
+    }
+
+    /// <summary>
+    /// The programs of <c>store</c> after a key mode byte (0: the key, 1: no key, 2: the wrong key), and forgeries
+    /// aimed at the seals: a sealed record's header field, key id, nonce, ciphertext or tag changed and its checksum
+    /// recomputed; a sealed index page changed and every page checksum recomputed.
+    /// </summary>
+    private static List<(string, byte[])> SealedStoreSeeds()
+    {
+        var list = StoreSeeds().Select(s => ((string)s.Item1, (byte[])[0, .. s.Item2])).ToList();
+        list.Add(("intact-nokey.bin", [1]));
+        list.Add(("intact-wrongkey.bin", [2]));
+        list.Add(("forge-session-nokey.bin", [1, 6, 2, 40, 0, 4, 3]));
+        list.Add(("truncate-log-wrongkey.bin", [2, 2, 255, 200, 1, 0, 0]));
+        // Op 6 forges a header field (then recomputes the checksum): fields 5 (LSN), 6 (sequence), 7 (time), 10 (tokens),
+        // 1 (flags: SEALED cleared), 11 (the first payload byte: the key id), in a segment and in the log.
+        list.Add(("forge-lsn.bin", [0, 6, 1, 32, 0, 5, 1]));
+        list.Add(("forge-sequence.bin", [0, 6, 1, 40, 0, 6, 1]));
+        list.Add(("forge-time-log.bin", [0, 6, 255, 200, 0, 7, 1]));
+        list.Add(("forge-tokens.bin", [0, 6, 2, 100, 0, 10, 1]));
+        list.Add(("forge-unseal-flag.bin", [0, 6, 1, 32, 0, 1, 4]));
+        list.Add(("forge-keyid-log.bin", [0, 6, 255, 200, 0, 11, 1]));
+        // Overwrite a byte inside the first sealed payload of the first segment (key id, nonce, ciphertext, tag),
+        // then recompute that record's checksum: op 6 twice on one field (role) flips it and back, fixing the CRC.
+        var segment = StoreTarget.SealedBaseFiles.First(kv => kv.Key.StartsWith("seg/", StringComparison.Ordinal));
+        var segmentIndex = (byte)StoreTarget.SealedBaseFiles.Keys.ToList().IndexOf(segment.Key);
+        RecordHeader.TryRead(segment.Value.AsSpan(FileHeader.Size), out var first, out _);
+        var envelope = FileHeader.Size + RecordHeader.Size;
+        var tag = FileHeader.Size + first.TotalLength - StoreCipher.TagSize;
+        foreach (var (name, at) in new[] { ("keyid", envelope), ("nonce", envelope + 6), ("cipher", envelope + 20), ("tag", tag + 3) })
+        {
+            byte[] fix = [6, segmentIndex, FileHeader.Size, 0, 9, 1];
+            list.Add(($"forge-sealed-{name}.bin", [0, 1, segmentIndex, (byte)at, (byte)(at >> 8), 0, 0x5A, .. fix, .. fix]));
+        }
+        // A sealed index page flipped, every page checksum recomputed (the index is rebuilt from the segments).
+        list.Add(("forge-index-page.bin", [0, 0, 0, 0x40, 0x20, 0x10, 0, 7, 0, 0, 0, 0, 0]));
+        // The sealed flag cleared on an index page, every page checksum recomputed (ciphertext read as a plain page).
+        list.Add(("forge-index-unsealed.bin", [0, 0, 0, 5, 0x20, 0x01, 0, 7, 0, 0, 0, 0, 0]));
         return list;
     }
 
@@ -126,7 +227,10 @@ public static class Seeds
     }
 
     /// <summary>One encoded record of each kind (raw and LZ4).</summary>
-    public static List<(string Name, byte[] Record)> Records()
+    public static List<(string Name, byte[] Record)> Records() => Records(null);
+
+    /// <summary>One encoded record of each kind (raw and LZ4), sealed with <paramref name="cipher"/> when given.</summary>
+    internal static List<(string Name, byte[] Record)> Records(StoreCipher? cipher)
     {
         var t = new DateTimeOffset(2025, 1, 2, 3, 4, 5, TimeSpan.Zero);
         var list = new List<(string, byte[])>();
@@ -135,7 +239,7 @@ public static class Seeds
             var payload = new ArrayBufferWriter<byte>();
             write(payload);
             var output = new ArrayBufferWriter<byte>();
-            RecordCodec.Encode(output, h with { Lsn = (ulong)list.Count + 1 }, payload.WrittenSpan);
+            RecordCodec.Encode(output, h with { Lsn = (ulong)list.Count + 1 }, payload.WrittenSpan, cipher: cipher);
             list.Add((name, output.WrittenSpan.ToArray()));
         }
         var small = new Message(MessageRole.User, "hello") { MessageId = "m1", Timestamp = t, Sequence = 1, TokenCount = 2 };

@@ -1,7 +1,9 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Text.Json.Nodes;
 using LangSwarm.Memory;
 using LangSwarm.MemoryEngine.Format;
+using LangSwarm.MemoryEngine.Format.Codecs;
 using LangSwarm.MemoryEngine.Index;
 using LangSwarm.MemoryEngine.Log;
 using LangSwarm.MemoryEngine.Testing;
@@ -17,16 +19,65 @@ namespace LangSwarm.MemoryEngine.Fuzz;
 /// </summary>
 internal static class StoreTarget
 {
-    private static readonly Lazy<BaseStore> Base = new(BuildBase, LazyThreadSafetyMode.ExecutionAndPublication);
+    private static readonly Lazy<BaseStore> Base = new(() => BuildBase(null), LazyThreadSafetyMode.ExecutionAndPublication);
+
+    private static readonly Lazy<BaseStore> SealedBase = new(() => BuildBase(Sealing.Provider), LazyThreadSafetyMode.ExecutionAndPublication);
 
     /// <summary>The unmutated store: file path to bytes, and (session id, message id) to content.</summary>
     internal sealed record BaseStore(SortedDictionary<string, byte[]> Files, Dictionary<(string Session, string Message), string> Written);
 
     public static IReadOnlyDictionary<string, byte[]> BaseFiles => Base.Value.Files;
 
+    /// <summary>The files of the same store written with the test key (sealed records and index pages).</summary>
+    public static IReadOnlyDictionary<string, byte[]> SealedBaseFiles => SealedBase.Value.Files;
+
     public static void Run(ReadOnlySpan<byte> program)
     {
         var b = Base.Value;
+        var (fs, forged) = Mutated(b, program);
+        OpenAndRead(fs, forged ? null : b.Written, provider: null);
+    }
+
+    /// <summary>
+    /// <c>store-sealed</c>: input = key mode byte, then a program as for <c>store</c>, applied to the store written
+    /// with the test key. Mode 0 (byte mod 3) opens the result with that key, 1 with no key, 2 with only the wrong
+    /// key. Every message read must have been written to its session with its content even when the program forged
+    /// checksums: a forged sealed record or page does not authenticate. Without the store's key, an open of a store
+    /// whose newest valid meta page still names it MUST be refused with <see cref="EncryptionKeyException"/>.
+    /// </summary>
+    public static void RunSealed(ReadOnlySpan<byte> input)
+    {
+        if (input.IsEmpty)
+        {
+            return;
+        }
+        var keyMode = input[0] % 3;
+        var b = SealedBase.Value;
+        var (fs, _) = Mutated(b, input[1..]);
+        var provider = keyMode switch
+        {
+            0 => Sealing.Provider,
+            1 => null,
+            _ => Sealing.WrongProvider,
+        };
+        var namesKey = fs.FileExists(IndexFile.FileName) && IndexMetaNamesTestKey(fs);
+        var failure = OpenAndRead(fs, b.Written, provider);
+        if (keyMode != 0 && namesKey)
+        {
+            Invariants.Check(failure is EncryptionKeyException, $"an open {(provider is null ? "without a key" : "with the wrong key")} of a store whose index file names the test key was not refused with EncryptionKeyException (got {failure?.GetType().FullName ?? "no exception"})");
+        }
+    }
+
+    private static bool IndexMetaNamesTestKey(FaultInjectingFileSystem fs)
+    {
+        using var f = fs.Open(IndexFile.FileName, create: false);
+        var bytes = new byte[Math.Min(f.Length, 2L * BTreePageHeader.PageSize)];
+        f.Read(0, bytes);
+        return FormatTargets.NewestMetaKeyId(bytes) == Sealing.Cipher.KeyId;
+    }
+
+    private static (FaultInjectingFileSystem Fs, bool Forged) Mutated(BaseStore b, ReadOnlySpan<byte> program)
+    {
         var files = b.Files.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray(), StringComparer.Ordinal);
         var forged = Apply(files, program);
         var fs = new FaultInjectingFileSystem();
@@ -34,14 +85,18 @@ internal static class StoreTarget
         {
             FormatTargets.WriteFile(fs, path, bytes);
         }
-        OpenAndRead(fs, forged ? null : b.Written);
+        return (fs, forged);
     }
 
-    /// <summary>Opens an engine on <paramref name="fs"/> and reads every session; checks messages against <paramref name="written"/> when given.</summary>
-    public static void OpenAndRead(FaultInjectingFileSystem fs, Dictionary<(string Session, string Message), string>? written)
+    /// <summary>
+    /// Opens an engine on <paramref name="fs"/> (with the keys of <paramref name="provider"/>) and reads every
+    /// session; checks messages against <paramref name="written"/> when given. Returns the documented exception
+    /// that ended it, if any.
+    /// </summary>
+    public static Exception? OpenAndRead(FaultInjectingFileSystem fs, Dictionary<(string Session, string Message), string>? written, IKeyProvider? provider)
     {
-        var backend = new EngineBackend(FormatTargets.Options(fs));
-        Invariants.Expect("EngineBackend open and read", () =>
+        var backend = new EngineBackend(FormatTargets.Options(fs, provider));
+        return Invariants.Expect("EngineBackend open and read", () =>
         {
             try
             {
@@ -170,6 +225,55 @@ internal static class StoreTarget
         return forged;
     }
 
+    /// <summary>
+    /// A <c>store-sealed</c> input (key mode 0) that needs no key: it inserts, in place of the commit log's last record
+    /// (the delete of session gamma), a plain Message record for session alpha under that record's LSN, with a valid
+    /// checksum, then truncates the log after it. An encrypted store accepts plain records (FORMAT.md §13: a store
+    /// MAY hold both), so the open returns message <c>forged</c>, never written: a known engine bug, kept out of the
+    /// smoke corpus (see the skipped test in LangSwarm.MemoryEngine.Fuzz.Tests and fuzz/README.md).
+    /// </summary>
+    public static byte[] PlainRecordInjection()
+    {
+        var files = SealedBaseFiles;
+        var names = files.Keys.ToList();
+        var walName = names.First(n => n.StartsWith(CommitLog.Directory + "/", StringComparison.Ordinal));
+        var wal = files[walName];
+        var at = FileHeader.Size;
+        var lastAt = -1;
+        RecordHeader last = default;
+        ulong alpha = 0;
+        long alphaSequence = 0;
+        while (RecordHeader.TryRead(wal.AsSpan(at), out var h, out _) && at + h.TotalLength <= wal.Length)
+        {
+            if (h.Type == RecordType.Message && h.Sequence > alphaSequence)
+            {
+                // Alpha holds the most messages, so its session has the highest message sequence in the log.
+                (alpha, alphaSequence) = (h.Session, h.Sequence);
+            }
+            (lastAt, last) = (at, h);
+            at += h.TotalLength;
+        }
+        var t = new DateTimeOffset(2025, 1, 2, 4, 0, 0, TimeSpan.Zero);
+        var m = new Message(MessageRole.User, "forged, never written") { MessageId = "forged", Timestamp = t, Sequence = alphaSequence + 1, TokenCount = 1 };
+        var payload = new ArrayBufferWriter<byte>();
+        MessageCodec.Write(payload, m);
+        var output = new ArrayBufferWriter<byte>();
+        RecordCodec.Encode(output, MessageCodec.Header(alpha, m, t.UtcTicks) with { Lsn = last.Lsn }, payload.WrittenSpan);
+        var record = output.WrittenSpan.ToArray();
+        var wi = (byte)names.IndexOf(walName);
+        var program = new List<byte> { 0 };
+        for (var k = 0; k < record.Length; k += 31)
+        {
+            var n = Math.Min(31, record.Length - k);
+            var pos = lastAt + k;
+            program.AddRange([4, wi, (byte)pos, (byte)(pos >> 8), (byte)n, 0]);
+            program.AddRange(record.AsSpan(k, n).ToArray());
+        }
+        var end = lastAt + record.Length;
+        program.AddRange([2, wi, (byte)end, (byte)(end >> 8), 0, 0]);
+        return [.. program];
+    }
+
     private static int NextRecord(byte[] data, int from)
     {
         for (var k = Math.Max(0, from); k + RecordHeader.Size <= data.Length; k++)
@@ -182,11 +286,11 @@ internal static class StoreTarget
         return -1;
     }
 
-    private static BaseStore BuildBase()
+    private static BaseStore BuildBase(IKeyProvider? provider)
     {
         var fs = new FaultInjectingFileSystem();
         var written = new Dictionary<(string, string), string>();
-        var backend = new EngineBackend(FormatTargets.Options(fs));
+        var backend = new EngineBackend(FormatTargets.Options(fs, provider));
         var t0 = new DateTimeOffset(2025, 1, 2, 3, 4, 5, TimeSpan.Zero);
         async Task Build()
         {

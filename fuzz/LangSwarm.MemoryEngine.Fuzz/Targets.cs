@@ -4,7 +4,7 @@ namespace LangSwarm.MemoryEngine.Fuzz;
 public static class Targets
 {
     /// <summary>Every target name.</summary>
-    public static IReadOnlyList<string> Names { get; } = ["record", "scan", "index", "store", "json"];
+    public static IReadOnlyList<string> Names { get; } = ["record", "scan", "index", "store", "json", "record-sealed", "index-sealed", "store-sealed"];
 
     /// <summary>Runs <paramref name="target"/> on <paramref name="input"/>; throws <see cref="InvariantViolationException"/> on a crash.</summary>
     public static void Run(string target, ReadOnlySpan<byte> input)
@@ -25,6 +25,15 @@ public static class Targets
                 break;
             case "json":
                 JsonTarget.Run(input);
+                break;
+            case "record-sealed":
+                FormatTargets.RecordSealed(input);
+                break;
+            case "index-sealed":
+                FormatTargets.IndexSealed(input);
+                break;
+            case "store-sealed":
+                StoreTarget.RunSealed(input);
                 break;
             default:
                 throw new ArgumentException($"Unknown target '{target}'; targets: {string.Join(", ", Names)}.", nameof(target));

@@ -14,6 +14,11 @@ public sealed class FuzzSmokeTests
         { "index", 400 },
         { "store", 200 },
         { "json", 600 },
+        // Encryption at rest (FORMAT.md §13): the same targets on sealed records, pages and stores, with the
+        // test key, no key and the wrong key.
+        { "record-sealed", 600 },
+        { "index-sealed", 400 },
+        { "store-sealed", 200 },
     };
 
     public static TheoryData<string> Names() => [.. Targets.Names];
@@ -40,6 +45,29 @@ public sealed class FuzzSmokeTests
             var failure = Smoke.Once(target, bytes);
             Assert.True(failure is null, $"{target}/{name}: {failure}");
         }
+    }
+
+    /// <summary>
+    /// Kept out of CI (and out of the corpus): an engine bug this target found, not fixed yet. An encrypted store
+    /// opened with its key accepts a plain record (a store MAY hold both, FORMAT.md §13), so a record inserted into
+    /// the commit log with a valid checksum, and no key, is read back as a message that was never written. Unskip
+    /// when the engine refuses plain records that an attacker can forge in a store that has a key.
+    /// </summary>
+    [Fact(Skip = "Engine bug: an encrypted store accepts a forged plain record (fuzz/README.md, Known and not fixed).")]
+    public void A_plain_record_forged_into_an_encrypted_store_is_not_read()
+    {
+        var input = StoreTarget.PlainRecordInjection();
+        var failure = Smoke.Once("store-sealed", input);
+        Assert.True(failure is null, $"store-sealed: {failure}\ninput: {Convert.ToHexString(input)}");
+    }
+
+    [Fact]
+    public void Sealed_targets_allow_the_key_refusal_and_name_it()
+    {
+        Assert.True(Invariants.IsAllowed(new LangSwarm.MemoryEngine.EncryptionKeyException("no key", 7)));
+        Assert.Contains("record-sealed", Targets.Names);
+        Assert.Contains("index-sealed", Targets.Names);
+        Assert.Contains("store-sealed", Targets.Names);
     }
 
     [Fact]
