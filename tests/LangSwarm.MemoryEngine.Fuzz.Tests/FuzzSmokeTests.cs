@@ -48,12 +48,11 @@ public sealed class FuzzSmokeTests
     }
 
     /// <summary>
-    /// Kept out of CI (and out of the corpus): an engine bug this target found, not fixed yet. An encrypted store
-    /// opened with its key accepts a plain record (a store MAY hold both, FORMAT.md §13), so a record inserted into
-    /// the commit log with a valid checksum, and no key, is read back as a message that was never written. Unskip
-    /// when the engine refuses plain records that an attacker can forge in a store that has a key.
+    /// The engine bug this target found first: an encrypted store opened with its key accepted a plain record, so a
+    /// record inserted into the commit log with a valid checksum, and no key, was read back as a message that was
+    /// never written. Fixed: a plain record at or above the meta page's sealed-since LSN is damage (FORMAT.md §13.3).
     /// </summary>
-    [Fact(Skip = "Engine bug: an encrypted store accepts a forged plain record (fuzz/README.md, Known and not fixed).")]
+    [Fact]
     public void A_plain_record_forged_into_an_encrypted_store_is_not_read()
     {
         var input = StoreTarget.PlainRecordInjection();

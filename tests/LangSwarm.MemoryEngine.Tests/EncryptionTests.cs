@@ -178,12 +178,17 @@ public sealed class EncryptionTests : IDisposable
         await WriteAsync(null, SecretSession, 0, 30);
         Assert.NotEmpty(FilesHolding(Secret));
         await WriteAsync(TestKeys.Provider, SecretSession, 30, 10);
+        // Plain records below the first keyed open's LSNs are the store's own; at or above, only sealed ones are.
+        var since = NewestMeta().SealedSince;
+        Assert.InRange(since, 30UL, 40UL);
         await using (var backend = Open(TestKeys.Provider))
         {
             await backend.ConnectAsync();
             await backend.RekeyAsync();
         }
         Assert.Empty(FilesHolding(Secret));
+        // No plain record is genuine any more: from LSN 0 on, every record must be sealed.
+        Assert.Equal(0UL, NewestMeta().SealedSince);
         Assert.Equal(Enumerable.Range(0, 40).Select(i => Msg(i).Content), await ReadAsync(TestKeys.Provider, SecretSession));
         await Assert.ThrowsAsync<EncryptionKeyException>(async () => await Open(null).ConnectAsync());
     }
@@ -299,6 +304,13 @@ public sealed class EncryptionTests : IDisposable
                 Assert.True(seen.Add(Convert.ToHexString(page, StoreCipher.PageTrailer + StoreCipher.KeyIdSize, StoreCipher.NonceSize)));
             }
         }
+    }
+
+    private BTreeMeta NewestMeta()
+    {
+        var file = File.ReadAllBytes(Path.Combine(_dir.Path, "index.btree"));
+        var metas = new[] { 0u, 1u }.Select(slot => BTreeMeta.TryRead(file.AsSpan((int)slot * BTreePageHeader.PageSize, BTreePageHeader.PageSize), slot, out _)).OfType<BTreeMeta>();
+        return metas.MaxBy(m => m.TxId);
     }
 
     /// <summary>The key ids every file header, index meta page, sealed record and sealed page of the store names.</summary>

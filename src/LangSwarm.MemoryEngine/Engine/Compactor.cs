@@ -156,6 +156,12 @@ internal sealed class Compactor(EngineCore core, Checkpointer checkpointer)
             await _core.CheckpointLock.WaitAsync(CancellationToken.None).ConfigureAwait(false);
             try
             {
+                if (rewriteAll && skipped == 0 && !cancellationToken.IsCancellationRequested && _core.Cipher is { } cipher)
+                {
+                    // Every session was rewritten sealed: no plain record is left, so none is genuine any more (the
+                    // checkpoint below, and the index compaction, write it to the meta pages).
+                    cipher.SealedSince = 0;
+                }
                 if (rewritten + packed > 0)
                 {
                     // The commit point of every switch of the pass; it also erases the pack groups they left.

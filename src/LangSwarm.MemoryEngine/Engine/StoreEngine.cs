@@ -146,6 +146,12 @@ internal sealed class StoreEngine : IDisposable
         }
         Recovery = result with { ForeignFiles = StoreRoot.ForeignFiles(_core.Fs, result.ForeignFiles) };
         _core.StartCounters(recovery.NextLsn, recovery.NextSession);
+        if (_core.Cipher is { SealedSince: ulong.MaxValue } cipher)
+        {
+            // The first open of a plain store with a key: what recovery replayed was plain and genuine; from here on
+            // every record is sealed (the next meta page keeps it).
+            cipher.SealedSince = recovery.NextLsn;
+        }
 
         var replayed = result.SegmentRecordsReplayed + result.LogRecordsReplayed > 0 || !result.CheckpointLoaded || result.TornBytesCut > 0 || result.Damage.Count > 0;
         // What recovery rebuilt on top of a loaded checkpoint is committed by a checkpoint in the background,

@@ -104,6 +104,9 @@ internal readonly record struct BTreeMeta(ulong TxId, uint Root, uint FreeList, 
     /// <summary>Id of the key that wrote the meta page; 0 for a writer without a key (FORMAT.md §13).</summary>
     public uint KeyId { get; init; }
 
+    /// <summary>With a key: every record of this LSN or above is sealed, and a plain one is damage (FORMAT.md §13.3).</summary>
+    public ulong SealedSince { get; init; }
+
     /// <summary>"LSMBTREE" little-endian.</summary>
     public const ulong Magic = 0x45455254424D534C;
 
@@ -134,6 +137,7 @@ internal readonly record struct BTreeMeta(ulong TxId, uint Root, uint FreeList, 
         BinaryPrimitives.WriteUInt64LittleEndian(b[48..], User1);
         BinaryPrimitives.WriteUInt64LittleEndian(b[56..], User2);
         BinaryPrimitives.WriteUInt64LittleEndian(b[64..], KeyCheck);
+        BinaryPrimitives.WriteUInt64LittleEndian(b[72..], SealedSince);
         BTreePageHeader.Seal(page);
     }
 
@@ -174,6 +178,7 @@ internal readonly record struct BTreeMeta(ulong TxId, uint Root, uint FreeList, 
             BinaryPrimitives.ReadUInt64LittleEndian(b[64..]))
         {
             KeyId = BinaryPrimitives.ReadUInt32LittleEndian(b[28..]),
+            SealedSince = BinaryPrimitives.ReadUInt64LittleEndian(b[72..]),
         };
         if (meta.TxId % 2 != slot || meta.PageCount < 2 || meta.Root >= meta.PageCount || meta.FreeList >= meta.PageCount || (meta.Root is 1) || (meta.FreeList is 1))
         {

@@ -121,6 +121,10 @@ internal static class RecordCodec
         byte[]? opened = null;
         try
         {
+            if (cipher is not null && cipher.IsForgedPlain(header))
+            {
+                throw new InvalidDataException($"A plain record at LSN {header.Lsn}, where every record is sealed (from LSN {cipher.SealedSince}).");
+            }
             if ((header.Flags & RecordFlags.Sealed) != 0)
             {
                 if (cipher is null)

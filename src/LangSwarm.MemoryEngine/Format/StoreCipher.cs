@@ -47,6 +47,23 @@ internal sealed class StoreCipher : IDisposable
         }
     }
 
+    /// <summary>
+    /// The LSN from which every record of the store is sealed (FORMAT.md §13.3): a plain record at or above it was
+    /// not written by a writer with a key, so it is damage, however valid its checksum. 0 for a store that always had
+    /// a key (or whose plain data a rekey rewrote); <see cref="ulong.MaxValue"/> while the first open with a key of a
+    /// plain store recovers (its plain log records are genuine); the meta pages keep it.
+    /// </summary>
+    public ulong SealedSince
+    {
+        get => Interlocked.Read(ref _sealedSince);
+        set => Interlocked.Exchange(ref _sealedSince, value);
+    }
+
+    private ulong _sealedSince;
+
+    /// <summary>True when <paramref name="h"/> is a plain record where only sealed ones can be.</summary>
+    public bool IsForgedPlain(in RecordHeader h) => (h.Flags & RecordFlags.Sealed) == 0 && h.Lsn >= SealedSince;
+
     /// <summary>The current key's id: the one every seal uses.</summary>
     public uint KeyId => _current.Id;
 

@@ -17,6 +17,11 @@ internal static class RecordApplier
     /// </summary>
     public static string? Apply(SessionIndex index, in RecordHeader h, ReadOnlySpan<byte> record, uint segment, long offset)
     {
+        if (index.Cipher is { } cipher && cipher.IsForgedPlain(h))
+        {
+            // Its checksum holds, but no writer with the key wrote it: refused like a record that fails its seal.
+            return $"plain {h.Type} record at LSN {h.Lsn}, where every record is sealed (from LSN {cipher.SealedSince})";
+        }
         if (h.Type == RecordType.Message)
         {
             return ApplyDecoded(index, h, default, segment, offset, h.TotalLength);

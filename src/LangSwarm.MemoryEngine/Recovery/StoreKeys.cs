@@ -12,10 +12,24 @@ namespace LangSwarm.MemoryEngine.Recovery;
 /// </summary>
 internal static class StoreKeys
 {
-    /// <summary>Throws <see cref="EncryptionKeyException"/> when <paramref name="cipher"/> lacks a key the store names.</summary>
+    /// <summary>
+    /// Throws <see cref="EncryptionKeyException"/> when <paramref name="cipher"/> lacks a key the store names; sets the
+    /// cipher's <see cref="StoreCipher.SealedSince"/> from the meta page (0 for a new store, unknown until recovery
+    /// for a plain store opened with a key for the first time).
+    /// </summary>
     public static void Check(IFileSystem fs, StoreCipher? cipher)
     {
-        if (fs.FileExists(IndexFile.FileName) && NewestMeta(fs) is { KeyId: not 0 } meta)
+        var newest = fs.FileExists(IndexFile.FileName) ? NewestMeta(fs) : null;
+        if (cipher is not null)
+        {
+            cipher.SealedSince = newest switch
+            {
+                null => fs.ListFiles(CommitLog.Directory).Count == 0 ? 0 : ulong.MaxValue,
+                { KeyId: not 0 } m => m.SealedSince,
+                _ => ulong.MaxValue,
+            };
+        }
+        if (newest is { KeyId: not 0 } meta)
         {
             var problem = cipher is null ? $"it is sealed with key {meta.KeyId:x8}, and no key was given" : cipher.Problem(meta.KeyId, meta.KeyCheck);
             if (problem is not null)

@@ -128,7 +128,7 @@ internal sealed class PageFile : IDisposable
         try
         {
             // The meta page is never sealed: it names the key (id and check bits) an open must be given.
-            (Cipher is null ? meta : meta with { KeyId = Cipher.KeyId, KeyCheck = Cipher.KeyCheck }).WriteTo(page);
+            (Cipher is null ? meta : meta with { KeyId = Cipher.KeyId, KeyCheck = Cipher.KeyCheck, SealedSince = Cipher.SealedSince }).WriteTo(page);
             _file.Write((long)(meta.TxId % 2) * BTreePageHeader.PageSize, page.AsSpan(0, BTreePageHeader.PageSize));
             _file.Flush();
         }
