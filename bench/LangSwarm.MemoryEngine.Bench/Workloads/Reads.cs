@@ -74,10 +74,6 @@ public static class Reads
         {
             BenchContext.Remove(encryptedDir);
         }
-        foreach (var c in Backends.Columns.Where(c => !r1Encrypted.Cells.ContainsKey(c)))
-        {
-            r1Encrypted.Cells[c] = Measure.NotApplicable("engine only (no built-in encryption)");
-        }
         foreach (var r in new[] { r1, r2a, r2b })
         {
             foreach (var c in Backends.Columns.Where(c => !r.Cells.ContainsKey(c)))
