@@ -180,10 +180,13 @@ internal sealed class SessionListings
         Reconcile(e, fileAttached);
     }
 
-    /// <summary>Puts the entry in the overlay exactly when the file lists it otherwise than it is listed now.</summary>
+    /// <summary>
+    /// Puts the entry in the overlay exactly when the file lists it otherwise than it is listed now; a removed
+    /// session is never listed (a commit of a capture taken before its delete must not bring it back).
+    /// </summary>
     public void Reconcile(SessionEntry e, bool fileAttached)
     {
-        var inOverlay = !fileAttached || e.Committed != e.Listed;
+        var inOverlay = !e.Removed && (!fileAttached || e.Committed != e.Listed);
         if (inOverlay != e.InOverlay)
         {
             e.InOverlay = inOverlay;
