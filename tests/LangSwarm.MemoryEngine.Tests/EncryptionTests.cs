@@ -356,28 +356,14 @@ public sealed class EncryptionTests : IDisposable
 }
 
 /// <summary>The shared conformance suite over an encrypted engine store with tiny segments and checkpoints.</summary>
-public sealed class EngineEncryptedConformanceTests : BackendConformanceTests, IDisposable
+public sealed class EngineEncryptedConformanceTests : EngineOptionsConformanceTests
 {
-    private readonly TempStore _dir = new();
-
-    private EngineBackend Make() => new(new EngineOptions
+    protected override EngineOptions Options(string path) => new()
     {
-        Path = _dir.Path,
+        Path = path,
         Durability = DurabilityMode.None,
         SegmentMaxBytes = 2048,
         CheckpointLogBytes = 16 * 1024,
         Encryption = TestKeys.Provider,
-    });
-
-    protected override Task<IMemoryBackend> CreateBackendAsync() => Task.FromResult<IMemoryBackend>(Make());
-
-    protected override async Task<IMemoryBackend> ReopenAsync(IMemoryBackend backend)
-    {
-        await backend.DisposeAsync();
-        var reopened = Make();
-        await reopened.ConnectAsync();
-        return reopened;
-    }
-
-    public void Dispose() => _dir.Dispose();
+    };
 }
