@@ -21,15 +21,9 @@ internal static class FormatTargets
     /// </summary>
     public static void Record(ReadOnlySpan<byte> input)
     {
-        if (input.IsEmpty)
+        if (!TakeRecord(input, out var mode, out var record))
         {
             return;
-        }
-        var mode = input[0];
-        var record = input[1..].ToArray();
-        if ((mode & 1) != 0)
-        {
-            FixRecordCrc(record, 0);
         }
         Invariants.Expect("RecordCodec.Verify/DecodePayload", () =>
         {
@@ -60,6 +54,27 @@ internal static class FormatTargets
     }
 
     /// <summary>
+    /// The record targets' input: a mode byte, then the record (its checksum recomputed first when mode bit 0 is
+    /// set). False for an empty input.
+    /// </summary>
+    private static bool TakeRecord(ReadOnlySpan<byte> input, out byte mode, out byte[] record)
+    {
+        mode = 0;
+        record = [];
+        if (input.IsEmpty)
+        {
+            return false;
+        }
+        mode = input[0];
+        record = input[1..].ToArray();
+        if ((mode & 1) != 0)
+        {
+            FixRecordCrc(record, 0);
+        }
+        return true;
+    }
+
+    /// <summary>
     /// <c>record-sealed</c>: input = mode byte, then a record sealed with the test key (FORMAT.md §13.1). Mode bit 0
     /// recomputes the checksum first, so mutations reach the seal. A sealed record that verifies is opened with the
     /// key (mode bits 1 and 2 clear), with no key (bit 1) or with only the wrong key (bit 2, bit 1 clear). With the
@@ -70,15 +85,9 @@ internal static class FormatTargets
     /// </summary>
     public static void RecordSealed(ReadOnlySpan<byte> input)
     {
-        if (input.IsEmpty)
+        if (!TakeRecord(input, out var mode, out var record))
         {
             return;
-        }
-        var mode = input[0];
-        var record = input[1..].ToArray();
-        if ((mode & 1) != 0)
-        {
-            FixRecordCrc(record, 0);
         }
         if (!RecordHeader.TryRead(record, out var h, out _) || !RecordCodec.Verify(record, out h))
         {

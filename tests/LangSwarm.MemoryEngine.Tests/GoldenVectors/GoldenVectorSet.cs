@@ -273,6 +273,7 @@ internal static class GoldenVectorSet
         // Covered LSN = next LSN = 13 (every record of the vectors is in the tree), next session number 0x2c.
         new BTreeMeta(1, 2, 0, 3, (ulong)entries.Count, 13, 13, SessionB + 1, 0).WriteTo(file.AsSpan(BTreePageHeader.PageSize, BTreePageHeader.PageSize));
         leaf.Encode(file.AsSpan(2 * BTreePageHeader.PageSize, BTreePageHeader.PageSize), 2, 1);
+        BTreePageHeader.Seal(file.AsSpan(2 * BTreePageHeader.PageSize, BTreePageHeader.PageSize));
         return file;
     }
 

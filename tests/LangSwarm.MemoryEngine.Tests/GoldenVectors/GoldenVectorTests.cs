@@ -141,6 +141,7 @@ public sealed class GoldenVectorTests
         var leaf = Node.Decode(leafPage, h, 3);
         var encoded = new byte[BTreePageHeader.PageSize];
         leaf.Encode(encoded, 2, h.TxId);
+        BTreePageHeader.Seal(encoded);
         Assert.Equal(leafPage.ToArray(), encoded);
         for (var i = 0; i < leaf.Keys.Count; i++)
         {

@@ -223,7 +223,10 @@ internal sealed class Node
         return lo;
     }
 
-    /// <summary>Writes a clean page image of this node (children must already have pages).</summary>
+    /// <summary>
+    /// Writes a clean page image of this node (children must already have pages), without its checksum: the page
+    /// file seals it (encryption, then the CRC over what is written).
+    /// </summary>
     public void Encode(Span<byte> page, uint pageNumber, ulong txId)
     {
         page[..BTreePageHeader.PageSize].Clear();
@@ -274,7 +277,6 @@ internal sealed class Node
         {
             throw new InvalidOperationException($"Index node size bookkeeping is off: {at} bytes written, {EncodedSize()} expected.");
         }
-        BTreePageHeader.Seal(page);
     }
 
     /// <summary>Parses a verified leaf or branch page; throws <see cref="InvalidDataException"/> when its body does not add up.</summary>

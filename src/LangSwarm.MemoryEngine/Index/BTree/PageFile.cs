@@ -193,6 +193,10 @@ internal sealed class PageFile : IDisposable
                 // not split since: it stays plain until an index compaction (vacuum, rekey) refills it.
                 SealPage(buffer);
             }
+            else
+            {
+                BTreePageHeader.Seal(buffer);
+            }
             _file.Write(page * (long)BTreePageHeader.PageSize, buffer.AsSpan(0, BTreePageHeader.PageSize));
         }
         finally
